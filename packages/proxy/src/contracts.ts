@@ -75,6 +75,13 @@ export interface StreamInfo {
   connectionTerminationDetails?: string;
   /** Filter state / dynamic metadata for %FILTER_STATE% and %DYNAMIC_METADATA% (optional). */
   dynamicMetadata?: Record<string, Record<string, unknown>>;
+  /** Filter state objects by key, for %FILTER_STATE(key)% (optional). */
+  filterState?: Record<string, unknown>;
+  /** ms from start to the last request byte / first response byte (%REQUEST_DURATION%, %RESPONSE_DURATION%). */
+  requestDurationMs?: number;
+  responseDurationMs?: number;
+  /** Set when the health_check filter answered the request (access-log not_health_check filter). */
+  healthCheck?: boolean;
 }
 
 export interface AccessLogger {
