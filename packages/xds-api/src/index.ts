@@ -14,3 +14,4 @@ export {
   type ReadOptions,
   type WriteOptions,
 } from "./json/envoy-json.js";
+export * from "./ads/index.js";
