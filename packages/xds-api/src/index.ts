@@ -15,3 +15,5 @@ export {
   type WriteOptions,
 } from "./json/envoy-json.js";
 export * from "./ads/index.js";
+export { validateMessage, assertValid } from "./validate/validate-message.js";
+export type { ValidationIssue, ValidateOptions } from "./validate/types.js";
