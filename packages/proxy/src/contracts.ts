@@ -5,8 +5,8 @@
 // The control surface (bootstrap, xDS client, admin, stats, access logs)
 // talks to the data path only through these interfaces.
 import type { Any } from "@bufbuild/protobuf/wkt";
-import type { AccessLog } from "@weft/xds-api/gen/envoy/config/accesslog/v3/accesslog_pb.js";
-import type { Bootstrap } from "@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
+import type { AccessLog } from "@weft/xds-api/gen/envoy/config/accesslog/v3/accesslog_pb";
+import type { Bootstrap } from "@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb";
 
 // ---- stats -----------------------------------------------------------------
 
