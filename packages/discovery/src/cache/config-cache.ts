@@ -1,0 +1,152 @@
+// The per-proxy config cache: turns (proxy, push context, type, subscribed
+// names) into a versioned snapshot, computing identical configs once.
+// Non-EDS types are cached per (configKey, type, names) for the life of a push
+// context; EDS per (configKey, locality, cluster) and survives EDS-only pushes
+// except for the clusters of the services that changed. The cache knows
+// nothing of gRPC or streams (go-control-plane's split); the server asks it.
+import { createHash } from "node:crypto";
+import { TypeUrl, type ResourceSnapshot as TypeSnapshot, type VersionedResource as SnapshotResource } from "@weft/xds-api";
+import type { ProxyInfo, PushContext, XdsGenerator, XdsResource } from "../contracts.js";
+
+export interface ConfigCacheOptions {
+  /** One generator per type URL it produces; other types get empty snapshots. */
+  generators: ReadonlyMap<string, XdsGenerator>;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  edsClusters: number;
+  entries: number;
+}
+
+export interface ConfigCache {
+  /** Installs a new push context. `endpointServices` set = EDS-only change for those service FQDNs. */
+  update(push: PushContext, endpointServices?: ReadonlySet<string>): void;
+  current(): PushContext | undefined;
+  generates(typeUrl: string): boolean;
+  snapshot(proxy: ProxyInfo, typeUrl: string, names: readonly string[] | "*"): TypeSnapshot;
+  stats(): CacheStats;
+}
+
+const EDS = TypeUrl.ClusterLoadAssignment;
+const EMPTY: TypeSnapshot = { version: "empty", resources: new Map() };
+
+/** The service FQDN of an Istio cluster name `outbound|port|subset|fqdn`, or undefined for other shapes. */
+export function serviceOfCluster(clusterName: string): string | undefined {
+  const parts = clusterName.split("|");
+  return parts.length === 4 && parts[3] ? parts[3] : undefined;
+}
+
+/** A version for a set of resources: stable for identical content, independent of order. */
+export function versionOf(resources: Iterable<SnapshotResource>): string {
+  const entries = [...resources].map((r) => `${r.name}\u0000${r.version}`).sort();
+  const hash = createHash("sha256");
+  for (const e of entries) hash.update(e).update("\u0001");
+  return hash.digest("base64url").slice(0, 16);
+}
+
+function snapshotOf(resources: Iterable<XdsResource>): TypeSnapshot {
+  const map = new Map<string, SnapshotResource>();
+  for (const r of resources) map.set(r.name, r);
+  return { version: versionOf(map.values()), resources: map };
+}
+
+function localityKey(proxy: ProxyInfo): string {
+  const l = proxy.node.locality;
+  return l ? `${l.region}/${l.zone}/${l.subZone}` : "";
+}
+
+export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
+  let push: PushContext | undefined;
+  /** `${configKey}\0${type}\0${names}` → snapshot, for the current push context. */
+  let byKey = new Map<string, TypeSnapshot>();
+  /** cluster → `${configKey}\0${locality}` → its assignment (null: the generator has none). */
+  const edsByCluster = new Map<string, Map<string, SnapshotResource | null>>();
+  /** EDS snapshots per (proxy key, names); dropped whenever any cluster changes. */
+  let edsSnapshots = new Map<string, TypeSnapshot>();
+  /** Whole-type EDS (wildcard subscriptions, rare: Envoy names its clusters). */
+  let edsWildcard = new Map<string, TypeSnapshot>();
+  let hits = 0;
+  let misses = 0;
+
+  function edsSnapshot(proxy: ProxyInfo, ctx: PushContext, generator: XdsGenerator, names: readonly string[] | "*"): TypeSnapshot {
+    const proxyKey = `${ctx.configKey(proxy)}\u0000${localityKey(proxy)}`;
+    if (names === "*") {
+      let snap = edsWildcard.get(proxyKey);
+      if (!snap) {
+        misses++;
+        edsWildcard.set(proxyKey, (snap = snapshotOf(generator.generate(proxy, ctx, EDS))));
+      } else hits++;
+      return snap;
+    }
+    const snapKey = `${proxyKey}\u0000${names.join(",")}`;
+    const cached = edsSnapshots.get(snapKey);
+    if (cached) {
+      hits++;
+      return cached;
+    }
+    const missing: string[] = [];
+    for (const name of names) {
+      if (!edsByCluster.get(name)?.has(proxyKey)) missing.push(name);
+    }
+    if (missing.length) {
+      misses++;
+      const generated = new Map(generator.generate(proxy, ctx, EDS, missing).map((r) => [r.name, r]));
+      for (const name of missing) {
+        let perKey = edsByCluster.get(name);
+        if (!perKey) edsByCluster.set(name, (perKey = new Map()));
+        perKey.set(proxyKey, generated.get(name) ?? null);
+      }
+    } else hits++;
+    const resources = new Map<string, SnapshotResource>();
+    for (const name of names) {
+      const r = edsByCluster.get(name)?.get(proxyKey);
+      if (r) resources.set(name, r);
+    }
+    const snap = { version: versionOf(resources.values()), resources };
+    edsSnapshots.set(snapKey, snap);
+    return snap;
+  }
+
+  return {
+    update(next, endpointServices) {
+      const previous = push;
+      push = next;
+      edsSnapshots = new Map();
+      edsWildcard = new Map();
+      if (!previous || !endpointServices) {
+        byKey = new Map();
+        edsByCluster.clear();
+        return;
+      }
+      // EDS-only: everything else is unchanged; forget only the affected clusters.
+      for (const cluster of [...edsByCluster.keys()]) {
+        const service = serviceOfCluster(cluster);
+        if (service === undefined || endpointServices.has(service)) edsByCluster.delete(cluster);
+      }
+    },
+    current: () => push,
+    generates: (typeUrl) => options.generators.has(typeUrl),
+    snapshot(proxy, typeUrl, names) {
+      const generator = options.generators.get(typeUrl);
+      if (!push || !generator) return EMPTY;
+      if (typeUrl === EDS) return edsSnapshot(proxy, push, generator, names);
+      const key = `${push.configKey(proxy)}\u0000${typeUrl}\u0000${names === "*" ? "*" : names.join(",")}`;
+      let snap = byKey.get(key);
+      if (snap) {
+        hits++;
+        return snap;
+      }
+      misses++;
+      let resources = generator.generate(proxy, push, typeUrl, names === "*" ? undefined : names);
+      if (names !== "*") {
+        const wanted = new Set(names);
+        resources = resources.filter((r) => wanted.has(r.name));
+      }
+      byKey.set(key, (snap = snapshotOf(resources)));
+      return snap;
+    },
+    stats: () => ({ hits, misses, edsClusters: edsByCluster.size, entries: byKey.size + edsSnapshots.size }),
+  };
+}

@@ -1,0 +1,79 @@
+// One ADS stream from one proxy: its parsed identity, its protocol state
+// (SotW or delta) and the queue of responses connect-node is draining.
+// Holds references to the snapshots last sent (shared with the cache, never
+// copied) so /debug/config_dump can show exactly what the proxy was sent.
+import type { ProxyInfo } from "../contracts.js";
+import type { AsyncQueue } from "./async-queue.js";
+import type { AdsServerEvent, AdsTypeStatus, ResourceSnapshot } from "@weft/xds-api";
+
+/** What SotwServerStream and DeltaServerStream (@weft/xds-api) have in common. */
+export interface ServerStreamState<Req, Res> {
+  receive(request: Req): AdsServerEvent;
+  respond(typeUrl: string, snapshot: ResourceSnapshot): Res | undefined;
+  watchedTypes(): string[];
+  subscribedNames(typeUrl: string): ReadonlySet<string> | undefined;
+  status(): AdsTypeStatus[];
+}
+
+export type AdsMode = "sotw" | "delta";
+
+export interface AdsConnection {
+  /** `<node id>-<n>`, unique per stream (Istio's conID). */
+  readonly id: string;
+  readonly proxy: ProxyInfo;
+  readonly mode: AdsMode;
+  readonly connectedAt: Date;
+  /** Last snapshot sent per type. */
+  readonly sent: Map<string, ResourceSnapshot>;
+  /** When each type was last sent (ms since epoch), for syncz and config_dump. */
+  readonly sentAt: Map<string, number>;
+  status(): AdsTypeStatus[];
+  /** Sorted subscribed names, "*" for a wildcard, undefined when the type is not watched. */
+  subscribedNames(typeUrl: string): readonly string[] | "*" | undefined;
+  types(): readonly string[];
+  /** Brings one type up to date with `snapshot`; true when a response was queued. */
+  send(typeUrl: string, snapshot: ResourceSnapshot): boolean;
+  /** Ends the stream (OK status): max connection age, shutdown. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+export function createAdsConnection<Req, Res>(init: {
+  id: string;
+  proxy: ProxyInfo;
+  mode: AdsMode;
+  state: ServerStreamState<Req, Res>;
+  out: AsyncQueue<Res>;
+}): AdsConnection {
+  const { state, out } = init;
+  const sent = new Map<string, ResourceSnapshot>();
+  const sentAt = new Map<string, number>();
+  return {
+    id: init.id,
+    proxy: init.proxy,
+    mode: init.mode,
+    connectedAt: new Date(),
+    sent,
+    sentAt,
+    status: () => state.status(),
+    subscribedNames(typeUrl) {
+      if (!state.watchedTypes().includes(typeUrl)) return undefined;
+      const names = state.subscribedNames(typeUrl);
+      return names === undefined ? "*" : [...names].sort();
+    },
+    types: () => state.watchedTypes(),
+    send(typeUrl, snapshot) {
+      if (out.closed) return false;
+      const response = state.respond(typeUrl, snapshot);
+      if (response === undefined) return false;
+      sent.set(typeUrl, snapshot);
+      sentAt.set(typeUrl, Date.now());
+      out.push(response);
+      return true;
+    },
+    close: () => out.end(),
+    get closed() {
+      return out.closed;
+    },
+  };
+}

@@ -1,0 +1,250 @@
+// The ADS server: envoy.service.discovery.v3.AggregatedDiscoveryService, SotW
+// and delta, as connect-node routes (gRPC protocol over h2c, so grpc-js and
+// Envoy both connect). It keeps one AdsConnection per stream and asks the
+// cache for snapshots; it never stores resources itself.
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { PUSH_ORDER, TypeUrl, createDeltaServerStream, createSotwServerStream, findMessage, type AdsServerEvent } from "@weft/xds-api";
+import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb.js";
+import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
+import type {
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+} from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
+import type { Logger } from "pino";
+import type { ProxyInfo, ProxyParser } from "../contracts.js";
+import { serviceOfCluster, type ConfigCache } from "../cache/config-cache.js";
+import type { PilotMetrics } from "../metrics/pilot-metrics.js";
+import { createAdsConnection, type AdsConnection, type AdsMode, type ServerStreamState } from "./ads-connection.js";
+import { createAsyncQueue } from "./async-queue.js";
+
+export interface AdsServerOptions {
+  cache: ConfigCache;
+  parseProxy: ProxyParser;
+  /** DNS domain passed to the proxy parser (`cluster.local`). */
+  domain: string;
+  logger: Logger;
+  metrics: PilotMetrics;
+  /** Streams are closed after this long (±10 % jitter) so load rebalances; default 30 min (Istio's MaxConnectionAge). */
+  maxConnectionAgeMs?: number;
+  /** Connections pushed between yields to the event loop during a fan-out. */
+  pushBatch?: number;
+}
+
+export interface PushRequest {
+  /** False for EDS-only pushes. */
+  full: boolean;
+  /** For EDS-only pushes: the service FQDNs whose endpoints changed. */
+  endpointServices?: ReadonlySet<string>;
+  /** performance.now() of the first change in this batch. */
+  startedAt: number;
+}
+
+export interface PushSummary {
+  proxies: number;
+  responses: number;
+  durationMs: number;
+}
+
+export interface AdsServer {
+  /** Registers the ADS service on a connect router. */
+  routes(router: ConnectRouter): void;
+  /** Sends what changed to every affected connection. */
+  push(request: PushRequest): Promise<PushSummary>;
+  connections(): AdsConnection[];
+  /** Ends every stream (graceful shutdown). */
+  closeAll(): void;
+}
+
+const EDS = TypeUrl.ClusterLoadAssignment;
+
+/** Subscribed types in Envoy's make-before-break order, then the rest in subscription order. */
+function orderedTypes(types: readonly string[]): string[] {
+  const known = PUSH_ORDER.filter((t) => types.includes(t));
+  return [...known, ...types.filter((t) => !PUSH_ORDER.includes(t))];
+}
+
+function watchesAffectedClusters(names: readonly string[] | "*" | undefined, services: ReadonlySet<string>): boolean {
+  if (names === undefined) return false;
+  if (names === "*") return true;
+  return names.some((n) => {
+    const svc = serviceOfCluster(n);
+    return svc === undefined || services.has(svc);
+  });
+}
+
+export function createAdsServer(options: AdsServerOptions): AdsServer {
+  const { cache, metrics, logger } = options;
+  const maxAgeMs = options.maxConnectionAgeMs ?? 30 * 60_000;
+  const batch = options.pushBatch ?? 16;
+  const live = new Map<string, AdsConnection>();
+  let counter = 0;
+
+  function parseNode(node: Node | undefined): ProxyInfo {
+    if (!node) throw new ConnectError("the first request on an ADS stream must carry node (envoy.config.core.v3.Node)", Code.InvalidArgument);
+    try {
+      return options.parseProxy(node, options.domain);
+    } catch (error) {
+      throw new ConnectError(`node id ${JSON.stringify(node.id)}: ${(error as Error).message}`, Code.InvalidArgument);
+    }
+  }
+
+  function checkType(typeUrl: string): void {
+    if (!typeUrl) throw new ConnectError("type_url is required on an aggregated (ADS) stream", Code.InvalidArgument);
+    if (!findMessage(typeUrl)) throw new ConnectError(`unknown type URL ${JSON.stringify(typeUrl)}: not an xDS resource type`, Code.InvalidArgument);
+  }
+
+  /** Sends one type if it changed; records push metrics. */
+  function sendType(conn: AdsConnection, typeUrl: string): boolean {
+    const names = conn.subscribedNames(typeUrl);
+    if (names === undefined) return false;
+    const t0 = performance.now();
+    const snapshot = cache.snapshot(conn.proxy, typeUrl, names);
+    const sent = conn.send(typeUrl, snapshot);
+    if (sent) {
+      const label = metrics.typeLabel(typeUrl);
+      metrics.pushes.inc({ type: label });
+      metrics.pushTime.observe((performance.now() - t0) / 1000, { type: label });
+    }
+    return sent;
+  }
+
+  /** sendType for one proxy's request: a generator failure is logged, the stream lives on. */
+  function answer(conn: AdsConnection, typeUrl: string): void {
+    if (!cache.current()) return; // the first push will answer
+    try {
+      sendType(conn, typeUrl);
+    } catch (error) {
+      metrics.pushErrors.inc({ type: metrics.typeLabel(typeUrl) });
+      logger.error({ proxy: conn.proxy.id, type: metrics.typeLabel(typeUrl), err: error }, "generating config failed");
+    }
+  }
+
+  function onEvent(conn: AdsConnection, event: AdsServerEvent): void {
+    const log = logger.child({ proxy: conn.proxy.id, type: metrics.typeLabel(event.typeUrl) });
+    switch (event.kind) {
+      case "subscribe":
+        log.debug({ names: event.wildcard ? "*" : event.names.length }, "subscribe");
+        answer(conn, event.typeUrl);
+        return;
+      case "ack":
+        if (event.subscriptionChanged) answer(conn, event.typeUrl);
+        return;
+      case "nack":
+        metrics.rejects.inc({ type: metrics.typeLabel(event.typeUrl) });
+        // Not re-pushed: the state machine answers "up to date" until the config changes.
+        log.warn({ version: event.version, nonce: event.nonce, errorDetail: event.message }, "proxy rejected config (NACK)");
+        if (event.subscriptionChanged) answer(conn, event.typeUrl);
+        return;
+      case "invalid":
+        throw new ConnectError(event.reason, Code.InvalidArgument);
+      case "stale":
+        log.debug({ nonce: event.nonce }, "ignoring request with stale nonce");
+        return;
+    }
+  }
+
+  function serve<Req extends { typeUrl: string; node?: Node }, Res>(
+    mode: AdsMode,
+    requests: AsyncIterable<Req>,
+    ctx: HandlerContext,
+    state: ServerStreamState<Req, Res>,
+  ): AsyncIterable<Res> {
+    const out = createAsyncQueue<Res>();
+    let conn: AdsConnection | undefined;
+    let ageTimer: NodeJS.Timeout | undefined;
+
+    const pump = async () => {
+      for await (const request of requests) {
+        if (!conn) {
+          const proxy = parseNode(request.node);
+          conn = createAdsConnection({ id: `${proxy.id}-${++counter}`, proxy, mode, state, out });
+          live.set(conn.id, conn);
+          metrics.connected.inc({ version: metrics.version });
+          logger.debug({ proxy: proxy.id, conn: conn.id, mode }, "proxy connected");
+          const age = maxAgeMs * (0.9 + Math.random() * 0.2);
+          ageTimer = setTimeout(() => {
+            logger.debug({ conn: conn?.id }, "max connection age reached, closing stream");
+            out.end();
+          }, age);
+          ageTimer.unref();
+        }
+        checkType(request.typeUrl);
+        onEvent(conn, state.receive(request));
+      }
+      // The client half-closed: the stream is over.
+      out.end();
+    };
+    pump().catch((error: unknown) => {
+      const err = ConnectError.from(error);
+      if (!ctx.signal.aborted) logger.debug({ conn: conn?.id, code: Code[err.code], err: err.rawMessage }, "ADS stream failed");
+      out.fail(err);
+    });
+
+    const cleanup = () => {
+      if (ageTimer) clearTimeout(ageTimer);
+      out.end();
+      if (conn && live.delete(conn.id)) {
+        metrics.connected.dec({ version: metrics.version });
+        logger.debug({ proxy: conn.proxy.id, conn: conn.id }, "proxy disconnected");
+      }
+    };
+    ctx.signal.addEventListener("abort", cleanup, { once: true });
+
+    return (async function* () {
+      try {
+        yield* out;
+      } finally {
+        cleanup();
+      }
+    })();
+  }
+
+  return {
+    routes(router) {
+      router.service(AggregatedDiscoveryService, {
+        streamAggregatedResources: (requests: AsyncIterable<DiscoveryRequest>, ctx: HandlerContext) =>
+          serve<DiscoveryRequest, DiscoveryResponse>("sotw", requests, ctx, createSotwServerStream()),
+        deltaAggregatedResources: (requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext) =>
+          serve<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", requests, ctx, createDeltaServerStream()),
+      });
+    },
+
+    async push(request) {
+      const t0 = performance.now();
+      let proxies = 0;
+      let responses = 0;
+      const targets = [...live.values()];
+      for (let i = 0; i < targets.length; i++) {
+        const conn = targets[i];
+        if (conn.closed) continue;
+        let types: string[];
+        if (request.full) types = orderedTypes(conn.types());
+        else types = watchesAffectedClusters(conn.subscribedNames(EDS), request.endpointServices ?? new Set()) ? [EDS] : [];
+        let sent = 0;
+        for (const typeUrl of types) {
+          try {
+            if (sendType(conn, typeUrl)) sent++;
+          } catch (error) {
+            metrics.pushErrors.inc({ type: metrics.typeLabel(typeUrl) });
+            logger.error({ proxy: conn.proxy.id, type: metrics.typeLabel(typeUrl), err: error }, "generating config failed; proxy keeps its last config");
+          }
+        }
+        if (sent) {
+          proxies++;
+          responses += sent;
+          metrics.convergence.observe((performance.now() - request.startedAt) / 1000);
+        }
+        // Let the writes go out and requests come in between batches.
+        if ((i + 1) % batch === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return { proxies, responses, durationMs: performance.now() - t0 };
+    },
+
+    connections: () => [...live.values()],
+    closeAll() {
+      for (const conn of live.values()) conn.close();
+    },
+  };
+}
