@@ -1,0 +1,214 @@
+// A ConfigSource over a directory of Kubernetes YAML/JSON, watched. Each file
+// keeps its last good objects: a file that stops parsing keeps what it had (and
+// reports why), an invalid object is reported and skipped, and the rest keep
+// serving. fs.watch (recursive where the platform has it) wakes us quickly; a
+// poll catches what watchers miss (editors that rename, network mounts).
+import { watch, type FSWatcher } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
+import type { Logger } from "pino";
+import type { ConfigChange, ConfigError, ConfigObject, ConfigSnapshot, ConfigSource } from "../contracts.js";
+import { diffObjects } from "./diff-objects.js";
+import { parseDocuments, SyntaxFileError } from "./parse-documents.js";
+import { validateDocument } from "./validate-object.js";
+
+export interface DirectorySourceOptions {
+  dir: string;
+  logger: Logger;
+  /** DNS domain for service FQDNs in change events (default cluster.local). */
+  domain?: string;
+  /** Poll interval in ms for the fallback scan (default 1000; 0 disables). */
+  pollMs?: number;
+  /** Quiet time that coalesces a burst of file events into one rescan (default 50 ms). */
+  coalesceMs?: number;
+}
+
+interface FileState {
+  text: string;
+  objects: ConfigObject[];
+  errors: ConfigError[];
+  /** Set while the file does not parse; objects are the last good ones. */
+  syntaxError?: ConfigError;
+}
+
+const CONFIG_FILE = /\.(ya?ml|json)$/i;
+
+export function createDirectorySource(options: DirectorySourceOptions): ConfigSource {
+  const { dir, logger } = options;
+  const domain = options.domain ?? "cluster.local";
+  const pollMs = options.pollMs ?? 1000;
+  const coalesceMs = options.coalesceMs ?? 50;
+  const files = new Map<string, FileState>();
+  const listeners = new Set<(change: ConfigChange) => void>();
+  let current: ConfigSnapshot = { objects: [], errors: [] };
+  let watcher: FSWatcher | undefined;
+  let poller: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let scanning: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  async function listFiles(root: string): Promise<string[]> {
+    const out: string[] = [];
+    let entries;
+    try {
+      entries = await readdir(root, { withFileTypes: true });
+    } catch (err) {
+      if (root === dir) throw new Error(`config directory ${dir} cannot be read: ${(err as Error).message}`);
+      return out;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue; // editor swap files, ..data symlinks of ConfigMap mounts
+      const full = join(root, e.name);
+      if (e.isDirectory()) out.push(...(await listFiles(full)));
+      else if ((e.isFile() || e.isSymbolicLink()) && CONFIG_FILE.test(e.name)) out.push(full);
+    }
+    return out.sort();
+  }
+
+  function loadFile(rel: string, text: string, previous: FileState | undefined): FileState {
+    try {
+      const docs = parseDocuments(text, rel);
+      const objects: ConfigObject[] = [];
+      const errors: ConfigError[] = [];
+      for (const { doc, origin } of docs) {
+        const v = validateDocument(doc, origin);
+        errors.push(...v.errors);
+        if (v.object) objects.push(v.object);
+      }
+      return { text, objects, errors };
+    } catch (err) {
+      if (!(err instanceof SyntaxFileError)) throw err;
+      const syntaxError: ConfigError = { origin: err.origin, reason: `${err.message}; keeping the last good objects of this file (${previous?.objects.length ?? 0})` };
+      return { text, objects: previous?.objects ?? [], errors: previous?.errors ?? [], syntaxError };
+    }
+  }
+
+  function rebuildSnapshot(): ConfigSnapshot {
+    const seen = new Map<string, string>();
+    const objects: ConfigObject[] = [];
+    const errors: ConfigError[] = [];
+    for (const [, state] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+      if (state.syntaxError) errors.push(state.syntaxError);
+      errors.push(...state.errors);
+      for (const o of state.objects) {
+        const key = `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          errors.push({ origin: o.origin, object: `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`, field: "metadata.name", reason: `duplicate of the object in ${first}; the first one is used` });
+          continue;
+        }
+        seen.set(key, o.origin);
+        objects.push(o);
+      }
+    }
+    return { objects, errors };
+  }
+
+  async function scan(): Promise<void> {
+    const paths = await listFiles(dir);
+    const present = new Set<string>();
+    let dirty = false;
+    for (const full of paths) {
+      const rel = relative(dir, full) || full;
+      present.add(rel);
+      let text: string;
+      try {
+        text = await readFile(full, "utf8");
+      } catch (err) {
+        logger.debug({ file: rel, err }, "config file vanished while reading");
+        continue;
+      }
+      const previous = files.get(rel);
+      if (previous && previous.text === text) continue;
+      files.set(rel, loadFile(rel, text, previous));
+      dirty = true;
+    }
+    for (const rel of [...files.keys()]) {
+      if (!present.has(rel)) {
+        files.delete(rel);
+        dirty = true;
+      }
+    }
+    if (!dirty) return;
+    const before = current;
+    current = rebuildSnapshot();
+    for (const e of current.errors) logger.warn({ origin: e.origin, object: e.object, field: e.field }, `config error: ${e.reason}`);
+    const change = diffObjects(before.objects, current.objects, domain);
+    if (change.kinds.size === 0 && sameErrors(before.errors, current.errors)) return;
+    logger.info({ kinds: [...change.kinds], endpointsOnly: change.endpointsOnly, objects: current.objects.length, errors: current.errors.length }, "config changed");
+    for (const l of listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        logger.error({ err }, "config change listener failed");
+      }
+    }
+  }
+
+  /** Serializes scans; a request during a scan runs one more afterwards. */
+  function rescan(): Promise<void> {
+    if (scanning) {
+      again = true;
+      return scanning;
+    }
+    scanning = scan()
+      .catch((err: unknown) => logger.error({ err }, "config directory scan failed"))
+      .finally(() => {
+        scanning = undefined;
+        if (again && !stopped) {
+          again = false;
+          void rescan();
+        }
+      });
+    return scanning;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void rescan();
+    }, coalesceMs);
+  }
+
+  return {
+    async start() {
+      stopped = false;
+      const s = await stat(dir).catch((err: Error) => {
+        throw new Error(`config directory ${dir} cannot be read: ${err.message}`);
+      });
+      if (!s.isDirectory()) throw new Error(`config directory ${dir} is not a directory`);
+      await scan();
+      try {
+        watcher = watch(dir, { recursive: true }, () => schedule());
+        watcher.on("error", (err) => logger.debug({ err }, "fs.watch failed; relying on polling"));
+      } catch (err) {
+        logger.debug({ err }, "recursive fs.watch unavailable; relying on polling");
+      }
+      if (pollMs > 0) {
+        poller = setInterval(() => void rescan(), pollMs);
+        poller.unref();
+      }
+    },
+    async stop() {
+      stopped = true;
+      watcher?.close();
+      watcher = undefined;
+      if (poller) clearInterval(poller);
+      if (timer) clearTimeout(timer);
+      poller = timer = undefined;
+      await scanning;
+    },
+    snapshot: () => current,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+function sameErrors(a: readonly ConfigError[], b: readonly ConfigError[]): boolean {
+  return a.length === b.length && JSON.stringify(a) === JSON.stringify(b);
+}
