@@ -159,9 +159,12 @@ export function createFakeGenerators(): { generators: Map<string, XdsGenerator>;
       },
     }],
     [TypeUrl.Listener, {
-      generate() {
+      generate(_proxy, push) {
         count(TypeUrl.Listener);
-        return [resource("virtualOutbound", packAny(ListenerSchema, create(ListenerSchema, { name: "virtualOutbound" })))];
+        const ports = [...new Set(services(push).map((s) => s.port))].sort();
+        return ["virtualOutbound", ...ports.map((p) => `0.0.0.0_${p}`)].map((name) =>
+          resource(name, packAny(ListenerSchema, create(ListenerSchema, { name }))),
+        );
       },
     }],
     [TypeUrl.RouteConfiguration, {
@@ -170,7 +173,14 @@ export function createFakeGenerators(): { generators: Map<string, XdsGenerator>;
         const ports = [...new Set(services(push).map((s) => String(s.port)))];
         return ports
           .filter((p) => !names || names.includes(p))
-          .map((p) => resource(p, packAny(RouteConfigurationSchema, create(RouteConfigurationSchema, { name: p }))));
+          .map((p) =>
+            resource(p, packAny(RouteConfigurationSchema, create(RouteConfigurationSchema, {
+              name: p,
+              virtualHosts: services(push)
+                .filter((s) => String(s.port) === p)
+                .map((s) => ({ name: `${fqdnOf(s)}:${p}`, domains: [fqdnOf(s), `${fqdnOf(s)}:${p}`] })),
+            }))),
+          );
       },
     }],
   ]);
