@@ -12,6 +12,7 @@ import {
   MessageOptionsSchema,
   file_google_protobuf_any,
   file_google_protobuf_duration,
+  file_google_protobuf_struct,
   file_google_protobuf_timestamp,
   file_google_protobuf_wrappers,
   type FileDescriptorProto,
@@ -31,7 +32,7 @@ export interface FieldSpec {
   optional?: boolean;
 }
 
-const deps = [file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers];
+const deps = [file_google_protobuf_any, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_google_protobuf_wrappers];
 let counter = 0;
 
 function options(rules: FieldRulesInit | undefined) {

@@ -78,8 +78,6 @@ export function isUriRef(value: string): boolean {
 // PGV's name pattern writes `+-.`, a character range that also admits ',';
 // kept so Weft accepts exactly the header names Envoy accepts.
 export const HEADER_NAME_STRICT = /^:?[0-9a-zA-Z!#$%&'*+,\-.^_|~`]+$/;
-// eslint-disable-next-line no-control-regex
 export const HEADER_VALUE_STRICT = /^[^\u0000-\u0008\u000A-\u001F\u007F]*$/;
 // With `strict: false` only NUL, CR and LF are refused, for names and values alike.
-// eslint-disable-next-line no-control-regex
 export const HEADER_LOOSE = /^[^\u0000\u000A\u000D]*$/;
