@@ -86,7 +86,9 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     try {
       return options.parseProxy(node, options.domain);
     } catch (error) {
-      throw new ConnectError(`node id ${JSON.stringify(node.id)}: ${(error as Error).message}`, Code.InvalidArgument);
+      const message = (error as Error).message;
+      // The parser usually names the node id itself; add it only when it does not.
+      throw new ConnectError(message.includes(JSON.stringify(node.id)) ? message : `node id ${JSON.stringify(node.id)}: ${message}`, Code.InvalidArgument);
     }
   }
 
@@ -156,7 +158,21 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     let ageTimer: NodeJS.Timeout | undefined;
 
     const pump = async () => {
-      for await (const request of requests) {
+      const it = requests[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<Req>;
+        try {
+          next = await it.next();
+        } catch (error) {
+          // A frame that does not decode is the client's fault, not ours (connect reports it as INTERNAL).
+          const err = ConnectError.from(error);
+          if (err.code === Code.Internal && /^parse binary/.test(err.rawMessage)) {
+            throw new ConnectError(`cannot decode request: ${err.rawMessage}`, Code.InvalidArgument);
+          }
+          throw err;
+        }
+        if (next.done) break;
+        const request = next.value;
         if (!conn) {
           const proxy = parseNode(request.node);
           conn = createAdsConnection({ id: `${proxy.id}-${++counter}`, proxy, mode, state, out });

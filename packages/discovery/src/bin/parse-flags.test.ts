@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { parseFlags, UsageError } from "./parse-flags.js";
+
+describe("parseFlags()", () => {
+  it("applies Istio's default ports", () => {
+    expect(parseFlags(["--config-dir", "/tmp/x"])).toEqual({
+      configDir: "/tmp/x",
+      grpcAddr: "127.0.0.1:15010",
+      httpAddr: ":8080",
+      monitoringAddr: ":15014",
+      domain: "cluster.local",
+      logLevel: "info",
+    });
+  });
+
+  it("returns undefined for --help", () => {
+    expect(parseFlags(["--help"])).toBeUndefined();
+    expect(parseFlags(["-h"])).toBeUndefined();
+  });
+
+  it.each([
+    [["--config-dir", "d", "--grpcAddr", "x"], /Unknown option '--grpcAddr'/],
+    [[], /--config-dir is required/],
+    [["--config-dir", "d", "--grpc-addr", "nope"], /--grpc-addr "nope": expected host:port/],
+    [["--config-dir", "d", "--http-addr", ":70000"], /port 70000 is out of range/],
+    [["--config-dir", "d", "--log-level", "loud"], /--log-level "loud": expected one of/],
+    [["--config-dir", "d", "extra"], /Unexpected argument 'extra'/],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseFlags(argv)).toThrow(UsageError);
+    expect(() => parseFlags(argv)).toThrow(message);
+  });
+});

@@ -1,0 +1,79 @@
+// The weft-discovery command line, with istiod's flag names where they exist
+// (--grpcAddr there is --grpc-addr here, as the issue fixes them).
+import { parseArgs } from "node:util";
+import { parseListenAddress } from "../app/listen-address.js";
+
+export interface DiscoveryFlags {
+  configDir: string;
+  grpcAddr: string;
+  httpAddr: string;
+  monitoringAddr: string;
+  domain: string;
+  logLevel: string;
+}
+
+export const USAGE = `Usage: weft-discovery --config-dir DIR [options]
+
+Serves Envoy xDS (ADS, SotW and delta) computed from a directory of Kubernetes
+and Istio YAML, watched for changes.
+
+Options:
+  --config-dir DIR          directory of Kubernetes/Istio YAML (required)
+  --grpc-addr HOST:PORT     ADS gRPC listen address (default 127.0.0.1:15010)
+  --http-addr HOST:PORT     /ready and /debug/* (default :8080)
+  --monitoring-addr H:P     Prometheus /metrics (default :15014)
+  --domain DOMAIN           cluster DNS domain (default cluster.local)
+  --log-level LEVEL         fatal|error|warn|info|debug|trace|silent (default info)
+  -h, --help                show this help
+`;
+
+const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Parses argv (without node and script); `undefined` means --help was asked for. */
+export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "config-dir": { type: "string" },
+        "grpc-addr": { type: "string", default: "127.0.0.1:15010" },
+        "http-addr": { type: "string", default: ":8080" },
+        "monitoring-addr": { type: "string", default: ":15014" },
+        domain: { type: "string", default: "cluster.local" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (error) {
+    // parseArgs says e.g. "Unknown option '--grpcAddr'": keep its words, add the fix.
+    throw new UsageError(`${(error as Error).message}`);
+  }
+  if (values.help) return undefined;
+  if (!values["config-dir"]) throw new UsageError("--config-dir is required: the directory of Kubernetes/Istio YAML to serve");
+  const level = values["log-level"]!;
+  if (!LEVELS.has(level)) throw new UsageError(`--log-level ${JSON.stringify(level)}: expected one of ${[...LEVELS].join(", ")}`);
+  const flags: DiscoveryFlags = {
+    configDir: values["config-dir"],
+    grpcAddr: values["grpc-addr"]!,
+    httpAddr: values["http-addr"]!,
+    monitoringAddr: values["monitoring-addr"]!,
+    domain: values.domain!,
+    logLevel: level,
+  };
+  for (const [flag, value] of [["--grpc-addr", flags.grpcAddr], ["--http-addr", flags.httpAddr], ["--monitoring-addr", flags.monitoringAddr]] as const) {
+    try {
+      parseListenAddress(flag, value);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(flags.domain)) throw new UsageError(`--domain ${JSON.stringify(flags.domain)}: not a DNS domain`);
+  return flags;
+}
