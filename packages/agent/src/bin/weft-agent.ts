@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { main } from "../cli/main.js";
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // `proxy` keeps running until signalled; the others return when done.
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`weft-agent: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
