@@ -1,0 +1,147 @@
+import { hostname } from "node:os";
+import type { HeaderLookup, StreamInfo } from "../contracts.js";
+import { RESPONSE_FLAG_LONG_NAMES } from "./response-flags.js";
+import { compileStartTimeFormat } from "./start-time-format.js";
+
+/** A resolved value: strings and numbers are typed in JSON logs; null prints `-` in text, null in JSON. */
+export type LogValue = string | number | boolean | null | Record<string, unknown> | unknown[];
+export type ValueFn = (info: StreamInfo) => LogValue;
+
+export class AccessLogFormatError extends Error {
+  override readonly name = "AccessLogFormatError";
+}
+
+const stripPort = (address: string | undefined): string | null => {
+  if (!address) return null;
+  if (address.startsWith("[")) {
+    const end = address.indexOf("]");
+    return end > 0 ? address.slice(1, end) : address;
+  }
+  const colon = address.lastIndexOf(":");
+  // Plain IPv6 without brackets has several colons and no port.
+  return colon > 0 && address.indexOf(":") === colon ? address.slice(0, colon) : address;
+};
+
+const portOf = (address: string | undefined): number | null => {
+  if (!address) return null;
+  const m = /:(\d+)$/.exec(address);
+  return m && (address.startsWith("[") || address.indexOf(":") === address.lastIndexOf(":")) ? Number(m[1]) : null;
+};
+
+const orNull = <T>(v: T | undefined): T | null => (v === undefined || v === "" ? null : v);
+
+function headerOperator(arg: string, pick: (info: StreamInfo) => HeaderLookup | undefined, fallback?: (name: string, info: StreamInfo) => string | undefined): ValueFn {
+  const [main, alt] = arg.split("?").map((h) => h.trim().toLowerCase());
+  if (!main) throw new AccessLogFormatError(`header operator needs a header name, got '(${arg})'`);
+  return (info) => {
+    const lookup = pick(info);
+    let v = lookup?.(main);
+    if (v === undefined && alt) v = lookup?.(alt);
+    if (v === undefined && fallback) v = fallback(main, info);
+    return v === undefined ? null : v;
+  };
+}
+
+function metadataPath(arg: string): { ns: string; path: string[] } {
+  const [ns, ...path] = arg.split(":");
+  if (!ns) throw new AccessLogFormatError(`DYNAMIC_METADATA needs a namespace, got '(${arg})'`);
+  return { ns, path };
+}
+
+/**
+ * Builds the closure for one `%COMMAND(arg):maxLength%`. Throws
+ * AccessLogFormatError for an operator we don't know (Envoy rejects the config too).
+ */
+export function compileOperator(command: string, arg: string | undefined): ValueFn {
+  const needsArg = (name: string): string => {
+    if (arg === undefined) throw new AccessLogFormatError(`%${name}% needs an argument: %${name}(...)%`);
+    return arg;
+  };
+  switch (command) {
+    case "START_TIME": {
+      const fmt = compileStartTimeFormat(arg || undefined);
+      return (info) => fmt(info.startTime);
+    }
+    case "REQ":
+      return headerOperator(needsArg(command), (i) => i.requestHeader);
+    case "RESP":
+      // The router adds x-envoy-upstream-service-time; fall back to the
+      // measured value when the data path didn't surface the header.
+      return headerOperator(needsArg(command), (i) => i.responseHeader, (name, info) =>
+        name === "x-envoy-upstream-service-time" && info.upstreamServiceTimeMs !== undefined ? String(Math.round(info.upstreamServiceTimeMs)) : undefined,
+      );
+    case "TRAILER":
+      return headerOperator(needsArg(command), (i) => i.responseTrailer);
+    case "RESPONSE_CODE":
+      return (i) => i.responseCode ?? 0;
+    case "RESPONSE_CODE_DETAILS":
+      return (i) => orNull(i.responseCodeDetails);
+    case "RESPONSE_FLAGS":
+      return (i) => (i.responseFlags.length ? i.responseFlags.join(",") : "-");
+    case "RESPONSE_FLAGS_LONG":
+      return (i) => (i.responseFlags.length ? i.responseFlags.map((f) => RESPONSE_FLAG_LONG_NAMES[f] ?? f).join(",") : "-");
+    case "BYTES_RECEIVED":
+      return (i) => i.bytesReceived;
+    case "BYTES_SENT":
+      return (i) => i.bytesSent;
+    case "DURATION":
+      return (i) => (i.durationMs === undefined ? null : Math.round(i.durationMs));
+    case "REQUEST_DURATION":
+      return (i) => (i.requestDurationMs === undefined ? null : Math.round(i.requestDurationMs));
+    case "RESPONSE_DURATION":
+      return (i) => (i.responseDurationMs === undefined ? null : Math.round(i.responseDurationMs));
+    case "UPSTREAM_HOST":
+      return (i) => orNull(i.upstreamHost);
+    case "UPSTREAM_CLUSTER":
+      return (i) => orNull(i.upstreamCluster);
+    case "UPSTREAM_LOCAL_ADDRESS":
+      return (i) => orNull(i.upstreamLocalAddress);
+    case "UPSTREAM_TRANSPORT_FAILURE_REASON":
+      return (i) => orNull(i.upstreamTransportFailureReason);
+    case "DOWNSTREAM_LOCAL_ADDRESS":
+      return (i) => orNull(i.downstreamLocalAddress);
+    case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT":
+      return (i) => stripPort(i.downstreamLocalAddress);
+    case "DOWNSTREAM_LOCAL_PORT":
+      return (i) => portOf(i.downstreamLocalAddress);
+    case "DOWNSTREAM_REMOTE_ADDRESS":
+      return (i) => orNull(i.downstreamRemoteAddress);
+    case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT":
+      return (i) => stripPort(i.downstreamRemoteAddress);
+    case "DOWNSTREAM_REMOTE_PORT":
+      return (i) => portOf(i.downstreamRemoteAddress);
+    case "DOWNSTREAM_DIRECT_REMOTE_ADDRESS":
+      return (i) => orNull(i.downstreamDirectRemoteAddress ?? i.downstreamRemoteAddress);
+    case "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT":
+      return (i) => stripPort(i.downstreamDirectRemoteAddress ?? i.downstreamRemoteAddress);
+    case "REQUESTED_SERVER_NAME":
+      return (i) => orNull(i.requestedServerName);
+    case "ROUTE_NAME":
+      return (i) => orNull(i.routeName);
+    case "PROTOCOL":
+      return (i) => orNull(i.protocol);
+    case "CONNECTION_TERMINATION_DETAILS":
+      return (i) => orNull(i.connectionTerminationDetails);
+    case "HOSTNAME": {
+      const host = hostname();
+      return () => host;
+    }
+    case "DYNAMIC_METADATA": {
+      const { ns, path } = metadataPath(needsArg(command));
+      return (i) => {
+        let v: unknown = i.dynamicMetadata?.[ns];
+        for (const key of path) v = v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
+        return v === undefined ? null : (v as LogValue);
+      };
+    }
+    case "FILTER_STATE": {
+      const key = needsArg(command).split(":")[0]!;
+      return (i) => {
+        const v = i.filterState?.[key];
+        return v === undefined ? null : (v as LogValue);
+      };
+    }
+    default:
+      throw new AccessLogFormatError(`unsupported command operator %${command}%`);
+  }
+}
