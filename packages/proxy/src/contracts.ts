@@ -145,6 +145,12 @@ export interface ProxyRuntime {
   applyBootstrap(bootstrap: Bootstrap): Promise<void>;
   /** Validates and applies one xDS batch; throws ResourceRejectedError → NACK, old config kept. */
   apply(update: ResourceUpdate): Promise<void>;
+  /**
+   * Optional: compiles a batch exactly as `apply` would (same errors) but
+   * applies nothing and binds nothing — for `--mode validate`. Without it,
+   * validate mode checks only the protos' validation rules.
+   */
+  check?(update: ResourceUpdate): Promise<void>;
   /** Names the xDS client must subscribe to after the last apply (EDS clusters, RDS route configs, SDS secrets). */
   subscriptions(): { eds: string[]; rds: string[]; sds: string[] };
   /** True once every initial (CDS, EDS, LDS, RDS) fetch has completed or timed out: PRE_INITIALIZING/INITIALIZING → LIVE. */
