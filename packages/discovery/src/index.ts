@@ -11,3 +11,17 @@ export { createDebugHandler, synczJson, type DebugHandlerOptions } from "./debug
 export { buildConfigDump } from "./debug/config-dump.js";
 export { createMetricsRegistry, type MetricsRegistry, type Counter, type Gauge, type Histogram } from "./metrics/metrics-registry.js";
 export { createPilotMetrics, type PilotMetrics } from "./metrics/pilot-metrics.js";
+
+// --- config half: source, model, push context, generators ---
+export type * from "./contracts.js";
+export { createDirectorySource, type DirectorySourceOptions } from "./source/directory-source.js";
+export { parseDurationMs } from "./source/duration.js";
+export { KNOWN_KINDS, checkKind } from "./source/kinds.js";
+export { validateDocument } from "./source/validate-object.js";
+export { parseDocuments } from "./source/parse-documents.js";
+export { buildRegistry } from "./model/build-registry.js";
+export type { MeshService, MeshEndpoint, ServicePort, Registry, Workload } from "./model/types.js";
+export { resolveProtocol, type Protocol } from "./model/protocol.js";
+export { createPushContextBuilder, MeshPushContext, type PushContextOptions } from "./push-context/push-context.js";
+export { parseProxy } from "./push-context/parse-proxy.js";
+export { createXdsGenerators, createXdsGenerator } from "./generators/create-generators.js";

@@ -1,0 +1,219 @@
+// LDS, with Istio's listener names and shapes (compare
+// shared/testdata/istio/sidecar-configdump-authz.yaml):
+// sidecars get `virtualOutbound` (15001, use_original_dst, passthrough or
+// blackhole catch-all), `virtualInbound` (15006, a chain per inbound port and
+// passthrough chains), `0.0.0.0_<port>` HTTP listeners on RDS "<port>" and
+// `<vip>_<port>` TCP listeners; gateways get `0.0.0.0_<bind port>` per Gateway
+// server port on RDS `http.<bind port>`; proxyless gRPC gets api_listeners.
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
+import type { ProxyInfo, XdsResource } from "../contracts.js";
+import { isHttp } from "../model/protocol.js";
+import type { MeshPushContext } from "../push-context/push-context.js";
+import { BLACKHOLE, INBOUND_PASSTHROUGH, outboundName, PASSTHROUGH } from "./cds.js";
+import { ADS_CONFIG_SOURCE, accessLog, REQUEST_ID_EXTENSION, ROUTER_FILTER, FAULT_FILTER, SIDECAR_HTTP_FILTERS, socketAddress, tcpProxy, TRACING, typed } from "./envoy-json.js";
+import { gatewayServers } from "./gateway-servers.js";
+import { inboundPorts } from "./inbound-ports.js";
+import { toResource } from "./resource.js";
+
+const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const ZERO_STREAM = { max_stream_duration: "0s", grpc_timeout_header_max: "0s" };
+
+function hcm(body: JsonObject, log: JsonValue[] | undefined): JsonObject {
+  return {
+    name: "envoy.filters.network.http_connection_manager",
+    typed_config: typed(HCM, {
+      ...body,
+      http_filters: body.http_filters ?? SIDECAR_HTTP_FILTERS,
+      tracing: TRACING,
+      upgrade_configs: [{ upgrade_type: "websocket" }],
+      stream_idle_timeout: "0s",
+      normalize_path: true,
+      request_id_extension: REQUEST_ID_EXTENSION,
+      path_with_escaped_slashes_action: "KEEP_UNCHANGED",
+      ...(log ? { access_log: log } : {}),
+    }),
+  };
+}
+
+function virtualOutbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject {
+  const catchAll = push.scope(proxy).outboundTrafficPolicy === "REGISTRY_ONLY" ? BLACKHOLE : PASSTHROUGH;
+  return {
+    name: "virtualOutbound",
+    address: socketAddress("0.0.0.0", 15001),
+    filter_chains: [
+      // Traffic addressed to 15001 itself would loop: blackhole it.
+      { name: "virtualOutbound-blackhole", filter_chain_match: { destination_port: 15001 }, filters: [tcpProxy(BLACKHOLE, BLACKHOLE)] },
+      { name: "virtualOutbound-catchall-tcp", filters: [tcpProxy(catchAll, catchAll, log)] },
+    ],
+    use_original_dst: true,
+    traffic_direction: "OUTBOUND",
+  };
+}
+
+function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject {
+  const chains: JsonObject[] = [{ name: "virtualInbound-blackhole", filter_chain_match: { destination_port: 15006 }, filters: [tcpProxy(BLACKHOLE, BLACKHOLE)] }];
+  for (const p of inboundPorts(push, proxy)) {
+    const cluster = `inbound|${p.port}||`;
+    const filter = isHttp(p.protocol)
+      ? hcm(
+          {
+            stat_prefix: `inbound_0.0.0.0_${p.port}`,
+            route_config: {
+              name: cluster,
+              virtual_hosts: [
+                {
+                  name: `inbound|http|${p.servicePort.port}`,
+                  domains: ["*"],
+                  routes: [{ name: "default", match: { prefix: "/" }, route: { cluster, timeout: "0s", max_stream_duration: ZERO_STREAM }, decorator: { operation: `${p.service.hostname}:${p.servicePort.port}/*` } }],
+                },
+              ],
+              validate_clusters: false,
+            },
+            server_name: "istio-envoy",
+            use_remote_address: false,
+            forward_client_cert_details: "APPEND_FORWARD",
+            set_current_client_cert_details: { subject: true, dns: true, uri: true },
+          },
+          log,
+        )
+      : tcpProxy(cluster, cluster, log);
+    chains.push({ name: `0.0.0.0_${p.port}`, filter_chain_match: { destination_port: p.port }, filters: [filter] });
+  }
+  const anyAddress = [{ address_prefix: "0.0.0.0", prefix_len: 0 }];
+  chains.push({
+    name: "virtualInbound-catchall-http",
+    filter_chain_match: { prefix_ranges: anyAddress, application_protocols: ["http/1.1", "h2c"] },
+    filters: [
+      hcm(
+        {
+          stat_prefix: "inbound_0.0.0.0_0",
+          route_config: {
+            name: INBOUND_PASSTHROUGH,
+            virtual_hosts: [{ name: "inbound|http|0", domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, route: { cluster: INBOUND_PASSTHROUGH, timeout: "0s", max_stream_duration: ZERO_STREAM }, decorator: { operation: ":0/*" } }] }],
+            validate_clusters: false,
+          },
+          server_name: "istio-envoy",
+          use_remote_address: false,
+          forward_client_cert_details: "APPEND_FORWARD",
+          set_current_client_cert_details: { subject: true, dns: true, uri: true },
+        },
+        log,
+      ),
+    ],
+  });
+  chains.push({ name: "virtualInbound", filter_chain_match: { prefix_ranges: anyAddress }, filters: [tcpProxy(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, log)] });
+  return {
+    name: "virtualInbound",
+    address: socketAddress("0.0.0.0", 15006),
+    filter_chains: chains,
+    listener_filters: [
+      { name: "envoy.filters.listener.original_dst", typed_config: typed("envoy.extensions.filters.listener.original_dst.v3.OriginalDst") },
+      { name: "envoy.filters.listener.http_inspector", typed_config: typed("envoy.extensions.filters.listener.http_inspector.v3.HttpInspector") },
+    ],
+    listener_filters_timeout: "0s",
+    continue_on_listener_filters_timeout: true,
+    traffic_direction: "INBOUND",
+  };
+}
+
+function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject[] {
+  const byPort = new Map<number, { http: boolean; tcp: Array<{ vip?: string; cluster: string }> }>();
+  for (const svc of push.scope(proxy).services) {
+    for (const p of svc.ports) {
+      if (p.protocol === "UDP") continue;
+      const entry = byPort.get(p.port) ?? { http: false, tcp: [] };
+      if (isHttp(p.protocol)) entry.http = true;
+      else entry.tcp.push({ ...(svc.vip ? { vip: svc.vip } : {}), cluster: outboundName(p.port, "", svc.hostname) });
+      byPort.set(p.port, entry);
+    }
+  }
+  const out: JsonObject[] = [];
+  for (const [port, entry] of [...byPort].sort(([a], [b]) => a - b)) {
+    const vipChains = (vip: string, cluster: string): JsonObject => ({ filter_chain_match: { prefix_ranges: [{ address_prefix: vip, prefix_len: 32 }] }, filters: [tcpProxy(cluster, cluster, log)] });
+    if (entry.http) {
+      // TCP services sharing an HTTP port are told apart by their VIP.
+      const chains = entry.tcp.filter((t) => t.vip).map((t) => vipChains(t.vip!, t.cluster));
+      chains.push({
+        filters: [
+          hcm(
+            {
+              stat_prefix: `outbound_0.0.0.0_${port}`,
+              rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: String(port) },
+              use_remote_address: false,
+            },
+            log,
+          ),
+        ],
+      });
+      out.push({ name: `0.0.0.0_${port}`, address: socketAddress("0.0.0.0", port), filter_chains: chains, traffic_direction: "OUTBOUND", bind_to_port: false });
+      continue;
+    }
+    const seen = new Set<string>();
+    for (const t of entry.tcp) {
+      const address = t.vip ?? "0.0.0.0";
+      const name = `${address}_${port}`;
+      if (seen.has(name)) continue; // the first service (by hostname) owns a VIP:port
+      seen.add(name);
+      out.push({ name, address: socketAddress(address, port), filter_chains: [{ filters: [tcpProxy(t.cluster, t.cluster, log)] }], traffic_direction: "OUTBOUND", bind_to_port: false });
+    }
+  }
+  return out;
+}
+
+function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject[] {
+  const ports = new Map<number, boolean>();
+  for (const s of gatewayServers(push, proxy)) if (s.http) ports.set(s.bindPort, true);
+  return [...ports.keys()]
+    .sort((a, b) => a - b)
+    .map((port) => ({
+      name: `0.0.0.0_${port}`,
+      address: socketAddress("0.0.0.0", port),
+      filter_chains: [
+        {
+          filters: [
+            hcm(
+              {
+                stat_prefix: `outbound_0.0.0.0_${port}`,
+                rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: `http.${port}` },
+                server_name: "istio-envoy",
+                // The gateway is the edge: it owns X-Forwarded-For (istiod sets use_remote_address for gateways).
+                use_remote_address: true,
+              },
+              log,
+            ),
+          ],
+        },
+      ],
+      traffic_direction: "OUTBOUND",
+    }));
+}
+
+function grpcListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
+  const out: XdsResource[] = [];
+  for (const svc of push.scope(proxy).services) {
+    for (const p of svc.ports) {
+      const name = `${svc.hostname}:${p.port}`;
+      if (names && !names.includes(name)) continue;
+      out.push(
+        toResource(ListenerSchema, name, {
+          name,
+          api_listener: {
+            api_listener: typed(HCM, {
+              rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: name },
+              http_filters: [FAULT_FILTER, ROUTER_FILTER],
+            }),
+          },
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export function generateListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
+  if (proxy.generator === "grpc") return grpcListeners(push, proxy, names);
+  const log = accessLog(push.options.accessLogFile, push.options.accessLogEncoding);
+  const listeners = proxy.type === "router" ? gatewayListeners(push, proxy, log) : [...outboundListeners(push, proxy, log), virtualOutbound(push, proxy, log), virtualInbound(push, proxy, log)];
+  return listeners.filter((l) => !names || names.includes(String(l.name))).map((l) => toResource(ListenerSchema, String(l.name), l));
+}

@@ -1,0 +1,145 @@
+// RDS. Sidecars: a route config per outbound HTTP port, named by the port
+// ("9080"), with one virtual host per service (`host:port`, Istio's domain
+// list) plus `allow_any` (or `block_all` under REGISTRY_ONLY). Gateways:
+// `http.<bind port>` with a virtual host per VirtualService host bound to the
+// Gateway. Proxyless gRPC: a route config per `host:port` listener.
+import type { JsonObject } from "@bufbuild/protobuf";
+import { RouteConfigurationSchema } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
+import type { ProxyInfo, XdsResource } from "../contracts.js";
+import { isHttp } from "../model/protocol.js";
+import type { MeshService } from "../model/types.js";
+import { hostsIntersect } from "../push-context/hosts.js";
+import type { MeshPushContext } from "../push-context/push-context.js";
+import { virtualServiceFor } from "../push-context/proxy-scope.js";
+import { PASSTHROUGH } from "./cds.js";
+import { gatewayServers } from "./gateway-servers.js";
+import { defaultRoute, translateVirtualService, type RouteContext } from "./http-route.js";
+import { toResource } from "./resource.js";
+
+/** Istio's virtual host domains for a service on a port; short names only in the proxy's own namespace. */
+export function serviceDomains(svc: MeshService, port: number, proxyNamespace: string, domain: string): string[] {
+  const out: string[] = [];
+  const both = (d: string): void => void out.push(d, `${d}:${port}`);
+  both(svc.hostname);
+  const suffix = `.svc.${domain}`;
+  if (svc.kind === "Service" && svc.hostname.endsWith(suffix)) {
+    if (svc.namespace === proxyNamespace) both(svc.name);
+    both(`${svc.name}.${svc.namespace}.svc`);
+    both(`${svc.name}.${svc.namespace}`);
+  }
+  if (svc.vip) both(svc.vip);
+  return out;
+}
+
+function sidecarVirtualHosts(push: MeshPushContext, proxy: ProxyInfo, port: number, grpcOnly?: MeshService): JsonObject[] {
+  const scope = push.scope(proxy);
+  const ctx: RouteContext = { push, proxy, port };
+  const used = new Set<string>();
+  const hosts: JsonObject[] = [];
+  const services = grpcOnly ? [grpcOnly] : scope.services;
+  for (const svc of services) {
+    const sp = svc.ports.find((p) => p.port === port);
+    if (!sp || (!grpcOnly && !isHttp(sp.protocol))) continue;
+    // Envoy rejects a domain listed by two virtual hosts: the first service keeps it.
+    const domains = serviceDomains(svc, port, proxy.namespace, push.options.domain).filter((d) => !used.has(d));
+    if (domains.length === 0) continue;
+    for (const d of domains) used.add(d);
+    const vs = virtualServiceFor(scope.virtualServices, svc.hostname, push.options.domain);
+    const routes = vs ? translateVirtualService(ctx, vs) : [defaultRoute(ctx, svc.hostname, port)];
+    if (routes.length === 0) continue;
+    hosts.push({ name: `${svc.hostname}:${port}`, domains, routes, include_request_attempt_count: true });
+  }
+  if (grpcOnly) return hosts;
+  if (scope.outboundTrafficPolicy === "REGISTRY_ONLY") {
+    hosts.push({ name: "block_all", domains: ["*"], routes: [{ name: "block_all", match: { prefix: "/" }, direct_response: { status: 502 } }], include_request_attempt_count: true });
+  } else {
+    hosts.push({
+      name: "allow_any",
+      domains: ["*"],
+      routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: PASSTHROUGH, timeout: "0s", max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" } } }],
+      include_request_attempt_count: true,
+    });
+  }
+  return hosts;
+}
+
+/** Outbound HTTP ports of the proxy's visible services (the sidecar's route config names). */
+export function sidecarHttpPorts(push: MeshPushContext, proxy: ProxyInfo): number[] {
+  const ports = new Set<number>();
+  for (const svc of push.scope(proxy).services) for (const p of svc.ports) if (isHttp(p.protocol)) ports.add(p.port);
+  return [...ports].sort((a, b) => a - b);
+}
+
+function gatewayRouteConfig(push: MeshPushContext, proxy: ProxyInfo, bindPort: number): JsonObject {
+  const servers = gatewayServers(push, proxy).filter((s) => s.bindPort === bindPort && s.http);
+  const gateways = new Set(servers.map((s) => s.gateway));
+  const port = servers[0]?.port ?? bindPort;
+  const ctx: RouteContext = { push, proxy, port, gateways };
+  const vhosts = new Map<string, JsonObject>();
+  for (const vs of push.istio.virtualServices) {
+    const bound = (Array.isArray(vs.spec.gateways) ? vs.spec.gateways : []).filter((g): g is string => typeof g === "string").map((g) => (g.includes("/") ? g : `${vs.namespace}/${g}`));
+    const matching = servers.filter((s) => bound.includes(s.gateway));
+    if (matching.length === 0) continue;
+    for (const h of (Array.isArray(vs.spec.hosts) ? vs.spec.hosts : []).filter((x): x is string => typeof x === "string")) {
+      // A server host `ns/host` only admits VirtualServices from that namespace.
+      const admitted = matching.some((s) => s.hosts.some((sh) => (sh.namespace === "*" || sh.namespace === vs.namespace) && hostsIntersect(sh.host, h)));
+      if (!admitted) continue;
+      const name = `${h}:${port}`;
+      if (vhosts.has(name)) continue; // the oldest VirtualService for a host wins, as in istiod
+      const routes = translateVirtualService(ctx, vs);
+      if (routes.length === 0) continue;
+      vhosts.set(name, { name, domains: h === "*" ? ["*"] : [h, `${h}:*`], routes, include_request_attempt_count: true });
+    }
+  }
+  const virtualHosts = [...vhosts.values()];
+  if (virtualHosts.length === 0) {
+    virtualHosts.push({ name: `blackhole:${port}`, domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }], include_request_attempt_count: true });
+  }
+  return { name: `http.${bindPort}`, virtual_hosts: virtualHosts, validate_clusters: false };
+}
+
+export function generateRoutes(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
+  const out: XdsResource[] = [];
+  if (proxy.generator === "grpc") {
+    for (const svc of push.scope(proxy).services) {
+      for (const p of svc.ports) {
+        const name = `${svc.hostname}:${p.port}`;
+        if (names && !names.includes(name)) continue;
+        const vhosts = sidecarVirtualHosts(push, proxy, p.port, svc);
+        // gRPC matches the virtual host against the target authority `host:port` (and the short forms).
+        // grpc-js NACKs a route config with actions other than `route` or per-route
+        // config for filters it lacks (CORS): keep what a gRPC client can apply.
+        const virtualHosts = vhosts.map(({ include_request_attempt_count: _drop, ...v }) => ({
+          ...v,
+          routes: (v.routes as JsonObject[]).filter((r) => r.route !== undefined).map((r) => grpcRoute(r)),
+        }));
+        out.push(toResource(RouteConfigurationSchema, name, { name, virtual_hosts: virtualHosts }));
+      }
+    }
+    return out;
+  }
+  if (proxy.type === "router") {
+    const ports = [...new Set(gatewayServers(push, proxy).filter((s) => s.http).map((s) => s.bindPort))];
+    for (const port of ports) {
+      const name = `http.${port}`;
+      if (names && !names.includes(name)) continue;
+      out.push(toResource(RouteConfigurationSchema, name, gatewayRouteConfig(push, proxy, port)));
+    }
+    return out;
+  }
+  for (const port of sidecarHttpPorts(push, proxy)) {
+    const name = String(port);
+    if (names && !names.includes(name)) continue;
+    out.push(toResource(RouteConfigurationSchema, name, { name, virtual_hosts: sidecarVirtualHosts(push, proxy, port), validate_clusters: false }));
+  }
+  return out;
+}
+
+function grpcRoute(r: JsonObject): JsonObject {
+  const perFilter = r.typed_per_filter_config as JsonObject | undefined;
+  if (!perFilter || !("envoy.filters.http.cors" in perFilter)) return r;
+  const { "envoy.filters.http.cors": _cors, ...rest } = perFilter;
+  const out: JsonObject = { ...r, typed_per_filter_config: rest };
+  if (Object.keys(rest).length === 0) delete out.typed_per_filter_config;
+  return out;
+}
