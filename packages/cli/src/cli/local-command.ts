@@ -1,0 +1,102 @@
+import { parseArgs } from "node:util";
+import { localApply } from "../local/apply.js";
+import { localDown } from "../local/down.js";
+import { LocalError } from "../local/errors.js";
+import { execInWorkload } from "../local/exec.js";
+import { readWorkloadLog } from "../local/logs.js";
+import { createProgress } from "../local/progress.js";
+import { defaultStateDir, readState, type LocalState } from "../local/state.js";
+import { formatStatus, localStatus } from "../local/status.js";
+import { localUp } from "../local/up.js";
+import type { NetworkMode } from "../local/plan.js";
+
+export const LOCAL_USAGE = `Usage: weftctl local <command>
+
+  up [-f FILE|DIR]… [--ingress-port 8080] [--mode transparent|explicit] [-d]
+                     start discovery, an ingress gateway and every workload with its sidecar
+                     (default manifests: bookinfo with its gateway); -d returns once ready
+  status [-o json]   workloads, pod IPs, sidecar and app readiness
+  apply -f FILE…     live config changes (Istio config, services)
+  exec WORKLOAD -- CMD…   run a command inside the workload's network, as the app
+  logs WORKLOAD [-c istio-proxy]   the app's (or the sidecar's) log
+  down               stop everything, remove namespaces and rules
+
+State lives in $WEFT_LOCAL_DIR (default: a weft-local directory under the system temp dir).
+`;
+
+function requireState(): LocalState {
+  const state = readState(defaultStateDir());
+  if (!state) throw new LocalError("no local mesh is running", "start one with `weftctl local up`");
+  return state;
+}
+
+export async function runLocal(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "up": {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          file: { type: "string", short: "f", multiple: true },
+          "ingress-port": { type: "string", default: "8080" },
+          mode: { type: "string" },
+          detach: { type: "boolean", short: "d", default: false },
+          timeout: { type: "string", default: "60" },
+        },
+        strict: true,
+      });
+      const ingressPort = Number(values["ingress-port"]);
+      if (!Number.isInteger(ingressPort) || ingressPort < 1 || ingressPort > 65535) throw new LocalError(`--ingress-port ${values["ingress-port"]} is not a port`, "use a number from 1 to 65535");
+      if (values.mode && values.mode !== "transparent" && values.mode !== "explicit") throw new LocalError(`--mode ${values.mode}: expected transparent or explicit`);
+      const progress = createProgress();
+      const started = Date.now();
+      const state = await localUp({ files: values.file ?? [], ingressPort, mode: values.mode as NetworkMode | undefined, progress, readyTimeoutMs: Number(values.timeout) * 1000 });
+      process.stdout.write(formatStatus(await localStatus(state)));
+      process.stdout.write(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: curl -s http://127.0.0.1:${ingressPort}/productpage | grep -o "<title>.*</title>"\n`);
+      if (values.detach) return 0;
+      process.stdout.write("Running; press Ctrl-C to stop and clean up.\n");
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      await localDown(progress);
+      return 0;
+    }
+    case "down": {
+      const stopped = await localDown(createProgress());
+      process.stdout.write(stopped ? "Local mesh stopped and cleaned up.\n" : "No local mesh was running.\n");
+      return 0;
+    }
+    case "status": {
+      const { values } = parseArgs({ args: rest, options: { output: { type: "string", short: "o" } }, strict: true });
+      const report = await localStatus(requireState());
+      process.stdout.write(values.output === "json" ? JSON.stringify(report, null, 2) + "\n" : formatStatus(report));
+      return 0;
+    }
+    case "apply": {
+      const { values } = parseArgs({ args: rest, options: { file: { type: "string", short: "f", multiple: true } }, strict: true });
+      if (!values.file?.length) throw new LocalError("nothing to apply", "usage: weftctl local apply -f FILE…");
+      for (const written of localApply(requireState(), values.file)) process.stdout.write(`applied → ${written}\n`);
+      return 0;
+    }
+    case "exec": {
+      const dash = rest.indexOf("--");
+      const workload = rest[0];
+      if (!workload || dash < 0) throw new LocalError("usage: weftctl local exec WORKLOAD -- CMD [ARGS…]");
+      return execInWorkload(requireState(), workload, rest.slice(dash + 1));
+    }
+    case "logs": {
+      const { values, positionals } = parseArgs({ args: rest, options: { container: { type: "string", short: "c" } }, allowPositionals: true, strict: true });
+      if (!positionals[0]) throw new LocalError("usage: weftctl local logs WORKLOAD [-c istio-proxy]");
+      process.stdout.write(readWorkloadLog(requireState(), positionals[0], values.container));
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+      process.stdout.write(LOCAL_USAGE);
+      return 0;
+    default:
+      throw new LocalError(`unknown command: local ${command}`, "see `weftctl local --help`");
+  }
+}

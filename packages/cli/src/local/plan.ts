@@ -1,0 +1,178 @@
+import { createHash } from "node:crypto";
+import { LocalError } from "./errors.js";
+import { namespaceOf, type Manifest } from "./manifests.js";
+
+/** How pods reach each other: their own network namespaces with real capture (root), or 127.x addresses. */
+export type NetworkMode = "transparent" | "explicit";
+
+export interface LocalPod {
+  /** Pod name, `<workload>-<n>`. */
+  name: string;
+  namespace: string;
+  workload: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  serviceAccount: string;
+  ip: string;
+  containerPorts: number[];
+  /** The app's command for local runs, from the pod template annotation. */
+  command?: string[];
+  /** False when the pod template says `sidecar.istio.io/inject: "false"`. */
+  sidecar: boolean;
+  /** Network namespace name (transparent mode). */
+  netns: string;
+  /** Host side of the veth pair (≤ 15 characters). */
+  hostVeth: string;
+}
+
+export interface LocalService {
+  name: string;
+  namespace: string;
+  vip: string;
+  ports: Array<{ name?: string; port: number; targetPort?: number | string }>;
+}
+
+export interface LocalPlan {
+  mode: NetworkMode;
+  bridge: { name: string; ip: string; prefix: number };
+  pods: LocalPod[];
+  services: LocalService[];
+  gateway: { name: string; namespace: string; ip: string; port: number };
+  /** What discovery reads: the user's manifests with VIPs, plus the pods and the ingress gateway. */
+  rendered: Manifest[];
+}
+
+/** Annotation on a pod template naming the command that runs the app locally (see samples/README.md). */
+export const LOCAL_COMMAND_ANNOTATION = "weft.dev/local-command";
+
+export interface PlanOptions {
+  mode: NetworkMode;
+  ingressPort: number;
+  /** First two octets of the pod and service ranges: pods in .1.0/16 of `podNet`, VIPs in `serviceNet`. */
+  podNet?: string;
+  serviceNet?: string;
+}
+
+function ipAt(base: string, index: number): string {
+  const [a, b] = base.split(".").map(Number);
+  const offset = index + 2; // .0.0 is the network, .0.1 the bridge
+  return `${a}.${b}.${Math.floor(offset / 250)}.${(offset % 250) + 1}`;
+}
+
+function shortHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 8);
+}
+
+function podTemplate(m: Manifest): { metadata: Manifest["metadata"]; spec: Record<string, unknown> } | undefined {
+  if (m.kind === "Pod") return { metadata: m.metadata, spec: (m.spec ?? {}) as Record<string, unknown> };
+  if (["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"].includes(m.kind)) {
+    const template = (m.spec as { template?: { metadata?: Manifest["metadata"]; spec?: Record<string, unknown> } } | undefined)?.template;
+    if (!template?.spec) throw new LocalError(`${m.__origin}: ${m.kind} ${m.metadata.name} has no spec.template.spec`, "give the workload a pod template");
+    return { metadata: { name: m.metadata.name, ...template.metadata }, spec: template.spec };
+  }
+  return undefined;
+}
+
+/** Parses the local-command annotation: a JSON array of strings, or a plain command line split on spaces. */
+export function parseLocalCommand(value: string | undefined, origin: string): string[] | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (trimmed.startsWith("[")) {
+    const parsed = JSON.parse(trimmed) as unknown;
+    if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string") || parsed.length === 0) {
+      throw new LocalError(`${origin}: ${LOCAL_COMMAND_ANNOTATION} must be a non-empty JSON array of strings`, 'e.g. ["node", "app.js"]');
+    }
+    return parsed;
+  }
+  return trimmed.split(/\s+/);
+}
+
+export function buildPlan(manifests: readonly Manifest[], options: PlanOptions): LocalPlan {
+  const podNet = options.podNet ?? "10.210";
+  const serviceNet = options.serviceNet ?? "10.211";
+  const bridgeIp = `${podNet}.0.1`;
+  const pods: LocalPod[] = [];
+  for (const m of manifests) {
+    const template = podTemplate(m);
+    if (!template) continue;
+    const namespace = namespaceOf(m);
+    const replicas = m.kind === "Pod" ? 1 : Math.max(1, Number((m.spec as { replicas?: number }).replicas ?? 1));
+    const annotations = template.metadata.annotations ?? {};
+    const containers = (template.spec.containers ?? []) as Array<{ ports?: Array<{ containerPort: number }> }>;
+    for (let i = 0; i < replicas; i++) {
+      const name = m.kind === "Pod" ? m.metadata.name : `${m.metadata.name}-${i}`;
+      const id = shortHash(`${namespace}/${name}`);
+      pods.push({
+        name,
+        namespace,
+        workload: m.metadata.name,
+        labels: { ...(template.metadata.labels ?? {}) },
+        annotations: { ...annotations },
+        serviceAccount: String(template.spec.serviceAccountName ?? template.spec.serviceAccount ?? "default"),
+        ip: "",
+        containerPorts: containers.flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)),
+        command: parseLocalCommand(annotations[LOCAL_COMMAND_ANNOTATION], m.__origin ?? m.metadata.name),
+        sidecar: annotations["sidecar.istio.io/inject"] !== "false" && template.metadata.labels?.["sidecar.istio.io/inject"] !== "false",
+        netns: `weft-${id}`,
+        hostVeth: `wv${id}`,
+      });
+    }
+  }
+  const seen = new Set<string>();
+  for (const pod of pods) {
+    const key = `${pod.namespace}/${pod.name}`;
+    if (seen.has(key)) throw new LocalError(`two workloads make pod ${key}`, "give each workload a distinct name");
+    seen.add(key);
+  }
+  pods.forEach((pod, i) => (pod.ip = options.mode === "transparent" ? ipAt(podNet, i) : `127.0.${Math.floor((i + 2) / 250)}.${((i + 2) % 250) + 1}`));
+
+  const services: LocalService[] = [];
+  const rendered: Manifest[] = [];
+  for (const m of manifests) {
+    const copy = structuredClone(m);
+    delete copy.__origin;
+    if (m.kind === "Service") {
+      const spec = (copy.spec ??= {}) as { clusterIP?: string; ports?: LocalService["ports"] };
+      if (spec.clusterIP !== "None") spec.clusterIP ||= ipAt(serviceNet, services.length);
+      services.push({ name: m.metadata.name, namespace: namespaceOf(m), vip: spec.clusterIP ?? "None", ports: spec.ports ?? [] });
+    }
+    rendered.push(copy);
+  }
+  const gateway = { name: "istio-ingressgateway", namespace: "istio-system", ip: options.mode === "transparent" ? bridgeIp : "127.0.0.1", port: options.ingressPort };
+  const gatewayVip = ipAt(serviceNet, services.length);
+  services.push({ name: gateway.name, namespace: gateway.namespace, vip: gatewayVip, ports: [{ name: "http2", port: 80, targetPort: options.ingressPort }] });
+  rendered.push(...gatewayManifests(gateway, gatewayVip));
+  rendered.push(...pods.map(podManifest));
+  return { mode: options.mode, bridge: { name: "weft0", ip: bridgeIp, prefix: 16 }, pods, services, gateway, rendered };
+}
+
+function podManifest(pod: LocalPod): Manifest {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: pod.name, namespace: pod.namespace, labels: { ...pod.labels, ...(pod.sidecar ? { "security.istio.io/tlsMode": "istio" } : {}) }, annotations: { "weft.dev/local": "true" } },
+    spec: { serviceAccountName: pod.serviceAccount, containers: [{ name: pod.workload, ports: pod.containerPorts.map((containerPort) => ({ containerPort })) }] },
+    status: { phase: "Running", podIP: pod.ip, podIPs: [{ ip: pod.ip }], conditions: [{ type: "Ready", status: "True" }] },
+  };
+}
+
+function gatewayManifests(gateway: LocalPlan["gateway"], vip: string): Manifest[] {
+  const labels = { app: "istio-ingressgateway", istio: "ingressgateway" };
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: gateway.namespace } },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "istio-ingressgateway-service-account", namespace: gateway.namespace } },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: gateway.name, namespace: gateway.namespace, labels },
+      spec: { clusterIP: vip, selector: labels, ports: [{ name: "http2", port: 80, targetPort: gateway.port, protocol: "TCP" }] },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: `${gateway.name}-local`, namespace: gateway.namespace, labels },
+      spec: { serviceAccountName: "istio-ingressgateway-service-account", containers: [{ name: "istio-proxy", ports: [{ containerPort: gateway.port }] }] },
+      status: { phase: "Running", podIP: gateway.ip, podIPs: [{ ip: gateway.ip }], conditions: [{ type: "Ready", status: "True" }] },
+    },
+  ];
+}

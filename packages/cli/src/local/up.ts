@@ -1,0 +1,233 @@
+import { execFileSync } from "node:child_process";
+import { chownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { weftBinary, samplesDir } from "./binaries.js";
+import { LocalError } from "./errors.js";
+import { loadManifests, type Manifest } from "./manifests.js";
+import { createBridge, createPodNetwork, removeNetwork, transparentModeSupport } from "./network.js";
+import { buildPlan, type LocalPlan, type LocalPod, type NetworkMode } from "./plan.js";
+import { isAlive, startDetached, stopAll } from "./processes.js";
+import { appAnswers, httpOk, waitFor } from "./readiness.js";
+import { defaultStateDir, readState, writeState, type LocalState, type RunningProcess } from "./state.js";
+import { appEnv, childPath, expandCommand, sidecarEnv } from "./workload-env.js";
+import type { Progress } from "./progress.js";
+
+export interface UpOptions {
+  files: string[];
+  ingressPort: number;
+  mode?: NetworkMode;
+  stateDir?: string;
+  /** How long to wait for every workload to be ready. */
+  readyTimeoutMs?: number;
+  progress: Progress;
+}
+
+/** Sidecar UID/GID, as Istio's injector sets them; capture lets this user's traffic out. */
+export const PROXY_UID = 1337;
+
+const DISCOVERY_GRPC_PORT = 15010;
+const DISCOVERY_HTTP_PORT = 15080;
+const DISCOVERY_MONITORING_PORT = 15014;
+
+export function defaultManifests(): string[] {
+  const samples = samplesDir();
+  return [join(samples, "bookinfo/platform/kube/bookinfo.yaml"), join(samples, "bookinfo/networking/bookinfo-gateway.yaml")];
+}
+
+export function chooseMode(requested: NetworkMode | undefined): NetworkMode {
+  const support = transparentModeSupport();
+  if (requested === "transparent" && !support.ok) throw new LocalError(`transparent mode is not available: ${support.why}`, "run as root on Linux, or use --mode explicit");
+  const mode = requested ?? (support.ok ? "transparent" : "explicit");
+  if (mode === "explicit") {
+    throw new LocalError(
+      `explicit mode (no root) is not implemented yet${support.ok ? "" : `, and transparent mode needs root: ${support.why}`}`,
+      "run `sudo npx weftctl local up` to use network namespaces and real traffic capture",
+    );
+  }
+  return mode;
+}
+
+/** Writes what discovery watches: the user's manifests (services with VIPs) and the local pods. */
+export function writeConfigDir(configDir: string, plan: LocalPlan): void {
+  rmSync(configDir, { recursive: true, force: true });
+  mkdirSync(configDir, { recursive: true });
+  const userDocs = plan.rendered.filter((m) => m.metadata.annotations?.["weft.dev/local"] !== "true" && m.metadata.namespace !== plan.gateway.namespace);
+  const localDocs = plan.rendered.filter((m) => !userDocs.includes(m));
+  writeFileSync(join(configDir, "10-manifests.yaml"), toYaml(userDocs));
+  writeFileSync(join(configDir, "90-local-workloads.yaml"), toYaml(localDocs));
+}
+
+function toYaml(docs: readonly Manifest[]): string {
+  return docs.map((d) => stringify(d)).join("---\n");
+}
+
+function writePodInfo(dir: string, pod: Pick<LocalPod, "labels" | "annotations">): void {
+  mkdirSync(dir, { recursive: true });
+  const lines = (map: Record<string, string>) => Object.entries(map).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n";
+  writeFileSync(join(dir, "labels"), lines(pod.labels));
+  writeFileSync(join(dir, "annotations"), lines(pod.annotations));
+}
+
+function ownedBySidecar(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  chownSync(dir, PROXY_UID, PROXY_UID);
+  return dir;
+}
+
+export async function localUp(options: UpOptions): Promise<LocalState> {
+  const { progress } = options;
+  const stateDir = options.stateDir ?? defaultStateDir();
+  const previous = readState(stateDir);
+  if (previous?.processes.some((p) => isAlive(p.pid))) {
+    throw new LocalError(`a local mesh is already running (state in ${stateDir})`, "run `weftctl local down` first, or `weftctl local status` to see it");
+  }
+  const mode = chooseMode(options.mode);
+  const files = options.files.length > 0 ? options.files : defaultManifests();
+  const plan = buildPlan(loadManifests(files), { mode, ingressPort: options.ingressPort });
+  const configDir = join(stateDir, "config");
+  writeConfigDir(configDir, plan);
+  progress.step(`${plan.pods.length} workloads from ${files.length} manifest file(s), ${mode} mode`);
+
+  const discovery = {
+    grpcAddress: `${plan.bridge.ip}:${DISCOVERY_GRPC_PORT}`,
+    httpAddress: `127.0.0.1:${DISCOVERY_HTTP_PORT}`,
+    monitoringAddress: `127.0.0.1:${DISCOVERY_MONITORING_PORT}`,
+  };
+  const { rendered: _rendered, ...planWithoutManifests } = plan;
+  const state: LocalState = { version: 1, stateDir, configDir, startedAt: new Date().toISOString(), discovery, plan: planWithoutManifests, processes: [] };
+  const processes: RunningProcess[] = state.processes;
+  const save = () => writeState(state);
+  save();
+
+  try {
+    progress.step("network: bridge, a namespace per pod, traffic capture");
+    createBridge(plan);
+    const agent = weftBinary("@weft/agent", "weft-agent");
+    for (const pod of plan.pods) {
+      createPodNetwork(plan, pod);
+      if (pod.sidecar) {
+        execFileSync("ip", ["netns", "exec", pod.netns, process.execPath, agent, "iptables", "-p", "15001", "-z", "15006", "-u", String(PROXY_UID), "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020"], {
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+      }
+    }
+
+    progress.step(`discovery on ${discovery.grpcAddress}`);
+    processes.push(
+      startDetached({
+        role: "discovery",
+        owner: "weft-discovery",
+        command: process.execPath,
+        args: [weftBinary("@weft/discovery", "weft-discovery"), "--config-dir", configDir, "--grpc-addr", discovery.grpcAddress, "--http-addr", discovery.httpAddress, "--monitoring-addr", discovery.monitoringAddress],
+        env: { PATH: childPath(), WEFT_ACCESS_LOG_FILE: "/dev/stdout", WEFT_ACCESS_LOG_ENCODING: "JSON" },
+        log: join(stateDir, "logs", "discovery.log"),
+      }),
+    );
+    save();
+    if (!(await waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), 15_000))) {
+      throw new LocalError("discovery did not become ready within 15 s", `see ${join(stateDir, "logs", "discovery.log")}`);
+    }
+
+    progress.step(`ingress gateway on port ${plan.gateway.port}`);
+    const gatewayPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, containerPorts: [], sidecar: true, netns: "", hostVeth: "" };
+    const gatewayDir = join(stateDir, "pods", plan.gateway.namespace, gatewayPod.name);
+    writePodInfo(join(gatewayDir, "podinfo"), gatewayPod);
+    processes.push(
+      startDetached({
+        role: "gateway",
+        owner: `${plan.gateway.namespace}/${gatewayPod.name}`,
+        command: process.execPath,
+        args: [agent, "proxy", "router"],
+        env: sidecarEnv(gatewayPod, join(gatewayDir, "agent"), join(gatewayDir, "podinfo"), discovery.grpcAddress),
+        log: join(gatewayDir, "istio-proxy.log"),
+      }),
+    );
+    save();
+
+    progress.step("workloads and their sidecars");
+    const samples = (() => {
+      try {
+        return samplesDir();
+      } catch {
+        return undefined;
+      }
+    })();
+    for (const pod of plan.pods) {
+      const podDir = join(stateDir, "pods", pod.namespace, pod.name);
+      writePodInfo(join(podDir, "podinfo"), pod);
+      if (pod.sidecar) {
+        processes.push(
+          startDetached({
+            role: "sidecar",
+            owner: `${pod.namespace}/${pod.name}`,
+            command: process.execPath,
+            args: [agent, "proxy", "sidecar"],
+            env: sidecarEnv(pod, ownedBySidecar(join(podDir, "agent")), join(podDir, "podinfo"), discovery.grpcAddress),
+            log: join(podDir, "istio-proxy.log"),
+            netns: pod.netns,
+            uid: PROXY_UID,
+            cwd: join(podDir, "agent"),
+          }),
+        );
+      }
+      if (pod.command) {
+        const env = appEnv(plan, pod, samples);
+        processes.push(
+          startDetached({
+            role: "app",
+            owner: `${pod.namespace}/${pod.name}`,
+            command: expandCommand(pod.command, env)[0],
+            args: expandCommand(pod.command, env).slice(1),
+            env,
+            log: join(podDir, "app.log"),
+            netns: pod.netns,
+          }),
+        );
+      } else {
+        progress.warn(`${pod.namespace}/${pod.name}: no weft.dev/local-command annotation; only its sidecar runs`);
+      }
+      save();
+    }
+
+    progress.step("waiting for readiness");
+    const ready = await waitFor(async () => (await readiness(state)).every((w) => w.ready), options.readyTimeoutMs ?? 60_000, 250);
+    if (!ready) {
+      const notReady = (await readiness(state)).filter((w) => !w.ready).map((w) => w.name);
+      throw new LocalError(`not ready after ${(options.readyTimeoutMs ?? 60_000) / 1000} s: ${notReady.join(", ")}`, `see the logs: weftctl local logs <workload> [-c istio-proxy] (in ${stateDir}/pods)`);
+    }
+    return state;
+  } catch (error) {
+    progress.warn("start failed; cleaning up");
+    await stopAll(processes, 2000);
+    removeNetwork(plan);
+    state.processes = [];
+    save();
+    throw error;
+  }
+}
+
+export interface WorkloadReadiness {
+  name: string;
+  namespace: string;
+  ip: string;
+  sidecar: "ready" | "not ready" | "none";
+  app: "listening" | "not listening" | "no command";
+  ready: boolean;
+}
+
+/** Sidecar readiness from 15021 `/healthz/ready`, app readiness from its container port. */
+export async function readiness(state: LocalState): Promise<WorkloadReadiness[]> {
+  const pods = [
+    { name: `${state.plan.gateway.name}-local`, namespace: state.plan.gateway.namespace, ip: state.plan.gateway.ip, sidecar: true, command: undefined, containerPorts: [] as number[], healthHost: "127.0.0.1" },
+    ...state.plan.pods.map((p) => ({ ...p, healthHost: p.ip })),
+  ];
+  return Promise.all(
+    pods.map(async (p) => {
+      const sidecar = !p.sidecar ? "none" : (await httpOk(`http://${p.healthHost}:15021/healthz/ready`, 500)) ? "ready" : "not ready";
+      const port = p.containerPorts[0];
+      const app = !p.command ? "no command" : port === undefined || (await appAnswers(p.ip, port)) ? "listening" : "not listening";
+      return { name: p.name, namespace: p.namespace, ip: p.ip, sidecar, app, ready: sidecar !== "not ready" && app !== "not listening" } as WorkloadReadiness;
+    }),
+  );
+}
