@@ -200,6 +200,7 @@ function grpcListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly
           name,
           api_listener: {
             api_listener: typed(HCM, {
+              stat_prefix: name,
               rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: name },
               http_filters: [FAULT_FILTER, ROUTER_FILTER],
             }),
