@@ -1,0 +1,14 @@
+export { SampleError } from "./common/sample-error.js";
+export { createLogger, silentLogger, type Logger } from "./common/logger.js";
+export { readListenConfig, type ListenConfig } from "./common/listen-config.js";
+export { serviceBaseUrl } from "./common/service-url.js";
+export { createUpstreamClient, UpstreamTimeoutError, type UpstreamClient, type UpstreamResponse } from "./common/upstream-client.js";
+export { PRODUCTPAGE_FORWARDED_HEADERS, REVIEWS_FORWARDED_HEADERS } from "./common/forward-headers.js";
+export { listen, closeServer } from "./common/serve.js";
+export { createHttpbinServer, createHttpbinHandler, type HttpbinOptions } from "./httpbin/httpbin-server.js";
+export { createDetailsServer } from "./bookinfo/details-server.js";
+export { createRatingsServer, type RatingsOptions } from "./bookinfo/ratings-server.js";
+export { createReviewsServer, reviewsFlavor, type ReviewsFlavor, type ReviewsOptions } from "./bookinfo/reviews-server.js";
+export { createProductpageServer, type ProductpageOptions } from "./bookinfo/productpage-server.js";
+export { createSessionCodec, SESSION_COOKIE, type SessionCodec } from "./bookinfo/session.js";
+export { LOCAL_COMMAND_ANNOTATION, LOCAL_COMMAND_VARIABLES, parseLocalCommand, type LocalCommandVariable } from "./local-command.js";
