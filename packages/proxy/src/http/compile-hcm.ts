@@ -1,0 +1,149 @@
+// envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+// → HcmConfig. Filters are built from the registry by type URL.
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import {
+  HttpConnectionManagerSchema,
+  type HttpConnectionManager,
+} from "@weft/xds-api/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+import type { Any } from "@bufbuild/protobuf/wkt";
+import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } from "../contracts.js";
+import { durationMs } from "../runtime/duration.js";
+import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
+import { ROUTER_TYPE_URL, type HttpFilter, type HttpFilterRegistry } from "./http-filter.js";
+
+export interface HcmConfig {
+  statPrefix: string;
+  codec: "auto" | "http1" | "http2";
+  /** RDS name, or undefined with `inlineRoutes` set. */
+  rdsName?: string;
+  inlineRoutes?: CompiledRouteConfig;
+  filters: HttpFilter[];
+  streamIdleTimeoutMs: number;
+  requestTimeoutMs: number;
+  requestHeadersTimeoutMs: number;
+  idleTimeoutMs: number;
+  drainTimeoutMs: number;
+  maxRequestHeadersKb: number;
+  useRemoteAddress: boolean;
+  xffNumTrustedHops: number;
+  skipXffAppend: boolean;
+  generateRequestId: boolean;
+  preserveExternalRequestId: boolean;
+  alwaysSetRequestIdInResponse: boolean;
+  tracing: boolean;
+  /** tracing.random_sampling in percent (Envoy default 100). */
+  tracingSampling: number;
+  serverName: string;
+  serverHeader: "overwrite" | "append_if_absent" | "pass_through";
+  websocket: boolean;
+  accessLoggers: AccessLogger[];
+  stripAnyHostPort: boolean;
+  via: string;
+}
+
+export const HCM_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
+export interface HcmCompileDeps {
+  filters: HttpFilterRegistry;
+  accessLogs: AccessLoggerFactory;
+  report(field: string, detail?: string): void;
+}
+
+export function compileHcm(any: Any, res: string, field: string, deps: HcmCompileDeps): HcmConfig {
+  const hcm = anyUnpack(any, HttpConnectionManagerSchema);
+  if (!hcm) throw new ResourceRejectedError(res, field, `expected HttpConnectionManager, got ${any.typeUrl}`);
+  return compileHcmMessage(hcm, res, field, deps);
+}
+
+export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field: string, deps: HcmCompileDeps): HcmConfig {
+  if (!hcm.statPrefix) throw new ResourceRejectedError(res, `${field}.stat_prefix`, "must not be empty");
+  const rs = hcm.routeSpecifier;
+  let rdsName: string | undefined;
+  let inlineRoutes: CompiledRouteConfig | undefined;
+  if (rs.case === "rds") {
+    if (!rs.value.routeConfigName) throw new ResourceRejectedError(res, `${field}.rds.route_config_name`, "must not be empty");
+    rdsName = rs.value.routeConfigName;
+  } else if (rs.case === "routeConfig") {
+    try {
+      inlineRoutes = compileRouteConfig(rs.value, { filters: deps.filters, report: deps.report }, rs.value.name);
+    } catch (err) {
+      if (err instanceof ResourceRejectedError) {
+        throw new ResourceRejectedError(res, `${field}.route_config.${err.fieldPath}`, err.message.slice(err.message.indexOf(err.fieldPath) + err.fieldPath.length + 2));
+      }
+      throw err;
+    }
+  } else {
+    throw new ResourceRejectedError(res, `${field}.route_specifier`, rs.case ? `${rs.case} is not supported` : "rds or route_config is required");
+  }
+
+  const filters: HttpFilter[] = [];
+  let sawRouter = false;
+  hcm.httpFilters.forEach((f, i) => {
+    const ff = `${field}.http_filters[${i}]`;
+    if (f.disabled) return;
+    if (sawRouter) throw new ResourceRejectedError(res, ff, `${f.name} follows the terminal router filter`);
+    if (f.configType.case === "configDiscovery") {
+      if (f.isOptional) return deps.report(`${ff}.config_discovery`, "ECDS is not implemented; optional filter skipped");
+      throw new ResourceRejectedError(res, `${ff}.config_discovery`, "ECDS is not implemented");
+    }
+    const cfg = f.configType.case === "typedConfig" ? f.configType.value : undefined;
+    const typeUrl = cfg?.typeUrl ?? "";
+    if (typeUrl === ROUTER_TYPE_URL || (!cfg && f.name === "envoy.filters.http.router")) {
+      sawRouter = true;
+      return;
+    }
+    const factory = deps.filters.byTypeUrl(typeUrl);
+    if (!factory) {
+      if (f.isOptional) {
+        deps.report(`http_filters[${typeUrl || f.name}]`, "filter is not implemented; skipped because is_optional is set");
+        return;
+      }
+      throw new ResourceRejectedError(res, `${ff}.typed_config`, `unknown or unimplemented HTTP filter ${f.name} (${typeUrl || "no typed_config"})`);
+    }
+    filters.push(factory.create(f.name, cfg, { resource: res, field: ff, report: deps.report }));
+  });
+  if (!sawRouter) throw new ResourceRejectedError(res, `${field}.http_filters`, "the last HTTP filter must be envoy.filters.http.router");
+
+  if (hcm.forwardClientCertDetails !== 0 || hcm.setCurrentClientCertDetails) deps.report("http_connection_manager.forward_client_cert_details", "needs TLS; not yet implemented");
+  if (hcm.localReplyConfig) deps.report("http_connection_manager.local_reply_config", "not implemented");
+  if (hcm.normalizePath || hcm.mergeSlashes || hcm.pathWithEscapedSlashesAction) deps.report("http_connection_manager.path_normalization", "normalize_path/merge_slashes/path_with_escaped_slashes_action are not implemented");
+  if (hcm.requestIdExtension) deps.report("http_connection_manager.request_id_extension", "not implemented; UUIDs are used");
+
+  const accessLoggers = hcm.accessLog.map((a, i) => {
+    try {
+      return deps.accessLogs(a);
+    } catch (err) {
+      throw new ResourceRejectedError(res, `${field}.access_log[${i}]`, (err as Error).message);
+    }
+  });
+  let websocket = false;
+  for (const u of hcm.upgradeConfigs) if (u.upgradeType.toLowerCase() === "websocket") websocket = u.enabled ?? true;
+  const t = hcm.tracing;
+  return {
+    statPrefix: hcm.statPrefix,
+    codec: hcm.codecType === 1 ? "http1" : hcm.codecType === 2 ? "http2" : "auto",
+    rdsName,
+    inlineRoutes,
+    filters,
+    streamIdleTimeoutMs: durationMs(hcm.streamIdleTimeout, 300_000),
+    requestTimeoutMs: durationMs(hcm.requestTimeout, 0),
+    requestHeadersTimeoutMs: durationMs(hcm.requestHeadersTimeout, 0),
+    idleTimeoutMs: durationMs(hcm.commonHttpProtocolOptions?.idleTimeout, 3_600_000),
+    drainTimeoutMs: durationMs(hcm.drainTimeout, 5000),
+    maxRequestHeadersKb: hcm.maxRequestHeadersKb ?? 60,
+    useRemoteAddress: hcm.useRemoteAddress ?? false,
+    xffNumTrustedHops: hcm.xffNumTrustedHops,
+    skipXffAppend: hcm.skipXffAppend,
+    generateRequestId: hcm.generateRequestId ?? true,
+    preserveExternalRequestId: hcm.preserveExternalRequestId,
+    alwaysSetRequestIdInResponse: hcm.alwaysSetRequestIdInResponse,
+    tracing: !!t,
+    tracingSampling: t?.randomSampling?.value ?? 100,
+    serverName: hcm.serverName || "envoy",
+    serverHeader: hcm.serverHeaderTransformation === 1 ? "append_if_absent" : hcm.serverHeaderTransformation === 2 ? "pass_through" : "overwrite",
+    websocket,
+    accessLoggers,
+    stripAnyHostPort: hcm.stripPortMode.case === "stripAnyHostPort" && hcm.stripPortMode.value,
+    via: hcm.via,
+  };
+}

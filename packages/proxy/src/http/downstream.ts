@@ -1,0 +1,118 @@
+// One downstream request/response, whatever the codec: a thin adapter over
+// node:http (HTTP/1.x) and node:http2 server streams, so the rest of the HCM
+// is protocol-neutral. HTTP/2 uses the raw stream API for trailers-only
+// responses and trailers (gRPC).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import * as http2 from "node:http2";
+import type { Readable } from "node:stream";
+import type { Headers } from "./request-context.js";
+
+export interface Downstream {
+  readonly protocol: string;
+  /** Request body, or null when the request carries none. */
+  readonly body: Readable | null;
+  readonly headersSent: boolean;
+  readonly closed: boolean;
+  respond(status: number, headers: Headers, endStream: boolean, expectTrailers: boolean): void;
+  /** False when the caller should wait for onDrain. */
+  write(chunk: Buffer): boolean;
+  onDrain(cb: () => void): void;
+  end(trailers: Headers | undefined): void;
+  /** Abort the downstream stream (reset / close the connection). */
+  reset(): void;
+  onClose(cb: () => void): void;
+  setIdleTimeout(ms: number, cb: () => void): void;
+  /** HTTP/1.1: close the connection after this response (drain). */
+  closeAfterResponse(): void;
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "http2-settings"]);
+
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
+function cleanResponseHeaders(headers: Headers): Headers {
+  for (const k in headers) if (HOP_BY_HOP.has(k) || headers[k] === undefined) delete headers[k];
+  return headers;
+}
+
+export function createHttp1Downstream(req: IncomingMessage, res: ServerResponse): Downstream {
+  res.sendDate = false;
+  const te = req.headers["transfer-encoding"];
+  const cl = req.headers["content-length"];
+  const hasBody = te !== undefined || (cl !== undefined && cl !== "0");
+  let closed = false;
+  res.once("close", () => (closed = true));
+  return {
+    protocol: req.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1",
+    body: hasBody ? req : null,
+    get headersSent() {
+      return res.headersSent;
+    },
+    get closed() {
+      return closed || res.destroyed;
+    },
+    respond(status, headers, endStream) {
+      cleanResponseHeaders(headers);
+      res.writeHead(status, headers as Record<string, string | string[]>);
+      if (endStream) res.end();
+    },
+    write: (chunk) => res.write(chunk),
+    onDrain: (cb) => res.once("drain", cb),
+    end(trailers) {
+      if (trailers && res.chunkedEncoding) res.addTrailers(trailers as Record<string, string>);
+      res.end();
+    },
+    reset() {
+      res.destroy();
+      req.socket.destroy();
+    },
+    onClose: (cb) => res.once("close", cb),
+    setIdleTimeout(ms, cb) {
+      req.socket.setTimeout(ms, cb);
+    },
+    closeAfterResponse() {
+      res.shouldKeepAlive = false;
+    },
+  };
+}
+
+export function createHttp2Downstream(stream: http2.ServerHttp2Stream, endStreamOnHeaders: boolean): Downstream {
+  let trailersToSend: Headers | undefined;
+  let closed = false;
+  stream.once("close", () => (closed = true));
+  stream.on("error", () => {});
+  return {
+    protocol: "HTTP/2",
+    body: endStreamOnHeaders ? null : stream,
+    get headersSent() {
+      return stream.headersSent;
+    },
+    get closed() {
+      return closed || stream.destroyed;
+    },
+    respond(status, headers, endStream, expectTrailers) {
+      cleanResponseHeaders(headers);
+      headers[":status"] = String(status);
+      stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, waitForTrailers: expectTrailers && !endStream });
+      if (expectTrailers && !endStream) {
+        stream.once("wantTrailers", () => stream.sendTrailers((trailersToSend ?? {}) as http2.OutgoingHttpHeaders));
+      }
+    },
+    write: (chunk) => stream.write(chunk),
+    onDrain: (cb) => stream.once("drain", cb),
+    end(trailers) {
+      if (trailers) trailersToSend = cleanResponseHeaders(trailers);
+      stream.end();
+    },
+    reset() {
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    },
+    onClose: (cb) => stream.once("close", cb),
+    setIdleTimeout(ms, cb) {
+      stream.setTimeout(ms, cb);
+    },
+    closeAfterResponse() {},
+  };
+}

@@ -1,0 +1,33 @@
+// Istio's telemetry-only HTTP filters (grpc_stats, istio.stats via Wasm or
+// TypedStruct, peer metadata, istio.alpn): accepted so Istio's configs load,
+// never executed; each is reported once. They do not change traffic.
+import type { HttpFilterFactory } from "../http-filter.js";
+import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { ResourceRejectedError } from "../../contracts.js";
+import { TypedStructSchema } from "@weft/xds-api/gen/udpa/type/v1/typed_struct_pb.js";
+
+const TELEMETRY_TYPED_STRUCTS = new Set([
+  "type.googleapis.com/stats.PluginConfig",
+  "type.googleapis.com/io.istio.http.peer_metadata.Config",
+  "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange",
+]);
+
+export const telemetryNoopFilterFactory: HttpFilterFactory = {
+  typeUrls: [
+    "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
+    "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+    "type.googleapis.com/istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig",
+    "type.googleapis.com/udpa.type.v1.TypedStruct",
+  ],
+  perRouteTypeUrls: [],
+  create(name, config, cc) {
+    if (config?.typeUrl === "type.googleapis.com/udpa.type.v1.TypedStruct") {
+      const ts = anyUnpack(config, TypedStructSchema);
+      if (!ts || !TELEMETRY_TYPED_STRUCTS.has(ts.typeUrl)) {
+        throw new ResourceRejectedError(cc.resource, `${cc.field}.typed_config`, `TypedStruct filter ${name} (${ts?.typeUrl ?? "?"}) is not implemented`);
+      }
+    }
+    cc.report(`http_filters[${name}]`, "telemetry filter is not implemented; skipped (traffic unaffected)");
+    return { name };
+  },
+};

@@ -1,0 +1,229 @@
+// One HTTP request through the connection manager: header mutation, route
+// selection, the filter chain, the router (cluster, host, retries, timeouts),
+// the response path, stats and access logs.
+import type { Downstream } from "./downstream.js";
+import type { HcmRuntime } from "./hcm-runtime.js";
+import { headerValue, type Headers, type RequestContext } from "./request-context.js";
+import { LocalReplies, type LocalReply } from "./local-reply.js";
+import { mutateRequestHeaders } from "./request-headers.js";
+import { selectRoute } from "../router/select-route.js";
+import { applyHeaderMutation, type FormatVars } from "../router/header-mutation.js";
+import type { RedirectSpec } from "../router/route-action.js";
+import { forwardUpstream } from "../router/forward.js";
+
+const GRPC_STATUS_BY_HTTP: Record<number, string> = { 400: "13", 401: "16", 403: "7", 404: "12", 429: "14", 502: "14", 503: "14", 504: "14" };
+
+export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime): void {
+  const stats = rt.stats;
+  stats.rqTotal.inc();
+  stats.rqActive.inc();
+  (ds.protocol === "HTTP/2" ? stats.rqHttp2 : stats.rqHttp1).inc();
+  let done = false;
+  const started = ctx.info.startTime;
+  const reqHeaders = ctx.headers;
+  ctx.info.requestHeader = (n) => (n[0] === ":" ? headerValue(ctx, n) : headerValue(ctx, n));
+
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    const info = ctx.info;
+    info.durationMs = Date.now() - started;
+    stats.rqActive.dec();
+    stats.rqCompleted.inc();
+    const code = info.responseCode ?? 0;
+    if (code >= 100 && code < 600) stats.rqXx[Math.floor(code / 100)].inc();
+    stats.rqTime.record(info.durationMs);
+    for (const l of rt.config.accessLoggers) {
+      try {
+        l.log(info);
+      } catch (err) {
+        rt.logger.debug({ err }, "access logger threw");
+      }
+    }
+  };
+
+  const vars = (): FormatVars => ({
+    downstreamRemoteIp: ctx.downstreamRemoteIp,
+    downstreamRemotePort: ctx.downstreamRemotePort,
+    downstreamLocalAddress: ctx.downstreamLocalAddress,
+    protocol: ctx.protocol,
+    upstreamHost: ctx.info.upstreamHost,
+  });
+
+  /** Envoy's response header finishing, shared by upstream and local replies. */
+  const finishResponseHeaders = (status: number, headers: Headers, weighted?: { responseHeaders: import("../router/header-mutation.js").HeaderMutation }): void => {
+    for (const f of rt.config.filters) f.encodeHeaders?.(ctx, status, headers);
+    if (ctx.extraResponseHeaders) for (const k in ctx.extraResponseHeaders) headers[k] = ctx.extraResponseHeaders[k];
+    const r = ctx.route;
+    const v = vars();
+    if (weighted) applyHeaderMutation(headers, weighted.responseHeaders, v);
+    if (r) applyHeaderMutation(headers, r.responseHeaders, v);
+    if (ctx.vhost) {
+      applyHeaderMutation(headers, ctx.vhost.responseHeaders, v);
+      if (ctx.vhost.includeAttemptCountInResponse) headers["x-envoy-attempt-count"] = String(ctx.attempt);
+    }
+    const rc = rt.routes();
+    if (rc) applyHeaderMutation(headers, rc.responseHeaders, v);
+    const cfg = rt.config;
+    if (cfg.serverHeader === "overwrite" || (cfg.serverHeader === "append_if_absent" && headers["server"] === undefined)) headers["server"] = cfg.serverName;
+    if (cfg.alwaysSetRequestIdInResponse && reqHeaders["x-request-id"] !== undefined) headers["x-request-id"] = reqHeaders["x-request-id"];
+    if (rt.draining() && ds.protocol !== "HTTP/2") {
+      headers["connection"] = "close";
+      ds.closeAfterResponse();
+    }
+  };
+
+  const localReply = (r: LocalReply): void => {
+    const info = ctx.info;
+    if (r.flag) info.responseFlags.push(r.flag);
+    info.responseCodeDetails = r.details;
+    if (ds.headersSent) {
+      info.responseCode = info.responseCode ?? r.status;
+      ds.reset();
+      finish();
+      return;
+    }
+    const isGrpc = String(reqHeaders["content-type"] ?? "").startsWith("application/grpc");
+    let headers: Headers;
+    let status = r.status;
+    let body: Buffer | undefined;
+    if (isGrpc) {
+      // Envoy turns local replies to gRPC requests into trailers-only responses.
+      headers = {
+        "content-type": "application/grpc",
+        "grpc-status": GRPC_STATUS_BY_HTTP[r.status] ?? "2",
+        "grpc-message": encodeURIComponent(r.body || r.details),
+      };
+      status = 200;
+    } else {
+      body = r.body ? Buffer.from(r.body) : undefined;
+      headers = body ? { "content-length": String(body.length), "content-type": "text/plain" } : { "content-length": "0" };
+    }
+    if (r.headers) Object.assign(headers, r.headers);
+    finishResponseHeaders(status, headers);
+    info.responseCode = status;
+    info.responseHeader = (n) => {
+      const v = headers[n];
+      return typeof v === "string" ? v : v?.join(",");
+    };
+    const head = ctx.method === "HEAD";
+    ds.respond(status, headers, !body || head, false);
+    if (body && !head) {
+      info.bytesSent += body.length;
+      ds.write(body);
+      ds.end(undefined);
+    }
+    drainRequestBody();
+    finish();
+  };
+
+  const drainRequestBody = (): void => {
+    if (ds.body && !ds.body.readableEnded) ds.body.resume();
+  };
+
+  ds.onClose(() => {
+    if (done) return;
+    ctx.info.responseFlags.push("DC");
+    ctx.info.connectionTerminationDetails ??= "downstream_remote_disconnect";
+    abortUpstream?.();
+    finish();
+  });
+
+  // stream_idle_timeout: no activity on the stream in either direction.
+  if (rt.config.streamIdleTimeoutMs > 0) {
+    ds.setIdleTimeout(rt.config.streamIdleTimeoutMs, () => {
+      if (done) return;
+      stats.rqIdleTimeout.inc();
+      abortUpstream?.();
+      if (ds.headersSent) {
+        ctx.info.responseFlags.push("SI");
+        ds.reset();
+        finish();
+      } else localReply({ ...LocalReplies.streamIdleTimeout(), flag: "SI" });
+    });
+  }
+  let requestTimer: NodeJS.Timeout | undefined;
+  if (rt.config.requestTimeoutMs > 0 && ds.body) {
+    requestTimer = setTimeout(() => {
+      if (done) return;
+      stats.rqTimeout.inc();
+      abortUpstream?.();
+      localReply(LocalReplies.requestTimeout());
+    }, rt.config.requestTimeoutMs);
+    ds.body.once("end", () => clearTimeout(requestTimer));
+    ds.onClose(() => clearTimeout(requestTimer));
+  }
+
+  let abortUpstream: (() => void) | undefined;
+
+  const run = async (): Promise<void> => {
+    const rc = rt.routes();
+    mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
+    const route = rc ? selectRoute(rc, ctx) : undefined;
+    ctx.route = route;
+    if (route) ctx.info.routeName = route.name;
+    for (const f of rt.config.filters) {
+      if (!f.decodeHeaders) continue;
+      let r = f.decodeHeaders(ctx);
+      if (r instanceof Promise) r = await r;
+      if (done) return;
+      if (r) return localReply(r);
+    }
+    if (!route || !rc) {
+      stats.noRoute.inc();
+      return localReply(LocalReplies.routeNotFound());
+    }
+    const action = route.action;
+    if (action.kind === "direct") {
+      ctx.info.responseCodeDetails = "direct_response";
+      return localReply(LocalReplies.directResponse(action.status, action.body));
+    }
+    if (action.kind === "redirect") {
+      const r = LocalReplies.directResponse(action.status, "");
+      r.details = "direct_response";
+      r.headers = { location: redirectLocation(action, ctx, route.matchedPrefix) };
+      return localReply(r);
+    }
+    abortUpstream = forwardUpstream(ctx, ds, action, route, rc, rt, {
+      localReply,
+      finishResponseHeaders,
+      finish,
+      vars,
+    });
+  };
+  run().catch((err: unknown) => {
+    rt.logger.error({ err }, "request handling failed");
+    if (!done) localReply({ status: 500, body: "internal error", details: "weft_internal_error" });
+  });
+}
+
+function redirectLocation(r: RedirectSpec, ctx: RequestContext, matchedPrefix: string | undefined): string {
+  const scheme = r.scheme ?? ctx.scheme;
+  let host = r.host ?? ctx.authority;
+  if (r.port !== undefined || r.host !== undefined) {
+    // Envoy keeps the original port unless host/port redirect says otherwise.
+    const bare = host.replace(/:\d+$/, "");
+    const origPort = /:(\d+)$/.exec(ctx.authority)?.[1];
+    const port = r.port ?? (r.host && /:\d+$/.test(r.host) ? undefined : origPort);
+    host = port ? `${bare}:${port}` : r.host ?? bare;
+  }
+  // The default port of the new scheme is dropped (Envoy).
+  if ((scheme === "https" && host.endsWith(":443")) || (scheme === "http" && host.endsWith(":80"))) host = host.replace(/:\d+$/, "");
+  else if (r.scheme && r.scheme !== ctx.scheme && r.port === undefined) host = host.replace(/:\d+$/, "");
+  const q = ctx.path.indexOf("?");
+  let path = q < 0 ? ctx.path : ctx.path.slice(0, q);
+  let query = q < 0 ? "" : ctx.path.slice(q);
+  if (r.path !== undefined) {
+    const rq = r.path.indexOf("?");
+    if (rq >= 0) {
+      query = r.path.slice(rq);
+      path = r.path.slice(0, rq);
+    } else path = r.path;
+  } else if (r.prefixRewrite !== undefined && matchedPrefix !== undefined) {
+    path = r.prefixRewrite + path.slice(matchedPrefix.length);
+  } else if (r.regexRewrite) {
+    path = path.replace(r.regexRewrite.re as unknown as RegExp, r.regexRewrite.substitution);
+  }
+  if (r.stripQuery) query = "";
+  return `${scheme}://${host}${path}${query}`;
+}

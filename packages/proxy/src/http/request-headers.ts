@@ -1,0 +1,119 @@
+// What Envoy's connection manager does to request headers before routing:
+// x-forwarded-for / -proto, x-envoy-external-address and internal header
+// sanitizing (use_remote_address, xff_num_trusted_hops), x-request-id, and B3.
+import { randomBytes, randomUUID } from "node:crypto";
+import type { HcmConfig } from "./compile-hcm.js";
+import type { RequestContext } from "./request-context.js";
+
+// Headers only Envoy itself may set; stripped from external requests (Envoy's edge sanitizing).
+const ENVOY_INTERNAL = [
+  "x-envoy-decorator-operation",
+  "x-envoy-downstream-service-cluster",
+  "x-envoy-downstream-service-node",
+  "x-envoy-expected-rq-timeout-ms",
+  "x-envoy-external-address",
+  "x-envoy-force-trace",
+  "x-envoy-internal",
+  "x-envoy-ip-tags",
+  "x-envoy-max-retries",
+  "x-envoy-retry-grpc-on",
+  "x-envoy-retry-on",
+  "x-envoy-upstream-alt-stat-name",
+  "x-envoy-upstream-rq-per-try-timeout-ms",
+  "x-envoy-upstream-rq-timeout-alt-response",
+  "x-envoy-upstream-rq-timeout-ms",
+  "x-envoy-hedge-on-per-try-timeout",
+];
+
+/** RFC 1918, loopback and unique-local addresses: Envoy's classic internal address set. */
+export function isInternalAddress(ip: string): boolean {
+  if (ip.startsWith("::ffff:")) ip = ip.slice(7);
+  if (ip === "::1" || ip.startsWith("127.") || ip.startsWith("10.") || ip.startsWith("192.168.")) return true;
+  if (ip.startsWith("172.")) {
+    const second = Number(ip.split(".")[1]);
+    return second >= 16 && second <= 31;
+  }
+  return /^f[cd][0-9a-f]{2}:/i.test(ip);
+}
+
+function xffList(v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  const s = typeof v === "string" ? v : v.join(",");
+  return s.split(",").map((x) => x.trim()).filter(Boolean);
+}
+
+export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, internalOnly: string[] | undefined): void {
+  const h = ctx.headers;
+  const remote = ctx.downstreamRemoteIp.startsWith("::ffff:") ? ctx.downstreamRemoteIp.slice(7) : ctx.downstreamRemoteIp;
+  let trusted: string;
+  if (hcm.useRemoteAddress) {
+    const xff = xffList(h["x-forwarded-for"]);
+    // With trusted hops the client is N from the right of the existing XFF.
+    trusted = hcm.xffNumTrustedHops > 0 && xff.length >= hcm.xffNumTrustedHops ? xff[xff.length - hcm.xffNumTrustedHops] : remote;
+    if (!hcm.skipXffAppend) {
+      const cur = h["x-forwarded-for"];
+      h["x-forwarded-for"] = cur === undefined ? remote : `${typeof cur === "string" ? cur : cur.join(",")},${remote}`;
+    }
+    h["x-forwarded-proto"] = ctx.scheme;
+  } else {
+    const xff = xffList(h["x-forwarded-for"]);
+    const idx = xff.length - 1 - hcm.xffNumTrustedHops;
+    trusted = idx >= 0 ? xff[idx] : remote;
+    if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = ctx.scheme;
+  }
+  const internal = isInternalAddress(trusted);
+  ctx.external = hcm.useRemoteAddress && !internal;
+  if (hcm.useRemoteAddress) {
+    if (ctx.external) {
+      for (const k of ENVOY_INTERNAL) if (h[k] !== undefined) delete h[k];
+      h["x-envoy-external-address"] = trusted;
+      if (internalOnly) for (const k of internalOnly) delete h[k];
+    } else {
+      h["x-envoy-internal"] = "true";
+      delete h["x-envoy-external-address"];
+    }
+  }
+
+  if (hcm.generateRequestId) {
+    const cur = h["x-request-id"];
+    if (cur === undefined || cur === "" || (ctx.external && !hcm.preserveExternalRequestId)) h["x-request-id"] = randomUUID();
+  }
+
+  if (hcm.tracing) applyB3(ctx, hcm);
+}
+
+function hex(bytes: number): string {
+  return randomBytes(bytes).toString("hex");
+}
+
+/**
+ * Envoy's Zipkin tracer: a new span per hop. An existing trace continues with
+ * parentspanid = incoming spanid; otherwise a new 64-bit trace starts.
+ */
+function applyB3(ctx: RequestContext, hcm: HcmConfig): void {
+  const h = ctx.headers;
+  const single = h["b3"];
+  if (typeof single === "string" && h["x-b3-traceid"] === undefined) {
+    const [traceId, spanId, sampled] = single.split("-");
+    if (traceId && spanId) {
+      h["x-b3-traceid"] = traceId;
+      h["x-b3-spanid"] = spanId;
+      if (sampled) h["x-b3-sampled"] = sampled === "d" ? "1" : sampled;
+    }
+    delete h["b3"];
+  }
+  const traceId = h["x-b3-traceid"];
+  const spanId = h["x-b3-spanid"];
+  if (typeof traceId === "string" && traceId) {
+    if (typeof spanId === "string" && spanId) h["x-b3-parentspanid"] = spanId;
+    h["x-b3-spanid"] = hex(8);
+  } else {
+    const id = hex(8);
+    h["x-b3-traceid"] = id;
+    h["x-b3-spanid"] = id;
+    delete h["x-b3-parentspanid"];
+  }
+  if (h["x-b3-sampled"] === undefined) {
+    h["x-b3-sampled"] = Math.random() * 100 < hcm.tracingSampling ? "1" : "0";
+  }
+}

@@ -1,0 +1,132 @@
+// HTTP/1.1 Upgrade (WebSocket): route the upgrade request like any other, then
+// splice the downstream and upstream sockets. Envoy answers 403 when the
+// upgrade type is not enabled in upgrade_configs.
+import type { IncomingMessage } from "node:http";
+import * as net from "node:net";
+import type { ConnInfo } from "../listener/conn-info.js";
+import type { HcmRuntime } from "./hcm-runtime.js";
+import { isHopByHop } from "./downstream.js";
+import type { Headers, RequestContext } from "./request-context.js";
+import { LocalReplies, type LocalReply } from "./local-reply.js";
+import { mutateRequestHeaders } from "./request-headers.js";
+import { selectCluster, selectRoute, computeHash } from "../router/select-route.js";
+import { applyHeaderMutation } from "../router/header-mutation.js";
+
+type NewContext = (method: string, path: string, authority: string, scheme: string, protocol: string, headers: Headers, conn: ConnInfo) => RequestContext;
+
+const STATUS_TEXT: Record<number, string> = { 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable", 504: "Gateway Timeout" };
+
+export function handleWebSocketUpgrade(
+  req: IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+  conn: ConnInfo,
+  rt: HcmRuntime,
+  newContext: NewContext,
+): void {
+  const headers: Headers = {};
+  for (const k in req.headers) if (k !== "host" && !isHopByHop(k)) headers[k] = req.headers[k];
+  const ctx = newContext(req.method ?? "GET", req.url ?? "/", req.headers.host ?? "", "http", "HTTP/1.1", headers, conn);
+  const info = ctx.info;
+  rt.stats.rqTotal.inc();
+  rt.stats.rqHttp1.inc();
+  let logged = false;
+  const log = (): void => {
+    if (logged) return;
+    logged = true;
+    info.durationMs = Date.now() - info.startTime;
+    const code = info.responseCode ?? 0;
+    if (code >= 100 && code < 600) rt.stats.rqXx[Math.floor(code / 100)].inc();
+    for (const l of rt.config.accessLoggers) l.log(info);
+  };
+  const reply = (r: LocalReply): void => {
+    info.responseCode = r.status;
+    info.responseCodeDetails = r.details;
+    if (r.flag) info.responseFlags.push(r.flag);
+    const body = r.body;
+    socket.end(
+      `HTTP/1.1 ${r.status} ${STATUS_TEXT[r.status] ?? ""}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `${body ? "content-type: text/plain\r\n" : ""}server: ${rt.config.serverName}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    log();
+  };
+
+  const upgrade = String(req.headers.upgrade ?? "").toLowerCase();
+  const rc = rt.routes();
+  mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
+  const route = rc ? selectRoute(rc, ctx) : undefined;
+  if (!route || !rc) return reply(LocalReplies.routeNotFound());
+  ctx.route = route;
+  info.routeName = route.name;
+  const action = route.action;
+  if (action.kind !== "route") return reply(LocalReplies.directResponse(action.kind === "direct" ? action.status : 403, ""));
+  const enabled = upgrade === "websocket" && (action.websocket ?? rt.config.websocket);
+  if (!enabled) {
+    rt.stats.rqWsOnNonWsRoute.inc();
+    return reply(LocalReplies.upgradeFailed());
+  }
+  const { name } = selectCluster(action, ctx, rt.random);
+  const cluster = name ? rt.cluster(name) : undefined;
+  if (name) info.upstreamCluster = name;
+  if (!cluster || !cluster.warm) return reply(LocalReplies.clusterNotFound(action.clusterNotFoundStatus));
+  const host = cluster.pickHost(computeHash(action.hashPolicy, ctx), ctx.originalDst);
+  if (!host) return reply(LocalReplies.noHealthyUpstream());
+  info.upstreamHost = host.key;
+  const v = { downstreamRemoteIp: ctx.downstreamRemoteIp, downstreamRemotePort: ctx.downstreamRemotePort, downstreamLocalAddress: ctx.downstreamLocalAddress, protocol: ctx.protocol, upstreamHost: host.key };
+  applyHeaderMutation(headers, route.requestHeaders, v);
+  applyHeaderMutation(headers, route.vhost.requestHeaders, v);
+  applyHeaderMutation(headers, rc.requestHeaders, v);
+  if (route.vhost.includeRequestAttemptCount) headers["x-envoy-attempt-count"] = "1";
+
+  const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port });
+  host.activeRequests++;
+  let connected = false;
+  const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);
+  up.once("connect", () => {
+    connected = true;
+    clearTimeout(timer);
+    cluster.stats.cxTotal.inc();
+    cluster.stats.cxActive.inc();
+    info.upstreamLocalAddress = `${up.localAddress}:${up.localPort}`;
+    let head1 = `${ctx.method} ${ctx.path} HTTP/1.1\r\nhost: ${action.hostRewriteLiteral ?? ctx.authority}\r\nconnection: upgrade\r\nupgrade: ${req.headers.upgrade}\r\n`;
+    for (const k in headers) {
+      const val = headers[k];
+      if (val === undefined) continue;
+      for (const x of Array.isArray(val) ? val : [val]) head1 += `${k}: ${x}\r\n`;
+    }
+    up.write(head1 + "\r\n");
+    if (head.length) up.write(head);
+    up.once("data", (first: Buffer) => {
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(first.subarray(0, 16).toString("latin1"));
+      info.responseCode = m ? Number(m[1]) : undefined;
+      info.responseCodeDetails = "via_upstream";
+      cluster.stats.rqTotal.inc();
+      if (info.responseCode) cluster.stats.byCode(info.responseCode).inc();
+      info.bytesSent += first.length;
+      socket.write(first);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+  });
+  up.on("error", (err: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    if (!connected) {
+      cluster.stats.cxConnectFail.inc();
+      const reason = err.code === "ECONNREFUSED" ? "delayed connect error: 111" : err.code === "ETIMEDOUT" ? "connect timeout" : err.message;
+      info.upstreamTransportFailureReason = reason;
+      reply(LocalReplies.connectFailure(reason, false));
+    } else socket.destroy();
+  });
+  up.on("close", () => {
+    host.activeRequests--;
+    if (connected) cluster.stats.cxActive.dec();
+    socket.destroy();
+    log();
+  });
+  socket.on("error", () => up.destroy());
+  socket.on("close", () => {
+    if (!up.destroyed) {
+      up.destroy();
+    }
+  });
+}

@@ -1,0 +1,268 @@
+// Bound listeners and the accept path: original destination, use_original_dst
+// hand-off, listener filters (tls_inspector, http_inspector), filter-chain
+// selection, then the chain's network filter.
+import * as net from "node:net";
+import type { Logger } from "pino";
+import type { Counter, Gauge, StatsStore } from "../contracts.js";
+import type { ListenerConfig, ChainConfig } from "../runtime/compile-listener.js";
+import { getOriginalDst, originalDstUnavailableReason } from "../native/original-dst.js";
+import type { ConnInfo } from "./conn-info.js";
+import { factsOf, selectFilterChain } from "./filter-chain-match.js";
+import { inspectHttp, parseClientHello } from "./inspectors.js";
+import { peek } from "./peek.js";
+
+export type ChainHandler = (socket: net.Socket, conn: ConnInfo, firstBytes: Buffer | undefined) => void;
+
+export interface ActiveChain {
+  config: ChainConfig;
+  handle: ChainHandler;
+  drain(): void;
+  close(): void;
+}
+
+interface ListenerStats {
+  cxTotal: Counter;
+  cxActive: Gauge;
+  noChain: Counter;
+  filterTimeout: Counter;
+}
+
+interface ActiveListener {
+  config: ListenerConfig;
+  chains: ActiveChain[];
+  byName: Map<string, ActiveChain>;
+  defaultChain?: ActiveChain;
+  server?: net.Server;
+  stats: ListenerStats;
+  sockets: Set<net.Socket>;
+}
+
+export interface ListenerManager {
+  /** Adds or replaces a listener; binds when bind_to_port. Rejects on bind failure. */
+  upsert(config: ListenerConfig, chains: ActiveChain[], defaultChain: ActiveChain | undefined): Promise<void>;
+  remove(name: string): Promise<void>;
+  addresses(): Array<{ name: string; address: string }>;
+  /** Actual bound port (useful with port 0 in tests). */
+  boundPort(name: string): number | undefined;
+  activeConnections(): number;
+  drain(inboundOnly: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createListenerManager(deps: { stats: StatsStore; logger: Logger }): ListenerManager {
+  const listeners = new Map<string, ActiveListener>();
+  let warnedOrigDst = false;
+  const log = deps.logger;
+
+  function statsFor(c: ListenerConfig): ListenerStats {
+    const p = `listener.${c.statName}.`;
+    return {
+      cxTotal: deps.stats.counter(p + "downstream_cx_total"),
+      cxActive: deps.stats.gauge(p + "downstream_cx_active"),
+      noChain: deps.stats.counter(p + "no_filter_chain_match"),
+      filterTimeout: deps.stats.counter(p + "downstream_pre_cx_timeout"),
+    };
+  }
+
+  /** Envoy's hand-off target: exact ip:port, then the wildcard listener on the port. */
+  function findByAddress(ip: string, port: number): ActiveListener | undefined {
+    let wildcard: ActiveListener | undefined;
+    for (const l of listeners.values()) {
+      if (l.config.port !== port || l.config.internal) continue;
+      if (l.config.ip === ip) return l;
+      if (l.config.ip === "0.0.0.0" || l.config.ip === "::") wildcard ??= l;
+    }
+    return wildcard;
+  }
+
+  function onAccept(l: ActiveListener, socket: net.Socket): void {
+    socket.on("error", () => {});
+    const remoteIp = socket.remoteAddress ?? "";
+    const ip6 = remoteIp.includes(":") && !remoteIp.startsWith("::ffff:");
+    const conn: ConnInfo = {
+      remoteIp: remoteIp.startsWith("::ffff:") ? remoteIp.slice(7) : remoteIp,
+      remotePort: socket.remotePort ?? 0,
+      remoteAddress: ip6 ? `[${remoteIp}]:${socket.remotePort}` : `${remoteIp.replace(/^::ffff:/, "")}:${socket.remotePort}`,
+      localAddress: localOf(socket),
+      transportProtocol: "raw_buffer",
+      listenerName: l.config.name,
+    };
+    if (l.config.originalDstFilter || l.config.useOriginalDst) {
+      const od = getOriginalDst(socket);
+      if (od) {
+        conn.originalDst = od;
+        conn.localAddress = od;
+      } else if (!warnedOrigDst) {
+        const why = originalDstUnavailableReason();
+        if (why) {
+          warnedOrigDst = true;
+          log.warn(`original destination unavailable: ${why}; run \`npx nx run proxy:build\``);
+        }
+      }
+    }
+    let target = l;
+    if (l.config.useOriginalDst && conn.originalDst) {
+      const i = conn.originalDst.lastIndexOf(":");
+      let ip = conn.originalDst.slice(0, i);
+      if (ip.startsWith("[")) ip = ip.slice(1, -1);
+      const t = findByAddress(ip, Number(conn.originalDst.slice(i + 1)));
+      if (t && t !== l) target = t;
+    }
+    conn.listenerName = target.config.name;
+    void runListenerFilters(target, socket, conn);
+  }
+
+  async function runListenerFilters(l: ActiveListener, socket: net.Socket, conn: ConnInfo): Promise<void> {
+    const c = l.config;
+    let first: Buffer | undefined;
+    if (c.tlsInspector || c.httpInspector) {
+      let tlsDone = !c.tlsInspector;
+      let httpDone = !c.httpInspector;
+      const { buf, timedOut } = await peek(
+        socket,
+        (b) => {
+          if (!tlsDone) {
+            const t = parseClientHello(b);
+            if (t.kind !== "need_more") tlsDone = true;
+            if (t.kind === "tls") httpDone = true;
+          }
+          if (!httpDone && inspectHttp(b).kind !== "need_more") httpDone = true;
+          return tlsDone && httpDone;
+        },
+        c.listenerFiltersTimeoutMs,
+      );
+      if (timedOut && !c.continueOnListenerFiltersTimeout && buf.length === 0) {
+        l.stats.filterTimeout.inc();
+        socket.destroy();
+        return;
+      }
+      first = buf;
+      if (c.tlsInspector) {
+        const t = parseClientHello(buf);
+        if (t.kind === "tls") {
+          conn.transportProtocol = "tls";
+          conn.sni = t.sni;
+          conn.alpnOffered = t.alpn;
+        }
+      }
+      if (c.httpInspector && conn.transportProtocol !== "tls") {
+        const h = inspectHttp(buf);
+        if (h.kind === "http") {
+          conn.alpn = h.protocol === "h2c" ? "h2c" : h.protocol;
+          conn.alpnOffered = [conn.alpn];
+        }
+      }
+    }
+    if (socket.destroyed) return;
+    let chain: ActiveChain | undefined;
+    if (c.chainMatcher) {
+      const name = c.chainMatcher(factsOf(conn));
+      chain = name !== undefined ? l.byName.get(name) : undefined;
+    } else chain = selectFilterChain(l.chains.map((x) => ({ match: x.config.match, x })), factsOf(conn))?.x;
+    chain ??= l.defaultChain;
+    if (!chain || chain.config.tls) {
+      l.stats.noChain.inc();
+      if (!chain) log.debug({ listener: c.name, conn }, "no matching filter chain");
+      socket.destroy();
+      return;
+    }
+    l.stats.cxTotal.inc();
+    l.stats.cxActive.inc();
+    l.sockets.add(socket);
+    socket.once("close", () => {
+      l.stats.cxActive.dec();
+      l.sockets.delete(socket);
+    });
+    chain.handle(socket, conn, first);
+  }
+
+  async function bind(l: ActiveListener): Promise<void> {
+    const c = l.config;
+    const server = net.createServer({ pauseOnConnect: true, noDelay: true });
+    server.on("connection", (s) => onAccept(listeners.get(c.name) ?? l, s));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) => reject(new Error(`listener ${c.name}: cannot bind ${c.pipe ?? `${c.ip}:${c.port}`}: ${err.message}`)));
+      if (c.pipe) server.listen(c.pipe, resolve);
+      else server.listen({ host: c.ip, port: c.port, backlog: 1024 }, resolve);
+    });
+    server.on("error", (err) => log.error({ err, listener: c.name }, "listener error"));
+    l.server = server;
+  }
+
+  function sameAddress(a: ListenerConfig, b: ListenerConfig): boolean {
+    return a.ip === b.ip && a.port === b.port && a.pipe === b.pipe && a.bindToPort === b.bindToPort;
+  }
+
+  async function closeListener(l: ActiveListener): Promise<void> {
+    for (const ch of l.chains) ch.drain();
+    await new Promise<void>((r) => (l.server ? l.server.close(() => r()) : r()));
+  }
+
+  return {
+    async upsert(config, chains, defaultChain) {
+      const old = listeners.get(config.name);
+      const l: ActiveListener = {
+        config,
+        chains,
+        byName: new Map(chains.filter((c) => c.config.name).map((c) => [c.config.name, c])),
+        defaultChain,
+        stats: statsFor(config),
+        sockets: old?.sockets ?? new Set(),
+      };
+      if (defaultChain?.config.name) l.byName.set(defaultChain.config.name, defaultChain);
+      if (old && sameAddress(old.config, config)) {
+        // Same socket, new chains: new connections use them; existing ones finish on the old chains.
+        l.server = old.server;
+        listeners.set(config.name, l);
+        for (const ch of old.chains) ch.drain();
+        return;
+      }
+      if (config.bindToPort && !config.internal) await bind(l);
+      listeners.set(config.name, l);
+      if (old) await closeListener(old);
+    },
+    async remove(name) {
+      const l = listeners.get(name);
+      if (!l) return;
+      listeners.delete(name);
+      await closeListener(l);
+    },
+    addresses() {
+      return [...listeners.values()].map((l) => ({ name: l.config.name, address: l.config.pipe ?? `${l.config.ip}:${l.server ? (l.server.address() as net.AddressInfo).port : l.config.port}` }));
+    },
+    boundPort(name) {
+      const s = listeners.get(name)?.server;
+      return s ? (s.address() as net.AddressInfo).port : undefined;
+    },
+    activeConnections() {
+      let n = 0;
+      for (const l of listeners.values()) n += l.sockets.size;
+      return n;
+    },
+    async drain(inboundOnly) {
+      await Promise.all(
+        [...listeners.values()]
+          .filter((l) => !inboundOnly || l.config.name.startsWith("virtualInbound") || l.config.name.includes("inbound"))
+          .map(async (l) => {
+            for (const ch of l.chains) ch.drain();
+            if (l.server) await new Promise<void>((r) => l.server!.close(() => r()));
+            l.server = undefined;
+          }),
+      );
+    },
+    async close() {
+      for (const l of listeners.values()) {
+        for (const ch of l.chains) ch.close();
+        for (const s of l.sockets) s.destroy();
+        l.server?.close();
+      }
+      listeners.clear();
+    },
+  };
+}
+
+function localOf(s: net.Socket): string {
+  const a = s.localAddress ?? "";
+  if (a.startsWith("::ffff:")) return `${a.slice(7)}:${s.localPort}`;
+  return a.includes(":") ? `[${a}]:${s.localPort}` : `${a}:${s.localPort}`;
+}

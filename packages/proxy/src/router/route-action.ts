@@ -1,0 +1,221 @@
+// Route actions (route / redirect / direct_response) compiled to plain specs.
+import type { Route, RetryPolicy, RouteAction, RedirectAction } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
+import type { RE2 } from "re2-wasm";
+import { readFileSync } from "node:fs";
+import { ResourceRejectedError } from "../contracts.js";
+import { durationMs } from "../runtime/duration.js";
+import { compileRe2 } from "../runtime/string-matcher.js";
+import { compileHeaderMutation, type HeaderMutation } from "./header-mutation.js";
+
+export interface WeightedClusterSpec {
+  name: string;
+  weight: number;
+  requestHeaders: HeaderMutation;
+  responseHeaders: HeaderMutation;
+}
+
+export type HashPolicySpec =
+  | { kind: "header"; name: string; terminal: boolean }
+  | { kind: "cookie"; name: string; terminal: boolean }
+  | { kind: "source_ip"; terminal: boolean }
+  | { kind: "query"; name: string; terminal: boolean };
+
+export interface RetryPolicySpec {
+  numRetries: number;
+  perTryTimeoutMs: number;
+  on5xx: boolean;
+  onGatewayError: boolean;
+  onConnectFailure: boolean;
+  onReset: boolean;
+  onRefusedStream: boolean;
+  onRetriableStatusCodes: boolean;
+  retriableStatusCodes: Set<number>;
+}
+
+export interface RouteForwardSpec {
+  kind: "route";
+  cluster?: string;
+  clusterHeader?: string;
+  weighted?: WeightedClusterSpec[];
+  totalWeight: number;
+  clusterNotFoundStatus: number;
+  prefixRewrite?: string;
+  regexRewrite?: { re: RE2; substitution: string };
+  hostRewriteLiteral?: string;
+  autoHostRewrite: boolean;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+  retryPolicy?: RetryPolicySpec;
+  hashPolicy: HashPolicySpec[];
+  websocket?: boolean;
+}
+
+export interface RedirectSpec {
+  kind: "redirect";
+  status: number;
+  scheme?: string;
+  host?: string;
+  port?: number;
+  path?: string;
+  prefixRewrite?: string;
+  regexRewrite?: { re: RE2; substitution: string };
+  stripQuery: boolean;
+}
+
+export interface DirectResponseSpec {
+  kind: "direct";
+  status: number;
+  body: string;
+}
+
+export type RouteActionSpec = RouteForwardSpec | RedirectSpec | DirectResponseSpec;
+
+export function compileRouteAction(
+  r: Route,
+  res: string,
+  field: string,
+  report: (field: string, detail?: string) => void,
+): RouteActionSpec {
+  const a = r.action;
+  switch (a.case) {
+    case "route":
+      return compileForward(a.value, res, `${field}.route`, report);
+    case "redirect":
+      return compileRedirect(a.value, res, `${field}.redirect`);
+    case "directResponse": {
+      const d = a.value;
+      if (d.status < 200 || d.status >= 600) throw new ResourceRejectedError(res, `${field}.direct_response.status`, `${d.status} is not in [200, 600)`);
+      let body = "";
+      const s = d.body?.specifier;
+      if (s?.case === "inlineString") body = s.value;
+      else if (s?.case === "inlineBytes") body = Buffer.from(s.value).toString("latin1");
+      else if (s?.case === "filename") {
+        try {
+          body = readFileSync(s.value, "utf8");
+        } catch (err) {
+          throw new ResourceRejectedError(res, `${field}.direct_response.body.filename`, `cannot read ${s.value}: ${(err as Error).message}`);
+        }
+      } else if (s?.case === "environmentVariable") body = process.env[s.value] ?? "";
+      return { kind: "direct", status: d.status, body };
+    }
+    case "nonForwardingAction":
+      report("route.non_forwarding_action", "not implemented; treated as direct_response 404");
+      return { kind: "direct", status: 404, body: "" };
+    default:
+      throw new ResourceRejectedError(res, `${field}.action`, `route action ${String(a.case)} is not supported`);
+  }
+}
+
+/** Envoy writes regex substitutions with \1; re2-wasm's replace wants $1. */
+function toJsSubstitution(s: string): string {
+  return s.replace(/\$/g, "$$$$").replace(/\\(\d)/g, "$$$1");
+}
+
+function compileForward(ra: RouteAction, res: string, field: string, report: (field: string, detail?: string) => void): RouteForwardSpec {
+  const spec: RouteForwardSpec = {
+    kind: "route",
+    totalWeight: 0,
+    clusterNotFoundStatus: ra.clusterNotFoundResponseCode === 1 ? 404 : ra.clusterNotFoundResponseCode === 2 ? 500 : 503,
+    autoHostRewrite: false,
+    timeoutMs: durationMs(ra.timeout, 15_000),
+    idleTimeoutMs: durationMs(ra.idleTimeout, 0),
+    hashPolicy: [],
+  };
+  const cs = ra.clusterSpecifier;
+  switch (cs.case) {
+    case "cluster":
+      if (!cs.value) throw new ResourceRejectedError(res, `${field}.cluster`, "must not be empty");
+      spec.cluster = cs.value;
+      break;
+    case "clusterHeader":
+      spec.clusterHeader = cs.value.toLowerCase();
+      break;
+    case "weightedClusters": {
+      const wc = cs.value;
+      spec.weighted = wc.clusters.map((c, i) => {
+        const f = `${field}.weighted_clusters.clusters[${i}]`;
+        if (!c.name) throw new ResourceRejectedError(res, `${f}.name`, "must not be empty");
+        return {
+          name: c.name,
+          weight: c.weight ?? 0,
+          requestHeaders: compileHeaderMutation(c.requestHeadersToAdd, c.requestHeadersToRemove, res, `${f}.request_headers`, report),
+          responseHeaders: compileHeaderMutation(c.responseHeadersToAdd, c.responseHeadersToRemove, res, `${f}.response_headers`, report),
+        };
+      });
+      spec.totalWeight = spec.weighted.reduce((s, w) => s + w.weight, 0);
+      if (spec.weighted.length === 0 || spec.totalWeight === 0) {
+        throw new ResourceRejectedError(res, `${field}.weighted_clusters`, "needs at least one cluster with a positive weight");
+      }
+      break;
+    }
+    default:
+      throw new ResourceRejectedError(res, `${field}.cluster_specifier`, `${String(cs.case)} is not supported`);
+  }
+  if (ra.prefixRewrite) spec.prefixRewrite = ra.prefixRewrite;
+  if (ra.regexRewrite) {
+    if (spec.prefixRewrite) throw new ResourceRejectedError(res, `${field}.regex_rewrite`, "cannot be combined with prefix_rewrite");
+    const pattern = ra.regexRewrite.pattern?.regex;
+    if (!pattern) throw new ResourceRejectedError(res, `${field}.regex_rewrite.pattern.regex`, "is required");
+    spec.regexRewrite = { re: compileRe2(pattern, "gu", res, `${field}.regex_rewrite.pattern.regex`), substitution: toJsSubstitution(ra.regexRewrite.substitution) };
+  }
+  const hr = ra.hostRewriteSpecifier;
+  if (hr.case === "hostRewriteLiteral") spec.hostRewriteLiteral = hr.value;
+  else if (hr.case === "autoHostRewrite") spec.autoHostRewrite = hr.value.value === true;
+  else if (hr.case) report(`route.${hr.case}`, "not implemented; host not rewritten");
+  if (ra.retryPolicy) spec.retryPolicy = compileRetryPolicy(ra.retryPolicy, res, `${field}.retry_policy`);
+  ra.hashPolicy.forEach((h, i) => {
+    const p = h.policySpecifier;
+    const terminal = h.terminal;
+    if (p.case === "header") spec.hashPolicy.push({ kind: "header", name: p.value.headerName.toLowerCase(), terminal });
+    else if (p.case === "cookie") {
+      if (p.value.ttl) report("route.hash_policy.cookie.ttl", "cookie generation is not implemented; only existing cookies are hashed");
+      spec.hashPolicy.push({ kind: "cookie", name: p.value.name, terminal });
+    } else if (p.case === "connectionProperties") {
+      if (p.value.sourceIp) spec.hashPolicy.push({ kind: "source_ip", terminal });
+    } else if (p.case === "queryParameter") spec.hashPolicy.push({ kind: "query", name: p.value.name, terminal });
+    else report(`route.hash_policy[${i}].${String(p.case)}`, "not implemented; ignored");
+  });
+  for (const u of ra.upgradeConfigs) if (u.upgradeType.toLowerCase() === "websocket") spec.websocket = u.enabled ?? true;
+  if (ra.requestMirrorPolicies.length) report("route.request_mirror_policies", "not implemented");
+  if (ra.maxStreamDuration) report("route.max_stream_duration", "not implemented");
+  if (ra.hedgePolicy) report("route.hedge_policy", "not implemented");
+  if (ra.rateLimits.length) report("route.rate_limits", "not implemented");
+  return spec;
+}
+
+const REDIRECT_CODES = [301, 302, 303, 307, 308];
+
+function compileRedirect(r: RedirectAction, res: string, field: string): RedirectSpec {
+  const spec: RedirectSpec = { kind: "redirect", status: REDIRECT_CODES[r.responseCode] ?? 301, stripQuery: r.stripQuery };
+  const sc = r.schemeRewriteSpecifier;
+  if (sc.case === "httpsRedirect" && sc.value) spec.scheme = "https";
+  else if (sc.case === "schemeRedirect") spec.scheme = sc.value.toLowerCase();
+  if (r.hostRedirect) spec.host = r.hostRedirect;
+  if (r.portRedirect) spec.port = r.portRedirect;
+  const pr = r.pathRewriteSpecifier;
+  if (pr.case === "pathRedirect") spec.path = pr.value;
+  else if (pr.case === "prefixRewrite") spec.prefixRewrite = pr.value;
+  else if (pr.case === "regexRewrite") {
+    const pattern = pr.value.pattern?.regex;
+    if (!pattern) throw new ResourceRejectedError(res, `${field}.regex_rewrite.pattern.regex`, "is required");
+    spec.regexRewrite = { re: compileRe2(pattern, "gu", res, `${field}.regex_rewrite.pattern.regex`), substitution: toJsSubstitution(pr.value.substitution) };
+  }
+  return spec;
+}
+
+export function compileRetryPolicy(p: RetryPolicy, res: string, field: string): RetryPolicySpec {
+  const on = new Set(p.retryOn.split(",").map((s) => s.trim()).filter(Boolean));
+  const known = ["5xx", "gateway-error", "connect-failure", "reset", "refused-stream", "retriable-status-codes", "retriable-4xx", "envoy-ratelimited", "retriable-headers", "reset-before-request", "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"];
+  for (const o of on) if (!known.includes(o)) throw new ResourceRejectedError(res, `${field}.retry_on`, `unknown retry condition ${JSON.stringify(o)}`);
+  return {
+    numRetries: p.numRetries ?? 1,
+    perTryTimeoutMs: durationMs(p.perTryTimeout, 0),
+    on5xx: on.has("5xx"),
+    onGatewayError: on.has("gateway-error"),
+    onConnectFailure: on.has("connect-failure") || on.has("5xx") || on.has("gateway-error") || on.has("reset-before-request"),
+    onReset: on.has("reset") || on.has("5xx") || on.has("gateway-error"),
+    onRefusedStream: on.has("refused-stream") || on.has("5xx"),
+    onRetriableStatusCodes: on.has("retriable-status-codes"),
+    retriableStatusCodes: new Set(p.retriableStatusCodes),
+  };
+}

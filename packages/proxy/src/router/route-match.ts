@@ -1,0 +1,178 @@
+// envoy.config.route.v3.RouteMatch compiled into one predicate over the request.
+import type { RouteMatch, HeaderMatcher, QueryParameterMatcher } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
+import { ResourceRejectedError } from "../contracts.js";
+import { headerValue, type RequestContext } from "../http/request-context.js";
+import { compileFullRegex, compileRegexMatcher, compileStringMatcher, type StringPredicate } from "../runtime/string-matcher.js";
+
+export type RouteMatcher = (ctx: RequestContext) => boolean;
+
+function pathOnly(p: string): string {
+  const q = p.indexOf("?");
+  const h = p.indexOf("#");
+  const end = q < 0 ? (h < 0 ? p.length : h) : h < 0 ? q : Math.min(q, h);
+  return end === p.length ? p : p.slice(0, end);
+}
+
+export function compileRouteMatch(
+  m: RouteMatch,
+  res: string,
+  field: string,
+  report: (field: string, detail?: string) => void,
+): RouteMatcher {
+  const cs = m.caseSensitive ?? true;
+  let path: RouteMatcher;
+  const ps = m.pathSpecifier;
+  switch (ps.case) {
+    case "prefix": {
+      // Envoy matches prefix against the whole :path, query string included.
+      const want = cs ? ps.value : ps.value.toLowerCase();
+      path = want === "" || want === "/" && cs ? (ctx) => ctx.path.startsWith(want) : cs ? (ctx) => ctx.path.startsWith(want) : (ctx) => ctx.path.toLowerCase().startsWith(want);
+      break;
+    }
+    case "path": {
+      const want = cs ? ps.value : ps.value.toLowerCase();
+      path = cs ? (ctx) => pathOnly(ctx.path) === want : (ctx) => pathOnly(ctx.path).toLowerCase() === want;
+      break;
+    }
+    case "pathSeparatedPrefix": {
+      const v = ps.value;
+      if (v.includes("?") || v.includes("#") || v.endsWith("/")) {
+        throw new ResourceRejectedError(res, `${field}.path_separated_prefix`, `${JSON.stringify(v)} must not contain ? or # and must not end with /`);
+      }
+      const want = cs ? v : v.toLowerCase();
+      path = (ctx) => {
+        let p = pathOnly(ctx.path);
+        if (!cs) p = p.toLowerCase();
+        return p === want || (p.startsWith(want) && p.charCodeAt(want.length) === 47 /* / */);
+      };
+      break;
+    }
+    case "safeRegex": {
+      const re = compileRegexMatcher(ps.value, res, `${field}.safe_regex`);
+      path = (ctx) => re(pathOnly(ctx.path));
+      break;
+    }
+    case "connectMatcher":
+      path = (ctx) => ctx.method === "CONNECT";
+      break;
+    default:
+      throw new ResourceRejectedError(res, field, `path specifier ${String(ps.case)} is not supported`);
+  }
+  if (m.runtimeFraction) report("route.match.runtime_fraction", "runtime is not implemented; the route always matches");
+  if (m.grpc) report("route.match.grpc", "not implemented; ignored");
+  if (m.tlsContext) report("route.match.tls_context", "not implemented; ignored");
+  if (m.dynamicMetadata.length) report("route.match.dynamic_metadata", "not implemented; ignored");
+
+  const headers = m.headers.map((h, i) => compileHeaderMatcher(h, res, `${field}.headers[${i}]`));
+  const query = m.queryParameters.map((q, i) => compileQueryMatcher(q, res, `${field}.query_parameters[${i}]`));
+  if (headers.length === 0 && query.length === 0) return path;
+  return (ctx) => {
+    if (!path(ctx)) return false;
+    for (const h of headers) if (!h(ctx)) return false;
+    if (query.length > 0) {
+      const params = parseQuery(ctx.path);
+      for (const q of query) if (!q(params)) return false;
+    }
+    return true;
+  };
+}
+
+export function compileHeaderMatcher(h: HeaderMatcher, res: string, field: string): RouteMatcher {
+  const name = h.name.toLowerCase();
+  if (!name) throw new ResourceRejectedError(res, `${field}.name`, "header name is required");
+  const s = h.headerMatchSpecifier;
+  let test: (v: string | undefined) => boolean;
+  const str = (p: StringPredicate) => (v: string | undefined) => v !== undefined && p(v);
+  switch (s.case) {
+    case "exactMatch":
+      test = (v) => v === s.value;
+      break;
+    case "prefixMatch":
+      test = (v) => v !== undefined && v.startsWith(s.value);
+      break;
+    case "suffixMatch":
+      test = (v) => v !== undefined && v.endsWith(s.value);
+      break;
+    case "containsMatch":
+      test = (v) => v !== undefined && v.includes(s.value);
+      break;
+    case "safeRegexMatch":
+      test = str(compileRegexMatcher(s.value, res, `${field}.safe_regex_match`));
+      break;
+    case "stringMatch":
+      test = str(compileStringMatcher(s.value, res, `${field}.string_match`));
+      break;
+    case "presentMatch": {
+      const want = s.value;
+      test = (v) => (v !== undefined) === want;
+      break;
+    }
+    case "rangeMatch": {
+      const { start, end } = s.value;
+      test = (v) => {
+        if (v === undefined || !/^-?\d+$/.test(v)) return false;
+        const n = BigInt(v);
+        return n >= start && n < end;
+      };
+      break;
+    }
+    case undefined:
+      // No specifier: the header must be present (Envoy's legacy behaviour).
+      test = (v) => v !== undefined;
+      break;
+    default:
+      throw new ResourceRejectedError(res, field, `header match ${String((s as { case: string }).case)} is not supported`);
+  }
+  const invert = h.invertMatch;
+  const missingEmpty = h.treatMissingHeaderAsEmpty;
+  return (ctx) => {
+    let v = headerValue(ctx, name);
+    if (v === undefined && missingEmpty) v = "";
+    // invert_match does not apply to a missing header unless treat_missing_header_as_empty (Envoy).
+    if (v === undefined && invert && s.case !== "presentMatch") return false;
+    return test(v) !== invert;
+  };
+}
+
+type QueryPredicate = (params: Map<string, string>) => boolean;
+
+function compileQueryMatcher(q: QueryParameterMatcher, res: string, field: string): QueryPredicate {
+  const name = q.name;
+  if (!name) throw new ResourceRejectedError(res, `${field}.name`, "query parameter name is required");
+  const s = q.queryParameterMatchSpecifier;
+  if (s.case === "stringMatch") {
+    const p = compileStringMatcher(s.value, res, `${field}.string_match`);
+    return (params) => {
+      const v = params.get(name);
+      return v !== undefined && p(v);
+    };
+  }
+  if (s.case === "presentMatch") return (params) => params.has(name) === s.value;
+  return (params) => params.has(name);
+}
+
+/** First value of each query parameter, percent-decoded (Envoy matches decoded values). */
+export function parseQuery(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const q = path.indexOf("?");
+  if (q < 0) return out;
+  const h = path.indexOf("#", q);
+  const qs = path.slice(q + 1, h < 0 ? undefined : h);
+  for (const part of qs.split("&")) {
+    if (!part) continue;
+    const eq = part.indexOf("=");
+    const k = safeDecode(eq < 0 ? part : part.slice(0, eq));
+    if (!out.has(k)) out.set(k, eq < 0 ? "" : safeDecode(part.slice(eq + 1)));
+  }
+  return out;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export { compileFullRegex };

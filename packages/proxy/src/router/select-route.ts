@@ -1,0 +1,99 @@
+// Virtual host by authority with Envoy's precedence (exact, longest `*.suffix`,
+// longest `prefix.*`, `*`), then the first matching route.
+import type { CompiledRoute, CompiledRouteConfig, CompiledVirtualHost } from "../runtime/compile-route-config.js";
+import type { RequestContext } from "../http/request-context.js";
+import type { HashPolicySpec, RouteForwardSpec } from "./route-action.js";
+import { hash32 } from "../upstream/hash.js";
+import { parseQuery } from "./route-match.js";
+
+/** Strips `:port` from an authority (IPv6-aware), as ignore_port_in_host_matching does. */
+export function stripPort(host: string): string {
+  if (host.startsWith("[")) {
+    const end = host.indexOf("]");
+    return end >= 0 ? host.slice(0, end + 1) : host;
+  }
+  const c = host.lastIndexOf(":");
+  if (c < 0 || host.indexOf(":") !== c) return host;
+  return host.slice(0, c);
+}
+
+export function selectVirtualHost(rc: CompiledRouteConfig, authority: string): CompiledVirtualHost | undefined {
+  let host = authority.toLowerCase();
+  if (rc.ignorePortInHostMatching) host = stripPort(host);
+  const exact = rc.exact.get(host);
+  if (exact) return exact;
+  // A wildcard must match at least one character (Envoy: host longer than the wildcard domain).
+  for (const [suffix, vh] of rc.suffixes) if (host.length > suffix.length && host.endsWith(suffix)) return vh;
+  for (const [prefix, vh] of rc.prefixes) if (host.length > prefix.length && host.startsWith(prefix)) return vh;
+  return rc.star;
+}
+
+export function selectRoute(rc: CompiledRouteConfig, ctx: RequestContext): CompiledRoute | undefined {
+  const vh = selectVirtualHost(rc, ctx.authority);
+  if (!vh) return undefined;
+  ctx.vhost = vh;
+  for (const r of vh.routes) if (r.match(ctx)) return r;
+  return undefined;
+}
+
+/** The cluster for this request, or undefined (cluster_header with no header). */
+export function selectCluster(
+  spec: RouteForwardSpec,
+  ctx: RequestContext,
+  random: () => number,
+): { name: string | undefined; weightedIndex: number } {
+  if (spec.cluster) return { name: spec.cluster, weightedIndex: -1 };
+  if (spec.clusterHeader) {
+    const v = ctx.headers[spec.clusterHeader];
+    return { name: typeof v === "string" ? v : v?.[0], weightedIndex: -1 };
+  }
+  const w = spec.weighted!;
+  let r = Math.floor(random() * spec.totalWeight);
+  for (let i = 0; i < w.length; i++) {
+    if (r < w[i].weight) return { name: w[i].name, weightedIndex: i };
+    r -= w[i].weight;
+  }
+  return { name: w[w.length - 1].name, weightedIndex: w.length - 1 };
+}
+
+/** Envoy's hash_policy: hashes of matching policies are combined; a terminal policy that yields a hash stops. */
+export function computeHash(policies: HashPolicySpec[], ctx: RequestContext): number | undefined {
+  if (policies.length === 0) return undefined;
+  let acc: number | undefined;
+  for (const p of policies) {
+    let key: string | undefined;
+    switch (p.kind) {
+      case "header": {
+        const v = ctx.headers[p.name] ?? (p.name === ":authority" ? ctx.authority : p.name === ":path" ? ctx.path : undefined);
+        key = typeof v === "string" ? v : v?.join(",");
+        break;
+      }
+      case "cookie":
+        key = readCookie(ctx.headers.cookie, p.name);
+        break;
+      case "source_ip":
+        key = ctx.downstreamRemoteIp;
+        break;
+      case "query":
+        key = parseQuery(ctx.path).get(p.name);
+        break;
+    }
+    if (key === undefined) continue;
+    const h = hash32(key);
+    // Envoy rotates the accumulated hash left by one before xoring in the next.
+    acc = acc === undefined ? h : (((acc << 1) | (acc >>> 31)) ^ h) >>> 0;
+    if (p.terminal) break;
+  }
+  return acc;
+}
+
+function readCookie(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const all = typeof header === "string" ? header : header.join("; ");
+  for (const part of all.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

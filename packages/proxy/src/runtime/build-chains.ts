@@ -1,0 +1,52 @@
+// Turns a compiled listener's chains into live handlers (an HTTP connection
+// manager or a tcp_proxy per chain), wired to the runtime's route tables and
+// clusters.
+import type { Logger } from "pino";
+import type { StatsStore } from "../contracts.js";
+import { createConnectionManager } from "../http/connection-manager.js";
+import { createHcmStats } from "../http/hcm-runtime.js";
+import type { ActiveChain } from "../listener/listener-manager.js";
+import { createTcpProxyHandler } from "../tcp/tcp-proxy.js";
+import type { Cluster } from "../upstream/cluster.js";
+import type { ChainConfig, ListenerConfig } from "./compile-listener.js";
+import type { CompiledRouteConfig } from "./compile-route-config.js";
+
+export interface ChainDeps {
+  stats: StatsStore;
+  logger: Logger;
+  random: () => number;
+  routes(name: string): CompiledRouteConfig | undefined;
+  cluster(name: string): Cluster | undefined;
+  draining(): boolean;
+}
+
+function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveChain {
+  const t = c.terminal;
+  if (t.kind === "http") {
+    const hcm = t.hcm;
+    const inline = hcm.inlineRoutes;
+    const rds = hcm.rdsName;
+    const cm = createConnectionManager({
+      config: hcm,
+      stats: createHcmStats(deps.stats, hcm.statPrefix),
+      routes: inline ? () => inline : () => deps.routes(rds!),
+      cluster: deps.cluster,
+      logger: deps.logger.child({ listener: l.name, chain: c.name }),
+      random: deps.random,
+      draining: deps.draining,
+    });
+    return { config: c, handle: (s, conn, first) => cm.handle(s, conn, first), drain: () => cm.drain(), close: () => cm.close() };
+  }
+  const handler = createTcpProxyHandler(
+    { config: t.tcp, cluster: deps.cluster, logger: deps.logger.child({ listener: l.name, chain: c.name }), random: deps.random },
+    deps.stats,
+  );
+  return { config: c, handle: (s, conn) => handler(s, conn), drain: () => {}, close: () => {} };
+}
+
+export function buildChains(l: ListenerConfig, deps: ChainDeps): { chains: ActiveChain[]; defaultChain?: ActiveChain } {
+  return {
+    chains: l.chains.map((c) => buildChain(c, l, deps)),
+    defaultChain: l.defaultChain ? buildChain(l.defaultChain, l, deps) : undefined,
+  };
+}

@@ -1,0 +1,156 @@
+// envoy.config.listener.v3.Listener → ListenerConfig: address, listener
+// filters, filter chains with compiled match criteria and their terminal
+// network filter (http_connection_manager or tcp_proxy). The only place that
+// reads Listener protos.
+import type { Listener } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
+import type { FilterChain } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_components_pb.js";
+import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } from "../contracts.js";
+import { compileHcm, HCM_TYPE_URL, type HcmConfig } from "../http/compile-hcm.js";
+import type { HttpFilterRegistry } from "../http/http-filter.js";
+import { compileChainMatch, chainMatchKey, type ChainMatch } from "../listener/filter-chain-match.js";
+import { compileChainMatcher, type ChainNameMatcher } from "../listener/chain-matcher.js";
+import { compileTcpProxy, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from "../tcp/tcp-proxy.js";
+import { durationMs } from "./duration.js";
+import { socketAddressOf } from "./compile-endpoints.js";
+
+export type NetworkFilterSpec = { kind: "http"; hcm: HcmConfig } | { kind: "tcp"; tcp: TcpProxyConfig };
+
+export interface ChainConfig {
+  name: string;
+  match: ChainMatch;
+  terminal: NetworkFilterSpec;
+  tls: boolean;
+}
+
+export interface ListenerConfig {
+  name: string;
+  /** undefined for internal listeners (not bound). */
+  ip?: string;
+  port: number;
+  pipe?: string;
+  bindToPort: boolean;
+  useOriginalDst: boolean;
+  originalDstFilter: boolean;
+  tlsInspector: boolean;
+  httpInspector: boolean;
+  listenerFiltersTimeoutMs: number;
+  continueOnListenerFiltersTimeout: boolean;
+  chains: ChainConfig[];
+  chainMatcher?: ChainNameMatcher;
+  defaultChain?: ChainConfig;
+  accessLoggers: AccessLogger[];
+  /** `ip_port` as Envoy's listener stats name it (`listener.0.0.0.0_15001.`). */
+  statName: string;
+  internal: boolean;
+}
+
+export interface ListenerCompileDeps {
+  filters: HttpFilterRegistry;
+  accessLogs: AccessLoggerFactory;
+  report(field: string, detail?: string): void;
+}
+
+// Network filters that only produce telemetry/metadata in Istio's configs; they never change traffic.
+const TELEMETRY_NETWORK_FILTERS = new Set([
+  "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange",
+  "type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config",
+  "type.googleapis.com/udpa.type.v1.TypedStruct",
+  "type.googleapis.com/xds.type.v3.TypedStruct",
+  "type.googleapis.com/stats.PluginConfig",
+]);
+
+const LISTENER_FILTER = {
+  originalDst: "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
+  tls: "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
+  http: "type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector",
+};
+
+export function compileListener(l: Listener, deps: ListenerCompileDeps): ListenerConfig {
+  const name = l.name;
+  if (!name) throw new ResourceRejectedError("<unnamed listener>", "name", "listener name is required");
+  const internal = l.listenerSpecifier.case === "internalListener";
+  let ip: string | undefined;
+  let port = 0;
+  let pipe: string | undefined;
+  if (!internal) {
+    const sa = socketAddressOf(l.address, name, "address", false);
+    ip = sa.address;
+    port = sa.port;
+    pipe = sa.pipe;
+  } else deps.report("listener.internal_listener", "internal listeners are not implemented; the listener is kept but not bound");
+  const cfg: ListenerConfig = {
+    name,
+    ip,
+    port,
+    pipe,
+    bindToPort: l.bindToPort ?? true,
+    useOriginalDst: l.useOriginalDst ?? false,
+    originalDstFilter: false,
+    tlsInspector: false,
+    httpInspector: false,
+    listenerFiltersTimeoutMs: durationMs(l.listenerFiltersTimeout, 15_000),
+    continueOnListenerFiltersTimeout: l.continueOnListenerFiltersTimeout,
+    chains: [],
+    accessLoggers: l.accessLog.map((a, i) => {
+      try {
+        return deps.accessLogs(a);
+      } catch (err) {
+        throw new ResourceRejectedError(name, `access_log[${i}]`, (err as Error).message);
+      }
+    }),
+    statName: pipe ? pipe : `${ip}_${port}`,
+    internal,
+  };
+  l.listenerFilters.forEach((f, i) => {
+    const t = f.configType.case === "typedConfig" ? f.configType.value.typeUrl : "";
+    if (t === LISTENER_FILTER.originalDst || f.name === "envoy.filters.listener.original_dst") cfg.originalDstFilter = true;
+    else if (t === LISTENER_FILTER.tls || f.name === "envoy.filters.listener.tls_inspector") cfg.tlsInspector = true;
+    else if (t === LISTENER_FILTER.http || f.name === "envoy.filters.listener.http_inspector") cfg.httpInspector = true;
+    else deps.report(`listener.listener_filters[${t || f.name}]`, `listener filter ${f.name} is not implemented; skipped`);
+    if (f.filterDisabled) deps.report("listener.listener_filters.filter_disabled", "not implemented; the filter always runs");
+    void i;
+  });
+  const seen = new Map<string, string>();
+  l.filterChains.forEach((fc, i) => {
+    const c = compileChain(fc, name, `filter_chains[${i}]`, deps);
+    // With filter_chain_matcher the match fields are ignored and chains are selected by name.
+    if (!l.filterChainMatcher) {
+      const key = chainMatchKey(c.match);
+      const prev = seen.get(key);
+      if (prev !== undefined) throw new ResourceRejectedError(name, `filter_chains[${i}].filter_chain_match`, `multiple filter chains with the same matching rules are defined (${prev || "<unnamed>"} and ${c.name || "<unnamed>"})`);
+      seen.set(key, c.name);
+    }
+    cfg.chains.push(c);
+  });
+  if (l.filterChainMatcher) cfg.chainMatcher = compileChainMatcher(l.filterChainMatcher, name, "filter_chain_matcher");
+  if (l.defaultFilterChain) cfg.defaultChain = compileChain(l.defaultFilterChain, name, "default_filter_chain", deps);
+  if (cfg.chains.length === 0 && !cfg.defaultChain && !l.apiListener) {
+    throw new ResourceRejectedError(name, "filter_chains", "a listener needs at least one filter chain or a default_filter_chain");
+  }
+  if (l.apiListener) deps.report("listener.api_listener", "not implemented");
+  if (l.additionalAddresses.length) deps.report("listener.additional_addresses", "not implemented; only address is bound");
+  if (l.transparent) deps.report("listener.transparent", "IP_TRANSPARENT (TPROXY) is not implemented");
+  if (l.socketOptions.length) deps.report("listener.socket_options", "not implemented");
+  return cfg;
+}
+
+function compileChain(fc: FilterChain, res: string, field: string, deps: ListenerCompileDeps): ChainConfig {
+  const match = compileChainMatch(fc.filterChainMatch, res, `${field}.filter_chain_match`);
+  let terminal: NetworkFilterSpec | undefined;
+  fc.filters.forEach((f, i) => {
+    const ff = `${field}.filters[${i}]`;
+    if (f.configType.case !== "typedConfig") {
+      throw new ResourceRejectedError(res, ff, `network filter ${f.name} needs typed_config (config_discovery is not implemented)`);
+    }
+    const any = f.configType.value;
+    if (terminal) throw new ResourceRejectedError(res, ff, `${f.name} follows the terminal filter`);
+    if (any.typeUrl === HCM_TYPE_URL) terminal = { kind: "http", hcm: compileHcm(any, res, `${ff}.typed_config`, deps) };
+    else if (any.typeUrl === TCP_PROXY_TYPE_URL) terminal = { kind: "tcp", tcp: compileTcpProxy(any, res, `${ff}.typed_config`, deps) };
+    else if (TELEMETRY_NETWORK_FILTERS.has(any.typeUrl)) deps.report(`network_filter[${f.name}]`, "telemetry/metadata network filter is not implemented; skipped (traffic unaffected)");
+    else throw new ResourceRejectedError(res, `${ff}.typed_config`, `network filter ${f.name} (${any.typeUrl}) is not implemented`);
+  });
+  if (!terminal) throw new ResourceRejectedError(res, `${field}.filters`, "the last network filter must be http_connection_manager or tcp_proxy");
+  const tls = !!fc.transportSocket && !fc.transportSocket.configType.value?.typeUrl.endsWith("RawBuffer");
+  if (tls) deps.report("filter_chain.transport_socket", "downstream TLS is not yet implemented; connections to this chain are closed");
+  return { name: fc.name, match, terminal, tls };
+}

@@ -1,0 +1,309 @@
+// The data path behind the ProxyRuntime seam: compiles xDS resources once
+// (one compiler per kind), swaps them in make-before-break, and owns the live
+// listeners, route tables and clusters.
+import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
+import { TypeUrl, unpackAny } from "@weft/xds-api";
+import { ClusterSchema, type Cluster as ClusterProto } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from "@weft/xds-api/gen/envoy/config/endpoint/v3/endpoint_pb.js";
+import { ListenerSchema, type Listener } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
+import { RouteConfigurationSchema, type RouteConfiguration } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
+import type { Bootstrap } from "@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import {
+  ResourceRejectedError,
+  type ClusterHostStatus,
+  type DumpEntry,
+  type ProxyRuntime,
+  type ProxyRuntimeOptions,
+  type ResourceUpdate,
+} from "../contracts.js";
+import { createDefaultHttpFilters } from "../http/filters/default-filters.js";
+import type { HttpFilterRegistry } from "../http/http-filter.js";
+import { createListenerManager } from "../listener/listener-manager.js";
+import { createCluster, type Cluster } from "../upstream/cluster.js";
+import { compileCluster } from "./compile-cluster.js";
+import { compileAssignment, type CompiledAssignment } from "./compile-endpoints.js";
+import { compileListener, type ListenerConfig } from "./compile-listener.js";
+import { compileRouteConfig, type CompiledRouteConfig } from "./compile-route-config.js";
+import { buildChains, type ChainDeps } from "./build-chains.js";
+
+interface Entry<T> {
+  name: string;
+  version: string;
+  lastUpdated: Date;
+  resource: Any;
+  static: boolean;
+  value: T;
+}
+
+export interface ProxyRuntimeExtras {
+  /** Extra HTTP filters (rbac, jwt_authn…) registered by type URL. */
+  httpFilters?: HttpFilterRegistry;
+  /** Deterministic randomness for tests. */
+  random?: () => number;
+}
+
+export interface WeftProxyRuntime extends ProxyRuntime {
+  /** The port a listener actually bound (port 0 in tests). */
+  boundPort(listenerName: string): number | undefined;
+}
+
+export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeExtras): WeftProxyRuntime {
+  const log = options.logger.child({ component: "data-path" });
+  const random = options.random ?? Math.random;
+  const filters = options.httpFilters ?? createDefaultHttpFilters();
+  const report = options.reportUnsupported;
+  const clusters = new Map<string, Entry<Cluster>>();
+  const endpoints = new Map<string, Entry<CompiledAssignment>>();
+  const routes = new Map<string, Entry<CompiledRouteConfig>>();
+  const listeners = new Map<string, Entry<ListenerConfig>>();
+  const listenerMgr = createListenerManager({ stats: options.stats, logger: log });
+  let draining = false;
+  let cdsPending = false;
+  let ldsPending = false;
+  let initDone = false;
+  let initTimer: NodeJS.Timeout | undefined;
+  const initListeners: Array<() => void> = [];
+  const chainDeps: ChainDeps = {
+    stats: options.stats,
+    logger: log,
+    random,
+    routes: (name) => routes.get(name)?.value,
+    cluster: (name) => clusters.get(name)?.value,
+    draining: () => draining,
+  };
+
+  function checkInitialized(): void {
+    if (initDone || cdsPending || ldsPending) return;
+    for (const c of clusters.values()) if (!c.value.warm) return;
+    for (const name of rdsNames()) if (!routes.has(name)) return;
+    markInitialized();
+  }
+  function markInitialized(): void {
+    if (initDone) return;
+    initDone = true;
+    clearTimeout(initTimer);
+    for (const l of initListeners.splice(0)) l();
+  }
+
+  function rdsNames(): string[] {
+    const out = new Set<string>();
+    for (const l of listeners.values()) {
+      for (const c of [...l.value.chains, ...(l.value.defaultChain ? [l.value.defaultChain] : [])]) {
+        if (c.terminal.kind === "http" && c.terminal.hcm.rdsName) out.add(c.terminal.hcm.rdsName);
+      }
+    }
+    return [...out];
+  }
+
+  const compileDeps = { filters, accessLogs: options.accessLogs, report };
+
+  function decode<S extends DescMessage>(r: { name: string; resource: Any }, schema: S): MessageShape<S> {
+    try {
+      return unpackAny(r.resource, schema) as MessageShape<S>;
+    } catch (err) {
+      throw new ResourceRejectedError(r.name, "", `cannot decode ${r.resource.typeUrl}: ${(err as Error).message}`);
+    }
+  }
+
+  async function applyClusters(items: Array<{ name: string; version: string; resource: Any; msg: ClusterProto }>, removed: string[], isStatic: boolean): Promise<void> {
+    const compiled = items.map((i) => {
+      if (i.msg.name !== i.name) throw new ResourceRejectedError(i.name, "name", `resource name ${JSON.stringify(i.name)} differs from cluster name ${JSON.stringify(i.msg.name)}`);
+      return { ...i, cfg: compileCluster(i.msg, report) };
+    });
+    const old: Cluster[] = [];
+    for (const c of compiled) {
+      const prev = clusters.get(c.name);
+      if (prev?.static && !isStatic) throw new ResourceRejectedError(c.name, "name", "a static cluster with this name exists in the bootstrap");
+      const cluster = createCluster(c.cfg, { stats: options.stats, logger: log, random });
+      if (c.cfg.type === "EDS") {
+        const cla = endpoints.get(c.cfg.edsServiceName);
+        if (cla) cluster.setAssignment(cla.value);
+        else void cluster.ready.then(checkInitialized);
+      }
+      clusters.set(c.name, { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: isStatic, value: cluster });
+      if (prev) old.push(prev.value);
+    }
+    for (const n of removed) {
+      const prev = clusters.get(n);
+      if (prev && !prev.static) {
+        clusters.delete(n);
+        old.push(prev.value);
+      }
+    }
+    // Make-before-break: in-flight requests hold their own references; pools close after a grace period.
+    if (old.length) setTimeout(() => void Promise.all(old.map((c) => c.close())), 10_000).unref();
+  }
+
+  async function applyListeners(items: Array<{ name: string; version: string; resource: Any; msg: Listener }>, removed: string[], isStatic: boolean): Promise<void> {
+    const compiled = items.map((i) => ({ ...i, cfg: compileListener(i.msg, compileDeps) }));
+    for (const c of compiled) {
+      const { chains, defaultChain } = buildChains(c.cfg, chainDeps);
+      try {
+        await listenerMgr.upsert(c.cfg, chains, defaultChain);
+      } catch (err) {
+        throw new ResourceRejectedError(c.name, "address", (err as Error).message);
+      }
+      listeners.set(c.name, { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: isStatic, value: c.cfg });
+    }
+    for (const n of removed) {
+      const prev = listeners.get(n);
+      if (prev && !prev.static) {
+        listeners.delete(n);
+        await listenerMgr.remove(n);
+      }
+    }
+  }
+
+  function sotwRemoved<T>(map: Map<string, Entry<T>>, u: ResourceUpdate): string[] {
+    if (!u.stateOfTheWorld) return [...u.removed];
+    const keep = new Set(u.resources.map((r) => r.name));
+    return [...map.values()].filter((e) => !e.static && !keep.has(e.name)).map((e) => e.name).concat(u.removed);
+  }
+
+  const runtime: WeftProxyRuntime = {
+    async applyBootstrap(b: Bootstrap) {
+      const sr = b.staticResources;
+      if (sr) {
+        await applyClusters(
+          sr.clusters.map((c) => ({ name: c.name, version: "", resource: anyPack(ClusterSchema, c), msg: c })),
+          [],
+          true,
+        );
+        for (const c of sr.clusters) {
+          // Static EDS clusters get their endpoints over ADS like dynamic ones.
+          void c;
+        }
+        await applyListeners(
+          sr.listeners.map((l) => ({ name: l.name, version: "", resource: anyPack(ListenerSchema, l), msg: l })),
+          [],
+          true,
+        );
+        if (sr.secrets.length) report("bootstrap.static_resources.secrets", "TLS is not yet implemented; static secrets are ignored");
+      }
+      const dr = b.dynamicResources;
+      cdsPending = !!dr?.cdsConfig;
+      ldsPending = !!dr?.ldsConfig;
+      // Envoy's initial_fetch_timeout (15 s default): go LIVE even if discovery never answers.
+      initTimer = setTimeout(markInitialized, 15_000);
+      initTimer.unref();
+      checkInitialized();
+    },
+
+    async apply(u: ResourceUpdate) {
+      switch (u.typeUrl) {
+        case TypeUrl.Cluster: {
+          const items = u.resources.map((r) => ({ ...r, msg: decode(r, ClusterSchema) }));
+          await applyClusters(items, sotwRemoved(clusters, u), false);
+          cdsPending = false;
+          break;
+        }
+        case TypeUrl.ClusterLoadAssignment: {
+          const compiled = u.resources.map((r) => {
+            const cla: ClusterLoadAssignment = decode(r, ClusterLoadAssignmentSchema);
+            return { ...r, value: compileAssignment(cla, r.name, "", false) };
+          });
+          for (const c of compiled) {
+            endpoints.set(c.name, { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: false, value: c.value });
+            for (const e of clusters.values()) if (e.value.config.type === "EDS" && e.value.config.edsServiceName === c.name) e.value.setAssignment(c.value);
+          }
+          for (const n of u.removed) {
+            endpoints.delete(n);
+            const empty: CompiledAssignment = { endpoints: [], localityWeights: [], overprovisioningFactor: 1.4 };
+            for (const e of clusters.values()) if (e.value.config.type === "EDS" && e.value.config.edsServiceName === n) e.value.setAssignment(empty);
+          }
+          break;
+        }
+        case TypeUrl.Listener: {
+          const items = u.resources.map((r) => ({ ...r, msg: decode(r, ListenerSchema) }));
+          await applyListeners(items, sotwRemoved(listeners, u), false);
+          ldsPending = false;
+          break;
+        }
+        case TypeUrl.RouteConfiguration: {
+          const compiled = u.resources.map((r) => {
+            const rc: RouteConfiguration = decode(r, RouteConfigurationSchema);
+            return { ...r, value: compileRouteConfig(rc, { filters, report }, r.name) };
+          });
+          for (const c of compiled) routes.set(c.name, { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: false, value: c.value });
+          for (const n of u.removed) routes.delete(n);
+          break;
+        }
+        case TypeUrl.Secret:
+          report("sds", "TLS is not yet implemented; secrets are accepted and ignored");
+          break;
+        default:
+          report(`xds.${u.typeUrl}`, "resource type not implemented; ignored");
+      }
+      checkInitialized();
+    },
+
+    subscriptions() {
+      const eds = new Set<string>();
+      for (const c of clusters.values()) if (c.value.config.type === "EDS") eds.add(c.value.config.edsServiceName);
+      return { eds: [...eds], rds: rdsNames(), sds: [] };
+    },
+    initialized: () => initDone,
+    onInitialized(l) {
+      if (initDone) l();
+      else initListeners.push(l);
+    },
+    dump() {
+      const d = <T>(m: Map<string, Entry<T>>, warm?: (v: T) => boolean): DumpEntry[] =>
+        [...m.values()].map((e) => ({
+          name: e.name,
+          version: e.version,
+          lastUpdated: e.lastUpdated,
+          resource: e.resource,
+          state: e.static ? "static" : warm && !warm(e.value) ? "warming" : "active",
+        }));
+      return {
+        listeners: d(listeners),
+        clusters: d(clusters, (c) => c.warm),
+        routes: d(routes),
+        endpoints: d(endpoints),
+        secrets: [],
+      };
+    },
+    clusterStatus() {
+      return [...clusters.values()].map((e) => {
+        const c = e.value;
+        const hosts: ClusterHostStatus[] = c
+          .prioritySet()
+          .levels.flatMap((l) => l.hosts)
+          .map((h) => ({
+            address: h.key,
+            healthy: h.healthy,
+            healthFlags: h.healthFlags,
+            weight: h.weight,
+            locality: h.locality,
+            stats: { cx_active: h.cxActive, rq_active: h.activeRequests, rq_total: h.rqTotal, rq_success: h.rqSuccess, rq_error: h.rqError },
+          }));
+        return {
+          name: e.name,
+          hosts,
+          circuitBreakers: {
+            max_connections: c.config.maxConnections,
+            max_pending_requests: c.config.maxPendingRequests,
+            max_requests: c.config.maxRequests,
+            max_retries: c.config.maxRetries,
+          },
+        };
+      });
+    },
+    listenerAddresses: () => listenerMgr.addresses(),
+    boundPort: (name) => listenerMgr.boundPort(name),
+    async drainListeners(o) {
+      draining = true;
+      await listenerMgr.drain(o?.inboundOnly ?? false);
+    },
+    activeConnections: () => listenerMgr.activeConnections(),
+    async close() {
+      clearTimeout(initTimer);
+      await listenerMgr.close();
+      await Promise.all([...clusters.values()].map((c) => c.value.close()));
+      clusters.clear();
+    },
+  };
+  return runtime;
+}

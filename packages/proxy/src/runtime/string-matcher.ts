@@ -1,0 +1,58 @@
+// envoy.type.matcher.v3.StringMatcher / RegexMatcher compiled to plain predicates.
+// Regexes use RE2 semantics (re2-wasm), anchored for Envoy's full-match rule.
+import { RE2 } from "re2-wasm";
+import type { StringMatcher } from "@weft/xds-api/gen/envoy/type/matcher/v3/string_pb.js";
+import type { RegexMatcher } from "@weft/xds-api/gen/envoy/type/matcher/v3/regex_pb.js";
+import { ResourceRejectedError } from "../contracts.js";
+
+export type StringPredicate = (value: string) => boolean;
+
+/** RE2 full match: the whole value must match (Envoy's safe_regex semantics). */
+export function compileFullRegex(regex: string, resource: string, field: string): StringPredicate {
+  const re = compileRe2(`^(?:${regex})$`, "u", resource, field);
+  return (v) => re.test(v);
+}
+
+export function compileRe2(source: string, flags: string, resource: string, field: string): RE2 {
+  try {
+    return new RE2(source, flags.includes("u") ? flags : flags + "u");
+  } catch (err) {
+    throw new ResourceRejectedError(resource, field, `invalid RE2 regex ${JSON.stringify(source)}: ${(err as Error).message}`);
+  }
+}
+
+export function compileRegexMatcher(m: RegexMatcher | undefined, resource: string, field: string): StringPredicate {
+  if (!m || !m.regex) throw new ResourceRejectedError(resource, field + ".regex", "regex is required");
+  return compileFullRegex(m.regex, resource, field + ".regex");
+}
+
+export function compileStringMatcher(m: StringMatcher | undefined, resource: string, field: string): StringPredicate {
+  if (!m) throw new ResourceRejectedError(resource, field, "string matcher is required");
+  const ci = m.ignoreCase;
+  const p = m.matchPattern;
+  switch (p.case) {
+    case "exact": {
+      const want = ci ? p.value.toLowerCase() : p.value;
+      return ci ? (v) => v.toLowerCase() === want : (v) => v === want;
+    }
+    case "prefix": {
+      if (!p.value) throw new ResourceRejectedError(resource, field + ".prefix", "must not be empty");
+      const want = ci ? p.value.toLowerCase() : p.value;
+      return ci ? (v) => v.toLowerCase().startsWith(want) : (v) => v.startsWith(want);
+    }
+    case "suffix": {
+      if (!p.value) throw new ResourceRejectedError(resource, field + ".suffix", "must not be empty");
+      const want = ci ? p.value.toLowerCase() : p.value;
+      return ci ? (v) => v.toLowerCase().endsWith(want) : (v) => v.endsWith(want);
+    }
+    case "contains": {
+      if (!p.value) throw new ResourceRejectedError(resource, field + ".contains", "must not be empty");
+      const want = ci ? p.value.toLowerCase() : p.value;
+      return ci ? (v) => v.toLowerCase().includes(want) : (v) => v.includes(want);
+    }
+    case "safeRegex":
+      return compileRegexMatcher(p.value, resource, field + ".safe_regex");
+    default:
+      throw new ResourceRejectedError(resource, field, `unsupported match_pattern ${String(p.case)}`);
+  }
+}

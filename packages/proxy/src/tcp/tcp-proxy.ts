@@ -1,0 +1,219 @@
+// envoy.filters.network.tcp_proxy: compile (cluster / weighted_clusters,
+// idle_timeout, access logs) and the per-connection splice with Envoy's stats
+// and flags (UH, UF, UO, DC…).
+import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
+import * as net from "node:net";
+import type { Logger } from "pino";
+import { TcpProxySchema } from "@weft/xds-api/gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
+import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory, type Counter, type Gauge, type StatsStore, type StreamInfo } from "../contracts.js";
+import type { ConnInfo } from "../listener/conn-info.js";
+import { durationMs } from "../runtime/duration.js";
+import type { Cluster } from "../upstream/cluster.js";
+import { hash32 } from "../upstream/hash.js";
+
+export const TCP_PROXY_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+export interface TcpProxyConfig {
+  statPrefix: string;
+  cluster?: string;
+  weighted?: Array<{ name: string; weight: number }>;
+  totalWeight: number;
+  idleTimeoutMs: number;
+  maxConnectAttempts: number;
+  hashSourceIp: boolean;
+  accessLoggers: AccessLogger[];
+}
+
+export function compileTcpProxy(
+  any: Any,
+  res: string,
+  field: string,
+  deps: { accessLogs: AccessLoggerFactory; report(field: string, detail?: string): void },
+): TcpProxyConfig {
+  const tp = anyUnpack(any, TcpProxySchema);
+  if (!tp) throw new ResourceRejectedError(res, field, `expected ${TCP_PROXY_TYPE_URL}, got ${any.typeUrl}`);
+  if (!tp.statPrefix) throw new ResourceRejectedError(res, `${field}.stat_prefix`, "must not be empty");
+  const cfg: TcpProxyConfig = {
+    statPrefix: tp.statPrefix,
+    totalWeight: 0,
+    // Envoy's default idle_timeout is 1 hour; 0 disables it.
+    idleTimeoutMs: durationMs(tp.idleTimeout, 3_600_000),
+    maxConnectAttempts: tp.maxConnectAttempts ?? 1,
+    hashSourceIp: tp.hashPolicy.some((h) => h.policySpecifier.case === "sourceIp"),
+    accessLoggers: tp.accessLog.map((a, i) => {
+      try {
+        return deps.accessLogs(a);
+      } catch (err) {
+        throw new ResourceRejectedError(res, `${field}.access_log[${i}]`, (err as Error).message);
+      }
+    }),
+  };
+  const cs = tp.clusterSpecifier;
+  if (cs.case === "cluster") {
+    if (!cs.value) throw new ResourceRejectedError(res, `${field}.cluster`, "must not be empty");
+    cfg.cluster = cs.value;
+  } else if (cs.case === "weightedClusters") {
+    cfg.weighted = cs.value.clusters.map((c) => ({ name: c.name, weight: c.weight }));
+    cfg.totalWeight = cfg.weighted.reduce((s, c) => s + c.weight, 0);
+    if (cfg.totalWeight <= 0) throw new ResourceRejectedError(res, `${field}.weighted_clusters`, "needs a positive total weight");
+  } else throw new ResourceRejectedError(res, `${field}.cluster_specifier`, "cluster or weighted_clusters is required");
+  if (tp.tunnelingConfig) deps.report("tcp_proxy.tunneling_config", "not implemented");
+  if (tp.metadataMatch) deps.report("tcp_proxy.metadata_match", "not implemented");
+  return cfg;
+}
+
+export interface TcpProxyRuntime {
+  config: TcpProxyConfig;
+  cluster(name: string): Cluster | undefined;
+  logger: Logger;
+  random: () => number;
+}
+
+interface TcpStats {
+  cxTotal: Counter;
+  cxNoRoute: Counter;
+  cxActive: Gauge;
+  rxBytes: Counter;
+  txBytes: Counter;
+  idleTimeout: Counter;
+  connectFail: Counter;
+}
+
+export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (socket: net.Socket, conn: ConnInfo) => void {
+  const p = `tcp.${rt.config.statPrefix}.`;
+  const stats: TcpStats = {
+    cxTotal: store.counter(p + "downstream_cx_total"),
+    cxNoRoute: store.counter(p + "downstream_cx_no_route"),
+    cxActive: store.gauge(p + "downstream_cx_active"),
+    rxBytes: store.counter(p + "downstream_cx_rx_bytes_total"),
+    txBytes: store.counter(p + "downstream_cx_tx_bytes_total"),
+    idleTimeout: store.counter(p + "idle_timeout"),
+    connectFail: store.counter(p + "upstream_flush_total"),
+  };
+  const cfg = rt.config;
+  return (socket, conn) => {
+    stats.cxTotal.inc();
+    stats.cxActive.inc();
+    const info: StreamInfo = {
+      startTime: Date.now(),
+      responseFlags: [],
+      bytesReceived: 0,
+      bytesSent: 0,
+      downstreamLocalAddress: conn.localAddress,
+      downstreamRemoteAddress: conn.remoteAddress,
+      downstreamDirectRemoteAddress: conn.remoteAddress,
+      requestedServerName: conn.sni,
+    };
+    let logged = false;
+    const finish = (): void => {
+      if (logged) return;
+      logged = true;
+      stats.cxActive.dec();
+      info.durationMs = Date.now() - info.startTime;
+      stats.rxBytes.inc(info.bytesReceived);
+      stats.txBytes.inc(info.bytesSent);
+      for (const l of cfg.accessLoggers) l.log(info);
+    };
+    let name = cfg.cluster;
+    if (!name && cfg.weighted) {
+      let r = Math.floor(rt.random() * cfg.totalWeight);
+      for (const w of cfg.weighted) {
+        if (r < w.weight) {
+          name = w.name;
+          break;
+        }
+        r -= w.weight;
+      }
+    }
+    info.upstreamCluster = name;
+    const cluster = name ? rt.cluster(name) : undefined;
+    if (!cluster || !cluster.warm) {
+      stats.cxNoRoute.inc();
+      info.responseFlags.push("NC");
+      socket.destroy();
+      return finish();
+    }
+    if (cluster.activeRequests >= cluster.config.maxConnections) {
+      cluster.stats.rqPendingOverflow.inc();
+      info.responseFlags.push("UO");
+      socket.destroy();
+      return finish();
+    }
+    socket.pause();
+    let attempts = 0;
+    const tryConnect = (): void => {
+      attempts++;
+      const host = cluster.pickHost(cfg.hashSourceIp ? hash32(conn.remoteIp) : undefined, conn.originalDst);
+      if (!host) {
+        info.responseFlags.push("UH");
+        cluster.stats.cxNone.inc();
+        socket.destroy();
+        return finish();
+      }
+      info.upstreamHost = host.key;
+      const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port });
+      let connected = false;
+      const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);
+      up.once("connect", () => {
+        connected = true;
+        clearTimeout(timer);
+        cluster.activeRequests++;
+        host.cxActive++;
+        cluster.stats.cxTotal.inc();
+        cluster.stats.cxActive.inc();
+        info.upstreamLocalAddress = `${up.localAddress}:${up.localPort}`;
+        if (cfg.idleTimeoutMs > 0) {
+          const onIdle = (): void => {
+            stats.idleTimeout.inc();
+            info.connectionTerminationDetails = "idle_timeout";
+            up.destroy();
+            socket.destroy();
+          };
+          socket.setTimeout(cfg.idleTimeoutMs, onIdle);
+          up.setTimeout(cfg.idleTimeoutMs, onIdle);
+        }
+        socket.on("data", (d: Buffer) => {
+          info.bytesReceived += d.length;
+          if (!up.write(d)) socket.pause();
+        });
+        up.on("drain", () => socket.resume());
+        up.on("data", (d: Buffer) => {
+          info.bytesSent += d.length;
+          if (!socket.write(d)) up.pause();
+        });
+        socket.on("drain", () => up.resume());
+        socket.on("end", () => up.end());
+        up.on("end", () => socket.end());
+        socket.resume();
+      });
+      up.on("error", (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (connected) return;
+        cluster.stats.cxConnectFail.inc();
+        info.upstreamTransportFailureReason = err.code === "ECONNREFUSED" ? "delayed connect error: 111" : err.code === "ETIMEDOUT" ? "connect timeout" : err.message;
+        if (attempts < cfg.maxConnectAttempts && !socket.destroyed) return tryConnect();
+        info.responseFlags.push("UF");
+        socket.destroy();
+        finish();
+      });
+      up.on("close", () => {
+        if (!connected) return;
+        cluster.activeRequests--;
+        host.cxActive--;
+        cluster.stats.cxActive.dec();
+        socket.end();
+        finish();
+      });
+      socket.once("close", () => {
+        if (connected) up.end();
+        else if (!up.destroyed) {
+          up.destroy();
+          info.responseFlags.push("DC");
+          finish();
+        }
+      });
+    };
+    socket.on("error", () => {});
+    tryConnect();
+  };
+}

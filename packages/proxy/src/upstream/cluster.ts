@@ -1,0 +1,275 @@
+// A live cluster: its endpoint set (static, DNS, EDS or original destination),
+// the load balancer over it, per-host connection pools, circuit breakers and
+// the Envoy-named stats, all looked up once here.
+import { lookup } from "node:dns/promises";
+import type { Logger } from "pino";
+import type { Counter, Gauge, StatsStore } from "../contracts.js";
+import type { ClusterConfig } from "../runtime/compile-cluster.js";
+import type { CompiledAssignment } from "../runtime/compile-endpoints.js";
+import { createHost, type Host } from "./host.js";
+import { createPrioritySet, type PriorityLevel, type PrioritySet } from "./priority-set.js";
+import { createHttp1Pool } from "./http1-pool.js";
+import { createHttp2Pool, type ConnectionEvents } from "./http2-pool.js";
+import type { ConnectionPool } from "./upstream-stream.js";
+
+export interface ClusterStats {
+  rqTotal: Counter;
+  rq2xx: Counter;
+  rq3xx: Counter;
+  rq4xx: Counter;
+  rq5xx: Counter;
+  rqTimeout: Counter;
+  rqRetry: Counter;
+  rqPendingOverflow: Counter;
+  rqActive: Gauge;
+  cxTotal: Counter;
+  cxActive: Gauge;
+  cxConnectFail: Counter;
+  cxNone: Counter;
+  membershipHealthy: Gauge;
+  membershipTotal: Gauge;
+  /** upstream_rq_<code>, created on first use of a code. */
+  byCode(code: number): Counter;
+}
+
+export interface Cluster {
+  readonly config: ClusterConfig;
+  readonly stats: ClusterStats;
+  /** False for EDS clusters until the first ClusterLoadAssignment (or initial_fetch_timeout). */
+  readonly warm: boolean;
+  /** Resolves when warm. */
+  readonly ready: Promise<void>;
+  prioritySet(): PrioritySet;
+  /** Picks a host; for ORIGINAL_DST `originalDst` (`ip:port`) is the host. */
+  pickHost(hash: number | undefined, originalDst: string | undefined): Host | undefined;
+  pool(host: Host, protocol: "http1" | "http2"): ConnectionPool;
+  setAssignment(a: CompiledAssignment): void;
+  /** Active requests across hosts, for max_requests circuit breaking. */
+  activeRequests: number;
+  activeRetries: number;
+  close(): Promise<void>;
+}
+
+export interface ClusterDeps {
+  stats: StatsStore;
+  logger: Logger;
+  random?: () => number;
+}
+
+export function createClusterStats(store: StatsStore, name: string): ClusterStats {
+  const p = `cluster.${name}.`;
+  const codes = new Map<number, Counter>();
+  return {
+    rqTotal: store.counter(p + "upstream_rq_total"),
+    rq2xx: store.counter(p + "upstream_rq_2xx"),
+    rq3xx: store.counter(p + "upstream_rq_3xx"),
+    rq4xx: store.counter(p + "upstream_rq_4xx"),
+    rq5xx: store.counter(p + "upstream_rq_5xx"),
+    rqTimeout: store.counter(p + "upstream_rq_timeout"),
+    rqRetry: store.counter(p + "upstream_rq_retry"),
+    rqPendingOverflow: store.counter(p + "upstream_rq_pending_overflow"),
+    rqActive: store.gauge(p + "upstream_rq_active"),
+    cxTotal: store.counter(p + "upstream_cx_total"),
+    cxActive: store.gauge(p + "upstream_cx_active"),
+    cxConnectFail: store.counter(p + "upstream_cx_connect_fail"),
+    cxNone: store.counter(p + "upstream_cx_none_healthy"),
+    membershipHealthy: store.gauge(p + "membership_healthy"),
+    membershipTotal: store.gauge(p + "membership_total"),
+    byCode(code) {
+      let c = codes.get(code);
+      if (!c) codes.set(code, (c = store.counter(p + "upstream_rq_" + code)));
+      return c;
+    },
+  };
+}
+
+export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster {
+  const random = deps.random ?? Math.random;
+  const stats = createClusterStats(deps.stats, config.name);
+  const log = deps.logger.child({ cluster: config.name });
+  const pools = new Map<string, ConnectionPool>();
+  let set: PrioritySet = createPrioritySet([], { ...config, policy: config.lbPolicy, overprovisioningFactor: 1.4, random });
+  let warm = config.type !== "EDS";
+  let markReady!: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+  let dnsTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let origDstHosts = new Map<string, { host: Host; lastUsed: number }>();
+  let origDstSweep: NodeJS.Timeout | undefined;
+
+  const events: ConnectionEvents = {
+    connected() {
+      stats.cxTotal.inc();
+      stats.cxActive.inc();
+    },
+    connectFailed() {
+      stats.cxConnectFail.inc();
+    },
+    closed() {
+      stats.cxActive.dec();
+    },
+  };
+
+  function build(hosts: Host[], a: CompiledAssignment | undefined): void {
+    const levels: PriorityLevel[] = [];
+    for (const h of hosts) {
+      while (levels.length <= h.priority) levels.push({ hosts: [], healthy: [], localityWeights: a?.localityWeights[levels.length] ?? new Map() });
+      levels[h.priority].hosts.push(h);
+      if (h.healthy) levels[h.priority].healthy.push(h);
+    }
+    set = createPrioritySet(levels, {
+      ...config,
+      policy: config.lbPolicy,
+      overprovisioningFactor: a?.overprovisioningFactor ?? 1.4,
+      random,
+    });
+    stats.membershipTotal.set(set.totalHosts);
+    stats.membershipHealthy.set(set.healthyHosts);
+    // Drop pools of hosts that are gone.
+    const keep = new Set(hosts.map((h) => h.key));
+    for (const [k, p] of pools) {
+      const hostKey = k.slice(k.indexOf("|") + 1);
+      if (!keep.has(hostKey)) {
+        pools.delete(k);
+        void p.close();
+      }
+    }
+  }
+
+  function hostsFromAssignment(a: CompiledAssignment, resolved?: Map<string, string[]>): Host[] {
+    const out: Host[] = [];
+    for (const e of a.endpoints) {
+      const ips = resolved ? resolved.get(e.address) ?? [] : [e.address];
+      for (const ip of ips) {
+        out.push(createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, healthFlags: e.healthFlags, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined }));
+      }
+    }
+    return out;
+  }
+
+  async function resolveDns(): Promise<void> {
+    const a = config.assignment!;
+    const resolved = new Map<string, string[]>();
+    await Promise.all(
+      a.endpoints.map(async (e) => {
+        if (e.pipe) return;
+        try {
+          const r = await lookup(e.address, { all: true, family: config.dnsFamily });
+          // LOGICAL_DNS uses only the first address returned (Envoy connects to one at a time).
+          resolved.set(e.address, config.type === "LOGICAL_DNS" ? r.slice(0, 1).map((x) => x.address) : r.map((x) => x.address));
+        } catch (err) {
+          log.warn({ host: e.address, err: (err as Error).message }, "DNS resolution failed");
+          const prev = set.levels.flatMap((l) => l.hosts).filter((h) => h.hostname === e.address);
+          resolved.set(e.address, prev.map((h) => h.ip));
+        }
+      }),
+    );
+    if (closed) return;
+    build(hostsFromAssignment(a, resolved), a);
+  }
+
+  const cluster: Cluster = {
+    config,
+    stats,
+    get warm() {
+      return warm;
+    },
+    ready,
+    activeRequests: 0,
+    activeRetries: 0,
+    prioritySet: () => set,
+    pickHost(hash, originalDst) {
+      if (config.type === "ORIGINAL_DST") {
+        if (!originalDst) return undefined;
+        let e = origDstHosts.get(originalDst);
+        if (!e) {
+          const i = originalDst.lastIndexOf(":");
+          let ip = originalDst.slice(0, i);
+          if (ip.startsWith("[")) ip = ip.slice(1, -1);
+          e = { host: createHost({ ip, port: Number(originalDst.slice(i + 1)) }), lastUsed: 0 };
+          origDstHosts.set(originalDst, e);
+          stats.membershipTotal.set(origDstHosts.size);
+          stats.membershipHealthy.set(origDstHosts.size);
+        }
+        e.lastUsed = Date.now();
+        return e.host;
+      }
+      const h = set.pick(hash);
+      if (!h) stats.cxNone.inc();
+      return h;
+    },
+    pool(host, protocol) {
+      const k = protocol + "|" + host.key;
+      let p = pools.get(k);
+      if (!p) {
+        const o = {
+          ip: host.ip,
+          port: host.port,
+          pipe: host.pipe,
+          connectTimeoutMs: config.connectTimeoutMs,
+          maxRequestsPerConnection: config.maxRequestsPerConnection,
+          idleTimeoutMs: config.idleTimeoutMs,
+          events,
+        };
+        p = protocol === "http2" ? createHttp2Pool(o) : createHttp1Pool({ ...o, maxConnections: config.maxConnections });
+        pools.set(k, p);
+      }
+      return p;
+    },
+    setAssignment(a) {
+      build(hostsFromAssignment(a), a);
+      if (!warm) {
+        warm = true;
+        markReady();
+      }
+    },
+    async close() {
+      closed = true;
+      if (dnsTimer) clearInterval(dnsTimer);
+      if (origDstSweep) clearInterval(origDstSweep);
+      origDstHosts = new Map();
+      const ps = [...pools.values()];
+      pools.clear();
+      await Promise.all(ps.map((p) => p.close()));
+    },
+  };
+
+  if (config.type === "STATIC") {
+    build(hostsFromAssignment(config.assignment!), config.assignment);
+    markReady();
+  } else if (config.type === "STRICT_DNS" || config.type === "LOGICAL_DNS") {
+    // Envoy warms DNS clusters on the first resolution; we serve immediately and resolve in the background.
+    void resolveDns().finally(markReady);
+    dnsTimer = setInterval(() => void resolveDns(), Math.max(config.dnsRefreshMs, 100));
+    dnsTimer.unref();
+  } else if (config.type === "ORIGINAL_DST") {
+    markReady();
+    // cleanup_interval (default 5 s): forget hosts not used since the last sweep.
+    origDstSweep = setInterval(() => {
+      const cutoff = Date.now() - 5000;
+      for (const [k, e] of origDstHosts) {
+        if (e.lastUsed < cutoff && e.host.activeRequests === 0) {
+          origDstHosts.delete(k);
+          for (const proto of ["http1|", "http2|"]) {
+            const p = pools.get(proto + e.host.key);
+            if (p) {
+              pools.delete(proto + e.host.key);
+              void p.close();
+            }
+          }
+        }
+      }
+    }, 5000);
+    origDstSweep.unref();
+  } else {
+    const t = setTimeout(() => {
+      if (!warm) {
+        log.warn({ timeoutMs: config.initialFetchTimeoutMs }, "EDS initial fetch timed out; cluster serves with no endpoints");
+        warm = true;
+        markReady();
+      }
+    }, config.initialFetchTimeoutMs || 15_000);
+    t.unref();
+  }
+  return cluster;
+}

@@ -1,0 +1,124 @@
+// HTTP/1.1 upstream pool on undici's Pool: keep-alive, max connections
+// (circuit breaker), max_requests_per_connection, connect timeout. The
+// connector is wrapped so cluster stats see every connection.
+import { Pool, buildConnector } from "undici";
+import type { Dispatcher } from "undici";
+import type { Socket } from "node:net";
+import {
+  UpstreamError,
+  isConnectError,
+  transportReasonOf,
+  type ConnectionPool,
+  type UpstreamHandler,
+  type UpstreamRequest,
+  type UpstreamStream,
+} from "./upstream-stream.js";
+import type { ConnectionEvents } from "./http2-pool.js";
+
+export interface Http1PoolOptions {
+  ip: string;
+  port: number;
+  pipe?: string;
+  connectTimeoutMs: number;
+  maxConnections: number;
+  maxRequestsPerConnection: number;
+  idleTimeoutMs: number;
+  events: ConnectionEvents;
+}
+
+export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
+  const base = buildConnector({ timeout: o.connectTimeoutMs, socketPath: o.pipe });
+  const connect: buildConnector.connector = (opts, cb) => {
+    base(opts, (err, socket) => {
+      if (err) {
+        o.events.connectFailed();
+        cb(err, null);
+        return;
+      }
+      const s = socket as Socket;
+      o.events.connected();
+      s.once("close", () => o.events.closed());
+      cb(null, s);
+    });
+  };
+  const host = o.ip.includes(":") ? `[${o.ip}]` : o.ip;
+  const pool = new Pool(o.pipe ? "http://localhost" : `http://${host}:${o.port}`, {
+    connections: o.maxConnections,
+    pipelining: 1,
+    connect,
+    keepAliveTimeout: Math.min(o.idleTimeoutMs || 4000, 60_000),
+    keepAliveMaxTimeout: Math.max(o.idleTimeoutMs || 4000, 1000),
+    maxRequestsPerClient: o.maxRequestsPerConnection > 0 ? o.maxRequestsPerConnection : undefined,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+
+  return {
+    request(req: UpstreamRequest, handler: UpstreamHandler): UpstreamStream {
+      const headers: string[] = [];
+      for (const k in req.headers) {
+        const v = req.headers[k];
+        if (v === undefined) continue;
+        if (typeof v === "string") headers.push(k, v);
+        else for (const x of v) headers.push(k, x);
+      }
+      let controller: Dispatcher.DispatchController | undefined;
+      let started = false;
+      let aborted = false;
+      let local: string | undefined;
+      const h: Dispatcher.DispatchHandler = {
+        onRequestStart(c, context: { socket?: Socket } | undefined) {
+          controller = c;
+          if (aborted) c.abort(new Error("aborted"));
+          const s = context?.socket;
+          if (s?.localAddress) local = `${s.localAddress}:${s.localPort}`;
+        },
+        onResponseStart(c, statusCode, hdrs) {
+          if (statusCode < 200) return; // 1xx: undici delivers them here only for 101, handled by the upgrade path
+          started = true;
+          const noBody = req.method === "HEAD" || statusCode === 204 || statusCode === 304;
+          handler.onHeaders(statusCode, hdrs as Record<string, string | string[]>, false);
+          if (noBody) return;
+        },
+        onResponseData(c, chunk) {
+          if (!handler.onData(chunk)) c.pause();
+        },
+        onResponseEnd(_c, trailers) {
+          const t = trailers && Object.keys(trailers).length > 0 ? (trailers as Record<string, string | string[]>) : undefined;
+          handler.onEnd(t);
+        },
+        onResponseError(_c, err) {
+          if (aborted) return;
+          const connectFail = !started && isConnectError(err);
+          handler.onError(
+            new UpstreamError(
+              connectFail ? "connection_failure" : started ? "reset" : "connection_termination",
+              connectFail ? transportReasonOf(err) : "",
+              { cause: err },
+            ),
+          );
+        },
+      };
+      pool.dispatch(
+        {
+          origin: undefined,
+          path: req.path,
+          method: req.method,
+          headers,
+          body: req.body ?? null,
+          reset: false,
+        } as Dispatcher.DispatchOptions,
+        h,
+      );
+      return {
+        localAddress: () => local,
+        resume: () => controller?.resume(),
+        abort() {
+          aborted = true;
+          controller?.abort(new Error("downstream reset"));
+        },
+      };
+    },
+    close: () => pool.destroy(),
+  };
+}
