@@ -17,9 +17,9 @@ export interface RunningApp {
 /**
  * Start one sample program (src/bin/<name>.ts, through tsx, so tests run the
  * source) as a real process on 127.0.0.1 with an ephemeral port (PORT=0), and
- * wait for its "listening" log line to learn the port.
+ * wait for its "listening" log line (or the line `ready` accepts) to learn the port.
  */
-export function spawnApp(name: string, args: string[] = [], env: Record<string, string> = {}): Promise<RunningApp> {
+export function spawnApp(name: string, args: string[] = [], env: Record<string, string> = {}, ready: (msg: string) => boolean = (m) => m.endsWith("listening")): Promise<RunningApp> {
   const proc = spawn(process.execPath, ["--import", "tsx", `src/bin/${name}.ts`, ...args], {
     cwd: SAMPLES_DIR,
     env: { ...process.env, PORT: "0", BIND_ADDRESS: "127.0.0.1", LOG_LEVEL: "info", ...env },
@@ -45,9 +45,10 @@ export function spawnApp(name: string, args: string[] = [], env: Record<string, 
       log += `${line}\n`;
       try {
         const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg?.endsWith("listening") && entry.port) {
+        if (entry.msg !== undefined && ready(entry.msg)) {
           clearTimeout(timer);
-          resolve({ url: `http://127.0.0.1:${entry.port}`, port: entry.port, proc, output: () => log, stop });
+          const port = entry.port ?? 0;
+          resolve({ url: `http://127.0.0.1:${port}`, port, proc, output: () => log, stop });
         }
       } catch {
         // not a log line
