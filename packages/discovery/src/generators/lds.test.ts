@@ -1,0 +1,122 @@
+import type { JsonObject } from "@bufbuild/protobuf";
+import { TypeUrl } from "@weft/xds-api";
+import { describe, expect, it } from "vitest";
+import { generate, proxyOf, validationIssues } from "../test-util/mesh-fixtures.js";
+import { json, productpageProxy, smallPush } from "../test-util/small-mesh.js";
+
+const byName = (list: JsonObject[]): Map<string, JsonObject> => new Map(list.map((c) => [String(c.name), c]));
+const hcmOf = (chain: JsonObject): JsonObject => ((chain.filters as JsonObject[]).find((f) => f.name === "envoy.filters.network.http_connection_manager")!.typed_config as JsonObject);
+
+describe("LDS for sidecars", () => {
+  const push = smallPush();
+  const listeners = byName(json(push, productpageProxy(), "Listener"));
+
+  it("names listeners as Istio does", () => {
+    expect([...listeners.keys()]).toEqual(["0.0.0.0_7070", "0.0.0.0_9080", "10.96.0.12_27017", "virtualOutbound", "virtualInbound"]);
+    expect(validationIssues(generate(push, productpageProxy(), TypeUrl.Listener))).toEqual([]);
+  });
+
+  it("routes HTTP ports through RDS named by port, not bound", () => {
+    const l = listeners.get("0.0.0.0_9080")!;
+    expect(l.bind_to_port).toBe(false);
+    const hcm = hcmOf((l.filter_chains as JsonObject[])[0]);
+    expect(hcm.rds).toEqual({ config_source: { ads: {}, initial_fetch_timeout: "0s", resource_api_version: "V3" }, route_config_name: "9080" });
+    expect(hcm.use_remote_address).toBe(false);
+    expect((hcm.http_filters as JsonObject[]).map((f) => f.name)).toEqual(["envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
+    expect(hcm.request_id_extension).toBeDefined();
+    expect(hcm.access_log).toBeUndefined();
+  });
+
+  it("proxies TCP services on their VIP with tcp_proxy", () => {
+    expect(listeners.get("10.96.0.12_27017")).toMatchObject({
+      address: { socket_address: { address: "10.96.0.12", port_value: 27017 } },
+      bind_to_port: false,
+      filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { stat_prefix: "outbound|27017||mongo.default.svc.cluster.local", cluster: "outbound|27017||mongo.default.svc.cluster.local" } }] }],
+    });
+  });
+
+  it("has virtualOutbound on 15001 with use_original_dst and a passthrough catch-all", () => {
+    const l = listeners.get("virtualOutbound")!;
+    expect(l).toMatchObject({ address: { socket_address: { address: "0.0.0.0", port_value: 15001 } }, use_original_dst: true, traffic_direction: "OUTBOUND" });
+    expect((l.filter_chains as JsonObject[]).map((c) => c.name)).toEqual(["virtualOutbound-blackhole", "virtualOutbound-catchall-tcp"]);
+    expect(JSON.stringify((l.filter_chains as JsonObject[])[1])).toContain('"cluster":"PassthroughCluster"');
+  });
+
+  it("has virtualInbound on 15006 with a chain per inbound port and passthrough chains", () => {
+    const l = listeners.get("virtualInbound")!;
+    const chains = l.filter_chains as JsonObject[];
+    expect(chains.map((c) => c.name)).toEqual(["virtualInbound-blackhole", "0.0.0.0_9080", "virtualInbound-catchall-http", "virtualInbound"]);
+    const inbound = chains[1];
+    expect(inbound.filter_chain_match).toEqual({ destination_port: 9080 });
+    const hcm = hcmOf(inbound);
+    expect(hcm.stat_prefix).toBe("inbound_0.0.0.0_9080");
+    expect(hcm.route_config).toEqual({
+      name: "inbound|9080||",
+      virtual_hosts: [
+        {
+          name: "inbound|http|9080",
+          domains: ["*"],
+          routes: [
+            {
+              name: "default",
+              match: { prefix: "/" },
+              route: { cluster: "inbound|9080||", timeout: "0s", max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" } },
+              decorator: { operation: "productpage.default.svc.cluster.local:9080/*" },
+            },
+          ],
+        },
+      ],
+      validate_clusters: false,
+    });
+    expect(JSON.stringify(chains[3])).toContain('"cluster":"InboundPassthroughCluster"');
+  });
+
+  it("blackholes unknown destinations under REGISTRY_ONLY", () => {
+    const strict = smallPush("", { outboundTrafficPolicy: "REGISTRY_ONLY" });
+    const l = byName(json(strict, productpageProxy(), "Listener")).get("virtualOutbound")!;
+    expect(JSON.stringify((l.filter_chains as JsonObject[])[1])).toContain('"cluster":"BlackHoleCluster"');
+  });
+
+  it("adds a file access log only when the mesh config asks", () => {
+    const logged = smallPush("", { accessLogFile: "/dev/stdout", accessLogEncoding: "JSON" });
+    const l = byName(json(logged, productpageProxy(), "Listener")).get("0.0.0.0_9080")!;
+    const log = (hcmOf((l.filter_chains as JsonObject[])[0]).access_log as JsonObject[])[0];
+    expect(log).toMatchObject({ name: "envoy.access_loggers.file", typed_config: { path: "/dev/stdout", log_format: { json_format: { response_flags: "%RESPONSE_FLAGS%" } } } });
+    expect(validationIssues(generate(logged, productpageProxy(), TypeUrl.Listener))).toEqual([]);
+  });
+
+  it("scopes listeners to a Sidecar's egress hosts", () => {
+    const scoped = smallPush(`apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default, namespace: default }
+spec:
+  egress: [{ hosts: ["./reviews.default.svc.cluster.local"] }]
+`);
+    expect(json(scoped, productpageProxy(), "Listener").map((l) => l.name)).toEqual(["0.0.0.0_9080", "virtualOutbound", "virtualInbound"]);
+    expect(json(scoped, productpageProxy(), "Cluster").map((c) => c.name)).not.toContain("outbound|7070||ratings.default.svc.cluster.local");
+  });
+});
+
+describe("LDS for proxyless gRPC", () => {
+  it("has one api_listener per service port named host:port, with RDS of the same name", () => {
+    const push = smallPush();
+    const client = proxyOf({ ip: "10.9.0.1", pod: "client", namespace: "default", generator: "grpc" });
+    const [l] = json(push, client, "Listener", ["ratings.default.svc.cluster.local:7070"]);
+    expect(l).toEqual({
+      name: "ratings.default.svc.cluster.local:7070",
+      api_listener: {
+        api_listener: {
+          "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+          stat_prefix: "ratings.default.svc.cluster.local:7070",
+          rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: "ratings.default.svc.cluster.local:7070" },
+          http_filters: [
+            { name: "envoy.filters.http.fault", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault" } },
+            { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
+          ],
+        },
+      },
+    });
+    const [rc] = json(push, client, "RouteConfiguration", ["ratings.default.svc.cluster.local:7070"]);
+    expect((rc.virtual_hosts as JsonObject[])[0].domains).toContain("ratings.default.svc.cluster.local:7070");
+  });
+});
