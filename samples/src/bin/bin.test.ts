@@ -1,0 +1,56 @@
+import { execFile, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { spawnApp } from "../test-util/spawn-app.js";
+
+const run = promisify(execFile);
+const SAMPLES_DIR = fileURLToPath(new URL("../..", import.meta.url));
+
+describe.concurrent("sample programs", () => {
+  it("httpbin serves curl on the port it is given and exits 0 on SIGTERM", async () => {
+    const app = await spawnApp("httpbin", [], { HOSTNAME: "httpbin-pod" });
+    try {
+      const { stdout } = await run("curl", ["-sS", "-H", "X-B3-Sampled: 1", `${app.url}/headers`]);
+      expect(JSON.parse(stdout).headers).toMatchObject({ Accept: "*/*", "X-B3-Sampled": "1" });
+      const host = await run("curl", ["-sS", `${app.url}/hostname`]);
+      expect(JSON.parse(host.stdout)).toEqual({ hostname: "httpbin-pod" });
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  });
+
+  it("a slow /delay request does not hold shutdown", async () => {
+    const app = await spawnApp("httpbin");
+    const pending = run("curl", ["-sS", `${app.url}/delay/10`]).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    expect(await app.stop()).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await pending;
+  });
+
+  it("sleep stays up until SIGTERM, then exits 0", async () => {
+    const app = await spawnApp("sleep", [], {}, (msg) => msg.startsWith("sleeping"));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(app.proc.exitCode).toBeNull();
+    expect(await app.stop()).toBe(0);
+  });
+
+  it.each([
+    ["reviews", ["--version", "v9"], 'reviews version must be v1, v2 or v3, got "v9"'],
+    ["details", [], 'PORT must be a port number (0-65535), got "http"'],
+    ["productpage", ["--colour", "red"], "Unknown option '--colour'"],
+  ])("%s with bad input exits 2 naming it", async (name, args, message) => {
+    const child = spawn(process.execPath, ["--import", "tsx", `src/bin/${name}.ts`, ...args], {
+      cwd: SAMPLES_DIR,
+      env: { ...process.env, PORT: name === "details" ? "http" : "0", BIND_ADDRESS: "127.0.0.1" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${name}: ${message}`);
+  });
+});
