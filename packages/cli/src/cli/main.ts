@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { LocalError } from "../local/errors.js";
 import { LOCAL_USAGE, runLocal } from "./local-command.js";
+import { PROXY_CONFIG_USAGE, runProxyConfig } from "../proxy-config/command.js";
 
 const USAGE = `Usage: weftctl <command>
 
   local …         run the mesh on this machine (weftctl local --help)
+  proxy-config …  (pc) a proxy's listeners, routes, clusters, endpoints, secrets, bootstrap
   version         print the version
 
 `;
@@ -20,6 +22,9 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case "local":
         return await runLocal(rest);
+      case "proxy-config":
+      case "pc":
+        return await runProxyConfig(rest);
       case "version":
       case "--version":
         process.stdout.write(`weftctl ${version()}\n`);
@@ -28,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
       case "help":
       case "--help":
       case "-h":
-        process.stdout.write(USAGE + LOCAL_USAGE);
+        process.stdout.write(USAGE + LOCAL_USAGE + "\n" + PROXY_CONFIG_USAGE);
         return 0;
       default:
         throw new LocalError(`unknown command: ${command}`, "see `weftctl --help`");
