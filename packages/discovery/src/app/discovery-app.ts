@@ -91,12 +91,12 @@ export function createDiscoveryApp(options: DiscoveryAppOptions): DiscoveryApp {
     const snapshot = options.source.snapshot();
     const push = options.pushContextBuilder.build(snapshot, cache.current());
     metrics.configErrors.set(push.errors.length);
-    cache.update(push, edsOnly ? change.endpointServices : undefined);
+    const edsClusters = cache.update(push, edsOnly ? change.endpointServices : undefined);
     isReady = true;
     metrics.pushTriggers.inc({ type: edsOnly ? "endpoint" : change ? "config" : "startup" });
     const summary = await server.push({
       full: !edsOnly,
-      endpointServices: edsOnly ? change.endpointServices : undefined,
+      edsClusters: edsOnly ? edsClusters : undefined,
       startedAt: change?.firstAt ?? performance.now(),
     });
     const event: PushEvent = { ...summary, full: !edsOnly, version: push.version, merged: change?.merged ?? 0 };
@@ -122,7 +122,15 @@ export function createDiscoveryApp(options: DiscoveryAppOptions): DiscoveryApp {
     },
 
     async start() {
-      const grpcServer = http2.createServer(connectNodeAdapter({ routes: (router) => server.routes(router) }));
+      const grpcServer = http2.createServer(
+        connectNodeAdapter({
+          routes: (router) => server.routes(router),
+          // No response compression: on a control-plane network the CPU is
+          // dearer than the bytes, and a push fans one response out to every
+          // proxy (istiod does not compress either). Only identity is accepted.
+          acceptCompression: [],
+        }),
+      );
       grpcServer.on("session", (s) => {
         sessions.add(s);
         s.once("close", () => sessions.delete(s));

@@ -21,8 +21,12 @@ export interface CacheStats {
 }
 
 export interface ConfigCache {
-  /** Installs a new push context. `endpointServices` set = EDS-only change for those service FQDNs. */
-  update(push: PushContext, endpointServices?: ReadonlySet<string>): void;
+  /**
+   * Installs a new push context. `endpointServices` set = EDS-only change for
+   * those service FQDNs; returns the cluster names whose assignments were
+   * dropped (every cluster any proxy watches that belongs to those services).
+   */
+  update(push: PushContext, endpointServices?: ReadonlySet<string>): string[];
   current(): PushContext | undefined;
   generates(typeUrl: string): boolean;
   snapshot(proxy: ProxyInfo, typeUrl: string, names: readonly string[] | "*"): TypeSnapshot;
@@ -118,13 +122,18 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
       if (!previous || !endpointServices) {
         byKey = new Map();
         edsByCluster.clear();
-        return;
+        return [];
       }
       // EDS-only: everything else is unchanged; forget only the affected clusters.
+      const dropped: string[] = [];
       for (const cluster of [...edsByCluster.keys()]) {
         const service = serviceOfCluster(cluster);
-        if (service === undefined || endpointServices.has(service)) edsByCluster.delete(cluster);
+        if (service === undefined || endpointServices.has(service)) {
+          edsByCluster.delete(cluster);
+          dropped.push(cluster);
+        }
       }
+      return dropped;
     },
     current: () => push,
     generates: (typeUrl) => options.generators.has(typeUrl),

@@ -31,8 +31,15 @@ export interface AdsConnection {
   /** Sorted subscribed names, "*" for a wildcard, undefined when the type is not watched. */
   subscribedNames(typeUrl: string): readonly string[] | "*" | undefined;
   types(): readonly string[];
-  /** Brings one type up to date with `snapshot`; true when a response was queued. */
-  send(typeUrl: string, snapshot: ResourceSnapshot): boolean;
+  /** Whether the proxy watches `name` of `typeUrl` (explicitly or by wildcard), without copying its subscription. */
+  watches(typeUrl: string, name: string): boolean;
+  /**
+   * Brings one type up to date with `snapshot`; true when a response was
+   * queued. With `only`, the response carries just those resources (SotW
+   * incremental EDS, as istiod does: EDS is not a state-of-the-world type, so
+   * resources left out stay as they are on the proxy).
+   */
+  send(typeUrl: string, snapshot: ResourceSnapshot, only?: ReadonlySet<string>): boolean;
   /** Ends the stream (OK status): max connection age, shutdown. */
   close(): void;
   readonly closed: boolean;
@@ -62,9 +69,23 @@ export function createAdsConnection<Req, Res>(init: {
       return names === undefined ? "*" : [...names].sort();
     },
     types: () => state.watchedTypes(),
-    send(typeUrl, snapshot) {
+    watches(typeUrl, name) {
+      if (!state.watchedTypes().includes(typeUrl)) return false;
+      const names = state.subscribedNames(typeUrl);
+      return names === undefined || names.has(name);
+    },
+    send(typeUrl, snapshot, only) {
       if (out.closed) return false;
-      const response = state.respond(typeUrl, snapshot);
+      let view = snapshot;
+      if (only) {
+        const resources = new Map();
+        for (const name of only) {
+          const r = snapshot.resources.get(name);
+          if (r) resources.set(name, r);
+        }
+        view = { version: snapshot.version, resources };
+      }
+      const response = state.respond(typeUrl, view);
       if (response === undefined) return false;
       sent.set(typeUrl, snapshot);
       sentAt.set(typeUrl, Date.now());

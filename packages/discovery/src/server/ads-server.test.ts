@@ -83,6 +83,17 @@ describe("ADS server (SotW)", () => {
     expect(fake.app.metrics.pushes.get({ type: "cds" })).toBe(2);
   });
 
+  it("sends only the changed assignments on an EDS-only push (incremental EDS)", async () => {
+    fake = await startFakeApp([a, b]);
+    const c = connect("sidecar~10.1.0.1~p1.ns1~ns1.svc.cluster.local");
+    await subscribeAll(c);
+    fake.setServices([a, { ...b, endpoints: ["10.0.1.9"] }], endpointChange(fqdnOf(b)));
+    expect((await c.next((r) => r.typeUrl === EDS)).names).toEqual([clusterNameOf(b)]);
+    // The config dump still shows everything the proxy holds.
+    const dump = await (await fetch(`http://${fake.addrs.http}/debug/config_dump?proxyID=p1.ns1`)).json();
+    expect(dump.configs[1].dynamic_endpoint_configs).toHaveLength(2);
+  });
+
   it("computes identical configs once per push", async () => {
     fake = await startFakeApp([a, b]);
     const cs = [1, 2, 3, 4].map((i) => connect(`sidecar~10.1.0.${i}~p${i}.ns1~ns1.svc.cluster.local`));

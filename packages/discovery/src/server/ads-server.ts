@@ -14,7 +14,7 @@ import type {
 } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { Logger } from "pino";
 import type { ProxyInfo, ProxyParser } from "../contracts.js";
-import { serviceOfCluster, type ConfigCache } from "../cache/config-cache.js";
+import type { ConfigCache } from "../cache/config-cache.js";
 import type { PilotMetrics } from "../metrics/pilot-metrics.js";
 import { createAdsConnection, type AdsConnection, type AdsMode, type ServerStreamState } from "./ads-connection.js";
 import { createAsyncQueue } from "./async-queue.js";
@@ -35,8 +35,8 @@ export interface AdsServerOptions {
 export interface PushRequest {
   /** False for EDS-only pushes. */
   full: boolean;
-  /** For EDS-only pushes: the service FQDNs whose endpoints changed. */
-  endpointServices?: ReadonlySet<string>;
+  /** For EDS-only pushes: the cluster names whose assignments changed (from ConfigCache.update). */
+  edsClusters?: readonly string[];
   /** performance.now() of the first change in this batch. */
   startedAt: number;
 }
@@ -65,14 +65,6 @@ function orderedTypes(types: readonly string[]): string[] {
   return [...known, ...types.filter((t) => !PUSH_ORDER.includes(t))];
 }
 
-function watchesAffectedClusters(names: readonly string[] | "*" | undefined, services: ReadonlySet<string>): boolean {
-  if (names === undefined) return false;
-  if (names === "*") return true;
-  return names.some((n) => {
-    const svc = serviceOfCluster(n);
-    return svc === undefined || services.has(svc);
-  });
-}
 
 export function createAdsServer(options: AdsServerOptions): AdsServer {
   const { cache, metrics, logger } = options;
@@ -97,13 +89,13 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     if (!findMessage(typeUrl)) throw new ConnectError(`unknown type URL ${JSON.stringify(typeUrl)}: not an xDS resource type`, Code.InvalidArgument);
   }
 
-  /** Sends one type if it changed; records push metrics. */
-  function sendType(conn: AdsConnection, typeUrl: string): boolean {
+  /** Sends one type if it changed (only the `only` resources, for incremental EDS); records push metrics. */
+  function sendType(conn: AdsConnection, typeUrl: string, only?: ReadonlySet<string>): boolean {
     const names = conn.subscribedNames(typeUrl);
     if (names === undefined) return false;
     const t0 = performance.now();
     const snapshot = cache.snapshot(conn.proxy, typeUrl, names);
-    const sent = conn.send(typeUrl, snapshot);
+    const sent = conn.send(typeUrl, snapshot, only);
     if (sent) {
       const label = metrics.typeLabel(typeUrl);
       metrics.pushes.inc({ type: label });
@@ -236,12 +228,16 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
         const conn = targets[i];
         if (conn.closed) continue;
         let types: string[];
+        let only: Set<string> | undefined;
         if (request.full) types = orderedTypes(conn.types());
-        else types = watchesAffectedClusters(conn.subscribedNames(EDS), request.endpointServices ?? new Set()) ? [EDS] : [];
+        else {
+          only = new Set((request.edsClusters ?? []).filter((c) => conn.watches(EDS, c)));
+          types = only.size ? [EDS] : [];
+        }
         let sent = 0;
         for (const typeUrl of types) {
           try {
-            if (sendType(conn, typeUrl)) sent++;
+            if (sendType(conn, typeUrl, only)) sent++;
           } catch (error) {
             metrics.pushErrors.inc({ type: metrics.typeLabel(typeUrl) });
             logger.error({ proxy: conn.proxy.id, type: metrics.typeLabel(typeUrl), err: error }, "generating config failed; proxy keeps its last config");
