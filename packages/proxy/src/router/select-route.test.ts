@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import { request, routeConfig } from "../test-util/route-fixtures.js";
+import { computeHash, selectCluster, selectRoute, selectVirtualHost } from "./select-route.js";
+import { ResourceRejectedError } from "../contracts.js";
+
+const vhosts = routeConfig({
+  name: "80",
+  virtual_hosts: [
+    { name: "exact", domains: ["api.example.com", "api.example.com:80"], routes: [] },
+    { name: "suffix-short", domains: ["*.com"], routes: [] },
+    { name: "suffix-long", domains: ["*.example.com"], routes: [] },
+    { name: "suffix-dash", domains: ["*-svc.example.com"], routes: [] },
+    { name: "prefix-short", domains: ["api.*"], routes: [] },
+    { name: "prefix-long", domains: ["api.internal.*"], routes: [] },
+    { name: "default", domains: ["*"], routes: [] },
+  ],
+});
+
+describe("selectVirtualHost()", () => {
+  it.each([
+    ["api.example.com", "exact"],
+    ["API.Example.com", "exact"],
+    ["api.example.com:80", "exact"],
+    ["www.example.com", "suffix-long"],
+    ["a-svc.example.com", "suffix-dash"],
+    ["other.com", "suffix-short"],
+    ["example.com", "suffix-short"],
+    ["api.internal.local", "prefix-long"],
+    ["api.local", "prefix-short"],
+    ["api.example.com:8080", "prefix-short"],
+    ["unknown.org", "default"],
+    ["www.example.com:8080", "default"],
+  ])("%s → %s", (authority, want) => {
+    expect(selectVirtualHost(vhosts, authority)?.name).toBe(want);
+  });
+
+  it("requires a wildcard to match at least one character", () => {
+    const rc = routeConfig({ name: "x", virtual_hosts: [{ name: "w", domains: ["*.foo.com"], routes: [] }] });
+    expect(selectVirtualHost(rc, ".foo.com")).toBeUndefined();
+    expect(selectVirtualHost(rc, "a.foo.com")?.name).toBe("w");
+  });
+
+  it("strips the port when ignore_port_in_host_matching is set", () => {
+    const rc = routeConfig({ name: "x", ignore_port_in_host_matching: true, virtual_hosts: [{ name: "h", domains: ["h.local"], routes: [] }] });
+    expect(selectVirtualHost(rc, "h.local:9080")?.name).toBe("h");
+    expect(selectVirtualHost(rc, "[::1]:9080")).toBeUndefined();
+  });
+
+  it("rejects duplicate domains naming the field", () => {
+    expect(() => routeConfig({ name: "dup", virtual_hosts: [{ name: "a", domains: ["x"] }, { name: "b", domains: ["x"] }] })).toThrow(/dup: virtual_hosts\[1\]\.domains\[0\]/);
+  });
+});
+
+const routes = routeConfig({
+  name: "r",
+  virtual_hosts: [
+    {
+      name: "all",
+      domains: ["*"],
+      routes: [
+        { name: "exact-path", match: { path: "/exact" }, route: { cluster: "c" } },
+        { name: "regex", match: { safe_regex: { regex: "/items/[0-9]+" } }, route: { cluster: "c" } },
+        { name: "sep-prefix", match: { path_separated_prefix: "/sep" }, route: { cluster: "c" } },
+        { name: "ci", match: { prefix: "/CaSe", case_sensitive: false }, route: { cluster: "c" } },
+        { name: "hdr-exact", match: { prefix: "/h", headers: [{ name: "x-env", string_match: { exact: "canary" } }] }, route: { cluster: "c" } },
+        { name: "hdr-present", match: { prefix: "/h", headers: [{ name: "x-debug", present_match: true }] }, route: { cluster: "c" } },
+        { name: "hdr-range", match: { prefix: "/h", headers: [{ name: "x-n", range_match: { start: "10", end: "20" } }] }, route: { cluster: "c" } },
+        { name: "hdr-invert", match: { prefix: "/h", headers: [{ name: "x-user", string_match: { prefix: "bot" }, invert_match: true }] }, route: { cluster: "c" } },
+        { name: "hdr-regex", match: { prefix: "/h", headers: [{ name: ":method", safe_regex_match: { regex: "P(UT|OST)" } }] }, route: { cluster: "c" } },
+        { name: "query", match: { prefix: "/q", query_parameters: [{ name: "v", string_match: { exact: "2" } }] }, route: { cluster: "c" } },
+        { name: "query-present", match: { prefix: "/q", query_parameters: [{ name: "debug", present_match: true }] }, route: { cluster: "c" } },
+        { name: "catch-all", match: { prefix: "/" }, route: { cluster: "c" } },
+      ],
+    },
+  ],
+});
+
+describe("selectRoute()", () => {
+  it.each([
+    [{ path: "/exact" }, "exact-path"],
+    [{ path: "/exact?x=1" }, "exact-path"],
+    [{ path: "/exactly" }, "catch-all"],
+    [{ path: "/items/42" }, "regex"],
+    [{ path: "/items/42x" }, "catch-all"],
+    [{ path: "/sep" }, "sep-prefix"],
+    [{ path: "/sep/x" }, "sep-prefix"],
+    [{ path: "/separate" }, "catch-all"],
+    [{ path: "/case/x" }, "ci"],
+    [{ path: "/h", headers: { "x-env": "canary" } }, "hdr-exact"],
+    [{ path: "/h", headers: { "x-debug": "" } }, "hdr-present"],
+    [{ path: "/h", headers: { "x-n": "15" } }, "hdr-range"],
+    [{ path: "/h", headers: { "x-n": "20", "x-user": "alice" } }, "hdr-invert"],
+    [{ path: "/h", headers: { "x-user": "botty" } }, "catch-all"],
+    [{ path: "/h", method: "PUT", headers: { "x-user": "bot" } }, "hdr-regex"],
+    [{ path: "/q?v=2" }, "query"],
+    [{ path: "/q?v=3&debug" }, "query-present"],
+    [{ path: "/q?v=3" }, "catch-all"],
+  ] as const)("%o → %s", (req, want) => {
+    const ctx = request({ ...req, headers: { ...(req as { headers?: Record<string, string> }).headers } });
+    expect(selectRoute(routes, ctx)?.name).toBe(want);
+  });
+
+  it("rejects an invalid RE2 regex naming the field (not JS RegExp semantics)", () => {
+    const bad = { name: "bad", virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ match: { safe_regex: { regex: "(?<=x)y" } }, route: { cluster: "c" } }] }] };
+    expect(() => routeConfig(bad)).toThrow(ResourceRejectedError);
+    expect(() => routeConfig(bad)).toThrow(/virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex/);
+  });
+});
+
+describe("selectCluster() and computeHash()", () => {
+  const rc = routeConfig({
+    name: "w",
+    virtual_hosts: [
+      {
+        name: "v",
+        domains: ["*"],
+        routes: [
+          { name: "w", match: { prefix: "/w" }, route: { weighted_clusters: { clusters: [{ name: "a", weight: 75 }, { name: "b", weight: 25 }] } } },
+          { name: "hdr", match: { prefix: "/h" }, route: { cluster_header: "x-cluster" } },
+          { name: "hash", match: { prefix: "/" }, route: { cluster: "c", hash_policy: [{ header: { header_name: "x-user" } }, { connection_properties: { source_ip: true } }] } },
+        ],
+      },
+    ],
+  });
+  it("splits weighted clusters by weight", () => {
+    const route = selectRoute(rc, request({ path: "/w" }))!;
+    const spec = route.action as import("./route-action.js").RouteForwardSpec;
+    let seq = 0;
+    const rand = () => ((seq++ % 100) + 0.5) / 100;
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 1000; i++) {
+      const n = selectCluster(spec, request({}), rand).name!;
+      counts[n] = (counts[n] ?? 0) + 1;
+    }
+    expect(counts).toEqual({ a: 750, b: 250 });
+  });
+  it("reads cluster_header", () => {
+    const route = selectRoute(rc, request({ path: "/h" }))!;
+    expect(selectCluster(route.action as never, request({ headers: { "x-cluster": "zz" } }), Math.random).name).toBe("zz");
+  });
+  it("hashes deterministically from header and source ip", () => {
+    const route = selectRoute(rc, request({ path: "/" }))!;
+    const spec = route.action as import("./route-action.js").RouteForwardSpec;
+    const h1 = computeHash(spec.hashPolicy, request({ headers: { "x-user": "u1" } }));
+    expect(h1).toBe(computeHash(spec.hashPolicy, request({ headers: { "x-user": "u1" } })));
+    expect(h1).not.toBe(computeHash(spec.hashPolicy, request({ headers: { "x-user": "u2" } })));
+    expect(computeHash(spec.hashPolicy, request({ remoteIp: "10.0.0.1" }))).not.toBe(computeHash(spec.hashPolicy, request({ remoteIp: "10.0.0.2" })));
+  });
+});
