@@ -2,11 +2,13 @@ import { readFileSync } from "node:fs";
 import { LocalError } from "../local/errors.js";
 import { LOCAL_USAGE, runLocal } from "./local-command.js";
 import { PROXY_CONFIG_USAGE, runProxyConfig } from "../proxy-config/command.js";
+import { PROXY_STATUS_USAGE, runProxyStatus } from "../proxy-status/command.js";
 
 const USAGE = `Usage: weftctl <command>
 
   local …         run the mesh on this machine (weftctl local --help)
   proxy-config …  (pc) a proxy's listeners, routes, clusters, endpoints, secrets, bootstrap
+  proxy-status    (ps) whether each proxy is in sync with discovery
   version         print the version
 
 `;
@@ -25,6 +27,9 @@ export async function main(argv: string[]): Promise<number> {
       case "proxy-config":
       case "pc":
         return await runProxyConfig(rest);
+      case "proxy-status":
+      case "ps":
+        return await runProxyStatus(rest);
       case "version":
       case "--version":
         process.stdout.write(`weftctl ${version()}\n`);
@@ -33,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
       case "help":
       case "--help":
       case "-h":
-        process.stdout.write(USAGE + LOCAL_USAGE + "\n" + PROXY_CONFIG_USAGE);
+        process.stdout.write(USAGE + LOCAL_USAGE + "\n" + PROXY_CONFIG_USAGE + "\n" + PROXY_STATUS_USAGE);
         return 0;
       default:
         throw new LocalError(`unknown command: ${command}`, "see `weftctl --help`");
