@@ -66,8 +66,12 @@ const LISTENER_FILTER = {
 };
 
 export function compileListener(l: Listener, deps: ListenerCompileDeps): ListenerConfig {
-  const name = l.name;
-  if (!name) throw new ResourceRejectedError("<unnamed listener>", "name", "listener name is required");
+  // Envoy names unnamed (static) listeners itself; we derive a stable name from the address.
+  const sa0 = l.address?.address;
+  const name =
+    l.name ||
+    (sa0?.case === "socketAddress" ? `${sa0.value.address}_${sa0.value.portSpecifier.case === "portValue" ? sa0.value.portSpecifier.value : 0}` : sa0?.case === "pipe" ? sa0.value.path : "");
+  if (!name) throw new ResourceRejectedError("<unnamed listener>", "name", "listener name (or an address) is required");
   const internal = l.listenerSpecifier.case === "internalListener";
   let ip: string | undefined;
   let port = 0;
