@@ -42,7 +42,7 @@ describe.concurrent("sample programs", () => {
     ["details", [], 'PORT must be a port number (0-65535), got "http"'],
     ["productpage", ["--colour", "red"], "Unknown option '--colour'"],
   ])("%s with bad input exits 2 naming it", async (name, args, message) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `src/bin/${name}.ts`, ...args], {
+    const child = spawn(process.execPath, [`dist/bin/${name}.js`, ...args], {
       cwd: SAMPLES_DIR,
       env: { ...process.env, PORT: name === "details" ? "http" : "0", BIND_ADDRESS: "127.0.0.1" },
       stdio: ["ignore", "ignore", "pipe"],

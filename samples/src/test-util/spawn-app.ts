@@ -15,12 +15,11 @@ export interface RunningApp {
 }
 
 /**
- * Start one sample program (src/bin/<name>.ts, through tsx, so tests run the
- * source) as a real process on 127.0.0.1 with an ephemeral port (PORT=0), and
+ * Start one sample program (dist/bin/<name>.js, built by the global setup) as a real process on 127.0.0.1 with an ephemeral port (PORT=0), and
  * wait for its "listening" log line (or the line `ready` accepts) to learn the port.
  */
 export function spawnApp(name: string, args: string[] = [], env: Record<string, string> = {}, ready: (msg: string) => boolean = (m) => m.endsWith("listening")): Promise<RunningApp> {
-  const proc = spawn(process.execPath, ["--import", "tsx", `src/bin/${name}.ts`, ...args], {
+  const proc = spawn(process.execPath, [`dist/bin/${name}.js`, ...args], {
     cwd: SAMPLES_DIR,
     env: { ...process.env, PORT: "0", BIND_ADDRESS: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -35,8 +34,8 @@ export function spawnApp(name: string, args: string[] = [], env: Record<string, 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
-      reject(new Error(`${name} did not start within 15 s:\n${log}`));
-    }, 15_000);
+      reject(new Error(`${name} did not start within 30 s:\n${log}`));
+    }, 30_000);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with ${code} before listening:\n${log}`));
