@@ -17,6 +17,8 @@ export interface LocalPod {
   containerPorts: number[];
   /** The app's command for local runs, from the pod template annotation. */
   command?: string[];
+  /** The first container's `env` entries (literal values and fieldRefs). */
+  containerEnv: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
   /** False when the pod template says `sidecar.istio.io/inject: "false"`. */
   sidecar: boolean;
   /** Network namespace name (transparent mode). */
@@ -98,7 +100,7 @@ export function buildPlan(manifests: readonly Manifest[], options: PlanOptions):
     const namespace = namespaceOf(m);
     const replicas = m.kind === "Pod" ? 1 : Math.max(1, Number((m.spec as { replicas?: number }).replicas ?? 1));
     const annotations = template.metadata.annotations ?? {};
-    const containers = (template.spec.containers ?? []) as Array<{ ports?: Array<{ containerPort: number }> }>;
+    const containers = (template.spec.containers ?? []) as Array<{ ports?: Array<{ containerPort: number }>; env?: LocalPod["containerEnv"] }>;
     for (let i = 0; i < replicas; i++) {
       const name = m.kind === "Pod" ? m.metadata.name : `${m.metadata.name}-${i}`;
       const id = shortHash(`${namespace}/${name}`);
@@ -112,6 +114,7 @@ export function buildPlan(manifests: readonly Manifest[], options: PlanOptions):
         ip: "",
         containerPorts: containers.flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)),
         command: parseLocalCommand(annotations[LOCAL_COMMAND_ANNOTATION], m.__origin ?? m.metadata.name),
+        containerEnv: containers[0]?.env ?? [],
         sidecar: annotations["sidecar.istio.io/inject"] !== "false" && template.metadata.labels?.["sidecar.istio.io/inject"] !== "false",
         netns: `weft-${id}`,
         hostVeth: `wv${id}`,

@@ -130,7 +130,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
     }
 
     progress.step(`ingress gateway on port ${plan.gateway.port}`);
-    const gatewayPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, containerPorts: [], sidecar: true, netns: "", hostVeth: "" };
+    const gatewayPod: LocalPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, containerPorts: [], containerEnv: [], sidecar: true, netns: "", hostVeth: "" };
     const gatewayDir = join(stateDir, "pods", plan.gateway.namespace, gatewayPod.name);
     writePodInfo(join(gatewayDir, "podinfo"), gatewayPod);
     processes.push(
@@ -173,12 +173,13 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
       }
       if (pod.command) {
         const env = appEnv(plan, pod, samples);
+        const argv = expandCommand(pod.command, env, `${pod.namespace}/${pod.name}`);
         processes.push(
           startDetached({
             role: "app",
             owner: `${pod.namespace}/${pod.name}`,
-            command: expandCommand(pod.command, env)[0],
-            args: expandCommand(pod.command, env).slice(1),
+            command: argv[0],
+            args: argv.slice(1),
             env,
             log: join(podDir, "app.log"),
             netns: pod.netns,

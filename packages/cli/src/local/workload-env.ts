@@ -1,4 +1,5 @@
 import { dirname } from "node:path";
+import { LocalError } from "./errors.js";
 import type { LocalPlan, LocalPod } from "./plan.js";
 
 /** PATH for children: this Node first, so `#!/usr/bin/env node` binaries run with it even as uid 1337. */
@@ -31,27 +32,46 @@ export function sidecarEnv(pod: LocalPod, agentDir: string, podInfoDir: string, 
 }
 
 /**
- * The environment of an app run locally: the pod's identity and, for the
- * samples, where to listen. Apps keep Kubernetes defaults for their upstreams
- * (`http://details:9080`), which resolve to service VIPs inside the pod.
+ * The environment of an app run locally, as samples/README.md's
+ * `weft.dev/local-command` contract defines it: weftctl's own environment,
+ * the container's `env`, then the contract's variables. Apps keep Kubernetes
+ * defaults for their upstreams (`http://details:9080`), which resolve to
+ * service VIPs inside the pod.
  */
 export function appEnv(plan: LocalPlan, pod: LocalPod, samplesDir: string | undefined): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: childPath(),
-    HOME: "/tmp",
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), PATH: childPath() };
+  const field: Record<string, string> = { "metadata.name": pod.name, "metadata.namespace": pod.namespace, "status.podIP": pod.ip, "spec.serviceAccountName": pod.serviceAccount };
+  for (const e of pod.containerEnv) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.fieldRef && field[e.valueFrom.fieldRef.fieldPath] !== undefined) env[e.name] = field[e.valueFrom.fieldRef.fieldPath];
+  }
+  Object.assign(env, {
+    NODE: process.execPath,
     POD_NAME: pod.name,
     POD_NAMESPACE: pod.namespace,
     POD_IP: pod.ip,
     HOSTNAME: pod.name,
     SERVICE_ACCOUNT: pod.serviceAccount,
-  };
+    BIND_ADDRESS: plan.mode === "explicit" ? pod.ip : "0.0.0.0",
+  });
   if (pod.containerPorts[0]) env.PORT = String(pod.containerPorts[0]);
   if (samplesDir) env.WEFT_SAMPLES = samplesDir;
-  if (plan.mode === "explicit") env.BIND_ADDRESS = pod.ip;
   return env;
 }
 
-/** Replaces `${VAR}` in a command's words from the environment it will run with. */
-export function expandCommand(words: readonly string[], env: Record<string, string>): string[] {
-  return words.map((w) => w.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => env[name] ?? ""));
+/** The variables a local command may reference, per the contract. */
+const COMMAND_VARIABLES = new Set(["WEFT_SAMPLES", "NODE", "PORT", "BIND_ADDRESS", "POD_IP", "POD_NAME", "POD_NAMESPACE", "SERVICE_ACCOUNT"]);
+
+/** Replaces `${VAR}` (and `$$` → `$`) in a command's words; an unknown or empty variable is an error naming both. */
+export function expandCommand(words: readonly string[], env: Record<string, string>, workload = "workload"): string[] {
+  return words.map((word) =>
+    word.replace(/\$\$|\$\{([A-Za-z0-9_]+)\}/g, (match, name: string | undefined) => {
+      if (match === "$$") return "$";
+      const value = env[name!];
+      if (!COMMAND_VARIABLES.has(name!) || value === undefined || value === "") {
+        throw new LocalError(`${workload}: weft.dev/local-command uses \${${name}}, which has no value for this pod`, `usable: ${[...COMMAND_VARIABLES].join(", ")}`);
+      }
+      return value;
+    }),
+  );
 }
