@@ -51,6 +51,8 @@ export function createAdsConnection<Req, Res>(init: {
   mode: AdsMode;
   state: ServerStreamState<Req, Res>;
   out: AsyncQueue<Res>;
+  /** Applied to every response before it is queued (pre-encoding shared resources). */
+  encode?: (response: Res) => Res;
 }): AdsConnection {
   const { state, out } = init;
   const sent = new Map<string, ResourceSnapshot>();
@@ -89,7 +91,7 @@ export function createAdsConnection<Req, Res>(init: {
       if (response === undefined) return false;
       sent.set(typeUrl, snapshot);
       sentAt.set(typeUrl, Date.now());
-      out.push(response);
+      out.push(init.encode ? init.encode(response) : response);
       return true;
     },
     close: () => out.end(),

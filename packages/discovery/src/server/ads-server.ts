@@ -18,6 +18,7 @@ import type { ConfigCache } from "../cache/config-cache.js";
 import type { PilotMetrics } from "../metrics/pilot-metrics.js";
 import { createAdsConnection, type AdsConnection, type AdsMode, type ServerStreamState } from "./ads-connection.js";
 import { createAsyncQueue } from "./async-queue.js";
+import { preEncodeResources } from "./pre-encoded-resources.js";
 
 export interface AdsServerOptions {
   cache: ConfigCache;
@@ -144,6 +145,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     requests: AsyncIterable<Req>,
     ctx: HandlerContext,
     state: ServerStreamState<Req, Res>,
+    encode?: (response: Res) => Res,
   ): AsyncIterable<Res> {
     const out = createAsyncQueue<Res>();
     let conn: AdsConnection | undefined;
@@ -167,7 +169,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
         const request = next.value;
         if (!conn) {
           const proxy = parseNode(request.node);
-          conn = createAdsConnection({ id: `${proxy.id}-${++counter}`, proxy, mode, state, out });
+          conn = createAdsConnection({ id: `${proxy.id}-${++counter}`, proxy, mode, state, out, encode });
           live.set(conn.id, conn);
           metrics.connected.inc({ version: metrics.version });
           logger.debug({ proxy: proxy.id, conn: conn.id, mode }, "proxy connected");
@@ -213,7 +215,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     routes(router) {
       router.service(AggregatedDiscoveryService, {
         streamAggregatedResources: (requests: AsyncIterable<DiscoveryRequest>, ctx: HandlerContext) =>
-          serve<DiscoveryRequest, DiscoveryResponse>("sotw", requests, ctx, createSotwServerStream()),
+          serve<DiscoveryRequest, DiscoveryResponse>("sotw", requests, ctx, createSotwServerStream(), preEncodeResources),
         deltaAggregatedResources: (requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext) =>
           serve<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", requests, ctx, createDeltaServerStream()),
       });

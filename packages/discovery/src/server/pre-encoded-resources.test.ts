@@ -1,0 +1,20 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { packAny } from "@weft/xds-api";
+import { ClusterSchema } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb.js";
+import { DiscoveryResponseSchema } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { describe, expect, it } from "vitest";
+import { preEncodeResources } from "./pre-encoded-resources.js";
+
+describe("preEncodeResources()", () => {
+  it.each([0, 1, 3, 200])("encodes %i resources to what a decoder reads back as the same response", (n) => {
+    const resources = Array.from({ length: n }, (_, i) => packAny(ClusterSchema, create(ClusterSchema, { name: `outbound|80||svc-${i}.ns.svc.cluster.local` })));
+    const init = { versionInfo: "v1", typeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster", nonce: "n1", resources };
+    const plain = toBinary(DiscoveryResponseSchema, create(DiscoveryResponseSchema, init));
+    const fast = toBinary(DiscoveryResponseSchema, preEncodeResources(create(DiscoveryResponseSchema, init)));
+    const decoded = fromBinary(DiscoveryResponseSchema, fast);
+    expect(decoded.resources.map((r) => fromBinary(ClusterSchema, r.value).name)).toEqual(resources.map((r) => fromBinary(ClusterSchema, r.value).name));
+    expect(decoded.nonce).toBe("n1");
+    expect(decoded.$unknown ?? []).toEqual([]);
+    expect(fast.length).toBe(plain.length);
+  });
+});
