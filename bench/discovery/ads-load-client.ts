@@ -1,0 +1,148 @@
+// Many cheap simulated sidecars in one process: each is one ADS stream (SotW,
+// its own HTTP/2 connection like Envoy's), subscribing CDS/LDS wildcard, then
+// EDS for the EDS clusters and RDS for the route names it was sent, ACKing
+// every response. Resources are decoded once per version and shared, so a
+// thousand clients cost little more than their sockets.
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { TypeUrl, unpackAny } from "@weft/xds-api";
+import { ClusterSchema, Cluster_DiscoveryType } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
+import { NodeSchema } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
+import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb.js";
+import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { HttpConnectionManagerSchema } from "@weft/xds-api/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
+
+const CDS = TypeUrl.Cluster;
+const EDS = TypeUrl.ClusterLoadAssignment;
+const LDS = TypeUrl.Listener;
+const RDS = TypeUrl.RouteConfiguration;
+
+const edsNamesByVersion = new Map<string, string[]>();
+const rdsNamesByVersion = new Map<string, string[]>();
+
+function edsNames(res: DiscoveryResponse): string[] {
+  let names = edsNamesByVersion.get(res.versionInfo);
+  if (!names) {
+    names = [];
+    for (const any of res.resources) {
+      const c = fromBinary(ClusterSchema, any.value);
+      if (c.clusterDiscoveryType.case === "type" && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS) names.push(c.edsClusterConfig?.serviceName || c.name);
+    }
+    names.sort();
+    edsNamesByVersion.set(res.versionInfo, names);
+  }
+  return names;
+}
+
+function rdsNames(res: DiscoveryResponse): string[] {
+  let names = rdsNamesByVersion.get(res.versionInfo);
+  if (!names) {
+    const set = new Set<string>();
+    for (const any of res.resources) {
+      const l = fromBinary(ListenerSchema, any.value);
+      for (const chain of [...l.filterChains, ...(l.defaultFilterChain ? [l.defaultFilterChain] : [])]) {
+        for (const f of chain.filters) {
+          if (f.configType.case !== "typedConfig" || !f.configType.value.typeUrl.endsWith("HttpConnectionManager")) continue;
+          const hcm = unpackAny(f.configType.value, HttpConnectionManagerSchema);
+          if (hcm.routeSpecifier.case === "rds") set.add(hcm.routeSpecifier.value.routeConfigName);
+        }
+      }
+    }
+    names = [...set].sort();
+    rdsNamesByVersion.set(res.versionInfo, names);
+  }
+  return names;
+}
+
+export interface LoadClient {
+  id: string;
+  /** performance.now() when the client had CDS, LDS and every EDS/RDS resource it asked for. */
+  completeAt?: number;
+  lastEdsAt: number;
+  edsResponses: number;
+  error?: Error;
+  close(): void;
+}
+
+class Outbox implements AsyncIterable<DiscoveryRequest> {
+  private items: DiscoveryRequest[] = [];
+  private wake?: () => void;
+  private done = false;
+  push(r: DiscoveryRequest) {
+    this.items.push(r);
+    this.wake?.();
+  }
+  end() {
+    this.done = true;
+    this.wake?.();
+  }
+  async *[Symbol.asyncIterator]() {
+    for (;;) {
+      const next = this.items.shift();
+      if (next) yield next;
+      else if (this.done) return;
+      else await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
+
+export function startLoadClient(addr: string, id: string, namespace: string, onEds?: (c: LoadClient, res: DiscoveryResponse) => void): LoadClient {
+  const transport = createGrpcTransport({ baseUrl: `http://${addr}` });
+  const ads = createClient(AggregatedDiscoveryService, transport);
+  const abort = new AbortController();
+  const out = new Outbox();
+  const names = new Map<string, string[]>([[EDS, []], [RDS, []]]);
+  const last = new Map<string, { version: string; nonce: string; count: number }>();
+  const client: LoadClient = { id, lastEdsAt: 0, edsResponses: 0, close: () => (abort.abort(), out.end()) };
+  let first = true;
+  const request = (typeUrl: string, resourceNames: string[] = []) => {
+    const l = last.get(typeUrl);
+    const req = create(DiscoveryRequestSchema, { typeUrl, resourceNames, versionInfo: l?.version ?? "", responseNonce: l?.nonce ?? "" });
+    if (first) {
+      req.node = create(NodeSchema, { id, cluster: "bench", metadata: { NAMESPACE: namespace, LABELS: { app: "bench-client" } } });
+      first = false;
+    }
+    out.push(req);
+  };
+  const checkComplete = () => {
+    if (client.completeAt !== undefined) return;
+    if (!last.has(CDS) || !last.has(LDS)) return;
+    for (const t of [EDS, RDS]) {
+      const want = names.get(t)!;
+      if (want.length && (last.get(t)?.count ?? -1) < want.length) return;
+    }
+    client.completeAt = performance.now();
+  };
+  request(CDS);
+  request(LDS);
+  void (async () => {
+    try {
+      for await (const res of ads.streamAggregatedResources(out, { signal: abort.signal })) {
+        last.set(res.typeUrl, { version: res.versionInfo, nonce: res.nonce, count: res.resources.length });
+        let follow: [string, string[]] | undefined;
+        if (res.typeUrl === CDS) follow = [EDS, edsNames(res)];
+        if (res.typeUrl === LDS) follow = [RDS, rdsNames(res)];
+        request(res.typeUrl, res.typeUrl === EDS || res.typeUrl === RDS ? names.get(res.typeUrl)! : []); // ACK
+        if (follow) {
+          const [t, want] = follow;
+          const had = names.get(t)!;
+          if (want.length !== had.length || want.some((n, i) => n !== had[i])) {
+            names.set(t, want);
+            request(t, want);
+          }
+        }
+        if (res.typeUrl === EDS) {
+          client.lastEdsAt = performance.now();
+          client.edsResponses++;
+          onEds?.(client, res);
+        }
+        checkComplete();
+      }
+    } catch (error) {
+      if (!abort.signal.aborted) client.error = error as Error;
+    }
+  })();
+  return client;
+}
