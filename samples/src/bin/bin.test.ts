@@ -2,6 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { startFakeSidecar } from "../test-util/fake-sidecar.js";
 import { spawnApp } from "../test-util/spawn-app.js";
 
 const run = promisify(execFile);
@@ -17,6 +18,20 @@ describe.concurrent("sample programs", () => {
       expect(JSON.parse(host.stdout)).toEqual({ hostname: "httpbin-pod" });
     } finally {
       expect(await app.stop()).toBe(0);
+    }
+  });
+
+  it("curl with http_proxy reaches httpbin by its service name, as in explicit mode", async () => {
+    const app = await spawnApp("httpbin");
+    const sidecar = await startFakeSidecar();
+    sidecar.routes.set("httpbin", app.url);
+    try {
+      const { stdout } = await run("curl", ["-sS", "http://httpbin:8000/headers"], { env: { ...process.env, http_proxy: sidecar.url, NO_PROXY: "", no_proxy: "" } });
+      expect(JSON.parse(stdout).headers.Host).toBe("httpbin:8000");
+      expect(sidecar.seen.get("httpbin")![0]!.url).toBe("http://httpbin:8000/headers");
+    } finally {
+      await sidecar.stop();
+      await app.stop();
     }
   });
 
