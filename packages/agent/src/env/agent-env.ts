@@ -40,6 +40,8 @@ export interface AgentEnv {
   /** Istio's app probers (ISTIO_KUBE_APP_PROBERS), unparsed. */
   appProbers: string | undefined;
   exitOnZeroActiveConnections: boolean;
+  /** The app's original prometheus.io annotations as JSON (ISTIO_PROMETHEUS_ANNOTATIONS, set by the injector). */
+  prometheusAnnotations: string | undefined;
   /** Where envoy-rev.json and the XDS / SDS sockets live. */
   agentDir: string;
   xdsSocketPath: string;
@@ -129,6 +131,7 @@ export function loadAgentEnv(env: Record<string, string | undefined> = process.e
     envMetadata,
     appProbers: env.ISTIO_KUBE_APP_PROBERS || undefined,
     exitOnZeroActiveConnections: exitOnZero,
+    prometheusAnnotations: env.ISTIO_PROMETHEUS_ANNOTATIONS || undefined,
     agentDir,
     xdsSocketPath: env.WEFT_XDS_SOCKET || join(agentDir, "XDS"),
     sdsSocketPath: env.WEFT_SDS_SOCKET || join(agentDir, "SDS"),

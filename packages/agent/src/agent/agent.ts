@@ -1,0 +1,170 @@
+import type { Logger } from "pino";
+import { writeBootstrap } from "../cli/bootstrap-command.js";
+import type { AgentEnv } from "../env/agent-env.js";
+import { parseAppProbers } from "../health/app-probers.js";
+import { appScrapeTarget, renderAgentMetrics } from "../health/metrics-merge.js";
+import { createStatusServer, type ReadinessReport, type StatusServer } from "../health/status-server.js";
+import { createFileCertificateProvider, type CertificateProvider } from "../sds/certificate-provider.js";
+import { createSdsServer, type SdsServer } from "../sds/sds-server.js";
+import { proxyArgs } from "../supervisor/proxy-args.js";
+import type { ProxyCommand } from "../supervisor/resolve-proxy-binary.js";
+import { createSupervisor, type Supervisor } from "../supervisor/supervisor.js";
+import type { Backoff } from "../xds-proxy/backoff.js";
+import { createPlaintextDialer, type UpstreamDialer } from "../xds-proxy/upstream.js";
+import { createXdsProxy, type XdsProxy } from "../xds-proxy/xds-proxy.js";
+import { createProxyAdmin, type ProxyAdmin } from "./proxy-admin.js";
+
+export interface AgentOptions {
+  env: AgentEnv;
+  proxy: ProxyCommand;
+  log: Logger;
+  proxyLogLevel?: string;
+  proxyComponentLogLevel?: string;
+  concurrency?: number;
+  /** Seams for the security issue: CSR-based certificates and a TLS dialer to 15012. */
+  certificateProvider?: CertificateProvider;
+  dialer?: UpstreamDialer;
+  xdsBackoff?: () => Backoff;
+  proxyBackoff?: Backoff;
+  /** Upper bound of the wait for zero connections with EXIT_ON_ZERO_ACTIVE_CONNECTIONS. */
+  maxDrainMs?: number;
+  proxyStdio?: "inherit" | "ignore";
+}
+
+export interface Agent {
+  readonly done: Promise<number>;
+  readonly statusPort: number;
+  readiness(): Promise<ReadinessReport>;
+  /** SIGTERM behaviour: not ready, drain inbound listeners, wait, stop the proxy, close. */
+  drainAndStop(): Promise<void>;
+  /** /quitquitquit behaviour: stop at once. */
+  quit(): Promise<void>;
+  signalProxy(sig: NodeJS.Signals): void;
+  readonly supervisor: Supervisor;
+  readonly xds: XdsProxy;
+}
+
+/** Starts everything pilot-agent runs for one pod: SDS, XDS proxy, status server, and the supervised proxy. */
+export async function startAgent(o: AgentOptions): Promise<Agent> {
+  const { env, log } = o;
+  const startedAt = Date.now();
+  writeBootstrap(env);
+  log.info({ path: env.bootstrapPath }, "bootstrap written");
+
+  const certs = o.certificateProvider ?? (await createFileCertificateProvider(env.certs, log.child({ component: "certs" })));
+  const sds: SdsServer = await createSdsServer(env.sdsSocketPath, certs, log.child({ component: "sds" }));
+  const xds = await createXdsProxy({
+    socketPath: env.xdsSocketPath,
+    dialer: o.dialer ?? createPlaintextDialer(env.proxyConfig.discoveryAddress),
+    log: log.child({ component: "xds-proxy" }),
+    backoff: o.xdsBackoff,
+  });
+  const adminHost = env.adminAddress === "0.0.0.0" ? "127.0.0.1" : env.adminAddress;
+  const promHost = env.listenAddress === "0.0.0.0" ? "127.0.0.1" : env.listenAddress;
+  const admin: ProxyAdmin = createProxyAdmin(`http://${adminHost}:${env.ports.admin}`, `http://${promHost}:${env.ports.prometheus}`);
+
+  let draining = false;
+  let ready = false;
+  const readiness = async (): Promise<ReadinessReport> => {
+    if (draining) return { ready: false, reason: "draining: the sidecar is shutting down" };
+    const x = xds.status();
+    if (!x.hasFirstConfig) return { ready: false, reason: `proxy has not received its first config (CDS and LDS) from ${env.proxyConfig.discoveryAddress}` };
+    if (!(await admin.isLive())) return { ready: false, reason: "proxy admin /ready is not LIVE" };
+    ready = true;
+    return { ready: true, reason: "" };
+  };
+
+  const supervisor = createSupervisor({
+    proxy: o.proxy,
+    args: proxyArgs({
+      bootstrapPath: env.bootstrapPath,
+      drainDurationMs: env.proxyConfig.drainDurationMs,
+      logLevel: o.proxyLogLevel ?? "warning",
+      componentLogLevel: o.proxyComponentLogLevel ?? "misc:error",
+      concurrency: o.concurrency ?? env.proxyConfig.concurrency,
+    }),
+    log: log.child({ component: "supervisor" }),
+    backoff: o.proxyBackoff,
+    stdio: o.proxyStdio,
+  });
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let stopping: Promise<void> | undefined;
+
+  const closeAll = async () => {
+    await status.close();
+    await xds.close();
+    await sds.close();
+    certs.close();
+  };
+
+  const drainAndStop = () =>
+    (stopping ??= (async () => {
+      draining = true;
+      log.info("draining: not ready, draining inbound listeners");
+      await admin.drainInbound().catch((err) => log.warn({ err: (err as Error).message }, "drain_listeners failed"));
+      const drainMs = env.proxyConfig.terminationDrainDurationMs;
+      if (env.exitOnZeroActiveConnections) {
+        // Istio: wait for the proxy's connections to reach zero instead of a fixed time.
+        const deadline = Date.now() + (o.maxDrainMs ?? 30_000);
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 500));
+          const active = await admin.activeConnections();
+          log.info({ active }, "waiting for active connections to reach zero");
+          if (active === 0 || active === undefined || Date.now() > deadline) break;
+        }
+      } else {
+        await new Promise((r) => setTimeout(r, drainMs));
+      }
+      await supervisor.stop(5000);
+      await closeAll();
+      resolveDone(0);
+    })());
+
+  const quit = () =>
+    (stopping ??= (async () => {
+      draining = true;
+      log.info("quitquitquit: stopping the sidecar");
+      await admin.quit();
+      await supervisor.stop(5000);
+      await closeAll();
+      resolveDone(0);
+    })());
+
+  const status: StatusServer = await createStatusServer({
+    host: env.listenAddress,
+    port: env.ports.status,
+    log: log.child({ component: "status" }),
+    readiness,
+    proxyMetrics: () => admin.prometheus(),
+    agentMetrics: () => {
+      const x = xds.status();
+      return renderAgentMetrics({
+        istio_agent_xds_proxy_connected: { help: "1 when the XDS proxy has a live stream to discovery.", type: "gauge", value: x.upstreamConnected ? 1 : 0 },
+        istio_agent_xds_proxy_acks_total: { help: "xDS ACKs relayed from the proxy.", type: "counter", value: x.acks },
+        istio_agent_xds_proxy_nacks_total: { help: "xDS NACKs relayed from the proxy.", type: "counter", value: x.nacks },
+        istio_agent_sds_pushes_total: { help: "Secrets pushed to the proxy.", type: "counter", value: sds.pushes() },
+        istio_agent_proxy_restarts_total: { help: "Times the proxy was restarted after dying.", type: "counter", value: supervisor.restarts },
+        istio_agent_ready: { help: "1 once the sidecar has been ready.", type: "gauge", value: ready && !draining ? 1 : 0 },
+        istio_agent_uptime_seconds: { help: "Seconds since the agent started.", type: "gauge", value: Math.round((Date.now() - startedAt) / 1000) },
+      });
+    },
+    appScrape: appScrapeTarget(env.prometheusAnnotations, env.podInfo.annotations, env.ports.status),
+    appHost: env.instanceIp,
+    probers: parseAppProbers(env.appProbers),
+    onQuit: () => void quit(),
+  });
+
+  supervisor.start();
+  return {
+    done,
+    statusPort: status.port,
+    readiness,
+    drainAndStop,
+    quit,
+    signalProxy: (sig) => supervisor.signal(sig),
+    supervisor,
+    xds,
+  };
+}
