@@ -8,6 +8,7 @@ import { createProgress } from "../local/progress.js";
 import { defaultStateDir, readState, type LocalState } from "../local/state.js";
 import { formatStatus, localStatus } from "../local/status.js";
 import { localUp } from "../local/up.js";
+import { localRestart } from "../local/restart.js";
 import type { NetworkMode } from "../local/plan.js";
 
 export const LOCAL_USAGE = `Usage: weftctl local <command>
@@ -19,6 +20,7 @@ export const LOCAL_USAGE = `Usage: weftctl local <command>
   apply -f FILE…     live config changes (Istio config, services)
   exec WORKLOAD -- CMD…   run a command inside the workload's network, as the app
   logs WORKLOAD [-c istio-proxy]   the app's (or the sidecar's) log
+  restart COMPONENT  restart discovery, istio-ingressgateway or a workload (app and sidecar)
   down               stop everything, remove namespaces and rules
 
 State lives in $WEFT_LOCAL_DIR (default: a weft-local directory under the system temp dir).
@@ -89,6 +91,11 @@ export async function runLocal(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, options: { container: { type: "string", short: "c" } }, allowPositionals: true, strict: true });
       if (!positionals[0]) throw new LocalError("usage: weftctl local logs WORKLOAD [-c istio-proxy]");
       process.stdout.write(readWorkloadLog(requireState(), positionals[0], values.container));
+      return 0;
+    }
+    case "restart": {
+      if (!rest[0]) throw new LocalError("usage: weftctl local restart discovery|istio-ingressgateway|WORKLOAD");
+      for (const p of await localRestart(requireState(), rest[0])) process.stdout.write(`restarted ${p.role} ${p.owner} (pid ${p.pid})\n`);
       return 0;
     }
     case undefined:

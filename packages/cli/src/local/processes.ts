@@ -39,7 +39,8 @@ export function startDetached(options: StartOptions): RunningProcess {
   closeSync(fd);
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${options.command}`);
-  return { role: options.role, owner: options.owner, pid: child.pid, log: options.log };
+  const { role, owner, log, ...spec } = options;
+  return { role, owner, pid: child.pid, log, spec };
 }
 
 export function isAlive(pid: number): boolean {

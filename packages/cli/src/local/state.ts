@@ -11,6 +11,17 @@ export interface RunningProcess {
   owner: string;
   pid: number;
   log: string;
+  /** How it was started, so `local restart` starts it the same way. */
+  spec: StartSpec;
+}
+
+export interface StartSpec {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  netns?: string;
+  uid?: number;
 }
 
 export interface LocalState {

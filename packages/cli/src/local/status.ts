@@ -5,14 +5,17 @@ import type { LocalState } from "./state.js";
 export interface StatusReport {
   mode: string;
   ingressUrl: string;
+  discovery: { pid: number; alive: boolean; httpAddress: string } | undefined;
   workloads: Array<WorkloadReadiness & { processes: Array<{ role: string; pid: number; alive: boolean }> }>;
 }
 
 export async function localStatus(state: LocalState): Promise<StatusReport> {
   const ready = await readiness(state);
+  const discovery = state.processes.find((p) => p.role === "discovery");
   return {
     mode: state.plan.mode,
     ingressUrl: `http://127.0.0.1:${state.plan.gateway.port}`,
+    discovery: discovery && { pid: discovery.pid, alive: isAlive(discovery.pid), httpAddress: state.discovery.httpAddress },
     workloads: ready.map((w) => ({
       ...w,
       processes: state.processes.filter((p) => p.owner === `${w.namespace}/${w.name}`).map((p) => ({ role: p.role, pid: p.pid, alive: isAlive(p.pid) })),

@@ -1,0 +1,57 @@
+import { execFileSync } from "node:child_process";
+import type { ExecResult, MeshDriver } from "./driver.js";
+import { weftctl } from "./weftctl.js";
+
+function has(tool: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ok(result: Promise<ExecResult>, what: string): Promise<ExecResult> {
+  const r = await result;
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
+  return r;
+}
+
+/** The mesh as `weftctl local` runs it: network namespaces, real iptables capture, real processes. */
+export function createLocalDriver(stateDir: string): MeshDriver {
+  const env = { WEFT_LOCAL_DIR: stateDir };
+  let ingressPort = 8080;
+  return {
+    name: "local",
+    async unavailable() {
+      if (process.platform !== "linux") return "the local driver's transparent mode needs Linux network namespaces";
+      if (process.getuid?.() !== 0) return "the local driver's transparent mode needs root (network namespaces, iptables); explicit mode is not implemented yet";
+      for (const tool of ["ip", "iptables", "curl"]) if (!has(tool)) return `${tool} is not installed (apt-get install iproute2 iptables curl)`;
+      return undefined;
+    },
+    async up(options) {
+      ingressPort = options.ingressPort;
+      await ok(weftctl(["local", "up", "-d", "--ingress-port", String(options.ingressPort), ...options.files.flatMap((f) => ["-f", f])], { env, timeoutMs: 120_000 }), "weftctl local up");
+    },
+    async down() {
+      await ok(weftctl(["local", "down"], { env }), "weftctl local down");
+    },
+    async apply(files) {
+      await ok(weftctl(["local", "apply", ...files.flatMap((f) => ["-f", f])], { env }), "weftctl local apply");
+    },
+    exec: (workload, command) => weftctl(["local", "exec", workload, "--", ...command], { env, timeoutMs: 30_000 }),
+    async logs(workload, container) {
+      return (await ok(weftctl(["local", "logs", workload, ...(container ? ["-c", container] : [])], { env }), "weftctl local logs")).stdout;
+    },
+    async restart(component) {
+      await ok(weftctl(["local", "restart", component], { env }), `weftctl local restart ${component}`);
+    },
+    async processes() {
+      const r = await weftctl(["local", "status", "-o", "json"], { env });
+      if (r.code !== 0) return [];
+      const report = JSON.parse(r.stdout) as { workloads: Array<{ processes: Array<{ pid: number }> }>; discovery?: { pid: number } };
+      return [...(report.discovery ? [report.discovery.pid] : []), ...report.workloads.flatMap((w) => w.processes.map((p) => p.pid))];
+    },
+    ingressUrl: () => `http://127.0.0.1:${ingressPort}`,
+  };
+}

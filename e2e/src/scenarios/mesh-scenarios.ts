@@ -1,0 +1,158 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MeshDriver } from "../drivers/driver.js";
+import { SAMPLES } from "../drivers/weftctl.js";
+import { eventually, get, login, starsOf } from "./http.js";
+
+const BOOKINFO = join(SAMPLES, "bookinfo");
+const NET = join(BOOKINFO, "networking");
+
+/** JSON access-log lines of a sidecar's log (the proxy writes them to stdout, which is the istio-proxy log). */
+function accessLogLines(log: string): Array<Record<string, unknown>> {
+  return log
+    .split("\n")
+    .filter((l) => l.startsWith("{") && l.includes('"upstream_cluster"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * The scenario suite of issue 8, the same for every driver: what a newcomer
+ * runs first (Istio's getting-started), checked end to end.
+ */
+export function meshScenarios(driver: MeshDriver, unavailable: string | undefined, ingressPort = 18080): void {
+  describe.skipIf(unavailable !== undefined)(`the mesh on the ${driver.name} driver${unavailable ? ` — skipped: ${unavailable}` : ""}`, () => {
+    let ingress = "";
+    let upToFirstPageMs = 0;
+
+    beforeAll(async () => {
+      const started = Date.now();
+      await driver.up({
+        files: [join(BOOKINFO, "platform/kube/bookinfo.yaml"), join(NET, "bookinfo-gateway.yaml"), join(NET, "destination-rule-all.yaml"), join(SAMPLES, "httpbin/httpbin.yaml"), join(SAMPLES, "httpbin/httpbin-gateway.yaml"), join(SAMPLES, "sleep/sleep.yaml")],
+        ingressPort,
+      });
+      ingress = driver.ingressUrl();
+      await eventually("first /productpage", () => get(`${ingress}/productpage`), (r) => r.status === 200, 30_000);
+      upToFirstPageMs = Date.now() - started;
+    }, 180_000);
+
+    afterAll(async () => {
+      await driver.down().catch(() => undefined);
+    }, 60_000);
+
+    it("serves the first /productpage within 30 s of `up`", () => {
+      expect(upToFirstPageMs).toBeLessThan(30_000);
+    });
+
+    it("carries sleep → httpbin through both sidecars with Istio's request headers", async () => {
+      const r = await driver.exec("sleep", ["curl", "-sS", "http://httpbin:8000/headers"]);
+      expect(r.code, r.stderr).toBe(0);
+      const headers = (JSON.parse(r.stdout) as { headers: Record<string, string> }).headers;
+      for (const name of ["X-B3-Traceid", "X-B3-Spanid", "X-B3-Sampled", "X-Request-Id"]) expect(headers, name).toHaveProperty(name);
+      expect(headers["X-Envoy-Attempt-Count"]).toBe("1");
+      expect(headers["X-Forwarded-Proto"]).toBe("http");
+    });
+
+    it("logs that request in JSON on both sidecars, as Istio's access log", async () => {
+      const r = await driver.exec("sleep", ["curl", "-sS", "-H", "x-request-id: e2e-access-log-1", "http://httpbin:8000/get"]);
+      expect(r.code, r.stderr).toBe(0);
+      const client = await eventually("client-side log line", async () => accessLogLines(await driver.logs("sleep", "istio-proxy")).find((l) => l.request_id === "e2e-access-log-1"), Boolean);
+      expect(client).toMatchObject({ upstream_cluster: "outbound|8000||httpbin.default.svc.cluster.local", response_code: 200, response_flags: "-", method: "GET", path: "/get", authority: "httpbin:8000", protocol: "HTTP/1.1" });
+      expect(typeof client!.duration).toBe("number");
+      const server = await eventually("server-side log line", async () => accessLogLines(await driver.logs("httpbin", "istio-proxy")).find((l) => l.request_id === "e2e-access-log-1"), Boolean);
+      expect(server).toMatchObject({ upstream_cluster: "inbound|80||", response_code: 200, response_flags: "-" });
+    });
+
+    it("serves Bookinfo through the ingress gateway", async () => {
+      const page = await get(`${ingress}/productpage`);
+      expect(page.status).toBe(200);
+      for (const text of ["The Comedy of Errors", "Book Details", "Book Reviews"]) expect(page.body).toContain(text);
+    });
+
+    it("routes everything to v1 with virtual-service-all-v1: no stars", async () => {
+      await driver.apply([join(NET, "virtual-service-all-v1.yaml")]);
+      await eventually("only v1 reviews", async () => Promise.all(Array.from({ length: 6 }, () => get(`${ingress}/productpage`).then((r) => starsOf(r.body)))), (s) => s.every((x) => x === "none"));
+    });
+
+    it("sends jason to reviews v2 (black stars) and everyone else to v1", async () => {
+      await driver.apply([join(NET, "virtual-service-reviews-test-v2.yaml")]);
+      const jason = await login(ingress, "jason");
+      await eventually("jason sees black stars", () => get(`${ingress}/productpage`, { cookie: jason }).then((r) => starsOf(r.body)), (s) => s === "black");
+      expect(starsOf((await get(`${ingress}/productpage`)).body)).toBe("none");
+    });
+
+    it("splits reviews 50/50 between v1 and v3 within ±15 % over 40 loads", async () => {
+      await driver.apply([join(NET, "virtual-service-reviews-50-v3.yaml")]);
+      await eventually("v3 appears", () => get(`${ingress}/productpage`).then((r) => starsOf(r.body)), (s) => s === "red");
+      const seen = [];
+      for (let i = 0; i < 40; i++) seen.push(starsOf((await get(`${ingress}/productpage`)).body));
+      const red = seen.filter((s) => s === "red").length;
+      expect(seen.every((s) => s === "red" || s === "none")).toBe(true);
+      expect(red).toBeGreaterThanOrEqual(14);
+      expect(red).toBeLessThanOrEqual(26);
+    });
+
+    it("shows the reviews error to jason under the 7 s ratings delay", async () => {
+      await driver.apply([join(NET, "virtual-service-reviews-test-v2.yaml"), join(NET, "virtual-service-ratings-test-delay.yaml")]);
+      const jason = await login(ingress, "jason");
+      await eventually("the delay fault shows", () => get(`${ingress}/productpage`, { cookie: jason, timeoutMs: 20_000 }).then((r) => r.body), (b) => b.includes("Sorry, product reviews are currently unavailable for this book."), 40_000);
+    }, 60_000);
+
+    it("shows ratings unavailable to jason under the ratings abort", async () => {
+      await driver.apply([join(NET, "virtual-service-ratings-test-abort.yaml")]);
+      const jason = await login(ingress, "jason");
+      await eventually("the abort fault shows", () => get(`${ingress}/productpage`, { cookie: jason }).then((r) => starsOf(r.body)), (s) => s === "unavailable");
+    }, 30_000);
+
+    it("routes httpbin.example.com through the gateway to httpbin", async () => {
+      const r = await eventually("httpbin via the gateway", () => get(`${ingress}/headers`, { host: "httpbin.example.com" }), (x) => x.status === 200);
+      expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers.Host).toBe("httpbin.example.com");
+    });
+
+    it("keeps serving while discovery restarts", async () => {
+      let failures = 0;
+      let served = 0;
+      let stop = false;
+      const traffic = (async () => {
+        while (!stop) {
+          const r = await get(`${ingress}/productpage`).catch(() => ({ status: 0 }));
+          if (r.status === 200) served++;
+          else failures++;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 500));
+      await driver.restart("discovery");
+      await new Promise((r) => setTimeout(r, 3000));
+      stop = true;
+      await traffic;
+      expect(served).toBeGreaterThan(10);
+      expect(failures).toBe(0);
+    }, 60_000);
+
+    it("recovers within seconds after a workload restarts", async () => {
+      await driver.restart("details");
+      await eventually("details answers again", () => get(`${ingress}/productpage`).then((r) => r.body), (b) => b.includes("Book Details") && !b.includes("Error fetching product details"), 15_000);
+    }, 30_000);
+
+    it("leaves no namespace, rule or process behind after `down`", async () => {
+      const before = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+      expect(before).toMatch(/weft-/);
+      const pids = await driver.processes();
+      expect(pids.length).toBeGreaterThan(5);
+      await driver.down();
+      const after = execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").filter((l) => before.includes(l.split(" ")[0]) && l.startsWith("weft-"));
+      expect(after).toEqual([]);
+      expect(execFileSync("ip", ["link", "show"], { encoding: "utf8" })).not.toMatch(/weft0/);
+      expect(execFileSync("iptables-save", [], { encoding: "utf8" })).not.toMatch(/weft-local/);
+      const alive = pids.filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      expect(alive).toEqual([]);
+    }, 60_000);
+  });
+}
