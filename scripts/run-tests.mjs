@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The README's test command: lint, build and test every project through Nx,
-// then one closing line for the whole workspace ("N passed, N failed,
+// then the end-to-end scenarios (`nx e2e e2e`), then one closing line for the whole workspace ("N passed, N failed,
 // N skipped") from each project's vitest JSON report, so a reader (or CI)
 // sees the total without scrolling through every project's output.
 import { spawnSync } from "node:child_process";
@@ -9,8 +9,11 @@ import { join } from "node:path";
 
 const resultsDir = join(process.cwd(), ".test-results");
 rmSync(resultsDir, { recursive: true, force: true });
-const args = ["nx", "run-many", "-t", "lint", "build", "test", "--output-style=stream-without-prefixes", ...process.argv.slice(2)];
-const run = spawnSync("npx", args, { stdio: "inherit", env: { ...process.env, NX_DAEMON: "false" } });
+const env = { ...process.env, NX_DAEMON: "false" };
+const extra = process.argv.slice(2).filter((a) => a !== "--no-e2e");
+const unit = spawnSync("npx", ["nx", "run-many", "-t", "lint", "build", "test", "--output-style=stream-without-prefixes", ...extra], { stdio: "inherit", env });
+const e2e = process.argv.includes("--no-e2e") ? { status: 0 } : spawnSync("npx", ["nx", "e2e", "e2e", "--output-style=stream-without-prefixes"], { stdio: "inherit", env });
+const status = unit.status !== 0 ? unit.status ?? 1 : e2e.status ?? 1;
 
 let passed = 0;
 let failed = 0;
@@ -27,4 +30,4 @@ if (existsSync(resultsDir)) {
 }
 console.log("\n" + projects.join("\n"));
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(run.status ?? 1);
+process.exit(status);
