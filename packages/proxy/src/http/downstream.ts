@@ -70,7 +70,14 @@ export function createHttp1Downstream(req: IncomingMessage, res: ServerResponse)
     },
     onClose: (cb) => res.once("close", cb),
     setIdleTimeout(ms, cb) {
-      req.socket.setTimeout(ms, cb);
+      // Per-request on a keep-alive socket: unhook when this response is done.
+      const socket = req.socket;
+      socket.setTimeout(ms);
+      socket.on("timeout", cb);
+      res.once("close", () => {
+        socket.off("timeout", cb);
+        socket.setTimeout(0);
+      });
     },
     closeAfterResponse() {
       res.shouldKeepAlive = false;

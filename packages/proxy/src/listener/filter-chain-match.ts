@@ -69,12 +69,12 @@ export function factsOf(conn: ConnInfo): ConnFacts {
   };
 }
 
-type Scorer<T> = (m: ChainMatch) => number; // >0 specific match (higher = better), 0 = unspecified, -1 = no match
+type Scorer = (m: ChainMatch) => number; // >0 specific match (higher = better), 0 = unspecified, -1 = no match
 
-function narrow<T extends { match: ChainMatch }>(cands: T[], score: Scorer<T>): T[] {
+function narrow<T extends { match: ChainMatch }>(cands: T[], score: Scorer): T[] {
   let best = -1;
   let out: T[] = [];
-  let empties: T[] = [];
+  const empties: T[] = [];
   for (const c of cands) {
     const s = score(c.match);
     if (s === 0) empties.push(c);

@@ -113,7 +113,7 @@ export function forwardUpstream(
   const canRetry = (c: Cluster): boolean => {
     if (retriesLeft <= 0 || responseStarted) return false;
     if (c.activeRetries >= c.config.maxRetries) {
-      ctx.info.responseFlags.includes("UO") || ctx.info.responseFlags.push("UO");
+      if (!ctx.info.responseFlags.includes("UO")) ctx.info.responseFlags.push("UO");
       return false;
     }
     return true;

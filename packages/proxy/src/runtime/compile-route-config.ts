@@ -103,7 +103,7 @@ function compilePerFilter(
 ): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (const [k, any] of Object.entries(map)) {
-    let a = any;
+    const a = any;
     // envoy.config.route.v3.FilterConfig wraps a config with is_optional/disabled.
     if (a.typeUrl === "type.googleapis.com/envoy.config.route.v3.FilterConfig") {
       deps.report(`${field}.typed_per_filter_config`, "FilterConfig wrapper is not implemented; ignored");
