@@ -56,6 +56,14 @@ function snapshotOf(resources: Iterable<XdsResource>): TypeSnapshot {
   return { version: versionOf(map.values()), resources: map };
 }
 
+/** The cache key of a names list; memoized per array (connections hand out the same array until their subscription changes). */
+const namesKeys = new WeakMap<readonly string[], string>();
+function namesKey(names: readonly string[]): string {
+  let key = namesKeys.get(names);
+  if (key === undefined) namesKeys.set(names, (key = names.join(",")));
+  return key;
+}
+
 function localityKey(proxy: ProxyInfo): string {
   const l = proxy.node.locality;
   return l ? `${l.region}/${l.zone}/${l.subZone}` : "";
@@ -84,7 +92,7 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
       } else hits++;
       return snap;
     }
-    const snapKey = `${proxyKey}\u0000${names.join(",")}`;
+    const snapKey = `${proxyKey}\u0000${namesKey(names)}`;
     const cached = edsSnapshots.get(snapKey);
     if (cached) {
       hits++;
@@ -141,7 +149,7 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
       const generator = options.generators.get(typeUrl);
       if (!push || !generator) return EMPTY;
       if (typeUrl === EDS) return edsSnapshot(proxy, push, generator, names);
-      const key = `${push.configKey(proxy)}\u0000${typeUrl}\u0000${names === "*" ? "*" : names.join(",")}`;
+      const key = `${push.configKey(proxy)}\u0000${typeUrl}\u0000${names === "*" ? "*" : namesKey(names)}`;
       let snap = byKey.get(key);
       if (snap) {
         hits++;

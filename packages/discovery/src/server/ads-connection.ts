@@ -17,7 +17,7 @@ export interface ServerStreamState<Req, Res> {
 
 export type AdsMode = "sotw" | "delta";
 
-export interface AdsConnection {
+export interface AdsConnection<Req = unknown> {
   /** `<node id>-<n>`, unique per stream (Istio's conID). */
   readonly id: string;
   readonly proxy: ProxyInfo;
@@ -28,7 +28,9 @@ export interface AdsConnection {
   /** When each type was last sent (ms since epoch), for syncz and config_dump. */
   readonly sentAt: Map<string, number>;
   status(): AdsTypeStatus[];
-  /** Sorted subscribed names, "*" for a wildcard, undefined when the type is not watched. */
+  /** Feeds one request to the stream's protocol state. */
+  receive(request: Req): AdsServerEvent;
+  /** Sorted subscribed names, "*" for a wildcard, undefined when the type is not watched (do not mutate). */
   subscribedNames(typeUrl: string): readonly string[] | "*" | undefined;
   types(): readonly string[];
   /** Whether the proxy watches `name` of `typeUrl` (explicitly or by wildcard), without copying its subscription. */
@@ -53,10 +55,11 @@ export function createAdsConnection<Req, Res>(init: {
   out: AsyncQueue<Res>;
   /** Applied to every response before it is queued (pre-encoding shared resources). */
   encode?: (response: Res) => Res;
-}): AdsConnection {
+}): AdsConnection<Req> {
   const { state, out } = init;
   const sent = new Map<string, ResourceSnapshot>();
   const sentAt = new Map<string, number>();
+  const namesCache = new Map<string, readonly string[] | "*">();
   return {
     id: init.id,
     proxy: init.proxy,
@@ -66,9 +69,20 @@ export function createAdsConnection<Req, Res>(init: {
     sentAt,
     status: () => state.status(),
     subscribedNames(typeUrl) {
-      if (!state.watchedTypes().includes(typeUrl)) return undefined;
-      const names = state.subscribedNames(typeUrl);
-      return names === undefined ? "*" : [...names].sort();
+      // Cached until the next request of this type: pushes ask for every
+      // connection, and sorting 500 EDS names per proxy per push adds up.
+      let names = namesCache.get(typeUrl);
+      if (names === undefined) {
+        if (!state.watchedTypes().includes(typeUrl)) return undefined;
+        const set = state.subscribedNames(typeUrl);
+        names = set === undefined ? "*" : [...set].sort();
+        namesCache.set(typeUrl, names);
+      }
+      return names;
+    },
+    receive(request) {
+      namesCache.delete((request as { typeUrl: string }).typeUrl);
+      return state.receive(request);
     },
     types: () => state.watchedTypes(),
     watches(typeUrl, name) {

@@ -90,7 +90,7 @@ describe("ADS server (SotW)", () => {
     fake.setServices([a, { ...b, endpoints: ["10.0.1.9"] }], endpointChange(fqdnOf(b)));
     expect((await c.next((r) => r.typeUrl === EDS)).names).toEqual([clusterNameOf(b)]);
     // The config dump still shows everything the proxy holds.
-    const dump = await (await fetch(`http://${fake.addrs.http}/debug/config_dump?proxyID=p1.ns1`)).json();
+    const dump = (await (await fetch(`http://${fake.addrs.http}/debug/config_dump?proxyID=p1.ns1`)).json()) as { configs: Array<{ dynamic_endpoint_configs: unknown[] }> };
     expect(dump.configs[1].dynamic_endpoint_configs).toHaveLength(2);
   });
 

@@ -148,7 +148,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     encode?: (response: Res) => Res,
   ): AsyncIterable<Res> {
     const out = createAsyncQueue<Res>();
-    let conn: AdsConnection | undefined;
+    let conn: AdsConnection<Req> | undefined;
     let ageTimer: NodeJS.Timeout | undefined;
 
     const pump = async () => {
@@ -181,7 +181,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
           ageTimer.unref();
         }
         checkType(request.typeUrl);
-        onEvent(conn, state.receive(request));
+        onEvent(conn, conn.receive(request));
       }
       // The client half-closed: the stream is over.
       out.end();

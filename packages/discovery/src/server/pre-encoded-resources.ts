@@ -7,11 +7,12 @@
 // byte-for-byte what encoding `resources` would produce. (go-control-plane
 // and istiod cache marshaled resources for the same reason.)
 import { toBinary } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import type { DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 
 const RESOURCES_FIELD = 2;
+const TAG = (RESOURCES_FIELD << 3) | WireType.LengthDelimited;
 const encodedAny = new WeakMap<Any, Uint8Array>();
 
 function encodeOnce(any: Any): Uint8Array {
@@ -20,17 +21,41 @@ function encodeOnce(any: Any): Uint8Array {
   return bytes;
 }
 
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
 /** Moves `response.resources` into one pre-encoded unknown-field run; returns the same message. */
 export function preEncodeResources(response: DiscoveryResponse): DiscoveryResponse {
   const resources = response.resources;
   if (resources.length === 0) return response;
-  const writer = new BinaryWriter();
-  resources.forEach((any, i) => {
-    // protobuf-es writes the first tag itself; every further entry carries its own.
-    if (i > 0) writer.tag(RESOURCES_FIELD, WireType.LengthDelimited);
-    writer.bytes(encodeOnce(any));
+  const encoded = resources.map(encodeOnce);
+  // protobuf-es writes the first tag itself; every further entry carries its own (one byte: field 2, LEN).
+  let size = 0;
+  for (const e of encoded) size += varintSize(e.length) + e.length + 1;
+  const data = new Uint8Array(size - 1);
+  let pos = 0;
+  encoded.forEach((e, i) => {
+    if (i > 0) data[pos++] = TAG;
+    pos = writeVarint(data, pos, e.length);
+    data.set(e, pos);
+    pos += e.length;
   });
   response.resources = [];
-  response.$unknown = [...(response.$unknown ?? []), { no: RESOURCES_FIELD, wireType: WireType.LengthDelimited, data: writer.finish() }];
+  response.$unknown = [...(response.$unknown ?? []), { no: RESOURCES_FIELD, wireType: WireType.LengthDelimited, data }];
   return response;
 }
