@@ -56,7 +56,7 @@ describe("selectFilterChain() follows Envoy's precedence", () => {
     [{ destPort: 7000, sourceIp: "172.16.0.1", sourcePort: 5555 }, "port-7000-srcport"],
     [{ destPort: 6000, sourceIp: "172.16.0.1" }, undefined],
   ] as const)("%o → %s", (f, want) => {
-    expect(selectFilterChain(chains, facts(f))?.name).toBe(want);
+    expect(selectFilterChain(chains, facts(f as Partial<ConnFacts>))?.name).toBe(want);
   });
 });
 
