@@ -81,8 +81,12 @@ export function subsetLabels(dr: IstioConfig | undefined, subset: string): Recor
 
 /** Every outbound cluster of the proxy's visible services. */
 export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc = false): XdsResource[] {
+  const scope = push.scope(proxy);
+  const key = `cds-out|${scope.scopeKey}|${grpc}`;
+  const cached = push.cache.get(key) as XdsResource[] | undefined;
+  if (cached) return cached;
   const out: XdsResource[] = [];
-  for (const svc of push.scope(proxy).services) {
+  for (const svc of scope.services) {
     const dr = push.destinationRule(proxy.namespace, svc);
     for (const port of svc.ports) {
       if (port.protocol === "UDP") continue;
@@ -90,6 +94,7 @@ export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc =
       for (const s of subsetsOf(dr)) out.push(outboundCluster(push, svc, port, s.name, dr, grpc));
     }
   }
+  push.cache.set(key, out);
   return out;
 }
 
@@ -153,7 +158,7 @@ function specialClusters(push: MeshPushContext): XdsResource[] {
 
 export function generateClusters(push: MeshPushContext, proxy: ProxyInfo): XdsResource[] {
   if (proxy.generator === "grpc") return outboundClusters(push, proxy, true);
-  const out = outboundClusters(push, proxy);
+  const out = [...outboundClusters(push, proxy)];
   if (proxy.type === "sidecar") {
     for (const p of inboundPorts(push, proxy)) out.push(inboundCluster(push, p.port, isHttp2(p.protocol), p.services));
     out.push(...specialClusters(push));

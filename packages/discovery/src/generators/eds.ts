@@ -61,8 +61,12 @@ export function loadAssignment(push: MeshPushContext, namespace: string, cluster
 export function generateEndpoints(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
   let wanted = names;
   if (!wanted) {
+    const scope = push.scope(proxy);
+    const key = `eds-all|${scope.scopeKey}`;
+    const cached = push.cache.get(key) as XdsResource[] | undefined;
+    if (cached) return cached;
     const all: string[] = [];
-    for (const svc of push.scope(proxy).services) {
+    for (const svc of scope.services) {
       if (svc.resolution !== "EDS" && proxy.generator !== "grpc") continue;
       const dr = push.destinationRule(proxy.namespace, svc);
       for (const p of svc.ports) {
@@ -71,10 +75,16 @@ export function generateEndpoints(push: MeshPushContext, proxy: ProxyInfo, names
         for (const s of subsetsOf(dr)) all.push(outboundName(p.port, s.name, svc.hostname));
       }
     }
-    wanted = all;
+    const out = resolve(push, proxy, all);
+    push.cache.set(key, out);
+    return out;
   }
+  return resolve(push, proxy, wanted);
+}
+
+function resolve(push: MeshPushContext, proxy: ProxyInfo, names: readonly string[]): XdsResource[] {
   const out: XdsResource[] = [];
-  for (const name of wanted) {
+  for (const name of names) {
     const r = loadAssignment(push, proxy.namespace, name);
     if (r) out.push(r);
   }

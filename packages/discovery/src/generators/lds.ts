@@ -215,6 +215,18 @@ function grpcListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly
 export function generateListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
   if (proxy.generator === "grpc") return grpcListeners(push, proxy, names);
   const log = accessLog(push.options.accessLogFile, push.options.accessLogEncoding);
-  const listeners = proxy.type === "router" ? gatewayListeners(push, proxy, log) : [...outboundListeners(push, proxy, log), virtualOutbound(push, proxy, log), virtualInbound(push, proxy, log)];
-  return listeners.filter((l) => !names || names.includes(String(l.name))).map((l) => toResource(ListenerSchema, String(l.name), l));
+  const convert = (list: JsonObject[]): XdsResource[] => list.map((l) => toResource(ListenerSchema, String(l.name), l));
+  let all: XdsResource[];
+  if (proxy.type === "router") all = convert(gatewayListeners(push, proxy, log));
+  else {
+    // Outbound listeners depend on the scope (namespace + Sidecar), not on the proxy's labels: share them.
+    const key = `lds-out|${push.scope(proxy).scopeKey}`;
+    let outbound = push.cache.get(key) as XdsResource[] | undefined;
+    if (!outbound) {
+      outbound = convert([...outboundListeners(push, proxy, log), virtualOutbound(push, proxy, log)]);
+      push.cache.set(key, outbound);
+    }
+    all = [...outbound, ...convert([virtualInbound(push, proxy, log)])];
+  }
+  return names ? all.filter((r) => names.includes(r.name)) : all;
 }

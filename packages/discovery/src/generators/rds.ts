@@ -4,17 +4,23 @@
 // `http.<bind port>` with a virtual host per VirtualService host bound to the
 // Gateway. Proxyless gRPC: a route config per `host:port` listener.
 import type { JsonObject } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
+import { fromEnvoyJson } from "@weft/xds-api";
 import { RouteConfigurationSchema } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
+import { VirtualHostSchema, type VirtualHost } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
 import type { ProxyInfo, XdsResource } from "../contracts.js";
 import { isHttp } from "../model/protocol.js";
 import type { MeshService } from "../model/types.js";
+import { labelsKey } from "../model/labels.js";
+import { isObject } from "../source/field-checker.js";
+import type { IstioConfig } from "../push-context/istio-config.js";
 import { hostsIntersect } from "../push-context/hosts.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
 import { virtualServiceFor } from "../push-context/proxy-scope.js";
 import { PASSTHROUGH } from "./cds.js";
 import { gatewayServers } from "./gateway-servers.js";
 import { defaultRoute, translateVirtualService, type RouteContext } from "./http-route.js";
-import { toResource } from "./resource.js";
+import { messageResource, toResource } from "./resource.js";
 
 /** Istio's virtual host domains for a service on a port; short names only in the proxy's own namespace. */
 export function serviceDomains(svc: MeshService, port: number, proxyNamespace: string, domain: string): string[] {
@@ -31,36 +37,15 @@ export function serviceDomains(svc: MeshService, port: number, proxyNamespace: s
   return out;
 }
 
-function sidecarVirtualHosts(push: MeshPushContext, proxy: ProxyInfo, port: number, grpcOnly?: MeshService): JsonObject[] {
+/** Virtual hosts of one service for a proxyless gRPC client (its route config `host:port`). */
+function grpcVirtualHosts(push: MeshPushContext, proxy: ProxyInfo, port: number, svc: MeshService): JsonObject[] {
   const scope = push.scope(proxy);
   const ctx: RouteContext = { push, proxy, port };
-  const used = new Set<string>();
-  const hosts: JsonObject[] = [];
-  const services = grpcOnly ? [grpcOnly] : scope.services;
-  for (const svc of services) {
-    const sp = svc.ports.find((p) => p.port === port);
-    if (!sp || (!grpcOnly && !isHttp(sp.protocol))) continue;
-    // Envoy rejects a domain listed by two virtual hosts: the first service keeps it.
-    const domains = serviceDomains(svc, port, proxy.namespace, push.options.domain).filter((d) => !used.has(d));
-    if (domains.length === 0) continue;
-    for (const d of domains) used.add(d);
-    const vs = virtualServiceFor(scope.virtualServices, svc.hostname, push.options.domain);
-    const routes = vs ? translateVirtualService(ctx, vs) : [defaultRoute(ctx, svc.hostname, port)];
-    if (routes.length === 0) continue;
-    hosts.push({ name: `${svc.hostname}:${port}`, domains, routes, include_request_attempt_count: true });
-  }
-  if (grpcOnly) return hosts;
-  if (scope.outboundTrafficPolicy === "REGISTRY_ONLY") {
-    hosts.push({ name: "block_all", domains: ["*"], routes: [{ name: "block_all", match: { prefix: "/" }, direct_response: { status: 502 } }], include_request_attempt_count: true });
-  } else {
-    hosts.push({
-      name: "allow_any",
-      domains: ["*"],
-      routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: PASSTHROUGH, timeout: "0s", max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" } } }],
-      include_request_attempt_count: true,
-    });
-  }
-  return hosts;
+  const vs = virtualServiceFor(scope.virtualServices, svc.hostname, push.options.domain);
+  const routes = vs ? translateVirtualService(ctx, vs) : [defaultRoute(ctx, svc.hostname, port)];
+  if (routes.length === 0) return [];
+  // gRPC matches the virtual host against the target authority `host:port` (and the short forms).
+  return [{ name: `${svc.hostname}:${port}`, domains: serviceDomains(svc, port, proxy.namespace, push.options.domain), routes }];
 }
 
 /** Outbound HTTP ports of the proxy's visible services (the sidecar's route config names). */
@@ -105,11 +90,10 @@ export function generateRoutes(push: MeshPushContext, proxy: ProxyInfo, names?: 
       for (const p of svc.ports) {
         const name = `${svc.hostname}:${p.port}`;
         if (names && !names.includes(name)) continue;
-        const vhosts = sidecarVirtualHosts(push, proxy, p.port, svc);
-        // gRPC matches the virtual host against the target authority `host:port` (and the short forms).
+        const vhosts = grpcVirtualHosts(push, proxy, p.port, svc);
         // grpc-js NACKs a route config with actions other than `route` or per-route
         // config for filters it lacks (CORS): keep what a gRPC client can apply.
-        const virtualHosts = vhosts.map(({ include_request_attempt_count: _drop, ...v }) => ({
+        const virtualHosts = vhosts.map((v) => ({
           ...v,
           routes: (v.routes as JsonObject[]).filter((r) => r.route !== undefined).map((r) => grpcRoute(r)),
         }));
@@ -127,11 +111,74 @@ export function generateRoutes(push: MeshPushContext, proxy: ProxyInfo, names?: 
     }
     return out;
   }
+  const scope = push.scope(proxy);
+  // A sidecar's route configs only depend on its labels through sourceLabels matches.
+  const labelPart = scope.virtualServices.some(usesProxyLabels) ? labelsKey(proxy.labels) : "";
   for (const port of sidecarHttpPorts(push, proxy)) {
     const name = String(port);
     if (names && !names.includes(name)) continue;
-    out.push(toResource(RouteConfigurationSchema, name, { name, virtual_hosts: sidecarVirtualHosts(push, proxy, port), validate_clusters: false }));
+    const key = `rds|${scope.scopeKey}|${port}|${labelPart}`;
+    let rc = push.cache.get(key) as XdsResource | undefined;
+    if (!rc) {
+      rc = messageResource(RouteConfigurationSchema, name, create(RouteConfigurationSchema, { name, virtualHosts: sidecarVirtualHostMessages(push, proxy, port), validateClusters: false }));
+      push.cache.set(key, rc);
+    }
+    out.push(rc);
   }
+  return out;
+}
+
+function usesProxyLabels(vs: IstioConfig): boolean {
+  return (Array.isArray(vs.spec.http) ? vs.spec.http : []).some((h) => isObject(h) && Array.isArray(h.match) && h.match.some((m) => isObject(m) && m.sourceLabels !== undefined));
+}
+
+/**
+ * The sidecar's virtual hosts for one port as messages. A virtual host depends
+ * on the scope (namespace + Sidecar), the service, the port and — only when its
+ * VirtualService matches on sourceLabels — the proxy's labels; it is converted
+ * once per push under that key, so 1000 sidecars x 500 services cost 500
+ * conversions per namespace, not 500 000.
+ */
+function sidecarVirtualHostMessages(push: MeshPushContext, proxy: ProxyInfo, port: number): VirtualHost[] {
+  const scope = push.scope(proxy);
+  const ctx: RouteContext = { push, proxy, port };
+  const used = new Set<string>();
+  const out: VirtualHost[] = [];
+  for (const svc of scope.services) {
+    const sp = svc.ports.find((p) => p.port === port);
+    if (!sp || !isHttp(sp.protocol)) continue;
+    const full = serviceDomains(svc, port, proxy.namespace, push.options.domain);
+    // Envoy rejects a domain listed by two virtual hosts: the first service keeps it.
+    const domains = full.filter((d) => !used.has(d));
+    if (domains.length === 0) continue;
+    for (const d of domains) used.add(d);
+    const vs = virtualServiceFor(scope.virtualServices, svc.hostname, push.options.domain);
+    const key = `vh|${scope.scopeKey}|${svc.hostname}|${svc.namespace}|${port}|${vs && usesProxyLabels(vs) ? labelsKey(proxy.labels) : ""}|${domains.length === full.length ? "" : domains.join(",")}`;
+    let vh = push.cache.get(key) as VirtualHost | null | undefined;
+    if (vh === undefined) {
+      const routes = vs ? translateVirtualService(ctx, vs) : [defaultRoute(ctx, svc.hostname, port)];
+      vh = routes.length === 0 ? null : fromEnvoyJson(VirtualHostSchema, { name: `${svc.hostname}:${port}`, domains, routes, include_request_attempt_count: true });
+      push.cache.set(key, vh);
+    }
+    if (vh) out.push(vh);
+  }
+  const catchAllKey = `vh-catchall|${scope.outboundTrafficPolicy}`;
+  let catchAll = push.cache.get(catchAllKey) as VirtualHost | undefined;
+  if (!catchAll) {
+    catchAll = fromEnvoyJson(
+      VirtualHostSchema,
+      scope.outboundTrafficPolicy === "REGISTRY_ONLY"
+        ? { name: "block_all", domains: ["*"], routes: [{ name: "block_all", match: { prefix: "/" }, direct_response: { status: 502 } }], include_request_attempt_count: true }
+        : {
+            name: "allow_any",
+            domains: ["*"],
+            routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: PASSTHROUGH, timeout: "0s", max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" } } }],
+            include_request_attempt_count: true,
+          },
+    );
+    push.cache.set(catchAllKey, catchAll);
+  }
+  out.push(catchAll);
   return out;
 }
 

@@ -105,12 +105,44 @@ function endpoint(address: string, port: number, sp: ServicePort, w: Workload | 
   };
 }
 
-function kubeEndpoints(svc: Json, name: string, ns: string, ports: ServicePort[], objects: readonly ConfigObject[], workloads: readonly Workload[]): MeshEndpoint[] {
-  const pods = new Map(workloads.filter((w) => w.kind === "Pod" && w.namespace === ns).map((w) => [w.name, w]));
-  const podByIp = new Map(workloads.filter((w) => w.kind === "Pod" && w.namespace === ns && w.ip).map((w) => [w.ip!, w]));
+/** Lookups built once per registry so each Service's endpoints cost O(its own objects). */
+interface EndpointIndex {
+  slices: Map<string, ConfigObject[]>;
+  legacy: Map<string, ConfigObject>;
+  workloadsByNs: Map<string, Workload[]>;
+  pods: Map<string, Workload>;
+  podByIp: Map<string, Workload>;
+}
+
+function indexEndpoints(objects: readonly ConfigObject[], workloads: readonly Workload[]): EndpointIndex {
+  const idx: EndpointIndex = { slices: new Map(), legacy: new Map(), workloadsByNs: new Map(), pods: new Map(), podByIp: new Map() };
+  for (const o of objects) {
+    if (o.kind === "EndpointSlice") {
+      const svc = o.metadata.labels?.["kubernetes.io/service-name"];
+      if (!svc) continue;
+      const key = `${o.metadata.namespace}/${svc}`;
+      const list = idx.slices.get(key) ?? [];
+      list.push(o);
+      idx.slices.set(key, list);
+    } else if (o.kind === "Endpoints") idx.legacy.set(`${o.metadata.namespace}/${o.metadata.name}`, o);
+  }
+  for (const w of workloads) {
+    const list = idx.workloadsByNs.get(w.namespace) ?? [];
+    list.push(w);
+    idx.workloadsByNs.set(w.namespace, list);
+    if (w.kind !== "Pod") continue;
+    idx.pods.set(`${w.namespace}/${w.name}`, w);
+    if (w.ip) idx.podByIp.set(`${w.namespace}/${w.ip}`, w);
+  }
+  return idx;
+}
+
+function kubeEndpoints(svc: Json, name: string, ns: string, ports: ServicePort[], idx: EndpointIndex): MeshEndpoint[] {
+  const pods = { get: (n: string) => idx.pods.get(`${ns}/${n}`) };
+  const podByIp = { get: (ip: string) => idx.podByIp.get(`${ns}/${ip}`) };
   const out: MeshEndpoint[] = [];
-  const slices = objects.filter((o) => o.kind === "EndpointSlice" && o.metadata.namespace === ns && o.metadata.labels?.["kubernetes.io/service-name"] === name);
-  const legacy = objects.find((o) => o.kind === "Endpoints" && o.metadata.namespace === ns && o.metadata.name === name);
+  const slices = idx.slices.get(`${ns}/${name}`) ?? [];
+  const legacy = idx.legacy.get(`${ns}/${name}`);
   if (slices.length > 0) {
     for (const s of slices) {
       if (s.raw.addressType === "FQDN") continue;
@@ -151,8 +183,8 @@ function kubeEndpoints(svc: Json, name: string, ns: string, ports: ServicePort[]
   }
   const selector = isObject(svc.selector) ? (svc.selector as Labels) : undefined;
   if (!selector || Object.keys(selector).length === 0) return out;
-  for (const w of workloads) {
-    if (w.namespace !== ns || !w.ip || w.kind === "Deployment" || !matchLabels(selector, w.labels)) continue;
+  for (const w of idx.workloadsByNs.get(ns) ?? []) {
+    if (!w.ip || w.kind === "Deployment" || !matchLabels(selector, w.labels)) continue;
     for (const sp of ports) {
       const port = w.kind === "WorkloadEntry" ? (w.namedPorts.get(sp.name) ?? targetPortOf(sp, undefined)) : targetPortOf(sp, w);
       if (port === undefined) continue;
@@ -164,6 +196,7 @@ function kubeEndpoints(svc: Json, name: string, ns: string, ports: ServicePort[]
 
 export function buildRegistry(objects: readonly ConfigObject[], domain: string): Registry {
   const workloads = workloadsOf(objects);
+  const idx = indexEndpoints(objects, workloads);
   const services: MeshService[] = [];
   const namespaces = new Map<string, Labels>();
   for (const o of objects) {
@@ -188,7 +221,7 @@ export function buildRegistry(objects: readonly ConfigObject[], domain: string):
       kind: "Service",
       resolution: headless ? "PASSTHROUGH" : "EDS",
       location: "MESH_INTERNAL",
-      endpoints: kubeEndpoints(spec, o.metadata.name, ns, ports, objects, workloads),
+      endpoints: kubeEndpoints(spec, o.metadata.name, ns, ports, idx),
       origin: o.origin,
       configPath: `/api/v1/namespaces/${ns}/services/${o.metadata.name}`,
     });

@@ -2,7 +2,7 @@
 // `<type>~<ip>~<pod>.<namespace>~<namespace>.svc.<domain>`; metadata comes
 // from node.metadata (ISTIO_META_* as pilot-agent copies them: NAMESPACE,
 // LABELS, GENERATOR, INSTANCE_IPS, CLUSTER_ID, NAME…), and wins over the id.
-import type { ProxyInfo, ProxyParser } from "../contracts.js";
+import type { ProxyParser } from "../contracts.js";
 
 export const parseProxy: ProxyParser = (node, domain) => {
   const id = node.id;

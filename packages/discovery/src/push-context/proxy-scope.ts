@@ -17,6 +17,12 @@ export interface EgressHost {
 
 export interface ProxyScope {
   key: string;
+  /**
+   * What outbound config depends on: proxy type, generator, namespace and the
+   * Sidecar in effect — not the labels. Outbound clusters, listeners and most
+   * virtual hosts are shared by every proxy with the same scopeKey.
+   */
+  scopeKey: string;
   sidecar?: IstioConfig;
   egress: EgressHost[];
   /** Visible services, one per hostname, sorted by hostname. */
@@ -96,7 +102,8 @@ export function computeScope(push: MeshPushContext, proxy: ProxyInfo, key: strin
           return matchLabels(sel, proxy.labels);
         })
       : [];
-  return { key, ...(sidecar ? { sidecar } : {}), egress, services, virtualServices, outboundTrafficPolicy, inbound, gateways };
+  const scopeKey = `${proxy.type}|${proxy.generator ?? ""}|${ns}|${sidecar ? `${sidecar.namespace}/${sidecar.name}` : ""}`;
+  return { key, scopeKey, ...(sidecar ? { sidecar } : {}), egress, services, virtualServices, outboundTrafficPolicy, inbound, gateways };
 }
 
 /** The first VirtualService (precedence order) in `list` with a host covering `hostname`. */

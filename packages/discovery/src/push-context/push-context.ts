@@ -125,7 +125,11 @@ export class MeshPushContext implements PushContext {
   }
 }
 
-export function createPushContextBuilder(options: PushContextOptions = {}): PushContextBuilder & { build(snapshot: ConfigSnapshot): MeshPushContext } {
+export interface MeshPushContextBuilder extends PushContextBuilder {
+  build(snapshot: ConfigSnapshot, previous?: PushContext): MeshPushContext;
+}
+
+export function createPushContextBuilder(options: PushContextOptions = {}): MeshPushContextBuilder {
   const resolved: ResolvedOptions = {
     domain: options.domain ?? "cluster.local",
     rootNamespace: options.rootNamespace ?? "istio-system",

@@ -46,7 +46,10 @@ function validateHttpRoute(value: unknown, path: string, c: FieldChecker): void 
     }
   }
   const direct = c.object_(r.directResponse, `${path}.directResponse`);
-  if (direct) c.integer(direct.status, `${path}.directResponse.status`, 200, 599) ?? (direct.status === undefined && c.fail(`${path}.directResponse.status`, "is required"));
+  if (direct) {
+    if (direct.status === undefined) c.fail(`${path}.directResponse.status`, "is required");
+    else c.integer(direct.status, `${path}.directResponse.status`, 200, 599);
+  }
   const rewrite = c.object_(r.rewrite, `${path}.rewrite`);
   if (rewrite) {
     c.string(rewrite.uri, `${path}.rewrite.uri`);
@@ -173,7 +176,8 @@ function validateHeaders(value: unknown, path: string, c: FieldChecker): void {
     c.stringMap(ops.add, `${path}.${dir}.add`);
     c.array(ops.remove, `${path}.${dir}.remove`).forEach((n, i) => c.string(n, `${path}.${dir}.remove[${i}]`, true));
     for (const k of ["set", "add"]) {
-      if (isObject(ops[k])) for (const name of Object.keys(ops[k] as Json)) if (name.toLowerCase() === "host" || name.startsWith(":")) {
+      if (!isObject(ops[k])) continue;
+      for (const name of Object.keys(ops[k] as Json)) {
         if (name.startsWith(":")) c.fail(`${path}.${dir}.${k}.${name}`, "pseudo-headers cannot be set; use rewrite.authority");
       }
     }
