@@ -113,3 +113,15 @@ describe("rejections", () => {
     expect(() => compileCluster(c, () => {})).toThrow(/od: lb_policy/);
   });
 });
+
+describe("pilot-agent's bootstrap (envoy-rev0.json)", () => {
+  it("compiles every static listener and cluster", async () => {
+    const { loadRev0Bootstrap } = await import("../test-util/testdata.js");
+    const b = loadRev0Bootstrap();
+    const reports: string[] = [];
+    const d = { ...deps, report: (f: string) => void reports.push(f) };
+    const names = b.staticResources!.listeners.map((l) => compileListener(l, d).name);
+    expect(names.length).toBeGreaterThanOrEqual(2);
+    for (const c of b.staticResources!.clusters) expect(compileCluster(c, (f) => void reports.push(f)).name).toBe(c.name);
+  });
+});
