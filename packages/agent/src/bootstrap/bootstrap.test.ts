@@ -5,6 +5,7 @@ import { loadAgentEnv } from "../env/agent-env.js";
 import { productpageEnv, TESTDATA } from "../test-util/productpage-env.js";
 import { fromEnvoyJson, toEnvoyJson } from "@weft/xds-api";
 import { BootstrapSchema } from "@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb";
+import { bootstrapIssues, hasMessageValidation } from "./validate-bootstrap.js";
 import { buildBootstrap, bootstrapToJson } from "./bootstrap.js";
 
 type J = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -90,5 +91,17 @@ describe("buildBootstrap() for bookinfo's productpage pod", () => {
     ]);
     const agent = b.static_resources.clusters.find((c: J) => c.name === "agent");
     expect(agent.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value).toBe(25020);
+  });
+
+  it("passes @weft/xds-api's validateMessage (protoc-gen-validate rules)", () => {
+    expect(hasMessageValidation()).toBe(true);
+    expect(bootstrapIssues(buildBootstrap(env))).toEqual([]);
+  });
+
+  it("is caught by validateMessage when a rule is broken", () => {
+    const b = buildBootstrap(env);
+    b.staticResources!.clusters[0].name = "";
+    b.staticResources!.clusters[0].connectTimeout = { $typeName: "google.protobuf.Duration", seconds: -1n, nanos: 0 };
+    expect(bootstrapIssues(b).map((i) => i.path)).toContain("static_resources.clusters[0].connect_timeout");
   });
 });
