@@ -58,7 +58,7 @@ function snapshotOf(resources: Iterable<XdsResource>): TypeSnapshot {
 
 /** The cache key of a names list; memoized per array (connections hand out the same array until their subscription changes). */
 const namesKeys = new WeakMap<readonly string[], string>();
-function namesKey(names: readonly string[]): string {
+export function namesKey(names: readonly string[]): string {
   let key = namesKeys.get(names);
   if (key === undefined) namesKeys.set(names, (key = names.join(",")));
   return key;

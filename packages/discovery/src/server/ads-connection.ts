@@ -53,14 +53,14 @@ export function createAdsConnection<Req, Res>(init: {
   mode: AdsMode;
   state: ServerStreamState<Req, Res>;
   out: AsyncQueue<Res>;
-  /** Applied to every response before it is queued (pre-encoding shared resources). */
-  encode?: (response: Res) => Res;
+  /** Applied to every response before it is queued (pre-encoding shared resources); `names` is the subscription it answers. */
+  encode?: (response: Res, snapshot: ResourceSnapshot, names: readonly string[] | "*") => Res;
 }): AdsConnection<Req> {
   const { state, out } = init;
   const sent = new Map<string, ResourceSnapshot>();
   const sentAt = new Map<string, number>();
   const namesCache = new Map<string, readonly string[] | "*">();
-  return {
+  const self: AdsConnection<Req> = {
     id: init.id,
     proxy: init.proxy,
     mode: init.mode,
@@ -81,8 +81,9 @@ export function createAdsConnection<Req, Res>(init: {
       return names;
     },
     receive(request) {
-      namesCache.delete((request as { typeUrl: string }).typeUrl);
-      return state.receive(request);
+      const event = state.receive(request);
+      if (event.kind === "subscribe" || ((event.kind === "ack" || event.kind === "nack") && event.subscriptionChanged)) namesCache.delete(event.typeUrl);
+      return event;
     },
     types: () => state.watchedTypes(),
     watches(typeUrl, name) {
@@ -105,7 +106,7 @@ export function createAdsConnection<Req, Res>(init: {
       if (response === undefined) return false;
       sent.set(typeUrl, snapshot);
       sentAt.set(typeUrl, Date.now());
-      out.push(init.encode ? init.encode(response) : response);
+      out.push(init.encode ? init.encode(response, view, self.subscribedNames(typeUrl) ?? "*") : response);
       return true;
     },
     close: () => out.end(),
@@ -113,4 +114,5 @@ export function createAdsConnection<Req, Res>(init: {
       return out.closed;
     },
   };
+  return self;
 }

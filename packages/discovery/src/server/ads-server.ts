@@ -3,7 +3,7 @@
 // Envoy both connect). It keeps one AdsConnection per stream and asks the
 // cache for snapshots; it never stores resources itself.
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { PUSH_ORDER, TypeUrl, createDeltaServerStream, createSotwServerStream, findMessage, type AdsServerEvent } from "@weft/xds-api";
+import { PUSH_ORDER, TypeUrl, createDeltaServerStream, createSotwServerStream, findMessage, type AdsServerEvent, type ResourceSnapshot } from "@weft/xds-api";
 import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb.js";
 import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import type {
@@ -145,7 +145,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     requests: AsyncIterable<Req>,
     ctx: HandlerContext,
     state: ServerStreamState<Req, Res>,
-    encode?: (response: Res) => Res,
+    encode?: (response: Res, snapshot: ResourceSnapshot, names: readonly string[] | "*") => Res,
   ): AsyncIterable<Res> {
     const out = createAsyncQueue<Res>();
     let conn: AdsConnection<Req> | undefined;
@@ -215,7 +215,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     routes(router) {
       router.service(AggregatedDiscoveryService, {
         streamAggregatedResources: (requests: AsyncIterable<DiscoveryRequest>, ctx: HandlerContext) =>
-          serve<DiscoveryRequest, DiscoveryResponse>("sotw", requests, ctx, createSotwServerStream(), preEncodeResources),
+          serve<DiscoveryRequest, DiscoveryResponse>("sotw", requests, ctx, createSotwServerStream(), (response, snapshot, names) => preEncodeResources(response, { snapshot, names })),
         deltaAggregatedResources: (requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext) =>
           serve<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", requests, ctx, createDeltaServerStream()),
       });

@@ -18,3 +18,15 @@ describe("preEncodeResources()", () => {
     expect(fast.length).toBe(plain.length);
   });
 });
+
+describe("preEncodeResources() with a shared snapshot", () => {
+  it("builds the run once for every response answering the same snapshot and subscription", () => {
+    const resources = [0, 1].map((i) => packAny(ClusterSchema, create(ClusterSchema, { name: `c${i}` })));
+    const snapshot = {};
+    const names = ["c0", "c1"];
+    const r1 = preEncodeResources(create(DiscoveryResponseSchema, { nonce: "1", resources }), { snapshot, names });
+    const r2 = preEncodeResources(create(DiscoveryResponseSchema, { nonce: "2", resources: [...resources] }), { snapshot, names: [...names] });
+    expect(r2.$unknown?.[0].data).toBe(r1.$unknown?.[0].data);
+    expect(fromBinary(DiscoveryResponseSchema, toBinary(DiscoveryResponseSchema, r2)).resources).toHaveLength(2);
+  });
+});

@@ -9,11 +9,14 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
+import { namesKey } from "../cache/config-cache.js";
 import type { DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 
 const RESOURCES_FIELD = 2;
 const TAG = (RESOURCES_FIELD << 3) | WireType.LengthDelimited;
 const encodedAny = new WeakMap<Any, Uint8Array>();
+/** snapshot → subscription key → encoded run. */
+const runs = new WeakMap<object, Map<string, { count: number; data: Uint8Array }>>();
 
 function encodeOnce(any: Any): Uint8Array {
   let bytes = encodedAny.get(any);
@@ -39,10 +42,7 @@ function writeVarint(buf: Uint8Array, pos: number, n: number): number {
   return pos;
 }
 
-/** Moves `response.resources` into one pre-encoded unknown-field run; returns the same message. */
-export function preEncodeResources(response: DiscoveryResponse): DiscoveryResponse {
-  const resources = response.resources;
-  if (resources.length === 0) return response;
+function encodeRun(resources: readonly Any[]): Uint8Array {
   const encoded = resources.map(encodeOnce);
   // protobuf-es writes the first tag itself; every further entry carries its own (one byte: field 2, LEN).
   let size = 0;
@@ -55,6 +55,28 @@ export function preEncodeResources(response: DiscoveryResponse): DiscoveryRespon
     data.set(e, pos);
     pos += e.length;
   });
+  return data;
+}
+
+/**
+ * Moves `response.resources` into one pre-encoded unknown-field run; returns
+ * the same message. With `shared` (the snapshot and subscription the
+ * response answers) the run is built once and reused for every proxy that
+ * gets the same resources; the order may then be another proxy's, which xDS
+ * does not care about.
+ */
+export function preEncodeResources(response: DiscoveryResponse, shared?: { snapshot: object; names: readonly string[] | "*" }): DiscoveryResponse {
+  const resources = response.resources;
+  if (resources.length === 0) return response;
+  let data: Uint8Array | undefined;
+  if (shared) {
+    let bySubscription = runs.get(shared.snapshot);
+    if (!bySubscription) runs.set(shared.snapshot, (bySubscription = new Map()));
+    const key = shared.names === "*" ? "*" : namesKey(shared.names);
+    const run = bySubscription.get(key);
+    if (run && run.count === resources.length) data = run.data;
+    else bySubscription.set(key, { count: resources.length, data: (data = encodeRun(resources)) });
+  } else data = encodeRun(resources);
   response.resources = [];
   response.$unknown = [...(response.$unknown ?? []), { no: RESOURCES_FIELD, wireType: WireType.LengthDelimited, data }];
   return response;
