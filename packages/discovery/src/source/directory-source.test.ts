@@ -84,9 +84,24 @@ describe("createDirectorySource()", () => {
     expect(s.snapshot().errors[0]).toMatchObject({ origin: "vs.yaml", reason: expect.stringMatching(/YAML syntax error at line \d+.*keeping the last good objects of this file \(1\)/) });
   });
 
-  it("skips an invalid object, reports it, and keeps the last good objects of other files", async () => {
+  it("keeps the last good version of an object an edit made invalid, and reports the edit", async () => {
     writeFileSync(join(dir, "svc.yaml"), SERVICE);
     writeFileSync(join(dir, "vs.yaml"), VS([80, 20]));
+    const s = await start();
+    writeFileSync(join(dir, "vs.yaml"), VS([80, 30]));
+    await until(() => s.snapshot().errors.length > 0, "the weight error");
+    expect(names(s)).toEqual(["Service/reviews", "VirtualService/reviews"]);
+    expect(JSON.stringify(s.snapshot().objects)).toContain('"weight":20');
+    expect(s.snapshot().errors).toEqual([
+      { origin: "vs.yaml", object: "VirtualService default/reviews", field: "spec.http[0].route", reason: "destination weights add up to 110, they must add up to 100; keeping the last good version of this object" },
+    ]);
+    writeFileSync(join(dir, "vs.yaml"), VS([70, 30]));
+    await until(() => s.snapshot().errors.length === 0, "the fixed weights");
+    expect(JSON.stringify(s.snapshot().objects)).toContain('"weight":70');
+  });
+
+  it("skips a new invalid object, reports it, and keeps serving the rest", async () => {
+    writeFileSync(join(dir, "svc.yaml"), SERVICE);
     const s = await start();
     writeFileSync(join(dir, "vs.yaml"), VS([80, 30]));
     await until(() => s.snapshot().errors.length > 0, "the weight error");

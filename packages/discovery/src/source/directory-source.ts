@@ -9,6 +9,8 @@ import { join, relative } from "node:path";
 import type { Logger } from "pino";
 import type { ConfigChange, ConfigError, ConfigObject, ConfigSnapshot, ConfigSource } from "../contracts.js";
 import { diffObjects } from "./diff-objects.js";
+import { isObject } from "./field-checker.js";
+import { CLUSTER_SCOPED } from "./kinds.js";
 import { parseDocuments, SyntaxFileError } from "./parse-documents.js";
 import { validateDocument } from "./validate-object.js";
 
@@ -73,8 +75,18 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
       const errors: ConfigError[] = [];
       for (const { doc, origin } of docs) {
         const v = validateDocument(doc, origin);
-        errors.push(...v.errors);
-        if (v.object) objects.push(v.object);
+        if (v.object) {
+          objects.push(v.object);
+          continue;
+        }
+        // Like an admission webhook rejecting an update: an edit that makes an
+        // object invalid keeps its last good version serving.
+        const key = rawKey(doc);
+        const lastGood = key ? previous?.objects.find((o) => objectKey(o) === key) : undefined;
+        if (lastGood) {
+          objects.push(lastGood);
+          errors.push(...v.errors.map((e) => ({ ...e, reason: `${e.reason}; keeping the last good version of this object` })));
+        } else errors.push(...v.errors);
       }
       return { text, objects, errors };
     } catch (err) {
@@ -92,7 +104,7 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
       if (state.syntaxError) errors.push(state.syntaxError);
       errors.push(...state.errors);
       for (const o of state.objects) {
-        const key = `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+        const key = objectKey(o);
         const first = seen.get(key);
         if (first !== undefined) {
           errors.push({ origin: o.origin, object: `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`, field: "metadata.name", reason: `duplicate of the object in ${first}; the first one is used` });
@@ -207,6 +219,17 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
       return () => listeners.delete(listener);
     },
   };
+}
+
+function objectKey(o: ConfigObject): string {
+  return `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+}
+
+/** The key a raw document would have, if it has a kind and a name. */
+function rawKey(doc: unknown): string | undefined {
+  if (!isObject(doc) || typeof doc.kind !== "string" || !isObject(doc.metadata) || typeof doc.metadata.name !== "string") return undefined;
+  const ns = typeof doc.metadata.namespace === "string" && doc.metadata.namespace !== "" ? doc.metadata.namespace : CLUSTER_SCOPED.has(doc.kind) ? "" : "default";
+  return `${doc.kind}/${ns}/${doc.metadata.name}`;
 }
 
 function sameErrors(a: readonly ConfigError[], b: readonly ConfigError[]): boolean {
