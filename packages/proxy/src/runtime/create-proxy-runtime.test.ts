@@ -151,6 +151,20 @@ describe("createProxyRuntime() with xDS batches", () => {
     expect(h.stats.get("listener.127.0.0.1_" + listenerPort + ".downstream_cx_total")).toBeGreaterThan(0);
   });
 
+  it("leaves unchanged clusters alone on a SotW CDS resend", async () => {
+    const before = h.runtime.dump().clusters.find((c) => c.name === "outbound|80||svc")!.lastUpdated;
+    await h.runtime.apply(
+      batch(TypeUrl.Cluster, ClusterSchema, [
+        { name: "outbound|80||svc", type: "EDS", connect_timeout: "1s", eds_cluster_config: { eds_config: { ads: {} }, service_name: "outbound|80||svc" } },
+        staticCluster("dead", [1]),
+      ], "2"),
+    );
+    const after = h.runtime.dump().clusters.find((c) => c.name === "outbound|80||svc")!;
+    expect(after.lastUpdated).toBe(before);
+    expect(after.version).toBe("2");
+    expect((await get(listenerPort, "/x")).status).toBe(200);
+  });
+
   it("rewrites the prefix and adds route headers; the upstream sees x-envoy-original-path", async () => {
     const r = await get(listenerPort, "/old/thing?q=1");
     expect(r.body).toBe("ok /new/thing?q=1");

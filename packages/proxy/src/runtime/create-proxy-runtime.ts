@@ -106,7 +106,16 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     }
   }
 
-  async function applyClusters(items: Array<{ name: string; version: string; resource: Any; msg: ClusterProto }>, removed: string[], isStatic: boolean): Promise<void> {
+  async function applyClusters(all: Array<{ name: string; version: string; resource: Any; msg: ClusterProto }>, removed: string[], isStatic: boolean): Promise<void> {
+    // Envoy leaves a cluster whose config did not change alone (SotW CDS resends everything).
+    const items = all.filter((i) => {
+      const prev = clusters.get(i.name);
+      if (prev && sameResource(prev.resource, i.resource)) {
+        prev.version = i.version;
+        return false;
+      }
+      return true;
+    });
     const compiled = items.map((i) => {
       if (i.msg.name !== i.name) throw new ResourceRejectedError(i.name, "name", `resource name ${JSON.stringify(i.name)} differs from cluster name ${JSON.stringify(i.msg.name)}`);
       return { ...i, cfg: compileCluster(i.msg, report) };
@@ -136,7 +145,15 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
   }
 
   async function applyListeners(items: Array<{ name: string; version: string; resource: Any; msg: Listener }>, removed: string[], isStatic: boolean): Promise<void> {
-    const compiled = items.map((i) => ({ ...i, cfg: compileListener(i.msg, compileDeps) }));
+    const changed = items.filter((i) => {
+      const prev = listeners.get(i.name);
+      if (prev && sameResource(prev.resource, i.resource)) {
+        prev.version = i.version;
+        return false;
+      }
+      return true;
+    });
+    const compiled = changed.map((i) => ({ ...i, cfg: compileListener(i.msg, compileDeps) }));
     for (const c of compiled) {
       const { chains, defaultChain } = buildChains(c.cfg, chainDeps);
       try {
@@ -153,6 +170,10 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
         await listenerMgr.remove(n);
       }
     }
+  }
+
+  function sameResource(a: Any, b: Any): boolean {
+    return a.typeUrl === b.typeUrl && Buffer.from(a.value.buffer, a.value.byteOffset, a.value.byteLength).equals(b.value);
   }
 
   function sotwRemoved<T>(map: Map<string, Entry<T>>, u: ResourceUpdate): string[] {
