@@ -67,7 +67,6 @@ const BOOL_FLAGS: Record<string, (o: CommandLineOptions) => void> = {
 // tracing…): accepted so the agent can pass Envoy's arguments unchanged.
 const IGNORED_VALUE_FLAGS = new Set([
   "--base-id-path",
-  "--cpuset-threads",
   "--socket-path",
   "--socket-mode",
   "--bootstrap-version",
@@ -75,7 +74,6 @@ const IGNORED_VALUE_FLAGS = new Set([
   "--stats-tag",
   "--hot-restart-version",
   "--admin-address-path",
-  "--local-address-ip-version-ignored",
 ]);
 const IGNORED_BOOL_FLAGS = new Set([
   "--use-dynamic-base-id",
@@ -86,7 +84,6 @@ const IGNORED_BOOL_FLAGS = new Set([
   "--skip-hot-restart-on-no-parent",
   "--skip-hot-restart-parent-stats",
   "--cpuset-threads",
-  "--disable-extensions-ignored",
 ]);
 
 export function defaultCommandLineOptions(): CommandLineOptions {

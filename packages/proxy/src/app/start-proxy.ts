@@ -1,0 +1,200 @@
+import { createRequire } from "node:module";
+import { pino } from "pino";
+import type { CommandLineOptions } from "../cli/command-line-options.js";
+import type { ProxyRuntime, ProxyRuntimeOptions } from "../contracts.js";
+import { createAccessLogManager, type AccessLogManager } from "../accesslog/access-logger-factory.js";
+import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
+import { loadBootstrap } from "../bootstrap/load-bootstrap.js";
+import { reportUnimplementedBootstrapFields } from "../bootstrap/report-unimplemented.js";
+import { createUnsupportedReporter } from "../bootstrap/unsupported-reporter.js";
+import { installServerStats } from "../stats/server-stats.js";
+import { createStatsStore, type StatsStoreImpl } from "../stats/stats-store.js";
+import { createTagProducer } from "../stats/tag-extractor.js";
+import { createAdsClient, type AdsClient } from "../xds/ads-client.js";
+import { resolveAdsTarget } from "../xds/ads-target.js";
+import { createPatternDestination } from "./log-format.js";
+import { createLoggingControl, type LoggingControl } from "./logging-control.js";
+import { createServerState, type ServerStateControl } from "./server-state.js";
+
+export type RuntimeFactory = (options: ProxyRuntimeOptions) => ProxyRuntime;
+
+export interface StartProxyDeps {
+  createRuntime: RuntimeFactory;
+  /** Tests pass their own pino destination; default stderr or --log-path. */
+  logDestination?: pino.DestinationStream;
+  /** Install SIGTERM/SIGINT handlers (the binary does; tests don't). */
+  handleSignals?: boolean;
+}
+
+export interface RunningProxy {
+  runtime: ProxyRuntime;
+  stats: StatsStoreImpl;
+  serverState: ServerStateControl;
+  logging: LoggingControl;
+  adminPort(): number | undefined;
+  ads(): AdsClient | undefined;
+  /** Drain (per --drain-time-s / --drain-strategy) then stop; resolves with the exit code. */
+  drainAndStop(): Promise<number>;
+  /** Stop now (admin /quitquitquit). */
+  stop(): Promise<number>;
+  /** Resolves with the exit code once the proxy has stopped. */
+  exited: Promise<number>;
+}
+
+const require = createRequire(import.meta.url);
+const VERSION: string = (require("../../package.json") as { version: string }).version;
+
+/** The composition root: CLI options → bootstrap → stats → access logs → runtime → admin → xDS. */
+export async function startProxy(options: CommandLineOptions, deps: StartProxyDeps): Promise<RunningProxy> {
+  const startedAt = Date.now();
+  const base = deps.logDestination ?? (options.logPath ? pino.destination({ dest: options.logPath, sync: false, mkdir: true }) : pino.destination({ fd: 2, sync: false }));
+  const logging = createLoggingControl({
+    level: options.logLevel,
+    componentLevels: options.componentLogLevels,
+    destination: options.logFormat ? createPatternDestination(options.logFormat, base) : base,
+  });
+  const log = logging.component("main");
+  const unsupported = createUnsupportedReporter(logging.component("config"));
+  if (options.ignoredFlags.length) {
+    log.warn(`ignoring Envoy flags that mean nothing to weft-proxy: ${[...new Set(options.ignoredFlags)].join(", ")}`);
+  }
+  // Issue 5 brings worker processes; until then one event loop serves all.
+  log.debug({ concurrency: options.concurrency }, "--concurrency accepted; running single-threaded");
+
+  const loadedAt = new Date();
+  const { bootstrap, unknownFields } = loadBootstrap(options);
+  for (const f of unknownFields) unsupported.report(f, "unknown field skipped (--allow-unknown-static-fields)");
+  reportUnimplementedBootstrapFields(bootstrap, unsupported.report);
+
+  const serverState = createServerState();
+  const stats = createStatsStore({ tagProducer: createTagProducer(bootstrap.statsConfig) });
+  let runtime: ProxyRuntime | undefined;
+  installServerStats(stats, {
+    state: () => serverState.state(),
+    startedAt,
+    concurrency: options.concurrency || 1,
+    restartEpoch: options.restartEpoch,
+    versionNumber: 0,
+    activeConnections: () => runtime?.activeConnections() ?? 0,
+  });
+
+  const accessLogs: AccessLogManager = createAccessLogManager({
+    stats,
+    logger: logging.component("file"),
+    flushIntervalMs: options.fileFlushIntervalMsec,
+    reportUnsupported: unsupported.report,
+  });
+  const node = bootstrap.node;
+  runtime = deps.createRuntime({
+    stats,
+    accessLogs: accessLogs.factory,
+    logger: logging.root,
+    nodeId: node?.id ?? "",
+    serviceCluster: node?.cluster || undefined,
+    reportUnsupported: unsupported.report,
+  });
+  const rt = runtime;
+
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  let stopping: Promise<number> | undefined;
+  let admin: AdminServer | undefined;
+  let ads: AdsClient | undefined;
+
+  const stop = (code = 0): Promise<number> =>
+    (stopping ??= (async () => {
+      log.info("shutting down");
+      await ads?.close().catch(() => undefined);
+      await rt.close().catch((err: unknown) => log.error({ err }, "runtime close failed"));
+      await accessLogs.close().catch(() => undefined);
+      await admin?.close().catch(() => undefined);
+      resolveExit(code);
+      return code;
+    })());
+
+  const drainAndStop = async (): Promise<number> => {
+    if (stopping) return stopping;
+    serverState.setDraining();
+    const graceful = options.drainStrategy === "gradual";
+    log.info({ drainTimeS: options.drainTimeS, strategy: options.drainStrategy }, "draining listeners");
+    await rt.drainListeners({ graceful }).catch((err: unknown) => log.error({ err }, "drain failed"));
+    // Wait for the drain time, or less once no connection is left.
+    const deadline = Date.now() + options.drainTimeS * 1000;
+    while (Date.now() < deadline && rt.activeConnections() > 0 && !stopping) {
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - Date.now()))));
+    }
+    return stop(0);
+  };
+
+  const adminAddr = bootstrap.admin?.address?.address;
+  const adminDeps = {
+    runtime: rt,
+    stats,
+    bootstrap,
+    bootstrapLoadedAt: loadedAt,
+    serverState,
+    logging,
+    options,
+    startedAt,
+    version: `weft-proxy/${VERSION}`,
+    logger: logging.component("admin"),
+    onQuit: () => void stop(0),
+  };
+  try {
+    if (adminAddr?.case === "socketAddress") {
+      const port = adminAddr.value.portSpecifier.case === "portValue" ? adminAddr.value.portSpecifier.value : 0;
+      admin = await startAdminServer(adminDeps, { host: adminAddr.value.address || "127.0.0.1", port });
+      log.info({ address: `${adminAddr.value.address}:${admin.port()}` }, "admin listening");
+    } else if (adminAddr?.case === "pipe") {
+      admin = await startAdminServer(adminDeps, { path: adminAddr.value.path });
+    }
+
+    serverState.setInitializing();
+    rt.onInitialized(() => {
+      if (serverState.state() !== "DRAINING") serverState.setLive();
+      log.info("all clusters and listeners initialized: LIVE");
+      if (options.mode === "init_only") void stop(0);
+    });
+    await rt.applyBootstrap(bootstrap);
+
+    const target = resolveAdsTarget(bootstrap);
+    if (target) {
+      if (!node) throw new Error("node: required to talk to the xDS server");
+      ads = createAdsClient({ node, target, runtime: rt, stats, logger: logging.root });
+      ads.start();
+    }
+  } catch (err) {
+    await stop(1);
+    throw err;
+  }
+
+  if (deps.handleSignals) {
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      signals++;
+      if (signals > 1) {
+        log.warn(`${sig} again: exiting now`);
+        void stop(0);
+        return;
+      }
+      log.info(`${sig}: draining then exiting`);
+      void drainAndStop();
+    };
+    process.on("SIGTERM", () => onSignal("SIGTERM"));
+    process.on("SIGINT", () => onSignal("SIGINT"));
+  }
+
+  return {
+    runtime: rt,
+    stats,
+    serverState,
+    logging,
+    adminPort: () => admin?.port(),
+    ads: () => ads,
+    drainAndStop,
+    stop: () => stop(0),
+    exited,
+  };
+}
+
+export { VERSION as WEFT_PROXY_VERSION };

@@ -1,0 +1,61 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { ENVOY_REV0_PATH } from "../test-util/testdata.js";
+
+// The built binary, as the agent runs it (build first: nx run proxy:build).
+const BIN = fileURLToPath(new URL("../../dist/bin/weft-proxy.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "weft-bin-"));
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: dir, timeout: 20_000 });
+
+describe.skipIf(!existsSync(BIN))("weft-proxy binary", () => {
+  it("validates envoy-rev0.json and exits 0", () => {
+    const r = run("-c", ENVOY_REV0_PATH, "--mode", "validate");
+    expect(r.stdout).toBe(`configuration '${ENVOY_REV0_PATH}' OK\n`);
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("fails a listener port of 70000 naming the field", () => {
+    const path = join(dir, "port.yaml");
+    writeFileSync(path, "static_resources:\n  listeners:\n  - name: bad\n    address: { socket_address: { address: 127.0.0.1, port_value: 70000 } }\n    filter_chains: [{ filters: [] }]\n");
+    const r = run("-c", path, "--mode", "validate");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("static_resources.listeners[0].address.socket_address.port_value: value must be less than or equal to 65535, got 70000");
+  });
+
+  it("fails a listener the data path rejects, naming listener and field", () => {
+    const path = join(dir, "tcp.yaml");
+    writeFileSync(
+      path,
+      `static_resources:
+  listeners:
+  - name: l1
+    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: x
+          route_config: { virtual_hosts: [{ name: a, domains: ["*"], routes: [{ match: { safe_regex: { regex: "(unclosed" } }, route: { cluster: c } }] }] }
+          http_filters: [{ name: envoy.filters.http.router, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router } }]
+`,
+    );
+    const r = run("-c", path, "--mode", "validate");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/static_resources\.listeners\[0\]\.\S*safe_regex\S* \(listener 'l1'\)/);
+  });
+
+  it("rejects an unknown flag with usage, and accepts meaningless Envoy flags", () => {
+    expect(run("--nope").status).toBe(1);
+    const r = run("-c", ENVOY_REV0_PATH, "--mode", "validate", "--use-dynamic-base-id", "--disable-hot-restart");
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("prints --version", () => {
+    expect(run("--version").stdout).toMatch(/^weft-proxy version: \d+\.\d+\.\d+/);
+  });
+});
