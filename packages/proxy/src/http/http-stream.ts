@@ -99,6 +99,7 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
       body = r.body ? Buffer.from(r.body) : undefined;
       headers = body ? { "content-length": String(body.length), "content-type": "text/plain" } : { "content-length": "0" };
     }
+    headers["date"] = httpDate();
     if (r.headers) Object.assign(headers, r.headers);
     finishResponseHeaders(status, headers);
     info.responseCode = status;
@@ -226,4 +227,16 @@ function redirectLocation(r: RedirectSpec, ctx: RequestContext, matchedPrefix: s
   }
   if (r.stripQuery) query = "";
   return `${scheme}://${host}${path}${query}`;
+}
+
+let cachedDate = "";
+let cachedAt = 0;
+/** RFC 7231 date for local replies, formatted at most once per second. */
+function httpDate(): string {
+  const now = Date.now();
+  if (now - cachedAt >= 1000) {
+    cachedAt = now - (now % 1000);
+    cachedDate = new Date(now).toUTCString();
+  }
+  return cachedDate;
 }

@@ -3,7 +3,7 @@
 // selection, then the chain's network filter.
 import * as net from "node:net";
 import type { Logger } from "pino";
-import type { Counter, Gauge, StatsStore } from "../contracts.js";
+import type { Counter, Gauge, StatsStore, StreamInfo } from "../contracts.js";
 import type { ListenerConfig, ChainConfig } from "../runtime/compile-listener.js";
 import { getOriginalDst, originalDstUnavailableReason } from "../native/original-dst.js";
 import type { ConnInfo } from "./conn-info.js";
@@ -164,6 +164,21 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
       l.stats.noChain.inc();
       if (!chain) log.debug({ listener: c.name, conn }, "no matching filter chain");
       socket.destroy();
+      // Listener access logs see connections no chain took (Envoy: NR, "filter_chain_not_found").
+      if (c.accessLoggers.length > 0) {
+        const info: StreamInfo = {
+          startTime: Date.now(),
+          durationMs: 0,
+          responseFlags: ["NR"],
+          bytesReceived: 0,
+          bytesSent: 0,
+          downstreamLocalAddress: conn.localAddress,
+          downstreamRemoteAddress: conn.remoteAddress,
+          requestedServerName: conn.sni,
+          connectionTerminationDetails: chain ? "tls_not_implemented" : "filter_chain_not_found",
+        };
+        for (const a of c.accessLoggers) a.log(info);
+      }
       return;
     }
     l.stats.cxTotal.inc();
