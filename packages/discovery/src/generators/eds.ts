@@ -59,8 +59,7 @@ export function loadAssignment(push: MeshPushContext, namespace: string, cluster
 }
 
 export function generateEndpoints(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
-  let wanted = names;
-  if (!wanted) {
+  if (!names) {
     const scope = push.scope(proxy);
     const key = `eds-all|${scope.scopeKey}`;
     const cached = push.cache.get(key) as XdsResource[] | undefined;
@@ -79,7 +78,7 @@ export function generateEndpoints(push: MeshPushContext, proxy: ProxyInfo, names
     push.cache.set(key, out);
     return out;
   }
-  return resolve(push, proxy, wanted);
+  return resolve(push, proxy, names);
 }
 
 function resolve(push: MeshPushContext, proxy: ProxyInfo, names: readonly string[]): XdsResource[] {
