@@ -9,31 +9,11 @@ import { matchLabels, type Labels } from "./labels.js";
 import { resolveProtocol } from "./protocol.js";
 import type { Locality, MeshEndpoint, MeshService, Registry, ServicePort, Workload } from "./types.js";
 import { buildServiceEntries } from "./service-entries.js";
+import { localityOf, workloadId } from "./workload-identity.js";
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const obj = (v: unknown): Json => (isObject(v) ? v : {});
-
-export function localityOf(labels: Labels | undefined, zone?: string): Locality {
-  // `istio-locality: region.zone.subzone` (Istio's pod label) wins, then the
-  // well-known topology labels, then the EndpointSlice's zone.
-  const l = labels?.["istio-locality"];
-  if (l) {
-    const [region = "", z = "", subzone = ""] = l.split(/[./]/);
-    return { region, zone: z, subzone };
-  }
-  return {
-    region: labels?.["topology.kubernetes.io/region"] ?? "",
-    zone: labels?.["topology.kubernetes.io/zone"] ?? zone ?? "",
-    subzone: labels?.["topology.istio.io/subzone"] ?? "",
-  };
-}
-
-export function workloadId(w: { name: string; namespace: string; labels: Labels }): string {
-  const app = w.labels["app.kubernetes.io/name"] ?? w.labels.app ?? w.name;
-  const version = w.labels["app.kubernetes.io/version"] ?? w.labels.version ?? "latest";
-  return `${w.name};${w.namespace};${app};${version};Kubernetes`;
-}
 
 function podReady(raw: Json): boolean {
   const status = obj(raw.status);
@@ -238,4 +218,4 @@ export function buildRegistry(objects: readonly ConfigObject[], domain: string):
   return { services, byHost, workloads, namespaces };
 }
 
-export { targetPortOf, endpoint as makeEndpoint };
+export { targetPortOf, localityOf, workloadId };

@@ -3,7 +3,7 @@
 // DNS_ROUND_ROBIN → STRICT_DNS / LOGICAL_DNS, NONE → ORIGINAL_DST passthrough.
 import type { ConfigObject } from "../contracts.js";
 import { isObject, type Json } from "../source/field-checker.js";
-import { localityOf, workloadId } from "./build-registry.js";
+import { localityOf, workloadId } from "./workload-identity.js";
 import { matchLabels, type Labels } from "./labels.js";
 import { resolveProtocol } from "./protocol.js";
 import type { MeshEndpoint, MeshService, Resolution, ServicePort, Workload } from "./types.js";
