@@ -97,6 +97,6 @@ describe.skipIf(skipReason !== undefined)("weft-agent with weft-discovery and we
     expect(await exited(agent)).toBe(0);
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThanOrEqual(2000);
-    expect(elapsed).toBeLessThan(2000 + 6000);
+    expect(elapsed).toBeLessThan(2000 + 3000);
   });
 });

@@ -117,7 +117,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       } else {
         await new Promise((r) => setTimeout(r, drainMs));
       }
-      await supervisor.stop(5000);
+      // Drained already: ask the proxy to exit now (admin /quitquitquit), SIGTERM/SIGKILL as fallback.
+      await supervisor.stop(2000, () => admin.quit());
       await closeAll();
       resolveDone(0);
     })());
@@ -126,8 +127,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     (stopping ??= (async () => {
       draining = true;
       log.info("quitquitquit: stopping the sidecar");
-      await admin.quit();
-      await supervisor.stop(5000);
+      await supervisor.stop(2000, () => admin.quit());
       await closeAll();
       resolveDone(0);
     })());

@@ -17,8 +17,8 @@ export interface Supervisor {
   start(): void;
   /** Sends a signal to the running proxy (SIGHUP, SIGUSR1… are passed through). */
   signal(sig: NodeJS.Signals): void;
-  /** Stops supervising: SIGTERM, then SIGKILL after `graceMs`. Resolves when the proxy is gone. */
-  stop(graceMs: number): Promise<void>;
+  /** Stops supervising: `askToExit` (if given), then SIGTERM, then SIGKILL after `graceMs`. Resolves when the proxy is gone. */
+  stop(graceMs: number, askToExit?: () => Promise<void>): Promise<void>;
   readonly pid: number | undefined;
   readonly restarts: number;
 }
@@ -69,11 +69,17 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     signal(sig) {
       child?.kill(sig);
     },
-    async stop(graceMs) {
+    async stop(graceMs, askToExit) {
       stopping = true;
       clearTimeout(restartTimer);
       const c = child;
       if (!c) return;
+      if (askToExit) {
+        // e.g. admin /quitquitquit: marked as stopping first, so the exit is not taken for a crash.
+        await askToExit().catch(() => undefined);
+        const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
+        if (gone) return;
+      }
       c.kill("SIGTERM");
       const killer = setTimeout(() => c.kill("SIGKILL"), graceMs);
       await exited;
