@@ -9,7 +9,7 @@ import { originalDstUnavailableReason } from "../native/original-dst.js";
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return "not root";
-  for (const tool of ["ip", "iptables", "curl"]) if (spawnSync("which", [tool]).status !== 0) return `${tool} not installed`;
+  for (const tool of ["ip", "iptables", "curl", "setpriv"]) if (spawnSync("which", [tool]).status !== 0) return `${tool} not installed`;
   const why = originalDstUnavailableReason();
   if (why) return `SO_ORIGINAL_DST addon unavailable (${why}); run \`npx nx run proxy:build\``;
   return undefined;
@@ -29,9 +29,12 @@ describe.skipIf(!!skip)("use_original_dst hand-off (iptables REDIRECT in a netns
     inNs("ip", "link", "set", "lo", "up");
     // Make 10.200.0.0/16 local to lo so connects are routable; iptables then rewrites them in OUTPUT.
     inNs("ip", "addr", "add", "10.200.0.254/16", "dev", "lo");
-    inNs("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", "10.200.0.0/16", "-j", "REDIRECT", "--to-ports", "15001");
+    // Like istio-iptables: the proxy's own traffic (uid 1337) is not captured again.
+    inNs("iptables", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", "10.200.0.0/16", "-m", "owner", "!", "--uid-owner", "1337", "-j", "REDIRECT", "--to-ports", "15001");
     const script = fileURLToPath(new URL("../test-util/netns-proxy-child.ts", import.meta.url));
-    child = spawn("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
+    child = spawn("ip", ["netns", "exec", ns, "setpriv", "--reuid=1337", "--regid=1337", "--clear-groups", process.execPath, "--import", "tsx", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("proxy in netns did not start")), 30_000);
       let buf = "";
@@ -66,7 +69,7 @@ describe.skipIf(!!skip)("use_original_dst hand-off (iptables REDIRECT in a netns
     expect(inNs("curl", "-s", "--max-time", "5", "http://10.200.0.2/")).toBe("wildcard-80");
   });
 
-  it("keeps connections with no matching listener on the virtual listener's own chains", () => {
-    expect(inNs("curl", "-s", "--max-time", "5", "telnet://10.200.0.9:82")).toBe("virtual-own-chain\n");
+  it("keeps connections with no matching listener on the virtual listener's own chain (PassthroughCluster to the original destination)", () => {
+    expect(inNs("curl", "-s", "--max-time", "5", "telnet://10.200.0.9:18082")).toBe("passthrough to 10.200.0.9:18082\n");
   });
 });

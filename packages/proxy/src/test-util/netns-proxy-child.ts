@@ -19,17 +19,22 @@ async function main(): Promise<void> {
   }
   await backend(18080, "backend-80");
   await backend(18081, "backend-81");
-  const raw = net.createServer((s) => s.end("virtual-own-chain\n"));
-  await new Promise<void>((r) => raw.listen(18082, "127.0.0.1", r));
+  // Reached through PassthroughCluster (ORIGINAL_DST) at its original destination 10.200.0.9:18082.
+  const raw = net.createServer((s) => s.end(`passthrough to ${s.localAddress}:${s.localPort}\n`));
+  await new Promise<void>((r) => raw.listen(18082, "0.0.0.0", r));
   const unbound = (l: Record<string, unknown>) => ({ ...l, bind_to_port: false });
   const h = await startRuntime({
-    clusters: [staticCluster("be80", [18080]), staticCluster("be81", [18081]), staticCluster("own", [18082])],
+    clusters: [
+      staticCluster("be80", [18080]),
+      staticCluster("be81", [18081]),
+      { name: "PassthroughCluster", type: "ORIGINAL_DST", lb_policy: "CLUSTER_PROVIDED", connect_timeout: "1s" },
+    ],
     listeners: [
       {
         name: "virtualOutbound",
         address: { socket_address: { address: "0.0.0.0", port_value: 15001 } },
         use_original_dst: true,
-        filter_chains: [{ filters: [{ name: "tcp", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "own", cluster: "own" } }] }],
+        filter_chains: [{ filters: [{ name: "tcp", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "PassthroughCluster", cluster: "PassthroughCluster" } }] }],
       },
       unbound({ ...httpListener("10.200.0.1_80", [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "be80" } }] }], {}, 80), address: { socket_address: { address: "10.200.0.1", port_value: 80 } } }),
       unbound({ ...httpListener("0.0.0.0_81", [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "be81" } }] }], {}, 81), address: { socket_address: { address: "0.0.0.0", port_value: 81 } } }),
