@@ -85,6 +85,26 @@ describe("LDS for sidecars", () => {
     expect(validationIssues(generate(logged, productpageProxy(), TypeUrl.Listener))).toEqual([]);
   });
 
+  it("follows the Telemetry API: the root namespace turns access logs on, a namespace can turn them off", () => {
+    const on = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: mesh-default, namespace: istio-system }
+spec: { accessLogging: [{ providers: [{ name: envoy }] }] }
+`;
+    const hasLog = (yaml: string): boolean => {
+      const push = smallPush(yaml);
+      const l = byName(json(push, productpageProxy(), "Listener")).get("0.0.0.0_9080")!;
+      return hcmOf((l.filter_chains as JsonObject[])[0]).access_log !== undefined;
+    };
+    expect(hasLog(on)).toBe(true);
+    expect(hasLog(`${on}---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: quiet, namespace: default }
+spec: { accessLogging: [{ disabled: true }] }
+`)).toBe(false);
+  });
+
   it("scopes listeners to a Sidecar's egress hosts", () => {
     const scoped = smallPush(`apiVersion: networking.istio.io/v1
 kind: Sidecar

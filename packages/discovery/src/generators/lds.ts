@@ -214,7 +214,7 @@ function grpcListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly
 
 export function generateListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
   if (proxy.generator === "grpc") return grpcListeners(push, proxy, names);
-  const log = accessLog(push.options.accessLogFile, push.options.accessLogEncoding);
+  const log = accessLog(push.scope(proxy).accessLogFile, push.options.accessLogEncoding);
   const convert = (list: JsonObject[]): XdsResource[] => list.map((l) => toResource(ListenerSchema, String(l.name), l));
   let all: XdsResource[];
   if (proxy.type === "router") all = convert(gatewayListeners(push, proxy, log));

@@ -34,6 +34,25 @@ export interface ProxyScope {
   inbound: MeshService[];
   /** Gateways whose selector matches (router proxies). */
   gateways: IstioConfig[];
+  /** Where Envoy writes access logs for this proxy (meshConfig.accessLogFile or a Telemetry resource), if anywhere. */
+  accessLogFile?: string;
+}
+
+/**
+ * Access logging from the Telemetry API: the proxy namespace's Telemetry
+ * without a selector, else the root namespace's. `accessLogging` entries turn
+ * the default (Envoy file) provider on, `disabled: true` turns it off; with no
+ * Telemetry, meshConfig.accessLogFile decides. Workload-selected Telemetry is
+ * not applied (it would make outbound listeners per workload).
+ */
+function accessLogOf(push: MeshPushContext, ns: string): { file?: string; from: string } {
+  const telemetries = push.istio.other.filter((c) => c.kind === "Telemetry" && !isObject(c.spec.selector));
+  const t = telemetries.find((c) => c.namespace === ns) ?? telemetries.find((c) => c.namespace === push.options.rootNamespace);
+  const fallback = push.options.accessLogFile;
+  if (!t || !Array.isArray(t.spec.accessLogging) || t.spec.accessLogging.length === 0) return { ...(fallback ? { file: fallback } : {}), from: "" };
+  const disabled = t.spec.accessLogging.some((l) => isObject(l) && l.disabled === true);
+  const from = `${t.namespace}/${t.name}`;
+  return disabled ? { from } : { file: fallback ?? "/dev/stdout", from };
 }
 
 function selectorOf(c: IstioConfig): Labels | undefined {
@@ -102,8 +121,9 @@ export function computeScope(push: MeshPushContext, proxy: ProxyInfo, key: strin
           return matchLabels(sel, proxy.labels);
         })
       : [];
-  const scopeKey = `${proxy.type}|${proxy.generator ?? ""}|${ns}|${sidecar ? `${sidecar.namespace}/${sidecar.name}` : ""}`;
-  return { key, scopeKey, ...(sidecar ? { sidecar } : {}), egress, services, virtualServices, outboundTrafficPolicy, inbound, gateways };
+  const log = accessLogOf(push, ns);
+  const scopeKey = `${proxy.type}|${proxy.generator ?? ""}|${ns}|${sidecar ? `${sidecar.namespace}/${sidecar.name}` : ""}|${log.from}`;
+  return { key, scopeKey, ...(sidecar ? { sidecar } : {}), ...(log.file ? { accessLogFile: log.file } : {}), egress, services, virtualServices, outboundTrafficPolicy, inbound, gateways };
 }
 
 /** The first VirtualService (precedence order) in `list` with a host covering `hostname`. */
