@@ -25,3 +25,15 @@ export { resolveProtocol, type Protocol } from "./model/protocol.js";
 export { createPushContextBuilder, MeshPushContext, type PushContextOptions } from "./push-context/push-context.js";
 export { parseProxy } from "./push-context/parse-proxy.js";
 export { createXdsGenerators, createXdsGenerator } from "./generators/create-generators.js";
+
+// --- mesh CA (issue 7): certificate authority, IstioCertificateService server, authenticators ---
+export { createCertificateAuthority, type CertificateAuthority, type CertificateAuthorityOptions, type IssueRequest } from "./ca/certificate-authority.js";
+export { createCaServer, servingHosts, DEFAULT_CA_ADDR, type CaServer, type CaServerOptions } from "./ca/ca-server.js";
+export { createCaService, type CaServiceOptions } from "./ca/ca-service.js";
+export { AuthenticationError, bearerToken, type Authenticator, type AuthenticatedCaller } from "./ca/authenticator.js";
+export { createLocalAuthenticator, parseWorkloadCredentials, MIN_TOKEN_LENGTH, type LocalAuthenticatorOptions } from "./ca/local-authenticator.js";
+export { createKubernetesAuthenticator, serviceAccountOf, ISTIO_CA_AUDIENCE, type KubernetesAuthenticatorOptions } from "./ca/kubernetes-authenticator.js";
+export { CaError, type CaErrorCode } from "./ca/ca-error.js";
+export { spiffeId, type WorkloadIdentity } from "./ca/spiffe-id.js";
+export { CA_FILES } from "./ca/ca-material.js";
+export type { CaKeyAlgorithm } from "./ca/pem.js";

@@ -10,6 +10,7 @@ import * as x509 from "./x509.js";
 import { CaError } from "./ca-error.js";
 import { crypto, generateCaKey, importPrivateKeyPem, keyMatchesCertificate, parseCertificate, splitPemCertificates, type CaKeyAlgorithm, type SigningAlgorithm } from "./pem.js";
 import { createSelfSignedRoot } from "./self-signed-root.js";
+import type { CryptoKey } from "./webcrypto-types.js";
 
 export const CA_FILES = { cert: "ca-cert.pem", key: "ca-key.pem", root: "root-cert.pem", chain: "cert-chain.pem" } as const;
 

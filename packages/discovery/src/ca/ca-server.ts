@@ -13,6 +13,7 @@ import { createCaService } from "./ca-service.js";
 import type { CertificateAuthority } from "./certificate-authority.js";
 import { crypto } from "./pem.js";
 import * as x509 from "./x509.js";
+import type { CryptoKeyPair, EcdsaParams } from "./webcrypto-types.js";
 
 export const DEFAULT_CA_ADDR = ":15012";
 

@@ -1,6 +1,7 @@
 // An intermediate CA signed by a given root, for plugged-in cacerts tests.
 import { createPrivateKey, webcrypto } from "node:crypto";
 import * as x509 from "./x509.js";
+import type { Crypto, CryptoKeyPair, EcdsaParams } from "./webcrypto-types.js";
 
 const crypto = webcrypto as unknown as Crypto;
 

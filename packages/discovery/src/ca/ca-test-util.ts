@@ -2,6 +2,7 @@
 import { webcrypto } from "node:crypto";
 import * as x509 from "./x509.js";
 import pino from "pino";
+import type { Crypto, CryptoKeyPair, EcdsaParams } from "./webcrypto-types.js";
 
 const crypto = webcrypto as unknown as Crypto;
 export const silentLogger = pino({ level: "silent" });

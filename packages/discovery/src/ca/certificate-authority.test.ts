@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCertificateAuthority, type CertificateAuthorityOptions } from "./certificate-authority.js";
 import { CaError } from "./ca-error.js";
 import { makeCsr, sans, silentLogger, verifies } from "./ca-test-util.js";
+import type { RsaHashedKeyAlgorithm } from "./webcrypto-types.js";
 
 const DAY = 24 * 3600_000;
 let dir: string;

@@ -4,6 +4,7 @@
 import { createPrivateKey, createPublicKey, webcrypto } from "node:crypto";
 import * as x509 from "./x509.js";
 import { CaError } from "./ca-error.js";
+import type { Crypto, CryptoKey, CryptoKeyPair, Algorithm, EcdsaParams, EcKeyImportParams, RsaHashedImportParams } from "./webcrypto-types.js";
 
 export const crypto = webcrypto as unknown as Crypto;
 

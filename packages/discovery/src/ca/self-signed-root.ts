@@ -2,6 +2,7 @@
 // with IsSelfSigned/IsCA): O=<trust domain>, CA:TRUE, keyCertSign, 10 years by default.
 import * as x509 from "./x509.js";
 import { crypto, type SigningAlgorithm } from "./pem.js";
+import type { CryptoKey } from "./webcrypto-types.js";
 
 export const DEFAULT_ROOT_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
 

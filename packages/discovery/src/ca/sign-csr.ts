@@ -7,6 +7,7 @@ import { CaError } from "./ca-error.js";
 import type { SigningMaterial } from "./ca-material.js";
 import { crypto } from "./pem.js";
 import { randomSerial } from "./self-signed-root.js";
+import type { CryptoKey } from "./webcrypto-types.js";
 
 /** Largest CSR accepted; a P-256 or RSA-4096 CSR is well under 4 KiB. */
 const MAX_CSR_BYTES = 64 * 1024;
