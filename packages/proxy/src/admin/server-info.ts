@@ -1,5 +1,5 @@
-import { create, type JsonValue } from "@bufbuild/protobuf";
-import { toEnvoyJson } from "@weft/xds-api";
+import { create, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { xdsRegistry } from "@weft/xds-api";
 import {
   CommandLineOptions_DrainStrategy,
   CommandLineOptions_IpVersion,
@@ -49,5 +49,6 @@ export function renderServerInfo(input: { version: string; state: ServerState; s
       restartEpoch: o.restartEpoch,
     },
   });
-  return toEnvoyJson(ServerInfoSchema, msg);
+  // Envoy prints /server_info with every primitive field, so state LIVE (enum 0) shows.
+  return toJson(ServerInfoSchema, msg, { registry: xdsRegistry, useProtoFieldName: true, alwaysEmitImplicit: true });
 }

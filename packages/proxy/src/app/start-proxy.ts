@@ -68,14 +68,15 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
 
   const serverState = createServerState();
   const stats = createStatsStore({ tagProducer: createTagProducer(bootstrap.statsConfig) });
-  let runtime: ProxyRuntime | undefined;
+  // The runtime is created after the stats it reports through; server.total_connections reads it late.
+  const runtimeRef: { current?: ProxyRuntime } = {};
   installServerStats(stats, {
     state: () => serverState.state(),
     startedAt,
     concurrency: options.concurrency || 1,
     restartEpoch: options.restartEpoch,
     versionNumber: 0,
-    activeConnections: () => runtime?.activeConnections() ?? 0,
+    activeConnections: () => runtimeRef.current?.activeConnections() ?? 0,
   });
 
   const accessLogs: AccessLogManager = createAccessLogManager({
@@ -85,7 +86,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     reportUnsupported: unsupported.report,
   });
   const node = bootstrap.node;
-  runtime = deps.createRuntime({
+  const rt = deps.createRuntime({
     stats,
     accessLogs: accessLogs.factory,
     logger: logging.root,
@@ -93,7 +94,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     serviceCluster: node?.cluster || undefined,
     reportUnsupported: unsupported.report,
   });
-  const rt = runtime;
+  runtimeRef.current = rt;
 
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));

@@ -59,3 +59,52 @@ describe.skipIf(!existsSync(BIN))("weft-proxy binary", () => {
     expect(run("--version").stdout).toMatch(/^weft-proxy version: \d+\.\d+\.\d+/);
   });
 });
+
+describe.skipIf(!existsSync(BIN))("weft-proxy binary in serve mode", () => {
+  const BOOT = "admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }\nnode: { id: n1, cluster: c1 }\n";
+
+  async function serve(...extra: string[]) {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [BIN, "--config-yaml", BOOT, "-l", "info", ...extra], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const deadline = Date.now() + 15_000;
+    let port = 0;
+    while (!port && Date.now() < deadline) {
+      const m = /"address":"127\.0\.0\.1:(\d+)".*admin listening/.exec(stderr);
+      if (m) port = Number(m[1]);
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!port) {
+      child.kill("SIGKILL");
+      throw new Error(`admin never came up: ${stderr}`);
+    }
+    return { child, port, exited, stderr: () => stderr };
+  }
+
+  it("goes LIVE, then drains and exits 0 on SIGTERM", async () => {
+    const p = await serve("--drain-time-s", "1");
+    const ready = await fetch(`http://127.0.0.1:${p.port}/ready`);
+    expect(await ready.text()).toBe("LIVE\n");
+    const info = (await (await fetch(`http://127.0.0.1:${p.port}/server_info`)).json()) as { node: { id: string }; state: string };
+    expect(info).toMatchObject({ node: { id: "n1" }, state: "LIVE" });
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(p.stderr()).toContain("SIGTERM: draining then exiting");
+  });
+
+  it("exits 0 on POST /quitquitquit", async () => {
+    const p = await serve();
+    expect((await fetch(`http://127.0.0.1:${p.port}/quitquitquit`, { method: "POST" })).status).toBe(200);
+    expect(await p.exited).toBe(0);
+  });
+
+  it("warns once about meaningless flags", async () => {
+    const p = await serve("--use-dynamic-base-id", "--enable-mutex-tracing");
+    p.child.kill("SIGINT");
+    await p.exited;
+    expect(p.stderr().match(/ignoring Envoy flags/g)).toHaveLength(1);
+    expect(p.stderr()).toContain("--use-dynamic-base-id, --enable-mutex-tracing");
+  });
+});

@@ -159,8 +159,6 @@ export function newContext(
     downstreamDirectRemoteAddress: conn.remoteAddress,
     requestedServerName: conn.sni,
   };
-  const cl = headers["content-length"];
-  if (typeof cl === "string") info.bytesReceived = Number(cl) || 0;
   return {
     method,
     path,

@@ -76,6 +76,9 @@ describe.skipIf(!haveHttpbin)("HTTP proxying to python3-httpbin", () => {
     const r = await curl(["-H", "Host: httpbin.local", "-H", "content-type: text/plain", "--data-binary", "hello weft", `http://127.0.0.1:${port}/post`]);
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body).data).toBe("hello weft");
+    const log = await h.logs.waitFor((i) => i.requestHeader?.(":path") === "/post");
+    expect(log.bytesReceived).toBe(10);
+    expect(log.bytesSent).toBe(Number(/content-length: (\d+)/.exec(r.headers)![1]));
   });
 
   it("proxies nghttp over h2c (prior knowledge)", async () => {

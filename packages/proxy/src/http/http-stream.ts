@@ -21,7 +21,7 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
   let done = false;
   const started = ctx.info.startTime;
   const reqHeaders = ctx.headers;
-  ctx.info.requestHeader = (n) => (n[0] === ":" ? headerValue(ctx, n) : headerValue(ctx, n));
+  ctx.info.requestHeader = (n) => headerValue(ctx, n);
 
   const finish = (): void => {
     if (done) return;

@@ -131,6 +131,10 @@ export function forwardUpstream(
     }, delay);
   };
 
+  const countBody = (n: number): void => {
+    info.bytesReceived += n;
+  };
+
   const attempt = (): void => {
     if (currentHost) {
       currentHost.activeRequests--;
@@ -183,7 +187,7 @@ export function forwardUpstream(
     }
 
     current = pool.request(
-      { method: ctx.method, path, authority: auth, scheme: ctx.scheme, headers: h, body: ds.body },
+      { method: ctx.method, path, authority: auth, scheme: ctx.scheme, headers: h, body: ds.body, onBodyBytes: countBody },
       {
         onHeaders(status: number, headers: UpstreamHeaders, endStream: boolean) {
           if (finished || myAttempt !== ctx.attempt) return;

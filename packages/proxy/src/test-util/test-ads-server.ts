@@ -44,7 +44,7 @@ export class TestAdsServer {
   }
 
   private routes = (router: ConnectRouter) => {
-    const self = this;
+    const self = { requests: this.requests, deltaRequests: this.deltaRequests, events: this.events, snapshots: this.snapshots, streams: this.streams };
     router.service(AggregatedDiscoveryService, {
       streamAggregatedResources(requests) {
         const state = createSotwServerStream();

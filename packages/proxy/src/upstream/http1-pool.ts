@@ -105,7 +105,7 @@ export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
           path: req.path,
           method: req.method,
           headers,
-          body: req.body ?? null,
+          body: req.body ? (req.onBodyBytes ? counted(req.body, req.onBodyBytes) : req.body) : null,
           reset: false,
         } as Dispatcher.DispatchOptions,
         h,
@@ -121,4 +121,12 @@ export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
     },
     close: () => pool.destroy(),
   };
+}
+
+/** Passes the body through while counting bytes (undici accepts async iterables). */
+async function* counted(body: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
 }

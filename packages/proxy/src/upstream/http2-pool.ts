@@ -145,8 +145,17 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
           handler.onError(new UpstreamError("reset", ""));
         }
       });
-      if (req.body) {
-        req.body.pipe(stream);
+      const body = req.body;
+      const onBytes = req.onBodyBytes;
+      const onBody = (chunk: Buffer): void => {
+        onBytes?.(chunk.length);
+        if (!stream.write(chunk)) body!.pause();
+      };
+      if (body) {
+        // A hand-rolled pipe so body bytes are counted; backpressure from the upstream stream pauses the body.
+        body.on("data", onBody);
+        stream.on("drain", () => body.resume());
+        body.once("end", () => stream.end());
       }
       return {
         localAddress: () => {
@@ -156,7 +165,7 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
         resume: () => stream.resume(),
         abort() {
           aborted = true;
-          if (req.body) req.body.unpipe(stream);
+          if (body) body.off("data", onBody);
           stream.close(http2.constants.NGHTTP2_CANCEL);
         },
       };
