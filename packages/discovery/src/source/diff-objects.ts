@@ -14,7 +14,8 @@ export function diffObjects(before: readonly ConfigObject[], after: readonly Con
   const changed: Array<{ old?: ConfigObject; now?: ConfigObject }> = [];
   for (const [k, o] of now) {
     const prev = old.get(k);
-    if (!prev || JSON.stringify(prev.raw) !== JSON.stringify(o.raw)) changed.push({ old: prev, now: o });
+    // Unchanged files keep their ConfigObject instances: identity is the cheap common case.
+    if (prev !== o && (!prev || JSON.stringify(prev.raw) !== JSON.stringify(o.raw))) changed.push({ old: prev, now: o });
   }
   for (const [k, o] of old) if (!now.has(k)) changed.push({ old: o });
 

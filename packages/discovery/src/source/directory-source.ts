@@ -47,7 +47,6 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
   let poller: NodeJS.Timeout | undefined;
   let timer: NodeJS.Timeout | undefined;
   let scanning: Promise<void> | undefined;
-  let again = false;
   let stopped = false;
 
   async function listFiles(root: string): Promise<string[]> {
@@ -117,29 +116,37 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
     return { objects, errors };
   }
 
-  async function scan(): Promise<void> {
-    const paths = await listFiles(dir);
-    const present = new Set<string>();
+  /** Re-reads `only` (relative paths named by fs.watch), or every file when undefined. */
+  async function scan(only?: ReadonlySet<string>): Promise<void> {
     let dirty = false;
-    for (const full of paths) {
-      const rel = relative(dir, full) || full;
-      present.add(rel);
+    const load = async (rel: string): Promise<void> => {
       let text: string;
       try {
-        text = await readFile(full, "utf8");
+        text = await readFile(join(dir, rel), "utf8");
       } catch (err) {
-        logger.debug({ file: rel, err }, "config file vanished while reading");
-        continue;
+        if ((err as NodeJS.ErrnoException).code === "ENOENT" && files.delete(rel)) dirty = true;
+        else logger.debug({ file: rel, err }, "config file unreadable");
+        return;
       }
       const previous = files.get(rel);
-      if (previous && previous.text === text) continue;
+      if (previous && previous.text === text) return;
       files.set(rel, loadFile(rel, text, previous));
       dirty = true;
-    }
-    for (const rel of [...files.keys()]) {
-      if (!present.has(rel)) {
-        files.delete(rel);
-        dirty = true;
+    };
+    if (only) {
+      for (const rel of only) await load(rel);
+    } else {
+      const present = new Set<string>();
+      for (const full of await listFiles(dir)) {
+        const rel = relative(dir, full) || full;
+        present.add(rel);
+        await load(rel);
+      }
+      for (const rel of [...files.keys()]) {
+        if (!present.has(rel)) {
+          files.delete(rel);
+          dirty = true;
+        }
       }
     }
     if (!dirty) return;
@@ -158,20 +165,25 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
     }
   }
 
-  /** Serializes scans; a request during a scan runs one more afterwards. */
+  // What the next scan must look at: named files (from fs.watch) or everything.
+  let requested: Set<string> | "all" | undefined;
+
+  function request(what: string | "all"): void {
+    if (what === "all" || requested === "all") requested = "all";
+    else (requested ??= new Set()).add(what);
+  }
+
+  /** Serializes scans; requests made during a scan are served by one more afterwards. */
   function rescan(): Promise<void> {
-    if (scanning) {
-      again = true;
-      return scanning;
-    }
-    scanning = scan()
+    if (scanning) return scanning;
+    const what = requested;
+    requested = undefined;
+    if (what === undefined) return Promise.resolve();
+    scanning = scan(what === "all" ? undefined : what)
       .catch((err: unknown) => logger.error({ err }, "config directory scan failed"))
       .finally(() => {
         scanning = undefined;
-        if (again && !stopped) {
-          again = false;
-          void rescan();
-        }
+        if (requested !== undefined && !stopped) void rescan();
       });
     return scanning;
   }
@@ -185,6 +197,14 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
     }, coalesceMs);
   }
 
+  /** fs.watch names the file that changed: re-read just that one; anything else (directories, renames of folders) rescans all. */
+  function onWatch(_event: string, filename: string | Buffer | null): void {
+    const name = filename === null ? undefined : filename.toString();
+    if (name && CONFIG_FILE.test(name) && !name.split(/[\\/]/).some((part) => part.startsWith("."))) request(name);
+    else request("all");
+    schedule();
+  }
+
   return {
     async start() {
       stopped = false;
@@ -194,13 +214,16 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
       if (!s.isDirectory()) throw new Error(`config directory ${dir} is not a directory`);
       await scan();
       try {
-        watcher = watch(dir, { recursive: true }, () => schedule());
+        watcher = watch(dir, { recursive: true }, onWatch);
         watcher.on("error", (err) => logger.debug({ err }, "fs.watch failed; relying on polling"));
       } catch (err) {
         logger.debug({ err }, "recursive fs.watch unavailable; relying on polling");
       }
       if (pollMs > 0) {
-        poller = setInterval(() => void rescan(), pollMs);
+        poller = setInterval(() => {
+          request("all");
+          void rescan();
+        }, pollMs);
         poller.unref();
       }
     },
