@@ -152,6 +152,8 @@ async function main() {
   const final = procStatus(pid);
   const metrics = await (await fetch(`http://${addrs.monitoring}/metrics`)).text();
   const connected = /^pilot_xds\{[^}]*\} (\d+)/m.exec(metrics)?.[1];
+  const mb = (name: string) => +(Number(new RegExp(`^${name} (\\S+)`, "m").exec(metrics)?.[1] ?? 0) / 1048576).toFixed(0);
+  const heapMb = mb("nodejs_heap_size_used_bytes");
 
   const result = {
     proxies: N,
@@ -162,6 +164,7 @@ async function main() {
     initialPushDiscoveryCpuSeconds: +initialCpu.toFixed(1),
     convergenceMs: { p50: +percentile(all, 50).toFixed(0), p99: +percentile(all, 99).toFixed(0), max: +all[all.length - 1]?.toFixed(0), samples: all.length, changes: CHANGES },
     perRound,
+    heapMb: { used: heapMb, total: mb("nodejs_heap_size_total_bytes"), external: mb("nodejs_external_memory_bytes") },
     rssMb: { idle: +idle.rssMb.toFixed(0), afterInitialPush: +afterInitial.rssMb.toFixed(0), final: +final.rssMb.toFixed(0), peak: +final.hwmMb.toFixed(0) },
     pilotXdsConnected: Number(connected),
     failedClients: failed.length,

@@ -121,9 +121,9 @@ export function createMetricsRegistry(): MetricsRegistry {
       };
     },
     gauge(name, help, collect) {
-      let gauge: Gauge;
+      // The collect callback runs at scrape time, after `gauge` exists.
       const s = scalar(name, help, "gauge", () => collect?.(gauge));
-      gauge = {
+      const gauge: Gauge = {
         set: (value, labels = {}) => s.set(labels, value),
         inc: (labels = {}, by = 1) => s.add(labels, by),
         dec: (labels = {}, by = 1) => s.add(labels, -by),

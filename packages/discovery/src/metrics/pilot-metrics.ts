@@ -54,6 +54,8 @@ export function createPilotMetrics(options: { version?: string } = {}): PilotMet
     return (user + system) / 1e6;
   });
   registry.collected("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", "gauge", () => startSeconds);
-  registry.collected("nodejs_heap_size_used_bytes", "V8 heap in use, in bytes.", "gauge", () => process.memoryUsage().heapUsed);
+  registry.collected("nodejs_heap_size_used_bytes", "Process heap size used from Node.js in bytes.", "gauge", () => process.memoryUsage().heapUsed);
+  registry.collected("nodejs_heap_size_total_bytes", "Process heap size from Node.js in bytes.", "gauge", () => process.memoryUsage().heapTotal);
+  registry.collected("nodejs_external_memory_bytes", "Node.js external memory size in bytes (Buffers, HTTP/2 sessions).", "gauge", () => process.memoryUsage().external);
   return pilot;
 }

@@ -70,7 +70,7 @@ function orderedTypes(types: readonly string[]): string[] {
 export function createAdsServer(options: AdsServerOptions): AdsServer {
   const { cache, metrics, logger } = options;
   const maxAgeMs = options.maxConnectionAgeMs ?? 30 * 60_000;
-  const batch = options.pushBatch ?? 16;
+  const batch = options.pushBatch ?? 128;
   const live = new Map<string, AdsConnection>();
   let counter = 0;
 
