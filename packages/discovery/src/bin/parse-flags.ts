@@ -10,6 +10,10 @@ export interface DiscoveryFlags {
   monitoringAddr: string;
   domain: string;
   logLevel: string;
+  /** Mesh CA directory (issue 7); the CA is off when unset. */
+  caDir?: string;
+  caAddr: string;
+  trustDomain: string;
 }
 
 export const USAGE = `Usage: weft-discovery --config-dir DIR [options]
@@ -23,6 +27,11 @@ Options:
   --http-addr HOST:PORT     /ready and /debug/* (default :8080)
   --monitoring-addr H:P     Prometheus /metrics (default :15014)
   --domain DOMAIN           cluster DNS domain (default cluster.local)
+  --ca-dir DIR              run the mesh CA: self-signed root kept in DIR (or the plugged-in
+                            CA in DIR/cacerts), root published as DIR/root-cert.pem, local
+                            workload credentials read from DIR/workloads.json
+  --ca-addr HOST:PORT       IstioCertificateService over TLS (default :15012; needs --ca-dir)
+  --trust-domain DOMAIN     SPIFFE trust domain of workload certificates (default cluster.local)
   --log-level LEVEL         fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                show this help
 `;
@@ -48,6 +57,9 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
         "monitoring-addr": { type: "string", default: ":15014" },
         domain: { type: "string", default: "cluster.local" },
         "log-level": { type: "string", default: "info" },
+        "ca-dir": { type: "string" },
+        "ca-addr": { type: "string", default: ":15012" },
+        "trust-domain": { type: "string", default: "cluster.local" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -66,8 +78,11 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
     monitoringAddr: values["monitoring-addr"]!,
     domain: values.domain!,
     logLevel: level,
+    ...(values["ca-dir"] ? { caDir: values["ca-dir"] } : {}),
+    caAddr: values["ca-addr"]!,
+    trustDomain: values["trust-domain"]!,
   };
-  for (const [flag, value] of [["--grpc-addr", flags.grpcAddr], ["--http-addr", flags.httpAddr], ["--monitoring-addr", flags.monitoringAddr]] as const) {
+  for (const [flag, value] of [["--grpc-addr", flags.grpcAddr], ["--http-addr", flags.httpAddr], ["--monitoring-addr", flags.monitoringAddr], ["--ca-addr", flags.caAddr]] as const) {
     try {
       parseListenAddress(flag, value);
     } catch (error) {

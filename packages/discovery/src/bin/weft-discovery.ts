@@ -8,6 +8,7 @@ import { createXdsGenerators } from "../generators/create-generators.js";
 import { parseProxy } from "../push-context/parse-proxy.js";
 import { createPushContextBuilder } from "../push-context/push-context.js";
 import { createDirectorySource } from "../source/directory-source.js";
+import { startMeshCa, type MeshCa } from "../ca/start-mesh-ca.js";
 import { USAGE, UsageError, parseFlags, type DiscoveryFlags } from "./parse-flags.js";
 
 async function main(argv: string[]): Promise<number> {
@@ -43,7 +44,18 @@ async function main(argv: string[]): Promise<number> {
     await app.close().catch(() => undefined);
     return 1;
   }
-  logger.info({ grpc: addrs.grpc, http: addrs.http, monitoring: addrs.monitoring, configDir: flags.configDir }, "weft-discovery serving xDS");
+  // Mesh CA (issue 7): only with --ca-dir.
+  let meshCa: MeshCa | undefined;
+  if (flags.caDir) {
+    try {
+      meshCa = await startMeshCa({ caDir: flags.caDir, caAddr: flags.caAddr, trustDomain: flags.trustDomain, domain: flags.domain, logger });
+    } catch (error) {
+      logger.fatal({ err: error }, `cannot start the CA: ${(error as Error).message}`);
+      await app.close().catch(() => undefined);
+      return 1;
+    }
+  }
+  logger.info({ grpc: addrs.grpc, http: addrs.http, monitoring: addrs.monitoring, ca: meshCa?.server.address, configDir: flags.configDir }, "weft-discovery serving xDS");
 
   return new Promise<number>((resolve) => {
     let closing = false;
@@ -51,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       if (closing) return;
       closing = true;
       logger.info({ signal }, "shutting down");
-      app.close().then(
+      Promise.all([app.close(), meshCa?.close()]).then(
         () => resolve(0),
         (error: unknown) => {
           logger.error({ err: error }, "error during shutdown");
