@@ -10,7 +10,14 @@ describe("parseFlags()", () => {
       monitoringAddr: ":15014",
       domain: "cluster.local",
       logLevel: "info",
+      caAddr: ":15012",
+      trustDomain: "cluster.local",
     });
+  });
+
+  it("takes the mesh CA flags", () => {
+    expect(parseFlags(["--config-dir", "/tmp/x", "--ca-dir", "/tmp/ca", "--ca-addr", "127.0.0.1:0", "--trust-domain", "example.org"])).toMatchObject({ caDir: "/tmp/ca", caAddr: "127.0.0.1:0", trustDomain: "example.org" });
+    expect(() => parseFlags(["--config-dir", "/tmp/x", "--ca-addr", "nope"])).toThrow(/--ca-addr "nope"/);
   });
 
   it("returns undefined for --help", () => {
