@@ -54,6 +54,7 @@ export function createHttp1Downstream(req: IncomingMessage, res: ServerResponse)
       return closed || res.destroyed;
     },
     respond(status, headers, endStream) {
+      if (res.destroyed) return;
       cleanResponseHeaders(headers);
       res.writeHead(status, headers as Record<string, string | string[]>);
       if (endStream) res.end();
@@ -100,6 +101,8 @@ export function createHttp2Downstream(stream: http2.ServerHttp2Stream, endStream
       return closed || stream.destroyed;
     },
     respond(status, headers, endStream, expectTrailers) {
+      // The client may have reset the stream while we waited for the upstream.
+      if (stream.destroyed || stream.closed) return;
       cleanResponseHeaders(headers);
       headers[":status"] = String(status);
       stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, waitForTrailers: expectTrailers && !endStream });
@@ -107,9 +110,10 @@ export function createHttp2Downstream(stream: http2.ServerHttp2Stream, endStream
         stream.once("wantTrailers", () => stream.sendTrailers((trailersToSend ?? {}) as http2.OutgoingHttpHeaders));
       }
     },
-    write: (chunk) => stream.write(chunk),
+    write: (chunk) => (stream.destroyed ? true : stream.write(chunk)),
     onDrain: (cb) => stream.once("drain", cb),
     end(trailers) {
+      if (stream.destroyed) return;
       if (trailers) trailersToSend = cleanResponseHeaders(trailers);
       stream.end();
     },

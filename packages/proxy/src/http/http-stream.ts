@@ -7,7 +7,7 @@ import { headerValue, type Headers, type RequestContext } from "./request-contex
 import { LocalReplies, type LocalReply } from "./local-reply.js";
 import { mutateRequestHeaders } from "./request-headers.js";
 import { selectRoute } from "../router/select-route.js";
-import { applyHeaderMutation, type FormatVars } from "../router/header-mutation.js";
+import { applyHeaderMutation } from "../router/header-mutation.js";
 import type { RedirectSpec } from "../router/route-action.js";
 import { forwardUpstream } from "../router/forward.js";
 
@@ -42,20 +42,12 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
     }
   };
 
-  const vars = (): FormatVars => ({
-    downstreamRemoteIp: ctx.downstreamRemoteIp,
-    downstreamRemotePort: ctx.downstreamRemotePort,
-    downstreamLocalAddress: ctx.downstreamLocalAddress,
-    protocol: ctx.protocol,
-    upstreamHost: ctx.info.upstreamHost,
-  });
-
   /** Envoy's response header finishing, shared by upstream and local replies. */
   const finishResponseHeaders = (status: number, headers: Headers, weighted?: { responseHeaders: import("../router/header-mutation.js").HeaderMutation }): void => {
     for (const f of rt.config.filters) f.encodeHeaders?.(ctx, status, headers);
     if (ctx.extraResponseHeaders) for (const k in ctx.extraResponseHeaders) headers[k] = ctx.extraResponseHeaders[k];
     const r = ctx.route;
-    const v = vars();
+    const v = ctx;
     if (weighted) applyHeaderMutation(headers, weighted.responseHeaders, v);
     if (r) applyHeaderMutation(headers, r.responseHeaders, v);
     if (ctx.vhost) {
@@ -189,7 +181,6 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
       localReply,
       finishResponseHeaders,
       finish,
-      vars,
     });
   };
   run().catch((err: unknown) => {

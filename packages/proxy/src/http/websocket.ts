@@ -72,7 +72,7 @@ export function handleWebSocketUpgrade(
   const host = cluster.pickHost(computeHash(action.hashPolicy, ctx), ctx.originalDst);
   if (!host) return reply(LocalReplies.noHealthyUpstream());
   info.upstreamHost = host.key;
-  const v = { downstreamRemoteIp: ctx.downstreamRemoteIp, downstreamRemotePort: ctx.downstreamRemotePort, downstreamLocalAddress: ctx.downstreamLocalAddress, protocol: ctx.protocol, upstreamHost: host.key };
+  const v = ctx;
   applyHeaderMutation(headers, route.requestHeaders, v);
   applyHeaderMutation(headers, route.vhost.requestHeaders, v);
   applyHeaderMutation(headers, rc.requestHeaders, v);

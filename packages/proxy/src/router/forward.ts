@@ -9,7 +9,7 @@ import type { CompiledRoute, CompiledRouteConfig } from "../runtime/compile-rout
 import type { Host } from "../upstream/host.js";
 import type { Cluster } from "../upstream/cluster.js";
 import type { UpstreamError, UpstreamHeaders, UpstreamStream } from "../upstream/upstream-stream.js";
-import { applyHeaderMutation, type FormatVars, type HeaderMutation } from "./header-mutation.js";
+import { applyHeaderMutation, type HeaderMutation } from "./header-mutation.js";
 import type { RetryPolicySpec, RouteForwardSpec } from "./route-action.js";
 import { computeHash, selectCluster } from "./select-route.js";
 
@@ -17,7 +17,6 @@ export interface ForwardHooks {
   localReply(r: LocalReply): void;
   finishResponseHeaders(status: number, headers: Headers, weighted?: { responseHeaders: HeaderMutation }): void;
   finish(): void;
-  vars(): FormatVars;
 }
 
 /** Starts the upstream exchange; returns a function that aborts it (downstream went away). */
@@ -40,7 +39,7 @@ export function forwardUpstream(
   }
   const weighted = weightedIndex >= 0 ? spec.weighted![weightedIndex] : undefined;
   const h = ctx.headers;
-  const v = hooks.vars();
+  const v = ctx;
   // Envoy's order: weighted cluster, route, virtual host, route configuration.
   if (weighted) applyHeaderMutation(h, weighted.requestHeaders, v);
   applyHeaderMutation(h, route.requestHeaders, v);

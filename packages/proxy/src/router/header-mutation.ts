@@ -14,12 +14,13 @@ export interface HeaderAdd {
   keepEmpty: boolean;
 }
 
+/** What %VARIABLES% read; a RequestContext satisfies it, so nothing is allocated per request. */
 export interface FormatVars {
   downstreamRemoteIp: string;
   downstreamRemotePort: number;
   downstreamLocalAddress: string;
   protocol: string;
-  upstreamHost?: string;
+  info: { upstreamHost?: string };
 }
 
 export interface HeaderMutation {
@@ -65,7 +66,7 @@ function compileFormat(raw: string, report: (d: string) => void): HeaderAdd["val
       case "%PROTOCOL%":
         return (v) => v.protocol;
       case "%UPSTREAM_REMOTE_ADDRESS%":
-        return (v) => v.upstreamHost ?? "";
+        return (v) => v.info.upstreamHost ?? "";
       case "%%":
         return () => "%";
       default:
