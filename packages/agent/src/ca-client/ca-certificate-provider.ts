@@ -1,0 +1,151 @@
+// A CertificateProvider backed by the mesh CA: makes a key and CSR, asks the CA, serves the
+// result to SDS, and renews at half-life (with jitter) with a fresh key, like Istio's
+// secret cache. Failures are retried with backoff while the current certificate keeps
+// being served; every new certificate or root fires onChange so SDS pushes it to the proxy
+// over the open stream (no connection is dropped: Envoy swaps the secret in place).
+import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { CertificateProvider, WorkloadCertificate } from "../sds/certificate-provider.js";
+import type { CaClient } from "./ca-client.js";
+import { rotationDelayMs } from "./rotation-delay.js";
+import { createWorkloadCsr } from "./workload-csr.js";
+import * as x509 from "./x509.js";
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface CaCertificateProviderOptions {
+  client: Pick<CaClient, "createCertificate">;
+  /** spiffe://<trust-domain>/ns/<ns>/sa/<sa>, put in the CSR (the CA decides the real identity). */
+  spiffeId: string;
+  /** The mesh root served as ROOTCA (Istio: /var/run/secrets/istio/root-cert.pem). Re-read on every renewal and every `rootPollMs`. */
+  rootCertPath: string;
+  /** Requested lifetime (Istio SECRET_TTL, 24 h). */
+  ttlSeconds?: number;
+  /** Istio SECRET_GRACE_PERIOD_RATIO (0.5) and SECRET_GRACE_PERIOD_RATIO_JITTER (0.01). */
+  graceRatio?: number;
+  graceRatioJitter?: number;
+  /** First retry delay after a failure, doubled up to `maxRetryMs`. */
+  retryMs?: number;
+  maxRetryMs?: number;
+  rootPollMs?: number;
+  now?: () => number;
+  random?: () => number;
+  timers?: Timers;
+  logger: Logger;
+}
+
+export interface CaCertificateProvider extends CertificateProvider {
+  /** Resolves with the first certificate. */
+  ready(): Promise<WorkloadCertificate>;
+  /** When the next renewal is due (ms since epoch), undefined while none is scheduled. */
+  nextRotationAt(): number | undefined;
+  /** Certificates obtained so far. */
+  issued(): number;
+}
+
+const body = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, "");
+
+export function createCaCertificateProvider(o: CaCertificateProviderOptions): CaCertificateProvider {
+  const now = o.now ?? Date.now;
+  const random = o.random ?? Math.random;
+  const timers: Timers = o.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+  const ttlSeconds = o.ttlSeconds ?? 24 * 3600;
+  const retryMs = o.retryMs ?? 1000;
+  const maxRetryMs = o.maxRetryMs ?? 60_000;
+  const log = o.logger;
+  const listeners = new Set<() => void>();
+
+  let cur: WorkloadCertificate | undefined;
+  let rotateTimer: unknown;
+  let rootTimer: unknown;
+  let nextAt: number | undefined;
+  let failures = 0;
+  let count = 0;
+  let closed = false;
+  let resolveReady!: (c: WorkloadCertificate) => void;
+  const readyP = new Promise<WorkloadCertificate>((r) => (resolveReady = r));
+
+  const emit = () => {
+    for (const l of listeners) {
+      try {
+        l();
+      } catch (error) {
+        log.error({ err: error }, "certificate change listener failed");
+      }
+    }
+  };
+
+  const schedule = (delay: number) => {
+    if (closed) return;
+    timers.clearTimeout(rotateTimer);
+    nextAt = now() + delay;
+    rotateTimer = timers.setTimeout(() => void fetchOnce(), Math.min(delay, 2 ** 31 - 1));
+  };
+
+  const fetchOnce = async () => {
+    if (closed) return;
+    nextAt = undefined;
+    try {
+      const [{ keyPem, csrPem }, rootCert] = await Promise.all([createWorkloadCsr(o.spiffeId), readFile(o.rootCertPath, "utf8")]);
+      const chain = await o.client.createCertificate(csrPem, ttlSeconds);
+      const leaf = new x509.X509Certificate(chain[0]!);
+      // SDS `default` gets leaf + intermediates; the root goes out separately as ROOTCA.
+      const parts = chain.length > 1 && body(rootCert).includes(body(chain.at(-1)!)) ? chain.slice(0, -1) : chain;
+      const createdAt = now();
+      const expiresAt = leaf.notAfter.getTime();
+      if (expiresAt <= createdAt) throw new Error(`CA returned a certificate that expired at ${leaf.notAfter.toISOString()}`);
+      if (closed) return;
+      cur = { certChain: parts.map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join(""), privateKey: keyPem, rootCert };
+      failures = 0;
+      count++;
+      const delay = rotationDelayMs({ createdAt, expiresAt, graceRatio: o.graceRatio ?? 0.5, graceRatioJitter: o.graceRatioJitter ?? 0.01, now: createdAt, random });
+      log.info({ spiffeId: o.spiffeId, notAfter: leaf.notAfter.toISOString(), rotateInMs: Math.round(delay) }, "workload certificate issued");
+      resolveReady(cur);
+      emit();
+      schedule(delay);
+    } catch (error) {
+      if (closed) return;
+      const delay = Math.min(maxRetryMs, retryMs * 2 ** failures++);
+      log.warn({ err: (error as Error).message, retryInMs: delay }, "getting a workload certificate from the CA failed");
+      schedule(delay);
+    }
+  };
+
+  const pollRoot = async () => {
+    if (closed) return;
+    try {
+      const root = await readFile(o.rootCertPath, "utf8");
+      if (cur && root.trim() && root !== cur.rootCert) {
+        cur = { ...cur, rootCert: root };
+        log.info({ path: o.rootCertPath }, "mesh root changed");
+        emit();
+      }
+    } catch {
+      // A missing root file is reported by the next renewal; keep serving the last root.
+    }
+    if (!closed) rootTimer = timers.setTimeout(() => void pollRoot(), o.rootPollMs ?? 30_000);
+  };
+
+  void fetchOnce();
+  rootTimer = timers.setTimeout(() => void pollRoot(), o.rootPollMs ?? 30_000);
+
+  return {
+    current: () => cur,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    ready: () => readyP,
+    nextRotationAt: () => nextAt,
+    issued: () => count,
+    close() {
+      closed = true;
+      timers.clearTimeout(rotateTimer);
+      timers.clearTimeout(rootTimer);
+      listeners.clear();
+    },
+  };
+}
