@@ -35,6 +35,37 @@ describe("LDS for sidecars", () => {
     });
   });
 
+  it("splits TCP traffic by a VirtualService's tcp routes", () => {
+    const split = smallPush(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: mongo, namespace: default }
+spec: { host: mongo, subsets: [{ name: a, labels: { app: mongo } }, { name: b, labels: { app: mongo } }] }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: mongo, namespace: default }
+spec:
+  hosts: [mongo]
+  tcp:
+  - match: [{ port: 27017 }]
+    route:
+    - { destination: { host: mongo, subset: a }, weight: 75 }
+    - { destination: { host: mongo, subset: b }, weight: 25 }
+`);
+    const l = byName(json(split, productpageProxy(), "Listener")).get("10.96.0.12_27017")!;
+    expect((l.filter_chains as JsonObject[])[0].filters).toEqual([
+      {
+        name: "envoy.filters.network.tcp_proxy",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+          stat_prefix: "outbound|27017|a|mongo.default.svc.cluster.local",
+          weighted_clusters: { clusters: [{ name: "outbound|27017|a|mongo.default.svc.cluster.local", weight: 75 }, { name: "outbound|27017|b|mongo.default.svc.cluster.local", weight: 25 }] },
+        },
+      },
+    ]);
+    expect(validationIssues(generate(split, productpageProxy(), TypeUrl.Listener))).toEqual([]);
+  });
+
   it("has virtualOutbound on 15001 with use_original_dst and a passthrough catch-all", () => {
     const l = listeners.get("virtualOutbound")!;
     expect(l).toMatchObject({ address: { socket_address: { address: "0.0.0.0", port_value: 15001 } }, use_original_dst: true, traffic_direction: "OUTBOUND" });

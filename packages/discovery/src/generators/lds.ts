@@ -15,6 +15,8 @@ import { ADS_CONFIG_SOURCE, accessLog, REQUEST_ID_EXTENSION, ROUTER_FILTER, FAUL
 import { gatewayServers } from "./gateway-servers.js";
 import { inboundPorts } from "./inbound-ports.js";
 import { toResource } from "./resource.js";
+import { tcpProxyTarget, tcpRoutesUseLabels } from "./tcp-route.js";
+import { labelsKey } from "../model/labels.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ZERO_STREAM = { max_stream_duration: "0s", grpc_timeout_header_max: "0s" };
@@ -117,23 +119,27 @@ function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[
   };
 }
 
+function tcpFilter(target: JsonObject, log: JsonValue[] | undefined): JsonObject {
+  return { name: "envoy.filters.network.tcp_proxy", typed_config: typed("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", { ...target, ...(log ? { access_log: log } : {}) }) };
+}
+
 function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject[] {
-  const byPort = new Map<number, { http: boolean; tcp: Array<{ vip?: string; cluster: string }> }>();
+  const byPort = new Map<number, { http: boolean; tcp: Array<{ vip?: string; target: JsonObject }> }>();
   for (const svc of push.scope(proxy).services) {
     for (const p of svc.ports) {
       if (p.protocol === "UDP") continue;
       const entry = byPort.get(p.port) ?? { http: false, tcp: [] };
       if (isHttp(p.protocol)) entry.http = true;
-      else entry.tcp.push({ ...(svc.vip ? { vip: svc.vip } : {}), cluster: outboundName(p.port, "", svc.hostname) });
+      else entry.tcp.push({ ...(svc.vip ? { vip: svc.vip } : {}), target: tcpProxyTarget(push, proxy, svc, p.port) });
       byPort.set(p.port, entry);
     }
   }
   const out: JsonObject[] = [];
   for (const [port, entry] of [...byPort].sort(([a], [b]) => a - b)) {
-    const vipChains = (vip: string, cluster: string): JsonObject => ({ filter_chain_match: { prefix_ranges: [{ address_prefix: vip, prefix_len: 32 }] }, filters: [tcpProxy(cluster, cluster, log)] });
+    const vipChains = (vip: string, target: JsonObject): JsonObject => ({ filter_chain_match: { prefix_ranges: [{ address_prefix: vip, prefix_len: 32 }] }, filters: [tcpFilter(target, log)] });
     if (entry.http) {
       // TCP services sharing an HTTP port are told apart by their VIP.
-      const chains = entry.tcp.filter((t) => t.vip).map((t) => vipChains(t.vip!, t.cluster));
+      const chains = entry.tcp.filter((t) => t.vip).map((t) => vipChains(t.vip!, t.target));
       chains.push({
         filters: [
           hcm(
@@ -155,7 +161,7 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
       const name = `${address}_${port}`;
       if (seen.has(name)) continue; // the first service (by hostname) owns a VIP:port
       seen.add(name);
-      out.push({ name, address: socketAddress(address, port), filter_chains: [{ filters: [tcpProxy(t.cluster, t.cluster, log)] }], traffic_direction: "OUTBOUND", bind_to_port: false });
+      out.push({ name, address: socketAddress(address, port), filter_chains: [{ filters: [tcpFilter(t.target, log)] }], traffic_direction: "OUTBOUND", bind_to_port: false });
     }
   }
   return out;
@@ -220,7 +226,8 @@ export function generateListeners(push: MeshPushContext, proxy: ProxyInfo, names
   if (proxy.type === "router") all = convert(gatewayListeners(push, proxy, log));
   else {
     // Outbound listeners depend on the scope (namespace + Sidecar), not on the proxy's labels: share them.
-    const key = `lds-out|${push.scope(proxy).scopeKey}`;
+    const scope = push.scope(proxy);
+    const key = `lds-out|${scope.scopeKey}|${tcpRoutesUseLabels(scope.virtualServices) ? labelsKey(proxy.labels) : ""}`;
     let outbound = push.cache.get(key) as XdsResource[] | undefined;
     if (!outbound) {
       outbound = convert([...outboundListeners(push, proxy, log), virtualOutbound(push, proxy, log)]);

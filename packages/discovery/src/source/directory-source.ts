@@ -169,8 +169,13 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
   let requested: Set<string> | "all" | undefined;
 
   function request(what: string | "all"): void {
-    if (what === "all" || requested === "all") requested = "all";
-    else (requested ??= new Set()).add(what);
+    if (what === "all" || requested === "all") {
+      requested = "all";
+      return;
+    }
+    const set = requested ?? new Set<string>();
+    set.add(what);
+    requested = set;
   }
 
   /** Serializes scans; requests made during a scan are served by one more afterwards. */
