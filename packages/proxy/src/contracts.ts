@@ -183,4 +183,9 @@ export interface ProxyRuntimeOptions {
   serviceCluster?: string;
   /** Report once per (field path) an unimplemented field; never crash on it. */
   reportUnsupported(fieldPath: string, detail?: string): void;
+  /**
+   * Optional: true after admin POST /healthcheck/fail (until /healthcheck/ok).
+   * Envoy's health_check filter answers 503 (with x-envoy-immediate-health-check-fail) while set.
+   */
+  healthCheckFailed?(): boolean;
 }

@@ -93,6 +93,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     nodeId: node?.id ?? "",
     serviceCluster: node?.cluster || undefined,
     reportUnsupported: unsupported.report,
+    healthCheckFailed: () => serverState.healthCheckFailed(),
   });
   runtimeRef.current = rt;
 

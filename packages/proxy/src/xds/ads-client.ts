@@ -193,6 +193,14 @@ export function createAdsClient(options: AdsClientOptions): AdsClient {
       await process(response);
     });
 
+  // One warning per outage; the retries behind it log at debug.
+  let outageReported = false;
+  const outageLog = (msg: string, err?: string) => {
+    if (outageReported) log.debug({ err }, msg);
+    else log.warn({ err, via: options.target.via }, msg);
+    outageReported = true;
+  };
+
   async function runStream(): Promise<void> {
     queue = new RequestQueue<Request>();
     abort = new AbortController();
@@ -211,12 +219,13 @@ export function createAdsClient(options: AdsClientOptions): AdsClient {
           isConnected = true;
           connectedGauge.set(1);
           log.info({ via: options.target.via }, "connected to the xDS server");
+          outageReported = false;
         }
         await onResponse(response);
       }
-      if (!closed) log.warn("the xDS server closed the stream; the current config keeps serving");
+      if (!closed) outageLog("the xDS server closed the stream; the current config keeps serving");
     } catch (err) {
-      if (!closed) log.warn({ err: (err as Error).message }, "xDS stream failed; the current config keeps serving");
+      if (!closed) outageLog("xDS stream failed; the current config keeps serving", (err as Error).message);
     } finally {
       queue.end();
       if (warmingTimer) clearTimeout(warmingTimer);
