@@ -61,8 +61,9 @@ export function forwardUpstream(
   if (spec.hostRewriteLiteral) authority = spec.hostRewriteLiteral;
 
   const retry: RetryPolicySpec | undefined = spec.retryPolicy ?? route.vhost.retryPolicy;
-  // Retries replay the request; without request buffering only bodyless requests can be replayed.
-  const maxRetries = retry && ds.body === null ? retry.numRetries : 0;
+  // Retries replay the request. Without request buffering a request with a body can only be
+  // retried while none of it has been consumed (e.g. the connection failed before sending).
+  const maxRetries = retry ? retry.numRetries : 0;
   const includeAttempt = route.vhost.includeRequestAttemptCount;
   const hash = computeHash(spec.hashPolicy, ctx);
   const protocol = cluster.config.protocol === "downstream" ? (ds.protocol === "HTTP/2" ? "http2" : "http1") : cluster.config.protocol;
@@ -111,6 +112,7 @@ export function forwardUpstream(
 
   const canRetry = (c: Cluster): boolean => {
     if (retriesLeft <= 0 || responseStarted) return false;
+    if (ds.body !== null && info.bytesReceived > 0) return false;
     if (c.activeRetries >= c.config.maxRetries) {
       if (!ctx.info.responseFlags.includes("UO")) ctx.info.responseFlags.push("UO");
       return false;

@@ -134,6 +134,7 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
       stream.on("error", () => {});
       stream.on("close", () => {
         done();
+        if (body) body.off("data", onBody);
         if (aborted || (started && stream.readableEnded)) return;
         const sessErr = st.failed;
         if (!started && sessErr && !st.connected) {
