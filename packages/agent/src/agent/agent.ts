@@ -141,7 +141,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     agentMetrics: () => {
       const x = xds.status();
       return renderAgentMetrics({
-        istio_agent_xds_proxy_connected: { help: "1 when the XDS proxy has a live stream to discovery.", type: "gauge", value: x.upstreamConnected ? 1 : 0 },
+        istio_agent_xds_proxy_connected: { help: "Whether the XDS proxy has a live stream to discovery (1) or not (0).", type: "gauge", value: x.upstreamConnected ? 1 : 0 },
         istio_agent_xds_proxy_acks_total: { help: "xDS ACKs relayed from the proxy.", type: "counter", value: x.acks },
         istio_agent_xds_proxy_nacks_total: { help: "xDS NACKs relayed from the proxy.", type: "counter", value: x.nacks },
         istio_agent_sds_pushes_total: { help: "Secrets pushed to the proxy.", type: "counter", value: sds.pushes() },

@@ -103,9 +103,10 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
       count++;
       const delay = rotationDelayMs({ createdAt, expiresAt, graceRatio: o.graceRatio ?? 0.5, graceRatioJitter: o.graceRatioJitter ?? 0.01, now: createdAt, random });
       log.info({ spiffeId: o.spiffeId, notAfter: leaf.notAfter.toISOString(), rotateInMs: Math.round(delay) }, "workload certificate issued");
+      // Schedule first so listeners already see the next rotation time.
+      schedule(delay);
       resolveReady(cur);
       emit();
-      schedule(delay);
     } catch (error) {
       if (closed) return;
       const delay = Math.min(maxRetryMs, retryMs * 2 ** failures++);
