@@ -82,7 +82,7 @@ function explain(): string {
   return `\n--- weft-discovery stderr ---\n${discovery?.stderr().slice(-4000)}\n--- grpc-js-xds client stderr ---\n${client?.stderr().slice(-4000)}`;
 }
 
-describe("weft-discovery command line", () => {
+describe("weft-discovery command line", { timeout: 60_000 }, () => {
   it("prints usage for --help and rejects unknown flags with exit code 2", () => {
     const help = spawnSync(process.execPath, ["--import", "tsx", BIN, "--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
@@ -94,19 +94,23 @@ describe("weft-discovery command line", () => {
   });
 
   it("fails clearly when the config directory does not exist", () => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", BIN, "--config-dir", "/nonexistent/weft", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--monitoring-addr", "127.0.0.1:0"], { encoding: "utf8", timeout: 15_000 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", BIN, "--config-dir", "/nonexistent/weft", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--monitoring-addr", "127.0.0.1:0"], { encoding: "utf8", timeout: 50_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/\/nonexistent\/weft/);
   });
 });
 
-describe("proxyless gRPC (grpc-js-xds) against weft-discovery", { timeout: 60_000 }, () => {
+describe("proxyless gRPC (grpc-js-xds) against weft-discovery", { timeout: 150_000 }, () => {
   it("round-robins over both endpoints", async () => {
     await mesh();
     const r = await client!.call(200);
     expect(r.errors, `${r.lastError}${explain()}`).toBe(0);
     expect(Object.keys(r.counts).sort()).toEqual(IPS);
     for (const ip of IPS) expect(r.counts[ip]).toBeGreaterThanOrEqual(80);
+    // SIGTERM: graceful close, exit 0.
+    const proc = discovery!.proc;
+    await discovery!.stop();
+    expect(proc.exitCode, explain()).toBe(0);
   });
 
   it("splits 80/20 across DestinationRule subsets as the VirtualService says", async () => {

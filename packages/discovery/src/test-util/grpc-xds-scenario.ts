@@ -37,7 +37,7 @@ export async function startDiscovery(configDir: string, extra: string[] = []): P
     });
     proc.once("exit", (code) => reject(new Error(`weft-discovery exited with ${code}:\n${err}`)));
   });
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`weft-discovery did not start in 15 s:\n${err}`)), 15_000).unref());
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`weft-discovery did not start in 60 s:\n${err}`)), 60_000).unref());
   const addrs = await Promise.race([serving, timeout]);
   return {
     grpcAddr: addrs.grpc,
