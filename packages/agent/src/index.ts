@@ -17,3 +17,9 @@ export { resolveProxyBinary, type ProxyCommand } from "./supervisor/resolve-prox
 export { parseCaptureArgs, type CaptureOptions } from "./iptables/capture-options.js";
 export { buildCaptureRules, renderSave, type CaptureRules } from "./iptables/capture-rules.js";
 export { main } from "./cli/main.js";
+
+// --- mesh CA client (issue 7): workload key + CSR, CreateCertificate over TLS, rotating CertificateProvider ---
+export { createCaClient, caUrl, type CaClient, type CaClientOptions } from "./ca-client/ca-client.js";
+export { createCaCertificateProvider, type CaCertificateProvider, type CaCertificateProviderOptions, type Timers } from "./ca-client/ca-certificate-provider.js";
+export { createWorkloadCsr, type WorkloadKeyAndCsr } from "./ca-client/workload-csr.js";
+export { rotationDelayMs, type RotationParams } from "./ca-client/rotation-delay.js";
