@@ -17,6 +17,8 @@ export interface GatewayServer {
   bindPort: number;
   protocol: string;
   http: boolean;
+  /** Server tls.mode (PASSTHROUGH, SIMPLE…), if any. */
+  tlsMode?: string;
   hosts: Array<{ namespace: string; host: string }>;
 }
 
@@ -47,7 +49,8 @@ export function gatewayServers(push: MeshPushContext, proxy: ProxyInfo): Gateway
         const [ns, host] = h.split("/", 2);
         return { namespace: ns === "." ? gw.namespace : ns, host };
       });
-      out.push({ gateway: `${gw.namespace}/${gw.name}`, port, bindPort, protocol, http: ["HTTP", "HTTP2", "GRPC", "GRPC-WEB"].includes(protocol), hosts });
+      const tlsMode = isObject(s.tls) && typeof s.tls.mode === "string" ? s.tls.mode : undefined;
+      out.push({ gateway: `${gw.namespace}/${gw.name}`, port, bindPort, protocol, http: ["HTTP", "HTTP2", "GRPC", "GRPC-WEB"].includes(protocol), hosts, ...(tlsMode ? { tlsMode } : {}) });
     }
   }
   push.cache.set(key, out);

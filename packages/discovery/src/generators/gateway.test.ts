@@ -71,4 +71,40 @@ spec:
     const push = smallPush(INGRESS.replace("selector: { istio: ingressgateway }\n  servers", "selector: { istio: egressgateway }\n  servers"));
     expect(json(push, gateway, "Listener")).toEqual([]);
   });
+
+  it("routes TLS PASSTHROUGH servers by SNI and TCP servers by port, straight to tcp_proxy", () => {
+    const push = smallPush(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 443, name: tls, protocol: TLS }
+    tls: { mode: PASSTHROUGH }
+    hosts: ["*.example.com"]
+  - port: { number: 27017, name: mongo, protocol: TCP }
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: edge-routes, namespace: default }
+spec:
+  hosts: ["*"]
+  gateways: [istio-system/edge]
+  tls:
+  - match: [{ port: 443, sniHosts: [reviews.example.com] }]
+    route: [{ destination: { host: reviews, port: { number: 9080 } } }]
+  tcp:
+  - match: [{ port: 27017 }]
+    route: [{ destination: { host: mongo, port: { number: 27017 } } }]
+`);
+    const listeners = json(push, gateway, "Listener");
+    expect(listeners.map((l) => l.name)).toEqual(["0.0.0.0_443", "0.0.0.0_27017"]);
+    expect(listeners[0]).toMatchObject({
+      listener_filters: [{ name: "envoy.filters.listener.tls_inspector" }],
+      filter_chains: [{ filter_chain_match: { server_names: ["reviews.example.com"] }, filters: [{ typed_config: { cluster: "outbound|9080||reviews.default.svc.cluster.local" } }] }],
+    });
+    expect(listeners[1]).toMatchObject({ filter_chains: [{ filters: [{ typed_config: { cluster: "outbound|27017||mongo.default.svc.cluster.local" } }] }] });
+    expect(validationIssues(generate(push, gateway, TypeUrl.Listener))).toEqual([]);
+  });
 });

@@ -12,10 +12,12 @@ import { isHttp } from "../model/protocol.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
 import { BLACKHOLE, INBOUND_PASSTHROUGH, outboundName, PASSTHROUGH } from "./cds.js";
 import { ADS_CONFIG_SOURCE, accessLog, REQUEST_ID_EXTENSION, ROUTER_FILTER, FAULT_FILTER, SIDECAR_HTTP_FILTERS, socketAddress, tcpProxy, TRACING, typed } from "./envoy-json.js";
-import { gatewayServers } from "./gateway-servers.js";
+import { gatewayServers, type GatewayServer } from "./gateway-servers.js";
 import { inboundPorts } from "./inbound-ports.js";
 import { toResource } from "./resource.js";
-import { tcpProxyTarget, tcpRoutesUseLabels } from "./tcp-route.js";
+import { routeTarget, tcpProxyTarget, tcpRoutesUseLabels } from "./tcp-route.js";
+import { isObject } from "../source/field-checker.js";
+import type { IstioConfig } from "../push-context/istio-config.js";
 import { labelsKey } from "../model/labels.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -167,10 +169,58 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
   return out;
 }
 
+/** VirtualServices bound to one of `gateways` (`ns/name`), oldest first. */
+function boundVirtualServices(push: MeshPushContext, gateways: ReadonlySet<string>): IstioConfig[] {
+  return push.istio.virtualServices.filter((vs) =>
+    (Array.isArray(vs.spec.gateways) ? vs.spec.gateways : []).some((g) => typeof g === "string" && gateways.has(g.includes("/") ? g : `${vs.namespace}/${g}`)),
+  );
+}
+
+/**
+ * Gateway TLS PASSTHROUGH and TCP servers: routed by SNI (`tls` routes'
+ * `sniHosts`, tls_inspector) or by port (`tcp` routes) straight to tcp_proxy.
+ * TLS termination (SIMPLE/MUTUAL) needs SDS certificates and is not generated.
+ */
+function gatewayStreamListeners(push: MeshPushContext, proxy: ProxyInfo, servers: GatewayServer[], log: JsonValue[] | undefined): JsonObject[] {
+  const out: JsonObject[] = [];
+  const byPort = new Map<number, GatewayServer[]>();
+  for (const s of servers) if (!s.http && (s.protocol === "TCP" || s.tlsMode === "PASSTHROUGH")) byPort.set(s.bindPort, [...(byPort.get(s.bindPort) ?? []), s]);
+  for (const [bindPort, list] of [...byPort].sort(([a], [b]) => a - b)) {
+    const port = list[0].port;
+    const vss = boundVirtualServices(push, new Set(list.map((s) => s.gateway)));
+    const chains: JsonObject[] = [];
+    const tls = list.some((s) => s.tlsMode === "PASSTHROUGH");
+    for (const vs of vss) {
+      for (const r of (Array.isArray(vs.spec[tls ? "tls" : "tcp"]) ? (vs.spec[tls ? "tls" : "tcp"] as unknown[]) : []).filter(isObject)) {
+        const matches = (Array.isArray(r.match) ? r.match : []).filter(isObject).filter((m) => typeof m.port !== "number" || m.port === port);
+        if (Array.isArray(r.match) && r.match.length > 0 && matches.length === 0) continue;
+        const target = routeTarget(push, proxy, vs, r, port);
+        if (!target) continue;
+        const sni = tls ? matches.flatMap((m) => (Array.isArray(m.sniHosts) ? m.sniHosts.filter((h): h is string => typeof h === "string") : [])) : [];
+        if (tls && sni.length === 0) continue; // istiod requires sniHosts on tls routes
+        chains.push({ ...(tls ? { filter_chain_match: { server_names: sni } } : {}), filters: [tcpFilter(target, log)] });
+        if (!tls) break; // a TCP server has one destination: the first route that applies
+      }
+      if (!tls && chains.length > 0) break;
+    }
+    if (chains.length === 0) continue;
+    out.push({
+      name: `0.0.0.0_${bindPort}`,
+      address: socketAddress("0.0.0.0", bindPort),
+      filter_chains: chains,
+      ...(tls ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: typed("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") }] } : {}),
+      traffic_direction: "OUTBOUND",
+    });
+  }
+  return out;
+}
+
 function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject[] {
   const ports = new Map<number, boolean>();
-  for (const s of gatewayServers(push, proxy)) if (s.http) ports.set(s.bindPort, true);
-  return [...ports.keys()]
+  const servers = gatewayServers(push, proxy);
+  for (const s of servers) if (s.http) ports.set(s.bindPort, true);
+  const stream = gatewayStreamListeners(push, proxy, servers.filter((s) => !ports.has(s.bindPort)), log);
+  const http = [...ports.keys()]
     .sort((a, b) => a - b)
     .map((port) => ({
       name: `0.0.0.0_${port}`,
@@ -193,6 +243,7 @@ function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValu
       ],
       traffic_direction: "OUTBOUND",
     }));
+  return [...http, ...stream].sort((a, b) => (a.address as { socket_address: { port_value: number } }).socket_address.port_value - (b.address as { socket_address: { port_value: number } }).socket_address.port_value);
 }
 
 function grpcListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {

@@ -29,11 +29,17 @@ export function tcpProxyTarget(push: MeshPushContext, proxy: ProxyInfo, svc: Mes
   const vs = virtualServiceFor(push.scope(proxy).virtualServices, svc.hostname, push.options.domain);
   const routes = vs && Array.isArray(vs.spec.tcp) ? vs.spec.tcp.filter(isObject) : [];
   const route = routes.find((r) => !Array.isArray(r.match) || r.match.length === 0 || r.match.some((m) => isObject(m) && applies(m, proxy, port)));
-  const dests = route && Array.isArray(route.route) ? route.route.filter((d) => isObject(d) && isObject(d.destination)) as Json[] : [];
-  if (!vs || dests.length === 0) return { stat_prefix: fallback, cluster: fallback };
+  if (!vs || !route) return { stat_prefix: fallback, cluster: fallback };
+  return routeTarget(push, proxy, vs, route, port) ?? { stat_prefix: fallback, cluster: fallback };
+}
+
+/** tcp_proxy fields for one VirtualService tcp/tls route's destinations (undefined when it has none). */
+export function routeTarget(push: MeshPushContext, proxy: ProxyInfo, vs: IstioConfig, route: Json, port: number): JsonObject | undefined {
+  const dests = Array.isArray(route.route) ? (route.route.filter((d) => isObject(d) && isObject(d.destination)) as Json[]) : [];
+  if (dests.length === 0) return undefined;
   const ctx = { push, proxy, port };
   const resolved = dests.map((d) => ({ cluster: resolveDestination(ctx, d.destination as Json, vs.namespace).cluster, weight: typeof d.weight === "number" ? d.weight : 0 }));
   if (resolved.length === 1) return { stat_prefix: resolved[0].cluster, cluster: resolved[0].cluster };
   const weighted = resolved.filter((r) => r.weight > 0);
-  return { stat_prefix: weighted[0]?.cluster ?? fallback, weighted_clusters: { clusters: weighted.map((r) => ({ name: r.cluster, weight: r.weight })) } };
+  return { stat_prefix: weighted[0]?.cluster ?? resolved[0].cluster, weighted_clusters: { clusters: weighted.map((r) => ({ name: r.cluster, weight: r.weight })) } };
 }
