@@ -152,3 +152,29 @@ describe("createAdsClient() over TCP (SotW)", () => {
     await until(() => client!.connected() || again.requests.length > 4, "reconnected");
   }, 30_000);
 });
+
+describe("createAdsClient() over TCP (delta)", () => {
+  it("resumes after an outage with initial_resource_versions", async () => {
+    server = new TestAdsServer();
+    const port = (await server.listen({ port: 0 })) as number;
+    serveV1(server);
+    const runtime = new FakeRuntime();
+    startClient(runtime, { kind: "tcp", host: "127.0.0.1", port }, true);
+    await until(() => runtime.applied.length >= 4, "initial config");
+    await until(() => server!.events.filter((e) => e.kind === "ack").length >= 4, "ACKs");
+    await server.stop();
+    await until(() => !client!.connected(), "the outage");
+
+    const again = new TestAdsServer();
+    serveV1(again);
+    server = again;
+    await again.listen({ port });
+    await until(() => again.deltaRequests.length >= 4, "delta resubscription", 15_000);
+    const eds = again.deltaRequests.find((r) => r.typeUrl === TypeUrl.ClusterLoadAssignment);
+    expect(eds?.resourceNamesSubscribe).toEqual(["c1"]);
+    expect(eds?.initialResourceVersions).toEqual({ c1: "v1" });
+    const cds = again.deltaRequests.find((r) => r.typeUrl === TypeUrl.Cluster);
+    expect(cds?.initialResourceVersions).toEqual({ c1: "v1" });
+    expect([...runtime.state.clusters.keys()]).toEqual(["c1"]);
+  }, 30_000);
+});
