@@ -71,14 +71,9 @@ export function createHttp1Downstream(req: IncomingMessage, res: ServerResponse)
     },
     onClose: (cb) => res.once("close", cb),
     setIdleTimeout(ms, cb) {
-      // Per-request on a keep-alive socket: unhook when this response is done.
-      const socket = req.socket;
-      socket.setTimeout(ms);
-      socket.on("timeout", cb);
-      res.once("close", () => {
-        socket.off("timeout", cb);
-        socket.setTimeout(0);
-      });
+      // Through the response: Node's server destroys a timed-out socket unless the request or
+      // response handles 'timeout', and re-arms keep-alive timing itself after the response.
+      res.setTimeout(ms, cb);
     },
     closeAfterResponse() {
       res.shouldKeepAlive = false;

@@ -122,9 +122,10 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
     finish();
   });
 
-  // stream_idle_timeout: no activity on the stream in either direction.
-  if (rt.config.streamIdleTimeoutMs > 0) {
-    ds.setIdleTimeout(rt.config.streamIdleTimeoutMs, () => {
+  // stream_idle_timeout (or the route's idle_timeout, which overrides it): no activity in either direction.
+  const armIdleTimeout = (ms: number): void => {
+    if (ms <= 0) return;
+    ds.setIdleTimeout(ms, () => {
       if (done) return;
       stats.rqIdleTimeout.inc();
       abortUpstream?.();
@@ -134,7 +135,7 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
         finish();
       } else localReply({ ...LocalReplies.streamIdleTimeout(), flag: "SI" });
     });
-  }
+  };
   let requestTimer: NodeJS.Timeout | undefined;
   if (rt.config.requestTimeoutMs > 0 && ds.body) {
     requestTimer = setTimeout(() => {
@@ -154,6 +155,8 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
     mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
     const route = rc ? selectRoute(rc, ctx) : undefined;
     ctx.route = route;
+    const routeIdle = route?.action.kind === "route" ? route.action.idleTimeoutMs : 0;
+    armIdleTimeout(routeIdle > 0 ? routeIdle : rt.config.streamIdleTimeoutMs);
     if (route) ctx.info.routeName = route.name;
     for (const f of rt.config.filters) {
       if (!f.decodeHeaders) continue;

@@ -78,7 +78,7 @@ export function handleWebSocketUpgrade(
   applyHeaderMutation(headers, rc.requestHeaders, v);
   if (route.vhost.includeRequestAttemptCount) headers["x-envoy-attempt-count"] = "1";
 
-  const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port });
+  const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port, localAddress: cluster.config.sourceAddress });
   host.activeRequests++;
   let connected = false;
   const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);

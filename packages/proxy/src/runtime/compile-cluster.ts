@@ -22,6 +22,12 @@ export interface ClusterConfig {
   type: ClusterType;
   lbPolicy: LbPolicy;
   connectTimeoutMs: number;
+  /**
+   * upstream_bind_config.source_address: the local address upstream
+   * connections are made from. Istio binds inbound clusters to 127.0.0.6 so
+   * the capture rules let the sidecar's own connection to the app through.
+   */
+  sourceAddress?: string;
   protocol: UpstreamProtocol;
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
@@ -121,6 +127,7 @@ export function compileCluster(
     type,
     lbPolicy,
     connectTimeoutMs: durationMs(c.connectTimeout, 5000),
+    sourceAddress: c.upstreamBindConfig?.sourceAddress?.address || undefined,
     protocol,
     maxRequestsPerConnection,
     idleTimeoutMs,

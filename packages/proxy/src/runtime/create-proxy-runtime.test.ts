@@ -123,6 +123,7 @@ describe("createProxyRuntime() with xDS batches", () => {
               include_request_attempt_count: true,
               routes: [
                 { name: "slow", match: { prefix: "/slow" }, route: { cluster: "outbound|80||svc", timeout: "0.3s" } },
+                { name: "idle", match: { prefix: "/idle" }, route: { cluster: "outbound|80||svc", timeout: "0s", idle_timeout: "0.3s", prefix_rewrite: "/slow" } },
                 { name: "flaky", match: { prefix: "/flaky" }, route: { cluster: "outbound|80||svc", retry_policy: { retry_on: "retriable-status-codes", retriable_status_codes: [503], num_retries: 2 } } },
                 { name: "dead", match: { prefix: "/dead" }, route: { cluster: "dead", retry_policy: { retry_on: "connect-failure", num_retries: 1 } } },
                 { name: "rewrite", match: { prefix: "/old/" }, route: { cluster: "outbound|80||svc", prefix_rewrite: "/new/" }, request_headers_to_add: [{ header: { key: "x-route", value: "r" } }] },
@@ -177,6 +178,12 @@ describe("createProxyRuntime() with xDS batches", () => {
     const r = await get(listenerPort, "/slow");
     expect(r).toMatchObject({ status: 504, body: "upstream request timeout" });
     expect((await h.logs.waitFor((i) => i.routeName === "slow")).responseFlags).toEqual(["UT"]);
+  });
+
+  it("applies the route's idle_timeout over stream_idle_timeout (408 SI)", async () => {
+    const r = await get(listenerPort, "/idle");
+    expect(r.status).toBe(408);
+    expect((await h.logs.waitFor((i) => i.routeName === "idle")).responseFlags).toEqual(["SI"]);
   });
 
   it("retries a retriable status code; the upstream sees x-envoy-attempt-count 2", async () => {
