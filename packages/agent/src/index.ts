@@ -23,3 +23,4 @@ export { createCaClient, caUrl, type CaClient, type CaClientOptions } from "./ca
 export { createCaCertificateProvider, type CaCertificateProvider, type CaCertificateProviderOptions, type Timers } from "./ca-client/ca-certificate-provider.js";
 export { createWorkloadCsr, type WorkloadKeyAndCsr } from "./ca-client/workload-csr.js";
 export { rotationDelayMs, type RotationParams } from "./ca-client/rotation-delay.js";
+export { loadCaProviderSettings, createCaCertificateProviderFromSettings, DEFAULT_CA_ROOT_CERT, DEFAULT_CA_TOKEN_FILE, type CaProviderSettings } from "./ca-client/ca-provider-env.js";

@@ -86,6 +86,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     log: log.child({ component: "supervisor" }),
     backoff: o.proxyBackoff,
     stdio: o.proxyStdio,
+    onStart: () => xds.resetFirstConfig(),
   });
 
   let resolveDone!: (code: number) => void;

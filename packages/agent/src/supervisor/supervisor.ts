@@ -11,6 +11,8 @@ export interface SupervisorOptions {
   /** A run this long counts as healthy and resets the backoff. */
   healthyRunMs?: number;
   stdio?: "inherit" | "ignore";
+  /** Called before every (re)start, e.g. to forget that the previous process was configured. */
+  onStart?: () => void;
 }
 
 export interface Supervisor {
@@ -35,6 +37,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
 
   const launch = () => {
     if (stopping) return;
+    o.onStart?.();
     const startedAt = Date.now();
     const c = spawn(o.proxy.command, [...o.proxy.prefixArgs, ...o.args], { stdio: ["ignore", o.stdio ?? "inherit", o.stdio ?? "inherit"] });
     child = c;

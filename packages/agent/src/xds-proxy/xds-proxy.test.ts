@@ -51,6 +51,19 @@ describe("createXdsProxy()", () => {
     await until(() => proxy.status().hasFirstConfig, "first config");
     expect(proxy.status().upstreamConnected).toBe(true);
     c.close();
+
+    // A restarted proxy process must earn readiness again with its own ACKs.
+    proxy.resetFirstConfig();
+    expect(proxy.status().hasFirstConfig).toBe(false);
+    const again = openAdsClient(socket);
+    again.send({ node, typeUrl: TypeUrl.Cluster });
+    await until(() => again.responses.length === 1, "CDS again");
+    again.send({ typeUrl: TypeUrl.Cluster, versionInfo: "v1", responseNonce: again.responses[0].nonce });
+    again.send({ typeUrl: TypeUrl.Listener });
+    await until(() => again.responses.length === 2, "LDS again");
+    again.send({ typeUrl: TypeUrl.Listener, versionInfo: "v1", responseNonce: again.responses[1].nonce });
+    await until(() => proxy.status().hasFirstConfig, "first config of the new process");
+    again.close();
   });
 
   it("keeps the proxy's stream open while discovery is away and resyncs after it returns", async () => {

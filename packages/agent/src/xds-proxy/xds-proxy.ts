@@ -29,6 +29,8 @@ export interface XdsProxyStatus {
 export interface XdsProxy {
   readonly socketPath: string;
   status(): XdsProxyStatus;
+  /** A new proxy process starts unconfigured: readiness waits for its own CDS and LDS ACKs again. */
+  resetFirstConfig(): void;
   close(): Promise<void>;
 }
 
@@ -97,6 +99,10 @@ export async function createXdsProxy(o: XdsProxyOptions): Promise<XdsProxy> {
   return {
     socketPath: o.socketPath,
     status: () => ({ ...st, upstreamConnected: connectedStreams > 0 }),
+    resetFirstConfig() {
+      st.hasFirstConfig = false;
+      acked.clear();
+    },
     close: () => server.close(),
   };
 }
