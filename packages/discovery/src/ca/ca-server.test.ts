@@ -138,3 +138,25 @@ function callWithRawAuth(csr: string, authorization: string): Promise<IstioCerti
     );
   });
 }
+
+describe("createCaServer() serving certificate", () => {
+  it("is re-issued under the renewed root when the self-signed root rotates, without closing the server", async () => {
+    const d = await mkdtemp(join(tmpdir(), "weft-ca-rot-"));
+    let t = Date.now();
+    const c = await createCertificateAuthority({ caDir: d, keyAlgorithm: "ecdsa-p256", rootTtlMs: 10 * 24 * 3600_000, rootCheckIntervalMs: 0, now: () => t, logger: silentLogger });
+    const s = await createCaServer({ ca: c, authenticators: [], addr: "127.0.0.1:0", logger: silentLogger });
+    try {
+      const before = s.servingCertPem();
+      t += 9 * 24 * 3600_000;
+      expect(await c.checkRootRotation()).toBe(true);
+      const deadline = Date.now() + 5000;
+      while (s.servingCertPem() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(s.servingCertPem()).not.toBe(before);
+      expect(await verifies(s.servingCertPem(), c.rootCertPem(), new Date(t))).toBe(true);
+    } finally {
+      await s.close();
+      c.close();
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});
