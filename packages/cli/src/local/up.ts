@@ -107,9 +107,16 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
     for (const pod of plan.pods) {
       createPodNetwork(plan, pod);
       if (pod.sidecar) {
-        execFileSync("ip", ["netns", "exec", pod.netns, process.execPath, agent, "iptables", "-p", "15001", "-z", "15006", "-u", String(PROXY_UID), "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020"], {
-          stdio: ["ignore", "ignore", "pipe"],
-        });
+        // What Istio's istio-init container does, with the same flags.
+        try {
+          execFileSync("ip", ["netns", "exec", pod.netns, process.execPath, agent, "iptables", "-p", "15001", "-z", "15006", "-u", String(PROXY_UID), "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020"], {
+            stdio: ["ignore", "pipe", "pipe"],
+            encoding: "utf8",
+          });
+        } catch (error) {
+          const stderr = String((error as { stderr?: string }).stderr ?? "").trim();
+          throw new LocalError(`traffic capture for ${pod.namespace}/${pod.name} failed: ${stderr.split("\n").slice(-3).join(" ") || (error as Error).message}`, "check that iptables works here (iptables -t nat -L), then `weftctl local down` and try again");
+        }
       }
     }
 

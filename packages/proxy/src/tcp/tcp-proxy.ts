@@ -151,7 +151,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         return finish();
       }
       info.upstreamHost = host.key;
-      const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port });
+      const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port, localAddress: cluster.config.sourceAddress });
       let connected = false;
       const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);
       up.once("connect", () => {

@@ -1,8 +1,10 @@
 import { pino } from "pino";
 import { fromEnvoyJson } from "@weft/xds-api";
 import { ClusterSchema } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb.js";
+import { ClusterLoadAssignmentSchema } from "@weft/xds-api/gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import { describe, expect, it } from "vitest";
 import { compileCluster } from "../runtime/compile-cluster.js";
+import { compileAssignment } from "../runtime/compile-endpoints.js";
 import { createFakeStats } from "../test-util/fake-stats.js";
 import { createCluster } from "./cluster.js";
 
@@ -49,8 +51,6 @@ describe("createCluster()", () => {
 
   it("treats UNHEALTHY/DRAINING endpoints as unhealthy and reports /failed_eds_health", async () => {
     const { cluster, stats } = make({ name: "e", type: "EDS" });
-    const { compileAssignment } = await import("../runtime/compile-endpoints.js");
-    const { ClusterLoadAssignmentSchema } = await import("@weft/xds-api/gen/envoy/config/endpoint/v3/endpoint_pb.js");
     const cla = fromEnvoyJson(ClusterLoadAssignmentSchema, {
       cluster_name: "e",
       endpoints: [

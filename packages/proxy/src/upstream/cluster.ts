@@ -207,6 +207,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
           port: host.port,
           pipe: host.pipe,
           connectTimeoutMs: config.connectTimeoutMs,
+          localAddress: config.sourceAddress,
           maxRequestsPerConnection: config.maxRequestsPerConnection,
           idleTimeoutMs: config.idleTimeoutMs,
           events,

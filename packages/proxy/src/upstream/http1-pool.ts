@@ -20,6 +20,8 @@ export interface Http1PoolOptions {
   port: number;
   pipe?: string;
   connectTimeoutMs: number;
+  /** Source address of upstream connections (upstream_bind_config). */
+  localAddress?: string;
   maxConnections: number;
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
@@ -28,8 +30,9 @@ export interface Http1PoolOptions {
 
 export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
   const base = buildConnector({ timeout: o.connectTimeoutMs, socketPath: o.pipe });
+  // undici passes the source address per connection (its Client `localAddress` option).
   const connect: buildConnector.connector = (opts, cb) => {
-    base(opts, (err, socket) => {
+    base(o.localAddress && !o.pipe ? { ...opts, localAddress: o.localAddress } : opts, (err, socket) => {
       if (err) {
         o.events.connectFailed();
         cb(err, null);

@@ -27,6 +27,8 @@ export interface Http2PoolOptions {
   port: number;
   pipe?: string;
   connectTimeoutMs: number;
+  /** Source address of upstream connections (upstream_bind_config). */
+  localAddress?: string;
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
   events: ConnectionEvents;
@@ -51,7 +53,7 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
     let socket: net.Socket | undefined;
     const session = http2.connect(authority, {
       createConnection: () => {
-        socket = o.pipe ? net.connect(o.pipe) : net.connect({ host: o.ip, port: o.port });
+        socket = o.pipe ? net.connect(o.pipe) : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress });
         return socket;
       },
     });
