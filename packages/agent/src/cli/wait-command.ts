@@ -34,19 +34,20 @@ export async function waitForReady(o: WaitOptions, progress: (s: string) => void
   }
 }
 
-/** `weft-agent wait [--timeout 60s] [--url U] [--periodMillis 500] [--requestTimeoutMillis 500]`. */
+/** `weft-agent wait [--timeout 60s | --timeoutSeconds 60] [--url U] [--periodMillis 500] [--requestTimeoutMillis 500]`. */
 export async function waitCommand(argv: string[], stdout: (s: string) => void): Promise<number> {
-  const { flags } = parseArgs(argv, ["timeout", "url", "periodMillis", "requestTimeoutMillis", "log_output_level"]);
+  const { flags } = parseArgs(argv, ["timeout", "timeoutSeconds", "url", "periodMillis", "requestTimeoutMillis", "log_output_level"]);
   const num = (name: string, fallback: number) => {
     const v = flags.get(name);
     if (v === undefined) return fallback;
-    if (!/^\d+$/.test(v)) throw new AgentError("invalid_argument", `--${name}: "${v}" is not a number of milliseconds`);
+    if (!/^\d+$/.test(v)) throw new AgentError("invalid_argument", `--${name}: "${v}" is not a whole number`);
     return Number(v);
   };
   await waitForReady(
     {
       url: flags.get("url") ?? "http://localhost:15021/healthz/ready",
-      timeoutMs: parseDuration(flags.get("timeout") ?? "60s", "--timeout"),
+      // pilot-agent spells it --timeoutSeconds N; --timeout takes a duration ("60s").
+      timeoutMs: flags.has("timeoutSeconds") ? num("timeoutSeconds", 60) * 1000 : parseDuration(flags.get("timeout") ?? "60s", "--timeout"),
       periodMs: num("periodMillis", 500),
       requestTimeoutMs: num("requestTimeoutMillis", 500),
     },
