@@ -39,6 +39,8 @@ function cleanResponseHeaders(headers: Headers): Headers {
 
 export function createHttp1Downstream(req: IncomingMessage, res: ServerResponse): Downstream {
   res.sendDate = false;
+  // Envoy sends no `Keep-Alive: timeout=` header; Node adds one unless this (internal) field is 0.
+  (res as unknown as { _keepAliveTimeout: number })._keepAliveTimeout = 0;
   const te = req.headers["transfer-encoding"];
   const cl = req.headers["content-length"];
   const hasBody = te !== undefined || (cl !== undefined && cl !== "0");
