@@ -10,7 +10,7 @@ import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/liste
 import type { ProxyInfo, XdsResource } from "../contracts.js";
 import { isHttp } from "../model/protocol.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
-import { BLACKHOLE, INBOUND_PASSTHROUGH, outboundName, PASSTHROUGH } from "./cds.js";
+import { BLACKHOLE, INBOUND_PASSTHROUGH, PASSTHROUGH } from "./cds.js";
 import { ADS_CONFIG_SOURCE, accessLog, REQUEST_ID_EXTENSION, ROUTER_FILTER, FAULT_FILTER, SIDECAR_HTTP_FILTERS, socketAddress, tcpProxy, TRACING, typed } from "./envoy-json.js";
 import { gatewayServers, type GatewayServer } from "./gateway-servers.js";
 import { inboundPorts } from "./inbound-ports.js";

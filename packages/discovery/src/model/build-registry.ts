@@ -7,7 +7,7 @@ import type { ConfigObject } from "../contracts.js";
 import { isObject, type Json } from "../source/field-checker.js";
 import { matchLabels, type Labels } from "./labels.js";
 import { resolveProtocol } from "./protocol.js";
-import type { Locality, MeshEndpoint, MeshService, Registry, ServicePort, Workload } from "./types.js";
+import type { MeshEndpoint, MeshService, Registry, ServicePort, Workload } from "./types.js";
 import { buildServiceEntries } from "./service-entries.js";
 import { localityOf, workloadId } from "./workload-identity.js";
 
