@@ -110,6 +110,8 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
       await rt.close().catch((err: unknown) => log.error({ err }, "runtime close failed"));
       await accessLogs.close().catch(() => undefined);
       await admin?.close().catch(() => undefined);
+      // pino writes asynchronously: flush before the process may exit.
+      await new Promise<void>((r) => logging.root.flush(() => r()));
       resolveExit(code);
       return code;
     })());
