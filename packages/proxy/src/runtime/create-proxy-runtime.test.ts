@@ -109,8 +109,9 @@ describe("createProxyRuntime() with xDS batches", () => {
       ]),
     );
     expect(h.runtime.subscriptions().rds).toEqual(["80"]);
-    // No route table yet: Envoy answers 404 NR.
-    expect((await get(listenerPort, "/")).status).toBe(404);
+    // Warming until RDS "80" arrives: not bound yet.
+    expect(h.runtime.dump().listeners.find((l) => l.name === "0.0.0.0_80")?.state).toBe("warming");
+    await expect(get(listenerPort, "/")).rejects.toThrow(/ECONNREFUSED/);
 
     await h.runtime.apply(
       batch(TypeUrl.RouteConfiguration, RouteConfigurationSchema, [
@@ -134,11 +135,11 @@ describe("createProxyRuntime() with xDS batches", () => {
         },
       ]),
     );
+    expect(h.runtime.dump().listeners.find((l) => l.name === "0.0.0.0_80")?.state).toBe("active");
     // Cluster still warming: not active yet, so NC.
     const warming = await get(listenerPort, "/x");
     expect(warming.status).toBe(503);
     expect((await h.logs.waitFor((i) => i.routeName === "default")).responseFlags).toEqual(["NC"]);
-    expect(h.runtime.initialized()).toBe(true);
 
     await h.runtime.apply(
       batch(TypeUrl.ClusterLoadAssignment, ClusterLoadAssignmentSchema, [
@@ -147,6 +148,7 @@ describe("createProxyRuntime() with xDS batches", () => {
     );
     const ok = await get(listenerPort, "/x");
     expect(ok).toMatchObject({ status: 200, body: "ok /x" });
+    expect(h.runtime.initialized()).toBe(true);
     expect(h.runtime.dump().clusters.find((c) => c.name === "outbound|80||svc")?.state).toBe("active");
     expect(h.stats.get("cluster.outbound|80||svc.membership_healthy")).toBe(1);
     expect(h.stats.get("listener.127.0.0.1_" + listenerPort + ".downstream_cx_total")).toBeGreaterThan(0);
@@ -298,5 +300,38 @@ describe("tcp_proxy and tls_inspector", () => {
     expect(stdout).toBe("via tcp");
     await h2.close();
     srv.close();
+  });
+});
+
+describe("initialization (PRE_INITIALIZING → LIVE)", () => {
+  it("goes LIVE once CDS, EDS, LDS and RDS have all arrived", async () => {
+    const { createProxyRuntime } = await import("./create-proxy-runtime.js");
+    const { createFakeStats } = await import("../test-util/fake-stats.js");
+    const { BootstrapSchema } = await import("@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb.js");
+    const { pino } = await import("pino");
+    const rt = createProxyRuntime({ stats: createFakeStats(), accessLogs: () => ({ log() {} }), logger: pino({ level: "silent" }), nodeId: "n", reportUnsupported() {} });
+    await rt.applyBootstrap(fromEnvoyJson(BootstrapSchema, { dynamic_resources: { ads_config: { api_type: "GRPC" }, cds_config: { ads: {} }, lds_config: { ads: {} } } } as never));
+    let live = false;
+    rt.onInitialized(() => (live = true));
+    expect(rt.initialized()).toBe(false);
+    await rt.apply(batch(TypeUrl.Cluster, ClusterSchema, [{ name: "c", type: "EDS", eds_cluster_config: { eds_config: { ads: {} } } }]));
+    expect(rt.initialized()).toBe(false);
+    await rt.apply(batch(TypeUrl.ClusterLoadAssignment, ClusterLoadAssignmentSchema, [{ cluster_name: "c", endpoints: [] }]));
+    expect(rt.initialized()).toBe(false);
+    await rt.apply(
+      batch(TypeUrl.Listener, ListenerSchema, [
+        {
+          name: "l",
+          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+          filter_chains: [{ filters: [{ name: "hcm", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", stat_prefix: "s", rds: { route_config_name: "r", config_source: { ads: {} } }, http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }] } }] }],
+        },
+      ]),
+    );
+    expect(rt.initialized()).toBe(false);
+    expect(rt.subscriptions()).toEqual({ eds: ["c"], rds: ["r"], sds: [] });
+    await rt.apply(batch(TypeUrl.RouteConfiguration, RouteConfigurationSchema, [{ name: "r", virtual_hosts: [] }]));
+    expect(rt.initialized()).toBe(true);
+    expect(live).toBe(true);
+    await rt.close();
   });
 });

@@ -57,6 +57,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
   const endpoints = new Map<string, Entry<CompiledAssignment>>();
   const routes = new Map<string, Entry<CompiledRouteConfig>>();
   const listeners = new Map<string, Entry<ListenerConfig>>();
+  const warmingListeners = new Map<string, Entry<ListenerConfig>>();
   const listenerMgr = createListenerManager({ stats: options.stats, logger: log });
   let draining = false;
   let cdsPending = false;
@@ -86,13 +87,17 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     for (const l of initListeners.splice(0)) l();
   }
 
+  function listenerRdsNames(l: ListenerConfig): string[] {
+    const out: string[] = [];
+    for (const c of l.defaultChain ? [...l.chains, l.defaultChain] : l.chains) {
+      if (c.terminal.kind === "http" && c.terminal.hcm.rdsName) out.push(c.terminal.hcm.rdsName);
+    }
+    return out;
+  }
+
   function rdsNames(): string[] {
     const out = new Set<string>();
-    for (const l of listeners.values()) {
-      for (const c of [...l.value.chains, ...(l.value.defaultChain ? [l.value.defaultChain] : [])]) {
-        if (c.terminal.kind === "http" && c.terminal.hcm.rdsName) out.add(c.terminal.hcm.rdsName);
-      }
-    }
+    for (const m of [listeners, warmingListeners]) for (const l of m.values()) for (const n of listenerRdsNames(l.value)) out.add(n);
     return [...out];
   }
 
@@ -147,27 +152,64 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
   async function applyListeners(items: Array<{ name: string; version: string; resource: Any; msg: Listener }>, removed: string[], isStatic: boolean): Promise<void> {
     const changed = items.filter((i) => {
       const prev = listeners.get(i.name);
-      if (prev && sameResource(prev.resource, i.resource)) {
+      if (prev && sameResource(prev.resource, i.resource) && !warmingListeners.has(i.name)) {
         prev.version = i.version;
+        return false;
+      }
+      const warming = warmingListeners.get(i.name);
+      if (warming && sameResource(warming.resource, i.resource)) {
+        warming.version = i.version;
         return false;
       }
       return true;
     });
     const compiled = changed.map((i) => ({ ...i, cfg: compileListener(i.msg, compileDeps) }));
     for (const c of compiled) {
-      const { chains, defaultChain } = buildChains(c.cfg, chainDeps);
-      try {
-        await listenerMgr.upsert(c.cfg, chains, defaultChain);
-      } catch (err) {
-        throw new ResourceRejectedError(c.name, "address", (err as Error).message);
+      const entry: Entry<ListenerConfig> = { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: isStatic, value: c.cfg };
+      if (listenerRdsNames(c.cfg).every((n) => routes.has(n))) {
+        warmingListeners.delete(c.name);
+        await activateListener(entry);
+      } else {
+        // Envoy warms a listener until its RDS route configs arrive; the old one (if any) keeps serving.
+        warmingListeners.set(c.name, entry);
+        const t = setTimeout(() => {
+          if (warmingListeners.get(c.name) !== entry) return;
+          log.warn({ listener: c.name }, "RDS did not arrive within 15 s; activating the listener anyway");
+          warmingListeners.delete(c.name);
+          void activateListener(entry).catch((err: unknown) => log.error({ err, listener: c.name }, "listener activation failed"));
+        }, 15_000);
+        t.unref();
       }
-      listeners.set(c.name, { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: isStatic, value: c.cfg });
     }
     for (const n of removed) {
+      warmingListeners.delete(n);
       const prev = listeners.get(n);
       if (prev && !prev.static) {
         listeners.delete(n);
         await listenerMgr.remove(n);
+      }
+    }
+  }
+
+  async function activateListener(entry: Entry<ListenerConfig>): Promise<void> {
+    const { chains, defaultChain } = buildChains(entry.value, chainDeps);
+    try {
+      await listenerMgr.upsert(entry.value, chains, defaultChain);
+    } catch (err) {
+      throw new ResourceRejectedError(entry.name, "address", (err as Error).message);
+    }
+    listeners.set(entry.name, entry);
+  }
+
+  /** Activates warming listeners whose route configs have all arrived. */
+  async function activateWarmedListeners(): Promise<void> {
+    for (const [name, entry] of [...warmingListeners]) {
+      if (!listenerRdsNames(entry.value).every((n) => routes.has(n))) continue;
+      warmingListeners.delete(name);
+      try {
+        await activateListener(entry);
+      } catch (err) {
+        log.error({ err, listener: name }, "listener activation failed");
       }
     }
   }
@@ -179,7 +221,9 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
   function sotwRemoved<T>(map: Map<string, Entry<T>>, u: ResourceUpdate): string[] {
     if (!u.stateOfTheWorld) return [...u.removed];
     const keep = new Set(u.resources.map((r) => r.name));
-    return [...map.values()].filter((e) => !e.static && !keep.has(e.name)).map((e) => e.name).concat(u.removed);
+    const names = [...map.values()].filter((e) => !e.static && !keep.has(e.name)).map((e) => e.name);
+    if (map === (listeners as unknown)) for (const n of warmingListeners.keys()) if (!keep.has(n)) names.push(n);
+    return names.concat(u.removed);
   }
 
   const runtime: WeftProxyRuntime = {
@@ -248,6 +292,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
           });
           for (const c of compiled) routes.set(c.name, { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: false, value: c.value });
           for (const n of u.removed) routes.delete(n);
+          await activateWarmedListeners();
           break;
         }
         case TypeUrl.Secret:
@@ -279,7 +324,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
           state: e.static ? "static" : warm && !warm(e.value) ? "warming" : "active",
         }));
       return {
-        listeners: d(listeners),
+        listeners: [...d(listeners), ...d(warmingListeners).map((e) => ({ ...e, state: "warming" as const }))],
         clusters: d(clusters, (c) => c.warm),
         routes: d(routes),
         endpoints: d(endpoints),
