@@ -204,6 +204,7 @@ export function forwardUpstream(
           if (status < 500) host.rqSuccess++;
           else host.rqError++;
           const upstreamTime = Date.now() - sentAt;
+          stats.rqTime.record(upstreamTime);
           info.upstreamServiceTimeMs = upstreamTime;
           info.upstreamLocalAddress = current?.localAddress();
           info.responseCodeDetails = "via_upstream";

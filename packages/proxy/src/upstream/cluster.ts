@@ -3,7 +3,7 @@
 // the Envoy-named stats, all looked up once here.
 import { lookup } from "node:dns/promises";
 import type { Logger } from "pino";
-import type { Counter, Gauge, StatsStore } from "../contracts.js";
+import type { Counter, Gauge, Histogram, StatsStore } from "../contracts.js";
 import type { ClusterConfig } from "../runtime/compile-cluster.js";
 import type { CompiledAssignment } from "../runtime/compile-endpoints.js";
 import { createHost, type Host } from "./host.js";
@@ -28,6 +28,7 @@ export interface ClusterStats {
   cxNone: Counter;
   membershipHealthy: Gauge;
   membershipTotal: Gauge;
+  rqTime: Histogram;
   /** upstream_rq_<code>, created on first use of a code. */
   byCode(code: number): Counter;
 }
@@ -75,6 +76,7 @@ export function createClusterStats(store: StatsStore, name: string): ClusterStat
     cxNone: store.counter(p + "upstream_cx_none_healthy"),
     membershipHealthy: store.gauge(p + "membership_healthy"),
     membershipTotal: store.gauge(p + "membership_total"),
+    rqTime: store.histogram(p + "upstream_rq_time", "milliseconds"),
     byCode(code) {
       let c = codes.get(code);
       if (!c) codes.set(code, (c = store.counter(p + "upstream_rq_" + code)));

@@ -137,3 +137,25 @@ describe("createPrioritySet()", () => {
     expect(createPrioritySet([], base).pick(undefined)).toBeUndefined();
   });
 });
+
+describe("locality-weighted load balancing", () => {
+  it("splits by locality weight, scaled by each locality's health", () => {
+    const mk = (zone: string, n: number, unhealthy = 0) =>
+      Array.from({ length: n }, (_, i) => createHost({ ip: `10.${zone === "a" ? 1 : 2}.0.${i + 1}`, port: 80, locality: { zone }, healthy: i >= unhealthy }));
+    const hs = [...mk("a", 4), ...mk("b", 4, 2)];
+    const weights = new Map([
+      ["/a/", 1],
+      ["/b/", 1],
+    ]);
+    const set = createPrioritySet([{ hosts: hs, healthy: hs.filter((h) => h.healthy), localityWeights: weights }], {
+      ...opts("ROUND_ROBIN"),
+      overprovisioningFactor: 1.4,
+      panicThresholdPercent: 50,
+      localityWeighted: true,
+    });
+    let a = 0;
+    for (let i = 0; i < 1700; i++) if (set.pick(undefined)!.ip.startsWith("10.1.")) a++;
+    // b's effective weight = 1 × min(1, 1.4 × 2/4) = 0.7 → a gets 1/1.7 of traffic.
+    expect(a).toBe(1000);
+  });
+});
