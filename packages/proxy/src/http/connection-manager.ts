@@ -52,7 +52,8 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     const headers: Headers = {};
     const src = req.headers;
     for (const k in src) {
-      if (k === "host") continue;
+      // Expect: 100-continue is answered here (Node sends the 100), as Envoy does by default.
+      if (k === "host" || k === "expect") continue;
       if (isHopByHop(k) && !(k === "te" && src[k] === "trailers")) continue;
       headers[k] = src[k];
     }

@@ -2,6 +2,9 @@
 // static config to Debian's python3-httpbin.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 import { httpbinAvailable, startHttpbin } from "../test-util/httpbin.js";
@@ -79,6 +82,17 @@ describe.skipIf(!haveHttpbin)("HTTP proxying to python3-httpbin", () => {
     const log = await h.logs.waitFor((i) => i.requestHeader?.(":path") === "/post");
     expect(log.bytesReceived).toBe(10);
     expect(log.bytesSent).toBe(Number(/content-length: (\d+)/.exec(r.headers)![1]));
+  });
+
+  it("answers Expect: 100-continue itself and streams a larger body", async () => {
+    const file = join(tmpdir(), `weft-big-${process.pid}.txt`);
+    writeFileSync(file, "x".repeat(200_000));
+    const r = await curl(["-H", "Host: httpbin.local", "-H", "Expect: 100-continue", "-H", "content-type: text/plain", "--data-binary", `@${file}`, `http://127.0.0.1:${port}/post`]);
+    unlinkSync(file);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).data.length).toBe(200_000);
+    const log = await h.logs.waitFor((i) => i.bytesReceived === 200_000);
+    expect(log.responseCode).toBe(200);
   });
 
   it("proxies nghttp over h2c (prior knowledge)", async () => {
