@@ -226,6 +226,21 @@ describe.skipIf(!hasCurl)("weft-proxy end to end: static bootstrap + ADS over a 
     expect(run.status, run.stdout + run.stderr).not.toBe(1);
   });
 
+  it("NACKs a listener on port 70000 naming resource and field, and the old listener keeps serving", async () => {
+    const bad = fromEnvoyJson(ListenerSchema, {
+      name: "http_in",
+      address: { socket_address: { address: "127.0.0.1", port_value: 70000 } },
+      filter_chains: [{ filters: [{ name: "tcp", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "t", cluster: "app" } }] }],
+    } as never);
+    ads.set(TypeUrl.Listener, "v2", ListenerSchema, [bad], (l) => l.name);
+    await until(() => ads.requests.some((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail), "the NACK");
+    const nack = ads.requests.find((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail)!;
+    expect(nack.errorDetail?.code).toBe(3);
+    expect(nack.errorDetail?.message).toBe("http_in: address.socket_address.port_value: value must be less than or equal to 65535, got 70000");
+    expect(nack.versionInfo).toBe("v1");
+    expect((await curl(`http://127.0.0.1:${listenerPort}/app/after-nack`)).endsWith("200")).toBe(true);
+  });
+
   it("keeps serving while the xDS server is down", async () => {
     await ads.stop();
     await until(() => !proxy.ads()!.connected(), "the ADS client noticing");

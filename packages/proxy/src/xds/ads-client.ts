@@ -6,6 +6,7 @@ import type { ProxyRuntime, StatsStore } from "../contracts.js";
 import { backoffDelayMs, type AdsTarget } from "./ads-target.js";
 import { createAdsStub, createAdsTransport } from "./ads-transport.js";
 import { RequestQueue } from "./request-queue.js";
+import { validateUpdate } from "./validate-update.js";
 
 export interface AdsClientOptions {
   node: Node;
@@ -152,6 +153,7 @@ export function createAdsClient(options: AdsClientOptions): AdsClient {
     const c = counters(typeUrl);
     c.attempt.inc();
     const reply = await protocol.receive(response, async (update) => {
+      validateUpdate(update);
       await runtime.apply(update);
     });
     send(reply);
