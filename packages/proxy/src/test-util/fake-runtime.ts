@@ -71,6 +71,8 @@ export class FakeRuntime implements ProxyRuntime {
   private validate(typeUrl: string, name: string, resource: Any): void {
     if (typeUrl !== TypeUrl.Cluster) return;
     const c = unpackAny(resource, ClusterSchema);
+    // Stands in for the data path's own compile errors (PGV passes these).
+    if (name.startsWith("reject-")) throw new ResourceRejectedError(name, "lb_policy", "not supported by this runtime");
     if (c.connectTimeout && (c.connectTimeout.seconds < 0n || c.connectTimeout.nanos < 0)) {
       throw new ResourceRejectedError(name, "connect_timeout", "must be a non-negative duration");
     }

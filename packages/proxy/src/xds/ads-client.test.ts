@@ -122,6 +122,20 @@ describe("createAdsClient() over TCP (SotW)", () => {
     expect(client!.status().find((s) => s.typeUrl === TypeUrl.Cluster)?.acceptedVersion).toBe("v1");
   });
 
+  it("NACKs what the runtime's compiler rejects with its resource and field", async () => {
+    server = new TestAdsServer();
+    const port = (await server.listen({ port: 0 })) as number;
+    serveV1(server);
+    const runtime = new FakeRuntime();
+    const stats = startClient(runtime, { kind: "tcp", host: "127.0.0.1", port });
+    await until(() => runtime.applied.length >= 4, "initial config");
+    server.set(TypeUrl.Cluster, "v3", ClusterSchema, [cluster("c1"), cluster("reject-me")], (c) => c.name);
+    await until(() => server!.requests.some((r) => r.errorDetail), "a NACK");
+    expect(server.requests.find((r) => r.errorDetail)?.errorDetail?.message).toBe("reject-me: lb_policy: not supported by this runtime");
+    expect(stats.counter("cluster_manager.cds.update_rejected").value()).toBe(1);
+    expect([...runtime.state.clusters.keys()]).toEqual(["c1"]);
+  });
+
   it("keeps serving while the server is gone and resumes with the last accepted versions", async () => {
     server = new TestAdsServer();
     const port = (await server.listen({ port: 0 })) as number;
