@@ -119,6 +119,37 @@ describe("createCaClient() ↔ weft-discovery --ca-dir", () => {
     await expect(client("no-such-token").createCertificate(csrPem, 600)).rejects.toThrow(/CA token file .*no-such-token: ENOENT/);
   });
 
+  it("reaches ADS on the CA's TLS port with the workload token (istiod's 15012), and not without", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const root = await readFile(join(dir, "ca", "root-cert.pem"));
+    const ask = (token?: string) =>
+      new Promise<DiscoveryResponse>((res, rej) => {
+        const g = new grpc.Client(caAddr, grpc.credentials.createSsl(root));
+        const md = new grpc.Metadata();
+        if (token) md.set("authorization", `Bearer ${token}`);
+        const call = g.makeBidiStreamRequest(
+          "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
+          (m: MessageInitShape<typeof DiscoveryRequestSchema>) => Buffer.from(toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, m))),
+          (b: Buffer) => fromBinary(DiscoveryResponseSchema, b),
+          md,
+        );
+        call.on("data", (r: DiscoveryResponse) => {
+          call.end();
+          g.close();
+          res(r);
+        });
+        call.on("error", (e) => {
+          g.close();
+          rej(e);
+        });
+        call.write({ node: { id: "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local" }, typeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster" });
+      });
+    const ok = await ask(SLEEP_TOKEN);
+    expect(ok.typeUrl).toBe("type.googleapis.com/envoy.config.cluster.v3.Cluster");
+    const err = (await ask().catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
   it("rotates 4-second certificates at about half-life and SDS pushes each on the same open stream", async () => {
     const provider = createCaCertificateProvider({ client: client(), spiffeId: "spiffe://cluster.local/ns/default/sa/sleep", rootCertPath: join(dir, "ca", "root-cert.pem"), ttlSeconds: 4, logger: log });
     const socket = join(dir, "SDS");

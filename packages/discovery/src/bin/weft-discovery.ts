@@ -48,7 +48,8 @@ async function main(argv: string[]): Promise<number> {
   let meshCa: MeshCa | undefined;
   if (flags.caDir) {
     try {
-      meshCa = await startMeshCa({ caDir: flags.caDir, caAddr: flags.caAddr, trustDomain: flags.trustDomain, domain: flags.domain, logger });
+      // ADS is served on the CA's TLS port as well (istiod's 15012), token required.
+      meshCa = await startMeshCa({ caDir: flags.caDir, caAddr: flags.caAddr, trustDomain: flags.trustDomain, domain: flags.domain, extraRoutes: (r) => app.server.routes(r), logger });
     } catch (error) {
       logger.fatal({ err: error }, `cannot start the CA: ${(error as Error).message}`);
       await app.close().catch(() => undefined);

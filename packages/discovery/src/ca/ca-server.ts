@@ -3,12 +3,12 @@
 // localhost), re-issued at half-life and whenever the root changes, and swapped in with
 // setSecureContext so open connections are not dropped.
 import http2 from "node:http2";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { IstioCertificateService } from "@weft/xds-api/gen/istio/v1/auth/ca_pb.js";
 import { formatAddress, parseListenAddress } from "../app/listen-address.js";
-import type { Authenticator } from "./authenticator.js";
+import { AuthenticationError, type Authenticator } from "./authenticator.js";
 import { createCaService } from "./ca-service.js";
 import type { CertificateAuthority } from "./certificate-authority.js";
 import { crypto } from "./pem.js";
@@ -27,7 +27,10 @@ export interface CaServerOptions {
   /** Extra DNS names / IPs for the serving certificate. */
   extraHosts?: string[];
   servingTtlMs?: number;
-  /** More services on the same TLS port (istiod serves XDS on 15012 too). */
+  /**
+   * More services on the same TLS port (istiod serves XDS on 15012 too). Every call to them
+   * must carry a credential the authenticators accept, like istiod's XDS authentication.
+   */
   extraRoutes?: (router: ConnectRouter) => void;
   logger: Logger;
 }
@@ -56,6 +59,32 @@ async function issueServing(ca: CertificateAuthority, hosts: string[], ttlMs: nu
   return { certPem: chain.slice(0, -1).join(""), keyPem, notBefore: leaf.notBefore.getTime(), notAfter: leaf.notAfter.getTime() };
 }
 
+/**
+ * Authenticates calls to the extra services (not CreateCertificate, which authenticates
+ * itself to map the caller to an identity). The caller's identity is not yet matched
+ * against the proxy's node metadata, as istiod does for XDS.
+ */
+function requireCaller(authenticators: Authenticator[], log: Logger): Interceptor {
+  return (next) => async (req) => {
+    if (req.service.typeName === IstioCertificateService.typeName) return next(req);
+    let first: AuthenticationError | undefined;
+    let ok = false;
+    for (const a of authenticators) {
+      try {
+        await a.authenticate(req.header);
+        ok = true;
+        break;
+      } catch (error) {
+        if (!(error instanceof AuthenticationError)) throw error;
+        first ??= error;
+      }
+    }
+    if (ok) return next(req);
+    log.info({ method: req.method.name, reason: first?.reason ?? "no authenticator" }, "call rejected: unauthenticated");
+    throw new ConnectError(first?.message ?? "authentication failed", Code.Unauthenticated);
+  };
+}
+
 export async function createCaServer(o: CaServerOptions): Promise<CaServer> {
   const log = o.logger;
   const listen = parseListenAddress("--ca-addr", o.addr ?? DEFAULT_CA_ADDR);
@@ -66,6 +95,7 @@ export async function createCaServer(o: CaServerOptions): Promise<CaServer> {
   const server = http2.createSecureServer(
     { cert: serving.certPem, key: serving.keyPem, allowHTTP1: false, minVersion: "TLSv1.2" },
     connectNodeAdapter({
+      interceptors: [requireCaller(o.authenticators, log)],
       routes: (router) => {
         router.service(IstioCertificateService, createCaService({ ca: o.ca, authenticators: o.authenticators, logger: log }));
         o.extraRoutes?.(router);

@@ -1,6 +1,7 @@
 // Composition for the weft-discovery binary: the CA from --ca-dir, the local per-workload
 // credentials file beside it, and the TLS server on --ca-addr.
 import { join } from "node:path";
+import type { ConnectRouter } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { createCaServer, type CaServer } from "./ca-server.js";
 import { createCertificateAuthority, type CertificateAuthority } from "./certificate-authority.js";
@@ -13,6 +14,8 @@ export interface MeshCaOptions {
   caAddr: string;
   trustDomain: string;
   domain: string;
+  /** Services served on the CA's TLS port too, behind the same authentication (ADS, as istiod's 15012). */
+  extraRoutes?: (router: ConnectRouter) => void;
   logger: Logger;
 }
 
@@ -32,6 +35,7 @@ export async function startMeshCa(o: MeshCaOptions): Promise<MeshCa> {
       authenticators: [createLocalAuthenticator({ credentialsFile: join(o.caDir, WORKLOADS_FILE), logger })],
       addr: o.caAddr,
       domain: o.domain,
+      ...(o.extraRoutes ? { extraRoutes: o.extraRoutes } : {}),
       logger,
     });
   } catch (error) {
