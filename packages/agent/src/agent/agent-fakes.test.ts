@@ -13,7 +13,7 @@ import { agentEnv, exited, FAKE_PROXY, httpStatus, preparePod, proxyEvents, spaw
  * (src/test-util/fake-proxy.mjs) against an in-process fake discovery: the same
  * behaviours agent-real.test.ts checks with weft-discovery and weft-proxy.
  */
-describe("weft-agent proxy sidecar (fake proxy, fake discovery)", () => {
+describe("weft-agent proxy sidecar (fake proxy, fake discovery)", { timeout: 90_000 }, () => {
   let pod: Awaited<ReturnType<typeof preparePod>>;
   let discovery: FakeDiscovery;
   let agent: ReturnType<typeof spawnAgent>;
@@ -37,7 +37,7 @@ describe("weft-agent proxy sidecar (fake proxy, fake discovery)", () => {
   const health = () => httpStatus(`http://127.0.0.1:${pod.ports.health}/healthz/ready`);
 
   it("answers 503 on the proxy's 15021 before the first config", async () => {
-    await waitFor(async () => (await health()) !== 0, "the proxy's health listener", 20_000);
+    await waitFor(async () => (await health()) !== 0, "the proxy's health listener", 60_000);
     expect(await health()).toBe(503);
   });
 
@@ -97,8 +97,8 @@ describe("weft-agent proxy sidecar (fake proxy, fake discovery)", () => {
   });
 });
 
-describe("weft-agent proxy sidecar: EXIT_ON_ZERO_ACTIVE_CONNECTIONS and /quitquitquit", () => {
-  it("waits for the last connection instead of the drain duration", { timeout: 60_000 }, async () => {
+describe("weft-agent proxy sidecar: EXIT_ON_ZERO_ACTIVE_CONNECTIONS and /quitquitquit", { timeout: 90_000 }, () => {
+  it("waits for the last connection instead of the drain duration", async () => {
     const pod = await preparePod("zero");
     const discovery = new FakeDiscovery();
     discovery.set(TypeUrl.Cluster, "v1", ClusterSchema, [create(ClusterSchema, { name: "c" })]);
@@ -106,7 +106,7 @@ describe("weft-agent proxy sidecar: EXIT_ON_ZERO_ACTIVE_CONNECTIONS and /quitqui
     await discovery.start();
     const agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", FAKE_PROXY], agentEnv(pod, discovery.address, { EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true" }));
     try {
-      await waitFor(async () => (await httpStatus(`http://127.0.0.1:${pod.ports.health}/healthz/ready`)) === 200, "ready", 20_000);
+      await waitFor(async () => (await httpStatus(`http://127.0.0.1:${pod.ports.health}/healthz/ready`)) === 200, "ready", 60_000);
       const c = connect(pod.ports.traffic, "127.0.0.1");
       await new Promise((r) => c.once("connect", r));
       agent.kill("SIGTERM");
@@ -122,13 +122,13 @@ describe("weft-agent proxy sidecar: EXIT_ON_ZERO_ACTIVE_CONNECTIONS and /quitqui
     }
   });
 
-  it("ends the sidecar on POST /quitquitquit", { timeout: 60_000 }, async () => {
+  it("ends the sidecar on POST /quitquitquit", async () => {
     const pod = await preparePod("quit");
     const discovery = new FakeDiscovery();
     await discovery.start();
     const agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", FAKE_PROXY], agentEnv(pod, discovery.address));
     try {
-      await waitFor(async () => (await httpStatus(`http://127.0.0.1:${pod.ports.status}/healthz/ready`)) === 503, "status server", 20_000);
+      await waitFor(async () => (await httpStatus(`http://127.0.0.1:${pod.ports.status}/healthz/ready`)) === 503, "status server", 60_000);
       await waitFor(() => proxyEvents(pod.log).some((e) => e.event === "start"), "proxy started");
       const r = await fetch(`http://127.0.0.1:${pod.ports.status}/quitquitquit`, { method: "POST" });
       expect(r.status).toBe(200);

@@ -8,9 +8,9 @@ import { freePort } from "../test-util/httpbin.js";
 import { productpageEnv } from "../test-util/productpage-env.js";
 
 const PROXY_BIN = join(REPO, "packages/proxy/dist/bin/weft-proxy.js");
-const run = (args: string[], env: Record<string, string>) => spawnSync(TSX, [AGENT_BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", timeout: 30_000 });
+const run = (args: string[], env: Record<string, string>) => spawnSync(TSX, [AGENT_BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", timeout: 60_000 });
 
-describe("weft-agent bootstrap sidecar", () => {
+describe("weft-agent bootstrap sidecar", { timeout: 90_000 }, () => {
   const agentDir = mkdtempSync(join(tmpdir(), "weft-agent-cli-"));
   const r = run(["bootstrap", "sidecar", "--domain", "default.svc.cluster.local"], productpageEnv(agentDir));
 
@@ -41,7 +41,7 @@ describe("weft-agent bootstrap sidecar", () => {
   });
 });
 
-describe("weft-agent iptables --dry-run", () => {
+describe("weft-agent iptables --dry-run", { timeout: 60_000 }, () => {
   it("prints the golden nat rules", () => {
     const r = run(["iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020", "--dry-run"], {});
     const golden = readFileSync("/work/shared/testdata/istio-iptables-nat.txt", "utf8").split("\n");

@@ -62,7 +62,7 @@ function startServer(ns: string, name: string, ports: number[]): Promise<void> {
   });
 }
 
-describe.skipIf(skip !== undefined)("weft-agent iptables in a network namespace", () => {
+describe.skipIf(skip !== undefined)("weft-agent iptables in a network namespace", { timeout: 120_000 }, () => {
   beforeAll(async () => {
     execFileSync("ip", ["netns", "add", POD]);
     execFileSync("ip", ["netns", "add", PEER]);
