@@ -6,6 +6,7 @@ import { createAccessLogManager } from "../accesslog/access-logger-factory.js";
 import { createStatsStore } from "../stats/stats-store.js";
 import { createTagProducer } from "../stats/tag-extractor.js";
 import { resolveAdsTarget } from "../xds/ads-target.js";
+import { createUnsupportedReporter } from "../bootstrap/unsupported-reporter.js";
 import { checkResources } from "./check-resources.js";
 
 export interface ValidateResult {
@@ -22,7 +23,7 @@ export interface ValidateResult {
 export async function validateConfig(options: CommandLineOptions, logger: Logger): Promise<ValidateResult> {
   const name = options.configPath ?? "--config-yaml";
   const fail = (why: string): ValidateResult => ({ ok: false, message: `error initializing configuration '${name}': ${why}` });
-  const report = (field: string, detail?: string) => logger.warn(`not implemented, ignored: ${field}${detail ? ` (${detail})` : ""}`);
+  const report = createUnsupportedReporter(logger).report;
   let loaded;
   try {
     loaded = loadBootstrap(options);
