@@ -4,6 +4,7 @@
 // every response. Resources are decoded once per version and shared, so a
 // thousand clients cost little more than their sockets.
 import { create, fromBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { TypeUrl, unpackAny } from "@weft/xds-api";
@@ -18,6 +19,23 @@ const CDS = TypeUrl.Cluster;
 const EDS = TypeUrl.ClusterLoadAssignment;
 const LDS = TypeUrl.Listener;
 const RDS = TypeUrl.RouteConfiguration;
+
+// ACKs repeat the subscribed names (SotW); a thousand clients send the same
+// list, so its encoding (field 3, repeated string) is built once per list and
+// carried as a pre-encoded unknown-field run, which protobuf-es copies as is.
+const encodedNames = new WeakMap<readonly string[], Uint8Array>();
+function namesRun(names: readonly string[]): Uint8Array {
+  let run = encodedNames.get(names);
+  if (!run) {
+    const w = new BinaryWriter();
+    names.forEach((n, i) => {
+      if (i > 0) w.tag(3, WireType.LengthDelimited);
+      w.string(n);
+    });
+    encodedNames.set(names, (run = w.finish()));
+  }
+  return run;
+}
 
 const edsNamesByVersion = new Map<string, string[]>();
 const rdsNamesByVersion = new Map<string, string[]>();
@@ -99,7 +117,8 @@ export function startLoadClient(addr: string, id: string, namespace: string, onE
   let first = true;
   const request = (typeUrl: string, resourceNames: string[] = []) => {
     const l = last.get(typeUrl);
-    const req = create(DiscoveryRequestSchema, { typeUrl, resourceNames, versionInfo: l?.version ?? "", responseNonce: l?.nonce ?? "" });
+    const req = create(DiscoveryRequestSchema, { typeUrl, versionInfo: l?.version ?? "", responseNonce: l?.nonce ?? "" });
+    if (resourceNames.length) req.$unknown = [{ no: 3, wireType: WireType.LengthDelimited, data: namesRun(resourceNames) }];
     if (first) {
       req.node = create(NodeSchema, { id, cluster: "bench", metadata: { NAMESPACE: namespace, LABELS: { app: "bench-client" } } });
       first = false;

@@ -75,8 +75,8 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
   let byKey = new Map<string, TypeSnapshot>();
   /** cluster → `${configKey}\0${locality}` → its assignment (null: the generator has none). */
   const edsByCluster = new Map<string, Map<string, SnapshotResource | null>>();
-  /** EDS snapshots per (proxy key, names); dropped whenever any cluster changes. */
-  let edsSnapshots = new Map<string, TypeSnapshot>();
+  /** EDS snapshots per proxy key, then per names key; dropped whenever any cluster changes. */
+  let edsSnapshots = new Map<string, Map<string, TypeSnapshot>>();
   /** Whole-type EDS (wildcard subscriptions, rare: Envoy names its clusters). */
   let edsWildcard = new Map<string, TypeSnapshot>();
   let hits = 0;
@@ -92,8 +92,12 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
       } else hits++;
       return snap;
     }
-    const snapKey = `${proxyKey}\u0000${namesKey(names)}`;
-    const cached = edsSnapshots.get(snapKey);
+    // Two-level lookup: the names key is long (every cluster name) but memoized
+    // per array, so its hash is computed once, not on every push per proxy.
+    let byNames = edsSnapshots.get(proxyKey);
+    if (!byNames) edsSnapshots.set(proxyKey, (byNames = new Map()));
+    const snapKey = namesKey(names);
+    const cached = byNames.get(snapKey);
     if (cached) {
       hits++;
       return cached;
@@ -117,7 +121,7 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
       if (r) resources.set(name, r);
     }
     const snap = { version: versionOf(resources.values()), resources };
-    edsSnapshots.set(snapKey, snap);
+    byNames.set(snapKey, snap);
     return snap;
   }
 

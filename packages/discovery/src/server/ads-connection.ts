@@ -87,9 +87,9 @@ export function createAdsConnection<Req, Res>(init: {
     },
     types: () => state.watchedTypes(),
     watches(typeUrl, name) {
-      if (!state.watchedTypes().includes(typeUrl)) return false;
-      const names = state.subscribedNames(typeUrl);
-      return names === undefined || names.has(name);
+      const cached = self.subscribedNames(typeUrl);
+      if (cached === undefined) return false;
+      return cached === "*" || (state.subscribedNames(typeUrl)?.has(name) ?? true);
     },
     send(typeUrl, snapshot, only) {
       if (out.closed) return false;

@@ -29,8 +29,13 @@ export interface AdsServerOptions {
   metrics: PilotMetrics;
   /** Streams are closed after this long (±10 % jitter) so load rebalances; default 30 min (Istio's MaxConnectionAge). */
   maxConnectionAgeMs?: number;
-  /** Connections pushed between yields to the event loop during a fan-out. */
-  pushBatch?: number;
+  /**
+   * Longest a fan-out runs before yielding to the event loop (ms). Long
+   * enough that an EDS push to a thousand proxies goes out in one go before
+   * their ACKs are parsed; short enough that a big full push lets requests,
+   * new connections and /debug in.
+   */
+  pushSliceMs?: number;
 }
 
 export interface PushRequest {
@@ -70,7 +75,7 @@ function orderedTypes(types: readonly string[]): string[] {
 export function createAdsServer(options: AdsServerOptions): AdsServer {
   const { cache, metrics, logger } = options;
   const maxAgeMs = options.maxConnectionAgeMs ?? 30 * 60_000;
-  const batch = options.pushBatch ?? 128;
+  const sliceMs = options.pushSliceMs ?? 200;
   const live = new Map<string, AdsConnection>();
   let counter = 0;
 
@@ -226,6 +231,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
       let proxies = 0;
       let responses = 0;
       const targets = [...live.values()];
+      let sliceStart = t0;
       for (let i = 0; i < targets.length; i++) {
         const conn = targets[i];
         if (conn.closed) continue;
@@ -250,8 +256,11 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
           responses += sent;
           metrics.convergence.observe((performance.now() - request.startedAt) / 1000);
         }
-        // Let the writes go out and requests come in between batches.
-        if ((i + 1) % batch === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        // Let the writes go out and requests come in between slices.
+        if (performance.now() - sliceStart > sliceMs) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
       }
       return { proxies, responses, durationMs: performance.now() - t0 };
     },
