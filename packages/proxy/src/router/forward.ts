@@ -114,7 +114,8 @@ export function forwardUpstream(
     if (retriesLeft <= 0 || responseStarted) return false;
     if (ds.body !== null && info.bytesReceived > 0) return false;
     if (c.activeRetries >= c.config.maxRetries) {
-      if (!ctx.info.responseFlags.includes("UO")) ctx.info.responseFlags.push("UO");
+      // Retry budget (circuit breaker max_retries) exhausted: the current outcome stands.
+      c.stats.rqRetryOverflow.inc();
       return false;
     }
     return true;

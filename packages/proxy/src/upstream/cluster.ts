@@ -20,6 +20,7 @@ export interface ClusterStats {
   rq5xx: Counter;
   rqTimeout: Counter;
   rqRetry: Counter;
+  rqRetryOverflow: Counter;
   rqPendingOverflow: Counter;
   rqActive: Gauge;
   cxTotal: Counter;
@@ -68,6 +69,7 @@ export function createClusterStats(store: StatsStore, name: string): ClusterStat
     rq5xx: store.counter(p + "upstream_rq_5xx"),
     rqTimeout: store.counter(p + "upstream_rq_timeout"),
     rqRetry: store.counter(p + "upstream_rq_retry"),
+    rqRetryOverflow: store.counter(p + "upstream_rq_retry_overflow"),
     rqPendingOverflow: store.counter(p + "upstream_rq_pending_overflow"),
     rqActive: store.gauge(p + "upstream_rq_active"),
     cxTotal: store.counter(p + "upstream_cx_total"),
