@@ -1,4 +1,5 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LocalError } from "./errors.js";
@@ -13,6 +14,26 @@ function run(command: string, args: string[], what: string): string {
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
     throw new LocalError(`${what}: ${command} ${args.join(" ")} failed${stderr ? `: ${stderr}` : ""}`, "run `weftctl local down` to clean up, then try again as root");
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+async function runAsync(command: string, args: string[], what: string): Promise<string> {
+  try {
+    return (await execFileAsync(command, args, { encoding: "utf8" })).stdout;
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? "").trim();
+    throw new LocalError(`${what}: ${command} ${args.join(" ")} failed${stderr ? `: ${stderr.split("\n").slice(-3).join(" ")}` : ""}`, "run `weftctl local down` to clean up, then try again as root");
+  }
+}
+
+async function succeeds(command: string, args: string[]): Promise<boolean> {
+  try {
+    await execFileAsync(command, args);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -65,23 +86,48 @@ export function hostsFile(pod: Pick<LocalPod, "ip" | "name" | "namespace">, serv
   return lines.join("\n") + "\n";
 }
 
-export function createPodNetwork(plan: LocalPlan, pod: LocalPod): void {
+/** A pod's network: its namespace, a veth to the bridge, its IP and default route, its /etc/hosts. */
+export async function createPodNetwork(plan: LocalPlan, pod: LocalPod): Promise<void> {
   const ns = pod.netns;
-  if (!tryRun("ip", ["netns", "pids", ns])) run("ip", ["netns", "add", ns], `creating the network namespace of ${pod.name}`);
-  if (!tryRun("ip", ["link", "show", pod.hostVeth])) {
-    run("ip", ["link", "add", pod.hostVeth, "type", "veth", "peer", "name", "eth0", "netns", ns], `creating the veth of ${pod.name}`);
+  if (!(await succeeds("ip", ["netns", "pids", ns]))) await runAsync("ip", ["netns", "add", ns], `creating the network namespace of ${pod.name}`);
+  if (!(await succeeds("ip", ["link", "show", pod.hostVeth]))) {
+    await runAsync("ip", ["link", "add", pod.hostVeth, "type", "veth", "peer", "name", "eth0", "netns", ns], `creating the veth of ${pod.name}`);
   }
-  run("ip", ["link", "set", pod.hostVeth, "master", plan.bridge.name, "up"], `attaching ${pod.name} to the bridge`);
-  const inNs = (...args: string[]) => run("ip", ["netns", "exec", ns, ...args], `configuring ${pod.name}'s network`);
-  inNs("ip", "link", "set", "lo", "up");
-  if (!inNs("ip", "-o", "addr", "show", "dev", "eth0").includes(` ${pod.ip}/`)) inNs("ip", "addr", "add", `${pod.ip}/${plan.bridge.prefix}`, "dev", "eth0");
-  inNs("ip", "link", "set", "eth0", "up");
-  inNs("ip", "route", "replace", "default", "via", plan.bridge.ip);
+  await runAsync("ip", ["link", "set", pod.hostVeth, "master", plan.bridge.name, "up"], `attaching ${pod.name} to the bridge`);
+  // One `ip -batch` inside the namespace instead of a process per step.
+  const batch = ["link set lo up", "link set eth0 up", `route replace default via ${plan.bridge.ip}`];
+  const addrs = await runAsync("ip", ["-n", ns, "-o", "addr", "show", "dev", "eth0"], `reading ${pod.name}'s address`);
+  if (!addrs.includes(` ${pod.ip}/`)) batch.splice(1, 0, `addr add ${pod.ip}/${plan.bridge.prefix} dev eth0`);
+  await runAsync("sh", ["-c", `printf '%s\\n' ${batch.map((b) => `'${b}'`).join(" ")} | ip -n ${ns} -batch -`], `configuring ${pod.name}'s network`);
   const etc = join(NETNS_ETC, ns);
   mkdirSync(etc, { recursive: true });
   writeFileSync(join(etc, "hosts"), hostsFile(pod, plan.services));
   // Names that are not services fail fast instead of leaking to the host's resolver.
   writeFileSync(join(etc, "resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+}
+
+/** Runs a command inside a pod's network namespace (e.g. the capture setup), failing with what to do next. */
+export function runInPod(pod: LocalPod, argv: string[], what: string): Promise<string> {
+  return runAsync("ip", ["netns", "exec", pod.netns, ...argv], what);
+}
+
+/**
+ * Loads capture rules (iptables-save form, as `weft-agent iptables --dry-run`
+ * prints them) into a fresh pod namespace with one native iptables-restore:
+ * the rules are computed once for every pod instead of starting Node per pod.
+ */
+export function loadCaptureRules(pod: LocalPod, rules: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ip", ["netns", "exec", pod.netns, "iptables-restore", "--noflush"], { stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.stdin.on("error", () => undefined); // an early exit is reported by its status below
+    child.on("error", (e) => reject(new LocalError(`traffic capture for ${pod.namespace}/${pod.name}: ${e.message}`, "is iptables installed? (apt-get install iptables)")));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new LocalError(`traffic capture for ${pod.namespace}/${pod.name}: iptables-restore exited ${code}: ${stderr.trim()}`, "check that iptables works here (iptables -t nat -L), then `weftctl local down` and try again")),
+    );
+    child.stdin.end(rules);
+  });
 }
 
 /** Removes everything `createBridge` and `createPodNetwork` made; safe to run twice. */

@@ -5,7 +5,7 @@ import { stringify } from "yaml";
 import { weftBinary, samplesDir } from "./binaries.js";
 import { LocalError } from "./errors.js";
 import { loadManifests, type Manifest } from "./manifests.js";
-import { createBridge, createPodNetwork, removeNetwork, transparentModeSupport } from "./network.js";
+import { createBridge, createPodNetwork, loadCaptureRules, removeNetwork, transparentModeSupport } from "./network.js";
 import { buildPlan, type LocalPlan, type LocalPod, type NetworkMode } from "./plan.js";
 import { isAlive, startDetached, stopAll } from "./processes.js";
 import { appAnswers, httpOk, waitFor } from "./readiness.js";
@@ -101,39 +101,33 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
   save();
 
   try {
-    progress.step("network: bridge, a namespace per pod, traffic capture");
-    createBridge(plan);
-    const agent = weftBinary("@weft/agent", "weft-agent");
-    for (const pod of plan.pods) {
-      createPodNetwork(plan, pod);
-      if (pod.sidecar) {
-        // What Istio's istio-init container does, with the same flags.
-        try {
-          execFileSync("ip", ["netns", "exec", pod.netns, process.execPath, agent, "iptables", "-p", "15001", "-z", "15006", "-u", String(PROXY_UID), "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020"], {
-            stdio: ["ignore", "pipe", "pipe"],
-            encoding: "utf8",
-          });
-        } catch (error) {
-          const stderr = String((error as { stderr?: string }).stderr ?? "").trim();
-          throw new LocalError(`traffic capture for ${pod.namespace}/${pod.name} failed: ${stderr.split("\n").slice(-3).join(" ") || (error as Error).message}`, "check that iptables works here (iptables -t nat -L), then `weftctl local down` and try again");
-        }
-      }
-    }
-
     progress.step(`discovery on ${discovery.grpcAddress}`);
+    createBridge(plan);
     processes.push(
       startDetached({
         role: "discovery",
         owner: "weft-discovery",
         command: process.execPath,
         args: [weftBinary("@weft/discovery", "weft-discovery"), "--config-dir", configDir, "--grpc-addr", discovery.grpcAddress, "--http-addr", discovery.httpAddress, "--monitoring-addr", discovery.monitoringAddress],
-        env: { PATH: childPath(), WEFT_ACCESS_LOG_FILE: "/dev/stdout", WEFT_ACCESS_LOG_ENCODING: "JSON" },
+        env: { PATH: childPath() },
         log: join(stateDir, "logs", "discovery.log"),
       }),
     );
     save();
-    if (!(await waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), 15_000))) {
-      throw new LocalError("discovery did not become ready within 15 s", `see ${join(stateDir, "logs", "discovery.log")}`);
+
+    // While discovery starts: every pod's namespace, veth and capture rules, in parallel.
+    progress.step("network: a namespace per pod with traffic capture");
+    const agent = weftBinary("@weft/agent", "weft-agent");
+    // What Istio's istio-init container does, with the same flags; the rules are the same for every pod.
+    const captureRules = execFileSync(process.execPath, [agent, "iptables", "-p", "15001", "-z", "15006", "-u", String(PROXY_UID), "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020", "--dry-run"], { encoding: "utf8" });
+    await Promise.all(
+      plan.pods.map(async (pod) => {
+        await createPodNetwork(plan, pod);
+        if (pod.sidecar) await loadCaptureRules(pod, captureRules);
+      }),
+    );
+    if (!(await waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), 20_000))) {
+      throw new LocalError("discovery did not become ready within 20 s", `see ${join(stateDir, "logs", "discovery.log")}`);
     }
 
     progress.step(`ingress gateway on port ${plan.gateway.port}`);
