@@ -24,3 +24,4 @@ export { createCaCertificateProvider, type CaCertificateProvider, type CaCertifi
 export { createWorkloadCsr, type WorkloadKeyAndCsr } from "./ca-client/workload-csr.js";
 export { rotationDelayMs, type RotationParams } from "./ca-client/rotation-delay.js";
 export { loadCaProviderSettings, createCaCertificateProviderFromSettings, DEFAULT_CA_ROOT_CERT, DEFAULT_CA_TOKEN_FILE, type CaProviderSettings } from "./ca-client/ca-provider-env.js";
+export { createTlsDialer, type TlsDialerOptions } from "./ca-client/xds-tls-dialer.js";

@@ -18,6 +18,7 @@ import { createSdsServer } from "../sds/sds-server.js";
 import { createCaCertificateProvider } from "./ca-certificate-provider.js";
 import { createCaClient } from "./ca-client.js";
 import { createWorkloadCsr } from "./workload-csr.js";
+import { createTlsDialer } from "./xds-tls-dialer.js";
 import * as x509 from "./x509.js";
 
 const REPO = resolve(import.meta.dirname, "../../../..");
@@ -148,6 +149,23 @@ describe("createCaClient() ↔ weft-discovery --ca-dir", () => {
     expect(ok.typeUrl).toBe("type.googleapis.com/envoy.config.cluster.v3.Cluster");
     const err = (await ask().catch((e: unknown) => e)) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it("the XDS proxy's TLS dialer reaches ADS on the CA port with the token", async () => {
+    const dialer = createTlsDialer({ address: caAddr, rootCertPath: join(dir, "ca", "root-cert.pem"), tokenPath: join(dir, "sleep-token"), servername: "istiod.istio-system.svc" });
+    async function* requests() {
+      yield create(DiscoveryRequestSchema, { node: { id: "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local" }, typeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster" });
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    for await (const res of dialer.client().streamAggregatedResources(requests(), { headers: dialer.headers(), timeoutMs: 10_000 })) {
+      expect(res.typeUrl).toBe("type.googleapis.com/envoy.config.cluster.v3.Cluster");
+      break;
+    }
+    const bad = createTlsDialer({ address: caAddr, rootCertPath: join(dir, "ca", "root-cert.pem"), tokenPath: join(dir, "unknown-token") });
+    const err = await (async () => {
+      for await (const _ of bad.client().streamAggregatedResources(requests(), { headers: bad.headers(), timeoutMs: 10_000 })) return undefined;
+    })().catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.Unauthenticated);
   });
 
   it("rotates 4-second certificates at about half-life and SDS pushes each on the same open stream", async () => {
