@@ -226,7 +226,7 @@ export async function readiness(state: LocalState): Promise<WorkloadReadiness[]>
   ];
   return Promise.all(
     pods.map(async (p) => {
-      const sidecar = !p.sidecar ? "none" : (await httpOk(`http://${p.healthHost}:15021/healthz/ready`, 500)) ? "ready" : "not ready";
+      const sidecar = !p.sidecar ? "none" : (await httpOk(`http://${p.healthHost}:15021/healthz/ready`, 2000)) ? "ready" : "not ready";
       const port = p.containerPorts[0];
       const app = !p.command ? "no command" : port === undefined || (await appAnswers(p.ip, port)) ? "listening" : "not listening";
       return { name: p.name, namespace: p.namespace, ip: p.ip, sidecar, app, ready: sidecar !== "not ready" && app !== "not listening" } as WorkloadReadiness;
