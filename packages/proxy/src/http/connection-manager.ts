@@ -76,8 +76,15 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     session.once("close", () => sessions.delete(session));
     session.on("error", () => {});
     if (cfg.idleTimeoutMs > 0) {
-      // idle_timeout: close the connection when it has had no streams for this long.
-      session.setTimeout(cfg.idleTimeoutMs, () => session.close());
+      // idle_timeout: close the connection only when it has had no active streams for this long.
+      let active = 0;
+      session.on("stream", (s: http2.ServerHttp2Stream) => {
+        active++;
+        s.once("close", () => active--);
+      });
+      session.setTimeout(cfg.idleTimeoutMs, () => {
+        if (active === 0) session.close();
+      });
     }
     if (draining) session.goaway();
   });
