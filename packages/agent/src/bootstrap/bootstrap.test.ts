@@ -104,4 +104,11 @@ describe("buildBootstrap() for bookinfo's productpage pod", () => {
     b.staticResources!.clusters[0].connectTimeout = { $typeName: "google.protobuf.Duration", seconds: -1n, nanos: 0 };
     expect(bootstrapIssues(b).map((i) => i.path)).toContain("static_resources.clusters[0].connect_timeout");
   });
+
+  it("names a gateway router~… with the domain flag", () => {
+    const e = loadAgentEnv({ ...productpageEnv("/tmp/x"), POD_NAME: "istio-ingressgateway-7d6b4c9c5-x2x9z", POD_NAMESPACE: "istio-system", INSTANCE_IP: "10.244.0.7", CANONICAL_SERVICE: "istio-ingressgateway" }, { proxyType: "router", domain: "istio-system.svc.cluster.local" });
+    const b: J = JSON.parse(bootstrapToJson(buildBootstrap(e)));
+    expect(b.node.id).toBe("router~10.244.0.7~istio-ingressgateway-7d6b4c9c5-x2x9z.istio-system~istio-system.svc.cluster.local");
+    expect(b.node.cluster).toBe("istio-ingressgateway.istio-system");
+  });
 });
