@@ -148,6 +148,26 @@ spec:
   });
 });
 
+describe("Sidecar egress listeners bound to a port", () => {
+  it("give that port only their hosts, and other ports the port-less listener's", () => {
+    const push = smallPush(`apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default, namespace: default }
+spec:
+  egress:
+  - port: { number: 9080, protocol: HTTP, name: http }
+    hosts: ["./productpage.default.svc.cluster.local"]
+  - hosts: ["./*"]
+`);
+    const proxy = productpageProxy();
+    expect(json(push, proxy, "Listener").map((l) => l.name)).toEqual(["0.0.0.0_7070", "0.0.0.0_9080", "10.96.0.12_27017", "virtualOutbound", "virtualInbound"]);
+    const hosts = (json(push, proxy, "RouteConfiguration", ["9080"])[0].virtual_hosts as JsonObject[]).map((v) => v.name);
+    expect(hosts).toEqual(["productpage.default.svc.cluster.local:9080", "allow_any"]);
+    // Clusters stay the union: reviews is still reachable through other ports' config.
+    expect(json(push, proxy, "Cluster").map((c) => c.name)).toContain("outbound|9080||reviews.default.svc.cluster.local");
+  });
+});
+
 describe("LDS for proxyless gRPC", () => {
   it("has one api_listener per service port named host:port, with RDS of the same name", () => {
     const push = smallPush();

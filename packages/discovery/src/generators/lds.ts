@@ -18,6 +18,7 @@ import { toResource } from "./resource.js";
 import { routeTarget, tcpProxyTarget, tcpRoutesUseLabels } from "./tcp-route.js";
 import { isObject } from "../source/field-checker.js";
 import type { IstioConfig } from "../push-context/istio-config.js";
+import { egressAllowsOnPort } from "../push-context/proxy-scope.js";
 import { labelsKey } from "../model/labels.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -127,9 +128,10 @@ function tcpFilter(target: JsonObject, log: JsonValue[] | undefined): JsonObject
 
 function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject[] {
   const byPort = new Map<number, { http: boolean; tcp: Array<{ vip?: string; target: JsonObject }> }>();
-  for (const svc of push.scope(proxy).services) {
+  const scope = push.scope(proxy);
+  for (const svc of scope.services) {
     for (const p of svc.ports) {
-      if (p.protocol === "UDP") continue;
+      if (p.protocol === "UDP" || !egressAllowsOnPort(scope, svc, p.port, proxy.namespace)) continue;
       const entry = byPort.get(p.port) ?? { http: false, tcp: [] };
       if (isHttp(p.protocol)) entry.http = true;
       else entry.tcp.push({ ...(svc.vip ? { vip: svc.vip } : {}), target: tcpProxyTarget(push, proxy, svc, p.port) });

@@ -16,7 +16,7 @@ import { isObject } from "../source/field-checker.js";
 import type { IstioConfig } from "../push-context/istio-config.js";
 import { hostsIntersect } from "../push-context/hosts.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
-import { virtualServiceFor } from "../push-context/proxy-scope.js";
+import { egressAllowsOnPort, virtualServiceFor } from "../push-context/proxy-scope.js";
 import { PASSTHROUGH } from "./cds.js";
 import { gatewayServers } from "./gateway-servers.js";
 import { defaultRoute, translateVirtualService, type RouteContext } from "./http-route.js";
@@ -51,7 +51,8 @@ function grpcVirtualHosts(push: MeshPushContext, proxy: ProxyInfo, port: number,
 /** Outbound HTTP ports of the proxy's visible services (the sidecar's route config names). */
 export function sidecarHttpPorts(push: MeshPushContext, proxy: ProxyInfo): number[] {
   const ports = new Set<number>();
-  for (const svc of push.scope(proxy).services) for (const p of svc.ports) if (isHttp(p.protocol)) ports.add(p.port);
+  const scope = push.scope(proxy);
+  for (const svc of scope.services) for (const p of svc.ports) if (isHttp(p.protocol) && egressAllowsOnPort(scope, svc, p.port, proxy.namespace)) ports.add(p.port);
   return [...ports].sort((a, b) => a - b);
 }
 
@@ -146,7 +147,7 @@ function sidecarVirtualHostMessages(push: MeshPushContext, proxy: ProxyInfo, por
   const out: VirtualHost[] = [];
   for (const svc of scope.services) {
     const sp = svc.ports.find((p) => p.port === port);
-    if (!sp || !isHttp(sp.protocol)) continue;
+    if (!sp || !isHttp(sp.protocol) || !egressAllowsOnPort(scope, svc, port, proxy.namespace)) continue;
     const full = serviceDomains(svc, port, proxy.namespace, push.options.domain);
     // Envoy rejects a domain listed by two virtual hosts: the first service keeps it.
     const domains = full.filter((d) => !used.has(d));

@@ -69,11 +69,23 @@ export function findSidecar(push: MeshPushContext, proxy: ProxyInfo): IstioConfi
   );
 }
 
-function egressOf(sidecar: IstioConfig | undefined, proxyNs: string): EgressHost[] {
-  const egress = sidecar && Array.isArray(sidecar.spec.egress) ? sidecar.spec.egress : [];
+/**
+ * The Sidecar's egress hosts; with `port`, the hosts of the egress listener
+ * bound to that port, else those of the egress listener without a port
+ * (Istio: a port-specific egress listener owns its port).
+ */
+function egressOf(sidecar: IstioConfig | undefined, proxyNs: string, port?: number): EgressHost[] {
+  const all = sidecar && Array.isArray(sidecar.spec.egress) ? sidecar.spec.egress.filter(isObject) : [];
+  const portOf = (e: Record<string, unknown>): number | undefined => (isObject(e.port) && typeof e.port.number === "number" ? e.port.number : undefined);
+  let egress = all;
+  if (port !== undefined) {
+    const exact = all.filter((e) => portOf(e) === port);
+    egress = exact.length > 0 ? exact : all.filter((e) => portOf(e) === undefined);
+    if (egress.length === 0) return all.length > 0 ? [{ namespace: "~", host: "*" }] : [{ namespace: "*", host: "*" }];
+  }
   const hosts: EgressHost[] = [];
   for (const e of egress) {
-    if (!isObject(e) || !Array.isArray(e.hosts)) continue;
+    if (!Array.isArray(e.hosts)) continue;
     for (const h of e.hosts) {
       if (typeof h !== "string") continue;
       const [ns, host] = h.includes("/") ? h.split("/", 2) : ["*", h];
@@ -84,8 +96,14 @@ function egressOf(sidecar: IstioConfig | undefined, proxyNs: string): EgressHost
   return hosts.length > 0 ? hosts : [{ namespace: "*", host: "*" }];
 }
 
-function egressAllows(egress: EgressHost[], namespace: string, host: string): boolean {
+export function egressAllows(egress: EgressHost[], namespace: string, host: string): boolean {
   return egress.some((e) => e.namespace !== "~" && (e.namespace === "*" || e.namespace === namespace) && hostsIntersect(e.host, host));
+}
+
+/** Whether a service may have outbound listeners/routes on `port` under the proxy's Sidecar. */
+export function egressAllowsOnPort(scope: ProxyScope, svc: MeshService, port: number, proxyNs: string): boolean {
+  if (!scope.sidecar) return true;
+  return egressAllows(egressOf(scope.sidecar, proxyNs, port), svc.namespace, svc.hostname);
 }
 
 export function computeScope(push: MeshPushContext, proxy: ProxyInfo, key: string): ProxyScope {
