@@ -37,3 +37,5 @@ export { CaError, type CaErrorCode } from "./ca/ca-error.js";
 export { spiffeId, type WorkloadIdentity } from "./ca/spiffe-id.js";
 export { CA_FILES } from "./ca/ca-material.js";
 export type { CaKeyAlgorithm } from "./ca/pem.js";
+export { addWorkloadCredential, removeWorkloadCredential } from "./ca/workload-credentials.js";
+export { startMeshCa, WORKLOADS_FILE, type MeshCa, type MeshCaOptions } from "./ca/start-mesh-ca.js";
