@@ -12,7 +12,13 @@ import { ClusterSchema, Cluster_DiscoveryType } from "@weft/xds-api/gen/envoy/co
 import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
 import { NodeSchema } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb.js";
-import { DiscoveryRequestSchema, type DiscoveryRequest, type DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
+import {
+  DeltaDiscoveryRequestSchema,
+  DiscoveryRequestSchema,
+  type DeltaDiscoveryRequest,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { HttpConnectionManagerSchema } from "@weft/xds-api/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 
 const CDS = TypeUrl.Cluster;
@@ -84,11 +90,11 @@ export interface LoadClient {
   close(): void;
 }
 
-class Outbox implements AsyncIterable<DiscoveryRequest> {
-  private items: DiscoveryRequest[] = [];
+class Outbox<T> implements AsyncIterable<T> {
+  private items: T[] = [];
   private wake?: () => void;
   private done = false;
-  push(r: DiscoveryRequest) {
+  push(r: T) {
     this.items.push(r);
     this.wake?.();
   }
@@ -110,7 +116,7 @@ export function startLoadClient(addr: string, id: string, namespace: string, onE
   const transport = createGrpcTransport({ baseUrl: `http://${addr}` });
   const ads = createClient(AggregatedDiscoveryService, transport);
   const abort = new AbortController();
-  const out = new Outbox();
+  const out = new Outbox<DiscoveryRequest>();
   const names = new Map<string, string[]>([[EDS, []], [RDS, []]]);
   const last = new Map<string, { version: string; nonce: string; count: number }>();
   const client: LoadClient = { id, lastEdsAt: 0, edsResponses: 0, close: () => (abort.abort(), out.end()) };
@@ -153,6 +159,98 @@ export function startLoadClient(addr: string, id: string, namespace: string, onE
           }
         }
         if (res.typeUrl === EDS) {
+          client.lastEdsAt = performance.now();
+          client.edsResponses++;
+          onEds?.(client, res);
+        }
+        checkComplete();
+      }
+    } catch (error) {
+      if (!abort.signal.aborted) client.error = error as Error;
+    }
+  })();
+  return client;
+}
+
+/** Route names per listener resource version (delta responses carry versions per resource). */
+const rdsByListenerVersion = new Map<string, string[]>();
+
+function routeNamesOfListener(any: { typeUrl: string; value: Uint8Array }, version: string): string[] {
+  let names = rdsByListenerVersion.get(version);
+  if (!names) {
+    names = rdsNames({ versionInfo: `listener:${version}`, resources: [any] } as unknown as DiscoveryResponse);
+    rdsByListenerVersion.set(version, names);
+  }
+  return names;
+}
+
+const edsByClusterVersion = new Map<string, string | null>();
+
+/**
+ * The same simulated sidecar over incremental xDS (DeltaAggregatedResources),
+ * as Istio's Envoy runs by default since 1.22: ACKs carry only the nonce, and
+ * subscriptions change by difference.
+ */
+export function startDeltaLoadClient(addr: string, id: string, namespace: string, onEds?: (c: LoadClient, res: { resources: Array<{ name: string; resource?: { value: Uint8Array } }> }) => void): LoadClient {
+  const transport = createGrpcTransport({ baseUrl: `http://${addr}` });
+  const ads = createClient(AggregatedDiscoveryService, transport);
+  const abort = new AbortController();
+  const out = new Outbox<DeltaDiscoveryRequest>();
+  const client: LoadClient = { id, lastEdsAt: 0, edsResponses: 0, close: () => (abort.abort(), out.end()) };
+  const held = new Map<string, Map<string, string>>([[CDS, new Map()], [LDS, new Map()], [EDS, new Map()], [RDS, new Map()]]);
+  const clusterEds = new Map<string, string | null>();
+  const listenerRoutes = new Map<string, string[]>();
+  const subscribed = new Map<string, Set<string>>([[EDS, new Set()], [RDS, new Set()]]);
+  let first = true;
+  const send = (init: Partial<Pick<DeltaDiscoveryRequest, "typeUrl" | "responseNonce" | "resourceNamesSubscribe" | "resourceNamesUnsubscribe">>) => {
+    const req = create(DeltaDiscoveryRequestSchema, init);
+    if (first) {
+      req.node = create(NodeSchema, { id, cluster: "bench", metadata: { NAMESPACE: namespace, LABELS: { app: "bench-client" } } });
+      first = false;
+    }
+    out.push(req);
+  };
+  const resubscribe = (t: string, want: Set<string>) => {
+    const have = subscribed.get(t)!;
+    const add = [...want].filter((n) => !have.has(n));
+    const drop = [...have].filter((n) => !want.has(n));
+    if (add.length || drop.length) {
+      subscribed.set(t, want);
+      send({ typeUrl: t, resourceNamesSubscribe: add, resourceNamesUnsubscribe: drop });
+    }
+  };
+  const checkComplete = () => {
+    if (client.completeAt !== undefined || held.get(CDS)!.size === 0 || held.get(LDS)!.size === 0) return;
+    for (const t of [EDS, RDS]) for (const n of subscribed.get(t)!) if (!held.get(t)!.has(n)) return;
+    client.completeAt = performance.now();
+  };
+  send({ typeUrl: CDS });
+  send({ typeUrl: LDS });
+  void (async () => {
+    try {
+      for await (const res of ads.deltaAggregatedResources(out, { signal: abort.signal })) {
+        const h = held.get(res.typeUrl) ?? new Map<string, string>();
+        for (const r of res.resources) h.set(r.name, r.version);
+        for (const n of res.removedResources) h.delete(n);
+        send({ typeUrl: res.typeUrl, responseNonce: res.nonce }); // ACK
+        if (res.typeUrl === CDS) {
+          for (const r of res.resources) {
+            const key = `${r.name}@${r.version}`;
+            let eds = edsByClusterVersion.get(key);
+            if (eds === undefined) {
+              const c = fromBinary(ClusterSchema, r.resource!.value);
+              eds = c.clusterDiscoveryType.case === "type" && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS ? c.edsClusterConfig?.serviceName || c.name : null;
+              edsByClusterVersion.set(key, eds);
+            }
+            clusterEds.set(r.name, eds);
+          }
+          for (const n of res.removedResources) clusterEds.delete(n);
+          resubscribe(EDS, new Set([...clusterEds.values()].filter((x): x is string => x !== null)));
+        } else if (res.typeUrl === LDS) {
+          for (const r of res.resources) listenerRoutes.set(r.name, routeNamesOfListener(r.resource!, `${r.name}@${r.version}`));
+          for (const n of res.removedResources) listenerRoutes.delete(n);
+          resubscribe(RDS, new Set([...listenerRoutes.values()].flat()));
+        } else if (res.typeUrl === EDS) {
           client.lastEdsAt = performance.now();
           client.edsResponses++;
           onEds?.(client, res);

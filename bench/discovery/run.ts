@@ -5,7 +5,7 @@
 // client has the EDS update) and discovery's RSS.
 //
 //   node --import tsx bench/discovery/run.ts [--proxies 1000] [--services 500]
-//        [--endpoints 4] [--namespaces 1] [--changes 5] [--dist]
+//        [--endpoints 4] [--namespaces 1] [--changes 5] [--dist] [--delta]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fromBinary } from "@bufbuild/protobuf";
 import { ClusterLoadAssignmentSchema } from "@weft/xds-api/gen/envoy/config/endpoint/v3/endpoint_pb.js";
-import { startLoadClient, type LoadClient } from "./ads-load-client.js";
+import { startDeltaLoadClient, startLoadClient, type LoadClient } from "./ads-load-client.js";
 import { serviceFile, serviceFqdn, writeMesh } from "./gen-mesh.js";
 
 const { values: args } = parseArgs({
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     namespaces: { type: "string", default: "1" },
     changes: { type: "string", default: "5" },
     dist: { type: "boolean", default: false },
+    delta: { type: "boolean", default: false },
   },
 });
 const N = Number(args.proxies);
@@ -83,12 +84,12 @@ async function main() {
   // --- initial push -------------------------------------------------------
   let round: { t0: number; times: Map<string, number>; cluster: string; expect: string } | undefined;
   let validated = false;
-  const onEds = (c: LoadClient, res: Parameters<NonNullable<Parameters<typeof startLoadClient>[3]>>[1]) => {
+  const onEds = (c: LoadClient, res: { resources: Array<{ value?: Uint8Array; resource?: { value: Uint8Array } }> }) => {
     if (!round || round.times.has(c.id)) return;
     round.times.set(c.id, performance.now() - round.t0);
     if (!validated) {
       validated = true;
-      const cla = res.resources.map((a) => fromBinary(ClusterLoadAssignmentSchema, a.value)).find((x) => x.clusterName === round!.cluster);
+      const cla = res.resources.map((a) => fromBinary(ClusterLoadAssignmentSchema, (a.resource ?? a).value!)).find((x) => x.clusterName === round!.cluster);
       const addrsIn = JSON.stringify(cla?.endpoints ?? []);
       if (!addrsIn.includes(round.expect)) log(`WARNING: first EDS after the change lacks ${round.expect} in ${round.cluster}`);
     }
@@ -99,7 +100,7 @@ async function main() {
   const clients: LoadClient[] = [];
   for (let i = 0; i < N; i++) {
     const ns = NS === 1 ? "bench" : `bench-${i % NS}`;
-    clients.push(startLoadClient(addrs.grpc, `sidecar~10.200.${Math.floor(i / 250)}.${(i % 250) + 1}~client-${i}.${ns}~${ns}.svc.cluster.local`, ns, onEds));
+    clients.push((args.delta ? startDeltaLoadClient : startLoadClient)(addrs.grpc, `sidecar~10.200.${Math.floor(i / 250)}.${(i % 250) + 1}~client-${i}.${ns}~${ns}.svc.cluster.local`, ns, onEds));
     if (i % 50 === 49) await sleep(0);
   }
   let lastReport = 0;
@@ -157,6 +158,7 @@ async function main() {
 
   const result = {
     proxies: N,
+    mode: args.delta ? "delta" : "sotw",
     services: S,
     endpointsPerService: E,
     namespaces: NS,
