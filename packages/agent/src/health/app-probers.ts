@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { request as requestTls } from "node:https";
 import { connect, isIP } from "node:net";
 import { AgentError } from "../errors.js";
+import { runGrpcProbe } from "./grpc-health-probe.js";
 
 /** One Kubernetes probe as the injector serializes it into ISTIO_KUBE_APP_PROBERS. */
 export interface AppProber {
@@ -50,9 +51,9 @@ export interface ProbeResult {
  */
 export function runProbe(p: AppProber, defaultHost: string): Promise<ProbeResult> {
   const timeoutMs = (p.timeoutSeconds && p.timeoutSeconds > 0 ? p.timeoutSeconds : 1) * 1000;
-  if (p.grpc) return Promise.resolve({ status: 500, detail: "gRPC probes are not supported by weft-agent yet" });
-  const host = (p.httpGet ?? p.tcpSocket)!.host || defaultHost;
+  const host = (p.httpGet ?? p.tcpSocket)?.host || defaultHost;
   const localAddress = isIP(host) === 4 && !host.startsWith("127.") ? "127.0.0.6" : undefined;
+  if (p.grpc) return runGrpcProbe(host, Number(p.grpc.port), p.grpc.service ?? "", timeoutMs, localAddress);
   if (p.tcpSocket) {
     return new Promise((resolve) => {
       const s = connect({ host, port: Number(p.tcpSocket!.port), localAddress, timeout: timeoutMs });
