@@ -14,6 +14,8 @@ export interface DiscoveryFlags {
   caDir?: string;
   caAddr: string;
   trustDomain: string;
+  /** Istio mesh config file (accessLogFile, accessLogEncoding, outboundTrafficPolicy…). */
+  meshConfig?: string;
 }
 
 export const USAGE = `Usage: weft-discovery --config-dir DIR [options]
@@ -32,6 +34,8 @@ Options:
                             workload credentials read from DIR/workloads.json
   --ca-addr HOST:PORT       IstioCertificateService over TLS (default :15012; needs --ca-dir)
   --trust-domain DOMAIN     SPIFFE trust domain of workload certificates (default cluster.local)
+  --mesh-config FILE        Istio mesh config YAML (accessLogFile, accessLogEncoding,
+                            outboundTrafficPolicy, connectTimeout, rootNamespace)
   --log-level LEVEL         fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                show this help
 `;
@@ -60,6 +64,7 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
         "ca-dir": { type: "string" },
         "ca-addr": { type: "string", default: ":15012" },
         "trust-domain": { type: "string", default: "cluster.local" },
+        "mesh-config": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -81,6 +86,7 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
     ...(values["ca-dir"] ? { caDir: values["ca-dir"] } : {}),
     caAddr: values["ca-addr"]!,
     trustDomain: values["trust-domain"]!,
+    ...(values["mesh-config"] ? { meshConfig: values["mesh-config"] } : {}),
   };
   for (const [flag, value] of [["--grpc-addr", flags.grpcAddr], ["--http-addr", flags.httpAddr], ["--monitoring-addr", flags.monitoringAddr], ["--ca-addr", flags.caAddr]] as const) {
     try {

@@ -10,11 +10,14 @@ import { createPushContextBuilder } from "../push-context/push-context.js";
 import { createDirectorySource } from "../source/directory-source.js";
 import { startMeshCa, type MeshCa } from "../ca/start-mesh-ca.js";
 import { USAGE, UsageError, parseFlags, type DiscoveryFlags } from "./parse-flags.js";
+import { readMeshConfig } from "./mesh-config.js";
 
 async function main(argv: string[]): Promise<number> {
   let flags: DiscoveryFlags | undefined;
+  let mesh: ReturnType<typeof readMeshConfig> = {};
   try {
     flags = parseFlags(argv);
+    if (flags?.meshConfig) mesh = readMeshConfig(flags.meshConfig);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`weft-discovery: ${error.message}\n\n${USAGE}`);
@@ -27,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = pino({ level: flags.logLevel, base: { component: "weft-discovery" } }, pino.destination(2));
   const app = createDiscoveryApp({
     source: createDirectorySource({ dir: flags.configDir, logger: logger.child({ component: "source" }), domain: flags.domain }),
-    pushContextBuilder: createPushContextBuilder({ domain: flags.domain }),
+    pushContextBuilder: createPushContextBuilder({ domain: flags.domain, ...mesh }),
     generators: createXdsGenerators(),
     parseProxy,
     logger,
