@@ -100,6 +100,14 @@ spec:
   hosts: [db.example.com]
   ports: [{ number: 5432, name: tcp, protocol: TCP }]
   resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: rr, namespace: default }
+spec:
+  hosts: [rr.example.com]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: DNS_ROUND_ROBIN
 `);
     const clusters = byName(json(push, productpageProxy(), "Cluster"));
     expect(clusters.get("outbound|443||api.example.com")).toMatchObject({
@@ -108,6 +116,7 @@ spec:
       load_assignment: { cluster_name: "outbound|443||api.example.com", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "api.example.com", port_value: 443 } } } }] }] },
     });
     expect(clusters.get("outbound|8080||vm.internal")!.type).toBe("EDS");
+    expect(clusters.get("outbound|80||rr.example.com")!.type).toBe("LOGICAL_DNS");
     expect(clusters.get("outbound|5432||db.example.com")).toMatchObject({ type: "ORIGINAL_DST", lb_policy: "CLUSTER_PROVIDED" });
     const cla = json(push, productpageProxy(), "ClusterLoadAssignment", ["outbound|8080||vm.internal"])[0];
     const eps = ((cla.endpoints as JsonObject[])[0].lb_endpoints as JsonObject[]).map((e) => (e.endpoint as { address: { socket_address: { port_value: number } } }).address.socket_address.port_value);

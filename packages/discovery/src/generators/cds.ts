@@ -50,11 +50,12 @@ function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServiceP
     name,
     ...clusterPolicyFields(policy, { connectTimeoutMs: push.options.connectTimeoutMs, http2: isHttp2(port.protocol), grpc }),
   };
-  if (svc.resolution === "EDS" || grpc) {
+  if (svc.resolution === "EDS") {
     json.type = "EDS";
     json.eds_cluster_config = { eds_config: grpc ? { ads: {}, resource_api_version: "V3" } : ADS_CONFIG_SOURCE, service_name: name };
-  } else if (svc.resolution === "DNS") {
-    json.type = "STRICT_DNS";
+  } else if (svc.resolution === "DNS" || svc.resolution === "DNS_ROUND_ROBIN") {
+    // DNS_ROUND_ROBIN: one connection target at a time from the answer (LOGICAL_DNS), as istiod.
+    json.type = svc.resolution === "DNS" ? "STRICT_DNS" : "LOGICAL_DNS";
     json.dns_lookup_family = "V4_ONLY";
     json.respect_dns_ttl = true;
     json.load_assignment = { cluster_name: name, endpoints: localityGroups(svc, port.port, subsetLabels(dr, subset)) };
@@ -87,6 +88,8 @@ export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc =
   if (cached) return cached;
   const out: XdsResource[] = [];
   for (const svc of scope.services) {
+    // gRPC's xDS client only resolves through EDS (IP endpoints): DNS and passthrough services are for Envoy.
+    if (grpc && svc.resolution !== "EDS") continue;
     const dr = push.destinationRule(proxy.namespace, svc);
     for (const port of svc.ports) {
       if (port.protocol === "UDP") continue;

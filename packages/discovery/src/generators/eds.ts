@@ -44,7 +44,7 @@ export function loadAssignment(push: MeshPushContext, namespace: string, cluster
   const [, portText, subset, host] = parts;
   const port = Number(portText);
   const svc = push.service(host, namespace);
-  if (!svc || !svc.ports.some((p) => p.port === port)) return undefined;
+  if (!svc || svc.resolution !== "EDS" || !svc.ports.some((p) => p.port === port)) return undefined;
   const dr = push.destinationRule(namespace, svc);
   if (subset && !subsetsOf(dr).some((s) => s.name === subset)) return undefined;
   const key = `eds|${clusterName}|${svc.namespace}|${dr ? `${dr.namespace}/${dr.name}` : ""}`;
@@ -66,7 +66,7 @@ export function generateEndpoints(push: MeshPushContext, proxy: ProxyInfo, names
     if (cached) return cached;
     const all: string[] = [];
     for (const svc of scope.services) {
-      if (svc.resolution !== "EDS" && proxy.generator !== "grpc") continue;
+      if (svc.resolution !== "EDS") continue;
       const dr = push.destinationRule(proxy.namespace, svc);
       for (const p of svc.ports) {
         if (p.protocol === "UDP") continue;

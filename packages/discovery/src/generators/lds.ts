@@ -251,6 +251,7 @@ function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValu
 function grpcListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
   const out: XdsResource[] = [];
   for (const svc of push.scope(proxy).services) {
+    if (svc.resolution !== "EDS") continue; // see outboundClusters: gRPC resolves through EDS only
     for (const p of svc.ports) {
       const name = `${svc.hostname}:${p.port}`;
       if (names && !names.includes(name)) continue;

@@ -88,6 +88,7 @@ export function generateRoutes(push: MeshPushContext, proxy: ProxyInfo, names?: 
   const out: XdsResource[] = [];
   if (proxy.generator === "grpc") {
     for (const svc of push.scope(proxy).services) {
+      if (svc.resolution !== "EDS") continue;
       for (const p of svc.ports) {
         const name = `${svc.hostname}:${p.port}`;
         if (names && !names.includes(name)) continue;

@@ -25,7 +25,7 @@ export function buildServiceEntries(objects: readonly ConfigObject[], workloads:
         ...(typeof p.targetPort === "number" ? { targetPort: p.targetPort } : {}),
       }));
     const mode = typeof spec.resolution === "string" ? spec.resolution : "NONE";
-    const resolution: Resolution = mode === "STATIC" ? "EDS" : mode === "DNS" || mode === "DNS_ROUND_ROBIN" ? "DNS" : "PASSTHROUGH";
+    const resolution: Resolution = mode === "STATIC" ? "EDS" : mode === "DNS" ? "DNS" : mode === "DNS_ROUND_ROBIN" ? "DNS_ROUND_ROBIN" : "PASSTHROUGH";
     const addresses = arr(spec.addresses).filter((a): a is string => typeof a === "string");
     const vip = addresses.find((a) => !a.includes("/") || a.endsWith("/32"))?.replace(/\/32$/, "");
     const selector = isObject(spec.workloadSelector) && isObject(spec.workloadSelector.labels) ? (spec.workloadSelector.labels as Labels) : undefined;
@@ -60,7 +60,7 @@ export function buildServiceEntries(objects: readonly ConfigObject[], workloads:
         }
       }
       // DNS resolution with no endpoints resolves the host itself (istiod's default).
-      if (resolution === "DNS" && endpoints.length === 0 && !host.startsWith("*")) {
+      if ((resolution === "DNS" || resolution === "DNS_ROUND_ROBIN") && endpoints.length === 0 && !host.startsWith("*")) {
         for (const sp of ports) endpoints.push({ address: host, port: typeof sp.targetPort === "number" ? sp.targetPort : sp.port, servicePort: sp.port, labels: {}, serviceAccount: "", locality: localityOf(undefined), healthy: true, weight: 1, workload: "" });
       }
       out.push({

@@ -35,7 +35,7 @@ export interface MeshEndpoint {
 }
 
 /** How a service's endpoints reach the proxy: Envoy cluster discovery type. */
-export type Resolution = "EDS" | "DNS" | "PASSTHROUGH";
+export type Resolution = "EDS" | "DNS" | "DNS_ROUND_ROBIN" | "PASSTHROUGH";
 
 export interface MeshService {
   hostname: string;
