@@ -3,6 +3,11 @@
 // router's timeouts and retries against real loopback servers.
 import * as http from "node:http";
 import * as net from "node:net";
+import * as tls from "node:tls";
+import { pino } from "pino";
+import { BootstrapSchema } from "@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
+import { createProxyRuntime } from "./create-proxy-runtime.js";
+import { createFakeStats } from "../test-util/fake-stats.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { anyPack } from "@bufbuild/protobuf/wkt";
@@ -272,7 +277,6 @@ describe("tcp_proxy and tls_inspector", () => {
     const cap = net.createServer();
     await new Promise<void>((r) => cap.listen(0, "127.0.0.1", r));
     const hello = new Promise<Buffer>((resolve) => cap.once("connection", (s) => s.once("data", (d: Buffer) => (resolve(d), s.destroy()))));
-    const tls = await import("node:tls");
     tls.connect({ host: "127.0.0.1", port: (cap.address() as net.AddressInfo).port, servername: sni }).on("error", () => {});
     const buf = await hello;
     cap.close();
@@ -305,10 +309,6 @@ describe("tcp_proxy and tls_inspector", () => {
 
 describe("initialization (PRE_INITIALIZING → LIVE)", () => {
   it("goes LIVE once CDS, EDS, LDS and RDS have all arrived", async () => {
-    const { createProxyRuntime } = await import("./create-proxy-runtime.js");
-    const { createFakeStats } = await import("../test-util/fake-stats.js");
-    const { BootstrapSchema } = await import("@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb.js");
-    const { pino } = await import("pino");
     const rt = createProxyRuntime({ stats: createFakeStats(), accessLogs: () => ({ log() {} }), logger: pino({ level: "silent" }), nodeId: "n", reportUnsupported() {} });
     await rt.applyBootstrap(fromEnvoyJson(BootstrapSchema, { dynamic_resources: { ads_config: { api_type: "GRPC" }, cds_config: { ads: {} }, lds_config: { ads: {} } } } as never));
     let live = false;

@@ -11,6 +11,7 @@ import { compileCluster } from "./compile-cluster.js";
 import { compileListener } from "./compile-listener.js";
 import { compileRouteConfig } from "./compile-route-config.js";
 import { ResourceRejectedError } from "../contracts.js";
+import { loadRev0Bootstrap } from "../test-util/testdata.js";
 
 const DIR = new URL("../../../../../shared/testdata/istio/", import.meta.url);
 type Json = Record<string, unknown>;
@@ -116,7 +117,6 @@ describe("rejections", () => {
 
 describe("pilot-agent's bootstrap (envoy-rev0.json)", () => {
   it("compiles every static listener and cluster", async () => {
-    const { loadRev0Bootstrap } = await import("../test-util/testdata.js");
     const b = loadRev0Bootstrap();
     const reports: string[] = [];
     const d = { ...deps, report: (f: string) => void reports.push(f) };
