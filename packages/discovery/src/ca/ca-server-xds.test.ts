@@ -10,6 +10,7 @@ import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryResponse
 import { createCaServer, type CaServer } from "./ca-server.js";
 import { createCertificateAuthority, type CertificateAuthority } from "./certificate-authority.js";
 import { createLocalAuthenticator } from "./local-authenticator.js";
+import { xdsNamespaceMismatch } from "./start-mesh-ca.js";
 import { silentLogger } from "./ca-test-util.js";
 
 const TOKEN = "xds-token-0123456789abcdefghijklmnopqrstuvwxyz";
@@ -26,6 +27,7 @@ beforeAll(async () => {
     authenticators: [createLocalAuthenticator({ credentialsFile: join(dir, "workloads.json"), logger: silentLogger })],
     addr: "127.0.0.1:0",
     logger: silentLogger,
+    streamIdentityCheck: (caller, m) => xdsNamespaceMismatch(caller, m, "cluster.local"),
     extraRoutes: (router) =>
       router.service(AggregatedDiscoveryService, {
         async *streamAggregatedResources(requests) {
@@ -43,7 +45,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function ads(token?: string): Promise<DiscoveryResponse> {
+function ads(token?: string, nodeId = "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local"): Promise<DiscoveryResponse> {
   const client = new grpc.Client(`127.0.0.1:${server.port}`, grpc.credentials.createSsl(Buffer.from(ca.rootCertPem())));
   const md = new grpc.Metadata();
   if (token) md.set("authorization", `Bearer ${token}`);
@@ -63,7 +65,7 @@ function ads(token?: string): Promise<DiscoveryResponse> {
       client.close();
       reject(e);
     });
-    call.write({ typeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster" });
+    call.write({ node: { id: nodeId }, typeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster" });
   });
 }
 
@@ -75,5 +77,16 @@ describe("createCaServer({ extraRoutes })", () => {
   it.each([undefined, "z".repeat(40)])("refuses ADS without a valid token (%s)", async (token) => {
     const err = (await ads(token).catch((e: unknown) => e)) as grpc.ServiceError;
     expect(err.code).toBe(grpc.status.UNAUTHENTICATED);
+  });
+
+  it("refuses a stream whose node is in another namespace than the token's workload", async () => {
+    const err = (await ads(TOKEN, "sidecar~127.0.0.1~httpbin-1.prod~prod.svc.cluster.local").catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(err.details).toBe("authenticated namespace default does not match proxy namespace prod");
+  });
+
+  it("refuses a stream whose first request has no node", async () => {
+    const err = (await ads(TOKEN, "").catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(err.code).toBe(grpc.status.PERMISSION_DENIED);
   });
 });

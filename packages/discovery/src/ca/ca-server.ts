@@ -8,7 +8,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { IstioCertificateService } from "@weft/xds-api/gen/istio/v1/auth/ca_pb.js";
 import { formatAddress, parseListenAddress } from "../app/listen-address.js";
-import { AuthenticationError, type Authenticator } from "./authenticator.js";
+import { AuthenticationError, type AuthenticatedCaller, type Authenticator } from "./authenticator.js";
 import { createCaService } from "./ca-service.js";
 import type { CertificateAuthority } from "./certificate-authority.js";
 import { crypto } from "./pem.js";
@@ -32,6 +32,12 @@ export interface CaServerOptions {
    * must carry a credential the authenticators accept, like istiod's XDS authentication.
    */
   extraRoutes?: (router: ConnectRouter) => void;
+  /**
+   * Checks the first message of a streaming call to an extra service against the caller;
+   * returns why they don't match (→ PERMISSION_DENIED) or undefined. istiod refuses an XDS
+   * stream whose node namespace differs from the authenticated identity's.
+   */
+  streamIdentityCheck?: (caller: AuthenticatedCaller, firstMessage: unknown) => string | undefined;
   logger: Logger;
 }
 
@@ -61,25 +67,43 @@ async function issueServing(ca: CertificateAuthority, hosts: string[], ttlMs: nu
 
 /**
  * Authenticates calls to the extra services (not CreateCertificate, which authenticates
- * itself to map the caller to an identity). The caller's identity is not yet matched
- * against the proxy's node metadata, as istiod does for XDS.
+ * itself to map the caller to an identity), and for streams checks the first message
+ * against the caller with `check`.
  */
-function requireCaller(authenticators: Authenticator[], log: Logger): Interceptor {
+function requireCaller(authenticators: Authenticator[], log: Logger, check?: CaServerOptions["streamIdentityCheck"]): Interceptor {
   return (next) => async (req) => {
     if (req.service.typeName === IstioCertificateService.typeName) return next(req);
     let first: AuthenticationError | undefined;
-    let ok = false;
+    let caller: AuthenticatedCaller | undefined;
     for (const a of authenticators) {
       try {
-        await a.authenticate(req.header);
-        ok = true;
+        caller = await a.authenticate(req.header);
         break;
       } catch (error) {
         if (!(error instanceof AuthenticationError)) throw error;
         first ??= error;
       }
     }
-    if (ok) return next(req);
+    if (caller) {
+      if (!req.stream || !check) return next(req);
+      const who = caller;
+      const messages = req.message;
+      const checked = (async function* () {
+        let firstMessage = true;
+        for await (const m of messages) {
+          if (firstMessage) {
+            firstMessage = false;
+            const problem = check(who, m);
+            if (problem) {
+              log.info({ method: req.method.name, namespace: who.namespace, serviceAccount: who.serviceAccount, problem }, "stream rejected: identity mismatch");
+              throw new ConnectError(problem, Code.PermissionDenied);
+            }
+          }
+          yield m;
+        }
+      })();
+      return next({ ...req, message: checked });
+    }
     log.info({ method: req.method.name, reason: first?.reason ?? "no authenticator" }, "call rejected: unauthenticated");
     throw new ConnectError(first?.message ?? "authentication failed", Code.Unauthenticated);
   };
@@ -95,7 +119,7 @@ export async function createCaServer(o: CaServerOptions): Promise<CaServer> {
   const server = http2.createSecureServer(
     { cert: serving.certPem, key: serving.keyPem, allowHTTP1: false, minVersion: "TLSv1.2" },
     connectNodeAdapter({
-      interceptors: [requireCaller(o.authenticators, log)],
+      interceptors: [requireCaller(o.authenticators, log, o.streamIdentityCheck)],
       routes: (router) => {
         router.service(IstioCertificateService, createCaService({ ca: o.ca, authenticators: o.authenticators, logger: log }));
         o.extraRoutes?.(router);

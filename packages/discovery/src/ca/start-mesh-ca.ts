@@ -5,6 +5,9 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { createCaServer, type CaServer } from "./ca-server.js";
 import { createCertificateAuthority, type CertificateAuthority } from "./certificate-authority.js";
+import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
+import { parseProxy } from "../push-context/parse-proxy.js";
+import type { AuthenticatedCaller } from "./authenticator.js";
 import { createLocalAuthenticator } from "./local-authenticator.js";
 
 export const WORKLOADS_FILE = "workloads.json";
@@ -35,7 +38,7 @@ export async function startMeshCa(o: MeshCaOptions): Promise<MeshCa> {
       authenticators: [createLocalAuthenticator({ credentialsFile: join(o.caDir, WORKLOADS_FILE), logger })],
       addr: o.caAddr,
       domain: o.domain,
-      ...(o.extraRoutes ? { extraRoutes: o.extraRoutes } : {}),
+      ...(o.extraRoutes ? { extraRoutes: o.extraRoutes, streamIdentityCheck: (caller, m) => xdsNamespaceMismatch(caller, m, o.domain) } : {}),
       logger,
     });
   } catch (error) {
@@ -50,4 +53,20 @@ export async function startMeshCa(o: MeshCaOptions): Promise<MeshCa> {
       ca.close();
     },
   };
+}
+
+/**
+ * istiod's XDS identity check (pilot/pkg/xds/authentication.go): the proxy's namespace (node
+ * metadata NAMESPACE, else the node id) must be the authenticated identity's namespace.
+ */
+export function xdsNamespaceMismatch(caller: AuthenticatedCaller, firstMessage: unknown, domain: string): string | undefined {
+  const node = (firstMessage as { node?: Node } | undefined)?.node;
+  if (!node?.id) return "the first request of an XDS stream must carry the node";
+  let namespace: string;
+  try {
+    namespace = parseProxy(node, domain).namespace;
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return namespace === caller.namespace ? undefined : `authenticated namespace ${caller.namespace} does not match proxy namespace ${namespace}`;
 }
