@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ExecResult, MeshDriver } from "./driver.js";
 import { weftctl } from "./weftctl.js";
 
@@ -9,6 +11,19 @@ function has(tool: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The last lines of every component's log, so a failed start explains itself in CI output. */
+function logTails(stateDir: string): string {
+  const files: string[] = [join(stateDir, "logs", "discovery.log")];
+  const pods = join(stateDir, "pods");
+  if (existsSync(pods)) {
+    for (const ns of readdirSync(pods)) for (const pod of readdirSync(join(pods, ns))) for (const f of ["istio-proxy.log", "app.log"]) files.push(join(pods, ns, pod, f));
+  }
+  return files
+    .filter((f) => existsSync(f))
+    .map((f) => `--- ${f}\n${readFileSync(f, "utf8").trimEnd().split("\n").slice(-6).join("\n")}`)
+    .join("\n");
 }
 
 async function ok(result: Promise<ExecResult>, what: string): Promise<ExecResult> {
@@ -31,7 +46,11 @@ export function createLocalDriver(stateDir: string): MeshDriver {
     },
     async up(options) {
       ingressPort = options.ingressPort;
-      await ok(weftctl(["local", "up", "-d", "--ingress-port", String(options.ingressPort), ...options.files.flatMap((f) => ["-f", f])], { env, timeoutMs: 120_000 }), "weftctl local up");
+      try {
+        await ok(weftctl(["local", "up", "-d", "--ingress-port", String(options.ingressPort), ...options.files.flatMap((f) => ["-f", f])], { env, timeoutMs: 150_000 }), "weftctl local up");
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n${logTails(stateDir)}`, { cause: error });
+      }
     },
     async down() {
       await ok(weftctl(["local", "down"], { env }), "weftctl local down");

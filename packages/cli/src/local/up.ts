@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { weftBinary, samplesDir } from "./binaries.js";
@@ -62,6 +62,13 @@ function toYaml(docs: readonly Manifest[]): string {
   return docs.map((d) => stringify(d)).join("---\n");
 }
 
+/** Istio's mesh config for the local mesh: JSON access logs on every proxy's stdout (its istio-proxy log). */
+function writeMeshConfig(stateDir: string): string {
+  const path = join(stateDir, "mesh.yaml");
+  writeFileSync(path, "accessLogFile: /dev/stdout\naccessLogEncoding: JSON\noutboundTrafficPolicy:\n  mode: ALLOW_ANY\n");
+  return path;
+}
+
 function writePodInfo(dir: string, pod: Pick<LocalPod, "labels" | "annotations">): void {
   mkdirSync(dir, { recursive: true });
   const lines = (map: Record<string, string>) => Object.entries(map).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join("\n") + "\n";
@@ -85,6 +92,9 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
   const mode = chooseMode(options.mode);
   const files = options.files.length > 0 ? options.files : defaultManifests();
   const plan = buildPlan(loadManifests(files), { mode, ingressPort: options.ingressPort });
+  // The sidecars run as uid 1337 and must reach their directories under it.
+  mkdirSync(stateDir, { recursive: true });
+  chmodSync(stateDir, 0o755);
   const configDir = join(stateDir, "config");
   writeConfigDir(configDir, plan);
   progress.step(`${plan.pods.length} workloads from ${files.length} manifest file(s), ${mode} mode`);
@@ -108,7 +118,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
         role: "discovery",
         owner: "weft-discovery",
         command: process.execPath,
-        args: [weftBinary("@weft/discovery", "weft-discovery"), "--config-dir", configDir, "--grpc-addr", discovery.grpcAddress, "--http-addr", discovery.httpAddress, "--monitoring-addr", discovery.monitoringAddress],
+        args: [weftBinary("@weft/discovery", "weft-discovery"), "--config-dir", configDir, "--mesh-config", writeMeshConfig(stateDir), "--grpc-addr", discovery.grpcAddress, "--http-addr", discovery.httpAddress, "--monitoring-addr", discovery.monitoringAddress],
         env: { PATH: childPath() },
         log: join(stateDir, "logs", "discovery.log"),
       }),
