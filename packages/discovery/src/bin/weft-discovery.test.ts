@@ -105,6 +105,7 @@ describe("proxyless gRPC (grpc-js-xds) against weft-discovery", { timeout: 150_0
     await mesh();
     const r = await client!.call(200);
     expect(r.errors, `${r.lastError}${explain()}`).toBe(0);
+    console.info(`round robin over 200 calls: ${JSON.stringify(r.counts)}`);
     expect(Object.keys(r.counts).sort()).toEqual(IPS);
     for (const ip of IPS) expect(r.counts[ip]).toBeGreaterThanOrEqual(80);
     // SIGTERM: graceful close, exit 0.
@@ -119,6 +120,7 @@ describe("proxyless gRPC (grpc-js-xds) against weft-discovery", { timeout: 150_0
     const r = await client!.call(1000, 8);
     expect(r.errors, `${r.lastError}${explain()}`).toBe(0);
     const v1 = (r.counts[IPS[0]] ?? 0) / 1000;
+    console.info(`80/20 split over 1000 calls: ${JSON.stringify(r.counts)}`);
     expect(v1, JSON.stringify(r.counts)).toBeGreaterThanOrEqual(0.75);
     expect(v1, JSON.stringify(r.counts)).toBeLessThanOrEqual(0.85);
   });
@@ -137,6 +139,7 @@ describe("proxyless gRPC (grpc-js-xds) against weft-discovery", { timeout: 150_0
       total += 10;
       if ((r.counts[IPS[1]] ?? 0) > 0) lastHit = performance.now() - removedAt;
     }
+    console.info(`removed endpoint: last call reached it ${lastHit.toFixed(0)} ms after its YAML was deleted (${total} calls in 2 s)`);
     expect(lastHit, explain()).toBeLessThan(1000);
     const after = await client!.call(100);
     expect(after.counts, explain()).toEqual({ [IPS[0]]: 100 });
