@@ -78,7 +78,7 @@ export async function runLocal(argv: string[]): Promise<number> {
     case "apply": {
       const { values } = parseArgs({ args: rest, options: { file: { type: "string", short: "f", multiple: true } }, strict: true });
       if (!values.file?.length) throw new LocalError("nothing to apply", "usage: weftctl local apply -f FILE…");
-      for (const written of localApply(requireState(), values.file)) process.stdout.write(`applied → ${written}\n`);
+      for (const applied of localApply(requireState(), values.file)) process.stdout.write(`${applied} applied\n`);
       return 0;
     }
     case "exec": {
