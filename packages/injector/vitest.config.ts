@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts"],
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // No code yet (see README): injection lands with the Kubernetes runtime issue.
+    passWithNoTests: true,
   },
 });
