@@ -64,7 +64,8 @@ describe.concurrent("sample programs", () => {
     });
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise((resolve) => child.once("exit", resolve));
+    // "close", not "exit": stderr may still be in flight when the process exits.
+    const code = await new Promise((resolve) => child.once("close", resolve));
     expect(code).toBe(2);
     expect(stderr).toContain(`${name}: ${message}`);
   });
