@@ -34,6 +34,13 @@ export interface SotwServerStream {
   status(): AdsTypeStatus[];
 }
 
+function unchangedSubscription(names: readonly string[], watch: WatchState): boolean {
+  if (watch.wildcard) return names.length === 0 || (names.length === 1 && names[0] === "*");
+  if (names.length !== watch.names.size) return false;
+  for (const name of names) if (!watch.names.has(name)) return false;
+  return true;
+}
+
 export function createSotwServerStream(options: { noncePrefix?: string } = {}): SotwServerStream {
   const watches = new Map<string, WatchState>();
   const nextNonce = createNonceSource(options.noncePrefix);
@@ -52,14 +59,18 @@ export function createSotwServerStream(options: { noncePrefix?: string } = {}): 
     if (request.responseNonce && request.responseNonce !== watch.sentNonce) {
       return { kind: "stale", typeUrl, nonce: request.responseNonce };
     }
-    const sub = parseSubscription(request.resourceNames, typeUrl, false);
-    // Under the legacy wildcard, an LDS/CDS request with no names keeps the wildcard.
-    const wildcard = sub.wildcard || (watch.wildcard && sub.names.size === 0);
-    const subscriptionChanged = wildcard !== watch.wildcard || !sameSet(sub.names, watch.names);
+    // Most requests are ACKs repeating the subscription (EDS: hundreds of
+    // names); check that without allocating before parsing anything.
+    const subscriptionChanged = !unchangedSubscription(request.resourceNames, watch);
     if (subscriptionChanged) {
-      watch.wildcard = wildcard;
-      watch.names = sub.names;
-      watch.dirty = true;
+      const sub = parseSubscription(request.resourceNames, typeUrl, false);
+      // Under the legacy wildcard, an LDS/CDS request with no names keeps the wildcard.
+      const wildcard = sub.wildcard || (watch.wildcard && sub.names.size === 0);
+      if (wildcard !== watch.wildcard || !sameSet(sub.names, watch.names)) {
+        watch.wildcard = wildcard;
+        watch.names = sub.names;
+        watch.dirty = true;
+      }
     }
     if (request.errorDetail) {
       watch.lastNack = {
@@ -88,11 +99,14 @@ export function createSotwServerStream(options: { noncePrefix?: string } = {}): 
     const resources = [];
     if (watch.wildcard) {
       for (const r of snapshot.resources.values()) resources.push(r.resource);
-    } else {
+    } else if (watch.names.size <= snapshot.resources.size) {
       for (const name of watch.names) {
         const r = snapshot.resources.get(name);
         if (r) resources.push(r.resource);
       }
+    } else {
+      // An incremental EDS snapshot holds a few changed clusters: walk those.
+      for (const [name, r] of snapshot.resources) if (watch.names.has(name)) resources.push(r.resource);
     }
     const nonce = nextNonce();
     watch.sentVersion = snapshot.version;
