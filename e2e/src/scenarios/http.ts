@@ -1,10 +1,27 @@
-/** A request through the ingress (or anywhere on this machine): status, body, headers; never throws on HTTP errors. */
-export async function get(url: string, options: { host?: string; cookie?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string; headers: Headers }> {
+import { request, type IncomingHttpHeaders } from "node:http";
+
+/**
+ * A GET through the ingress (or anywhere on this machine): status, body,
+ * headers; never throws on HTTP errors. node:http, not fetch: fetch drops a
+ * caller-set Host header (a forbidden header in the Fetch standard), and
+ * gateway routing is by Host.
+ */
+export function get(url: string, options: { host?: string; cookie?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const headers: Record<string, string> = {};
   if (options.host) headers.host = options.host;
   if (options.cookie) headers.cookie = options.cookie;
-  const res = await fetch(url, { headers, redirect: "manual", signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
-  return { status: res.status, body: await res.text(), headers: res.headers };
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers, timeout: options.timeoutMs ?? 15_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${url}: no answer within ${options.timeoutMs ?? 15_000} ms`)));
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** Signs in to Bookinfo's productpage as `user` and returns the session cookie. */

@@ -136,9 +136,8 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
         if (pod.sidecar) await loadCaptureRules(pod, captureRules);
       }),
     );
-    if (!(await waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), 20_000))) {
-      throw new LocalError("discovery did not become ready within 20 s", `see ${join(stateDir, "logs", "discovery.log")}`);
-    }
+    // Sidecars start now, while discovery boots: their agents connect with backoff, as in Kubernetes.
+    const discoveryReady = waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), 20_000);
 
     progress.step(`ingress gateway on port ${plan.gateway.port}`);
     const gatewayPod: LocalPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, containerPorts: [], containerEnv: [], sidecar: true, netns: "", hostVeth: "" };
@@ -202,6 +201,9 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
       save();
     }
 
+    if (!(await discoveryReady)) {
+      throw new LocalError("discovery did not become ready within 20 s", `see ${join(stateDir, "logs", "discovery.log")}`);
+    }
     progress.step("waiting for readiness");
     const ready = await waitFor(async () => (await readiness(state)).every((w) => w.ready), options.readyTimeoutMs ?? 60_000, 250);
     if (!ready) {
