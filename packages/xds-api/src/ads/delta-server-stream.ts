@@ -6,7 +6,7 @@ import {
   type DeltaDiscoveryResponse,
 } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { createNonceSource, WILDCARD, isStateOfTheWorldType, type NackDetail, type ResourceSnapshot } from "./resources.js";
-import type { AdsServerEvent, AdsTypeStatus } from "./server-events.js";
+import { subscribedNamesOf, typeStatuses, type AdsServerEvent, type AdsTypeStatus } from "./server-events.js";
 
 interface DeltaWatch {
   wildcard: boolean;
@@ -19,8 +19,8 @@ interface DeltaWatch {
   awaitingFirst: boolean;
   /** Names the client asked for again: resend even if it has the version (spec: re-subscribe means resend). */
   forceSend: Set<string>;
-  systemVersion?: string;
-  lastNonce?: string;
+  sentVersion?: string;
+  sentNonce?: string;
   ackedVersion?: string;
   lastNack?: NackDetail;
   /** The snapshot version a NACK rejected: not re-pushed until the content changes. */
@@ -92,11 +92,11 @@ export function createDeltaServerStream(options: { noncePrefix?: string } = {}):
         if (previous === undefined) watch.known.delete(name);
         else watch.known.set(name, previous);
       }
-      watch.lastNack = { version: watch.systemVersion ?? "", nonce, message: request.errorDetail.message, at: new Date() };
+      watch.lastNack = { version: watch.sentVersion ?? "", nonce, message: request.errorDetail.message, at: new Date() };
       return { kind: "nack", typeUrl, version: watch.lastNack.version, nonce, message: request.errorDetail.message, subscriptionChanged };
     }
-    watch.ackedVersion = watch.systemVersion;
-    return { kind: "ack", typeUrl, version: watch.systemVersion ?? "", nonce, subscriptionChanged };
+    watch.ackedVersion = watch.sentVersion;
+    return { kind: "ack", typeUrl, version: watch.sentVersion ?? "", nonce, subscriptionChanged };
   }
 
   function respond(typeUrl: string, snapshot: ResourceSnapshot): DeltaDiscoveryResponse | undefined {
@@ -129,8 +129,8 @@ export function createDeltaServerStream(options: { noncePrefix?: string } = {}):
     const nonce = nextNonce();
     watch.inFlight.set(nonce, changed);
     watch.awaitingFirst = false;
-    watch.systemVersion = snapshot.version;
-    watch.lastNonce = nonce;
+    watch.sentVersion = snapshot.version;
+    watch.sentNonce = nonce;
     for (const name of changed.keys()) watch.rejected.delete(name);
     return create(DeltaDiscoveryResponseSchema, {
       systemVersionInfo: snapshot.version,
@@ -145,19 +145,7 @@ export function createDeltaServerStream(options: { noncePrefix?: string } = {}):
     receive,
     respond,
     watchedTypes: () => [...watches.keys()],
-    subscribedNames: (typeUrl) => {
-      const w = watches.get(typeUrl);
-      return !w || w.wildcard ? undefined : w.names;
-    },
-    status: () =>
-      [...watches].map(([typeUrl, w]) => ({
-        typeUrl,
-        wildcard: w.wildcard,
-        names: [...w.names],
-        sentVersion: w.systemVersion,
-        sentNonce: w.lastNonce,
-        ackedVersion: w.ackedVersion,
-        lastNack: w.lastNack,
-      })),
+    subscribedNames: (typeUrl) => subscribedNamesOf(watches.get(typeUrl)),
+    status: () => typeStatuses(watches),
   };
 }

@@ -18,3 +18,30 @@ export interface AdsTypeStatus {
   ackedVersion?: string;
   lastNack?: NackDetail;
 }
+
+/** What both server streams keep per watched type, as far as status pages need. */
+export interface WatchSummary {
+  wildcard: boolean;
+  names: ReadonlySet<string>;
+  sentVersion?: string;
+  sentNonce?: string;
+  ackedVersion?: string;
+  lastNack?: NackDetail;
+}
+
+export function typeStatuses(watches: ReadonlyMap<string, WatchSummary>): AdsTypeStatus[] {
+  return [...watches].map(([typeUrl, w]) => ({
+    typeUrl,
+    wildcard: w.wildcard,
+    names: [...w.names],
+    sentVersion: w.sentVersion,
+    sentNonce: w.sentNonce,
+    ackedVersion: w.ackedVersion,
+    lastNack: w.lastNack,
+  }));
+}
+
+/** The names a stream subscribed to for a type; undefined for a wildcard (or no) subscription. */
+export function subscribedNamesOf(watch: WatchSummary | undefined): ReadonlySet<string> | undefined {
+  return !watch || watch.wildcard ? undefined : watch.names;
+}

@@ -5,7 +5,7 @@ import {
   type DiscoveryResponse,
 } from "../gen/envoy/service/discovery/v3/discovery_pb.js";
 import { createNonceSource, parseSubscription, sameSet, type NackDetail, type ResourceSnapshot } from "./resources.js";
-import type { AdsServerEvent, AdsTypeStatus } from "./server-events.js";
+import { subscribedNamesOf, typeStatuses, type AdsServerEvent, type AdsTypeStatus } from "./server-events.js";
 
 interface WatchState {
   wildcard: boolean;
@@ -119,19 +119,7 @@ export function createSotwServerStream(options: { noncePrefix?: string } = {}): 
     receive,
     respond,
     watchedTypes: () => [...watches.keys()],
-    subscribedNames: (typeUrl) => {
-      const w = watches.get(typeUrl);
-      return !w || w.wildcard ? undefined : w.names;
-    },
-    status: () =>
-      [...watches].map(([typeUrl, w]) => ({
-        typeUrl,
-        wildcard: w.wildcard,
-        names: [...w.names],
-        sentVersion: w.sentVersion,
-        sentNonce: w.sentNonce,
-        ackedVersion: w.ackedVersion,
-        lastNack: w.lastNack,
-      })),
+    subscribedNames: (typeUrl) => subscribedNamesOf(watches.get(typeUrl)),
+    status: () => typeStatuses(watches),
   };
 }
