@@ -57,10 +57,14 @@ export async function runLocal(argv: string[]): Promise<number> {
       process.stdout.write(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: curl -s http://127.0.0.1:${ingressPort}/productpage | grep -o "<title>.*</title>"\n`);
       if (values.detach) return 0;
       process.stdout.write("Running; press Ctrl-C to stop and clean up.\n");
+      // Ctrl-C, kill, or the terminal closing (SIGHUP): the mesh's processes are
+      // detached, so without this they would outlive the command.
+      // Signal listeners alone don't keep Node running (every child is detached): hold the loop open.
+      const keepAlive = setInterval(() => undefined, 1 << 30);
       await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
+        for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, resolve);
       });
+      clearInterval(keepAlive);
       await localDown(progress);
       return 0;
     }
