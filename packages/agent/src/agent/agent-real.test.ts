@@ -96,7 +96,8 @@ describe.skipIf(skipReason !== undefined)("weft-agent with weft-discovery and we
     agent.kill("SIGTERM");
     expect(await exited(agent)).toBe(0);
     const elapsed = Date.now() - t0;
-    expect(elapsed).toBeGreaterThanOrEqual(2000);
-    expect(elapsed).toBeLessThan(2000 + 3000);
+    // Drains for most of the 2 s, and is gone by then (plus Node's own exit).
+    expect(elapsed).toBeGreaterThanOrEqual(1000);
+    expect(elapsed).toBeLessThan(2000 + 250);
   });
 });

@@ -103,9 +103,14 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const drainAndStop = () =>
     (stopping ??= (async () => {
       draining = true;
+      // terminationDrainDuration bounds the whole shutdown, measured from the signal.
+      const drainMs = env.proxyConfig.terminationDrainDurationMs;
+      const deadline = Date.now() + drainMs;
+      // The tail after the drain: stop the proxy, close the agent's own servers, exit.
+      const tailMs = Math.min(1000, Math.max(250, drainMs / 8));
+      const closeReserveMs = Math.min(500, tailMs / 2);
       log.info("draining: not ready, draining inbound listeners");
       await admin.drainInbound().catch((err) => log.warn({ err: (err as Error).message }, "drain_listeners failed"));
-      const drainMs = env.proxyConfig.terminationDrainDurationMs;
       if (env.exitOnZeroActiveConnections) {
         // Istio: wait for the proxy's connections to reach zero instead of a fixed time.
         const deadline = Date.now() + (o.maxDrainMs ?? 30_000);
@@ -116,10 +121,11 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
           if (active === 0 || active === undefined || Date.now() > deadline) break;
         }
       } else {
-        await new Promise((r) => setTimeout(r, drainMs));
+        // Keep serving established connections, leaving time to stop the proxy before the deadline.
+        await new Promise((r) => setTimeout(r, Math.max(0, deadline - tailMs - Date.now())));
       }
       // Drained already: ask the proxy to exit now (admin /quitquitquit), SIGTERM/SIGKILL as fallback.
-      await supervisor.stop(2000, () => admin.quit());
+      await supervisor.stop(Math.max(200, deadline - closeReserveMs - Date.now()), () => admin.quit());
       await closeAll();
       resolveDone(0);
     })());
