@@ -180,6 +180,7 @@ export function newContext(
     originalDst: conn.originalDst,
     external: false,
     info,
+    conn,
     attempt: 1,
   };
 }

@@ -1,6 +1,7 @@
 // Per-request state shared by the HCM, its filters and the router. One object
 // per request; headers are Node's already-parsed header object, mutated in place.
 import type { StreamInfo } from "../contracts.js";
+import type { ConnInfo } from "../listener/conn-info.js";
 import type { CompiledRoute, CompiledVirtualHost } from "../runtime/compile-route-config.js";
 
 export type Headers = Record<string, string | string[] | undefined>;
@@ -25,6 +26,8 @@ export interface RequestContext {
   vhost?: CompiledVirtualHost;
   route?: CompiledRoute;
   info: StreamInfo;
+  /** The downstream connection (TLS peer identity in `conn.tls`). */
+  conn: ConnInfo;
   /** Attempt number, starting at 1 (x-envoy-attempt-count). */
   attempt: number;
   /** Response headers added by filters (cors) before the router replies. */

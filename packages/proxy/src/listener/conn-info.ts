@@ -17,4 +17,29 @@ export interface ConnInfo {
   transportProtocol: string;
   /** Listener name, for logs. */
   listenerName: string;
+  /** Set once this proxy terminated TLS on the connection (the filter chain's DownstreamTlsContext). */
+  tls?: DownstreamTls;
+}
+
+/**
+ * What the TLS transport socket learned in the handshake. The RBAC filters
+ * (source.principal), XFCC (forward_client_cert_details) and access logs read it.
+ */
+export interface DownstreamTls {
+  /** The peer certificate's URI SAN (a SPIFFE id), when it presented exactly one. */
+  peerUriSan?: string;
+  peerDnsSans: string[];
+  /** The peer certificate's subject as Envoy prints it (RFC 2253), "" when none. */
+  peerSubject: string;
+  /** Lower-case hex SHA-256 of the peer certificate's DER (XFCC `Hash=`). */
+  peerCertSha256?: string;
+  /** The peer certificate as PEM, for %DOWNSTREAM_PEER_CERT% / XFCC `Cert=`. */
+  peerCertPem?: string;
+  /** Our own certificate's URI SAN (XFCC `By=`). */
+  localUriSan?: string;
+  /** `TLSv1.3`, `TLSv1.2`. */
+  version: string;
+  cipher: string;
+  /** The negotiated ALPN protocol. */
+  alpn?: string;
 }

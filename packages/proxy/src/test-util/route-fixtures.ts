@@ -2,6 +2,7 @@
 import { fromEnvoyJson } from "@weft/xds-api";
 import { RouteConfigurationSchema } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
 import { createDefaultHttpFilters } from "../http/filters/default-filters.js";
+import type { DownstreamTls } from "../listener/conn-info.js";
 import type { Headers, RequestContext } from "../http/request-context.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
 
@@ -10,7 +11,8 @@ export function routeConfig(json: unknown, reports: string[] = []): CompiledRout
   return compileRouteConfig(rc, { filters: createDefaultHttpFilters(), report: (f) => void reports.push(f) });
 }
 
-export function request(init: { authority?: string; path?: string; method?: string; headers?: Headers; remoteIp?: string }): RequestContext {
+export function request(init: { authority?: string; path?: string; method?: string; headers?: Headers; remoteIp?: string; tls?: DownstreamTls }): RequestContext {
+  const remoteIp = init.remoteIp ?? "127.0.0.1";
   return {
     method: init.method ?? "GET",
     path: init.path ?? "/",
@@ -18,11 +20,20 @@ export function request(init: { authority?: string; path?: string; method?: stri
     scheme: "http",
     protocol: "HTTP/1.1",
     headers: { ...(init.headers ?? {}) },
-    downstreamRemoteIp: init.remoteIp ?? "127.0.0.1",
+    downstreamRemoteIp: remoteIp,
     downstreamRemotePort: 40000,
     downstreamLocalAddress: "127.0.0.1:80",
     external: false,
     info: { startTime: 0, responseFlags: [], bytesReceived: 0, bytesSent: 0, downstreamLocalAddress: "127.0.0.1:80", downstreamRemoteAddress: "127.0.0.1:40000" },
+    conn: {
+      remoteIp,
+      remotePort: 40000,
+      localAddress: "127.0.0.1:80",
+      remoteAddress: `${remoteIp}:40000`,
+      transportProtocol: init.tls ? "tls" : "raw_buffer",
+      listenerName: "test",
+      tls: init.tls,
+    },
     attempt: 1,
   };
 }
