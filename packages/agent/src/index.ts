@@ -1,7 +1,7 @@
 // @weft/agent: the sidecar's pilot-agent. The `weft-agent` binary is the main product;
 // these exports let weftctl's local mesh and tests embed the pieces.
 export { AgentError, type AgentErrorCode } from "./errors.js";
-export { loadAgentEnv, WEFT_ISTIO_VERSION, type AgentEnv, type AgentPorts, type ProxyType, type LoadEnvOptions } from "./env/agent-env.js";
+export { loadAgentEnv, defaultCaAddr, WEFT_ISTIO_VERSION, type AgentEnv, type AgentPorts, type ProxyType, type LoadEnvOptions } from "./env/agent-env.js";
 export { parseProxyConfig, DEFAULT_PROXY_CONFIG, type ProxyConfig } from "./env/proxy-config.js";
 export { parseDownwardApi, readPodInfo, type PodInfo } from "./env/pod-info.js";
 export { parseDuration } from "./env/duration.js";
@@ -25,3 +25,5 @@ export { createWorkloadCsr, type WorkloadKeyAndCsr } from "./ca-client/workload-
 export { rotationDelayMs, type RotationParams } from "./ca-client/rotation-delay.js";
 export { loadCaProviderSettings, createCaCertificateProviderFromSettings, DEFAULT_CA_ROOT_CERT, DEFAULT_CA_TOKEN_FILE, type CaProviderSettings } from "./ca-client/ca-provider-env.js";
 export { createTlsDialer, type TlsDialerOptions } from "./ca-client/xds-tls-dialer.js";
+export { createAgentCredentials, type AgentCredentials } from "./ca-client/agent-credentials.js";
+export { writeOutputCerts, OUTPUT_FILES } from "./ca-client/output-certs.js";

@@ -24,6 +24,8 @@ export interface AgentOptions {
   /** Seams for the security issue: CSR-based certificates and a TLS dialer to 15012. */
   certificateProvider?: CertificateProvider;
   dialer?: UpstreamDialer;
+  /** With a CA-backed provider: why there is no certificate yet (not ready until there is one), else undefined. */
+  certificateNotReady?: () => string | undefined;
   xdsBackoff?: () => Backoff;
   proxyBackoff?: Backoff;
   /** Upper bound of the wait for zero connections with EXIT_ON_ZERO_ACTIVE_CONNECTIONS. */
@@ -67,6 +69,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   let ready = false;
   const readiness = async (): Promise<ReadinessReport> => {
     if (draining) return { ready: false, reason: "draining: the sidecar is shutting down" };
+    const noCert = o.certificateNotReady?.();
+    if (noCert) return { ready: false, reason: noCert };
     const x = xds.status();
     if (!x.hasFirstConfig) return { ready: false, reason: `proxy has not received its first config (CDS and LDS) from ${env.proxyConfig.discoveryAddress}` };
     if (!(await admin.isLive())) return { ready: false, reason: "proxy admin /ready is not LIVE" };

@@ -120,15 +120,17 @@ describe("createCaCertificateProvider()", () => {
       },
     };
     const timers = new ManualTimers();
-    const p = createCaCertificateProvider({ client, spiffeId: ID, rootCertPath: join(dir, "root.pem"), timers, retryMs: 100, rootPollMs: 10_000, logger: log });
+    const p = createCaCertificateProvider({ client, spiffeId: ID, rootCertPath: join(dir, "root.pem"), timers, retryMs: 100, random: () => 0.5, rootPollMs: 10_000, logger: log });
     await until(() => timers.find((ms) => ms === 100) !== undefined);
     expect(p.current()).toBeUndefined();
+    expect(p.lastError()).toBe("unavailable");
     timers.fire(timers.find((ms) => ms === 100)![0]);
     await until(() => timers.find((ms) => ms === 200) !== undefined);
     fail = false;
     timers.fire(timers.find((ms) => ms === 200)![0]);
     await p.ready();
     expect(calls).toBe(3);
+    expect(p.lastError()).toBeUndefined();
     const served = p.current();
     // A failed renewal leaves the certificate in place.
     fail = true;

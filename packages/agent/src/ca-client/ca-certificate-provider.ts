@@ -27,7 +27,7 @@ export interface CaCertificateProviderOptions {
   /** Istio SECRET_GRACE_PERIOD_RATIO (0.5) and SECRET_GRACE_PERIOD_RATIO_JITTER (0.01). */
   graceRatio?: number;
   graceRatioJitter?: number;
-  /** First retry delay after a failure, doubled up to `maxRetryMs`. */
+  /** First retry delay after a failure, doubled up to `maxRetryMs`, each with ±50 % jitter (many sidecars must not retry in lockstep). */
   retryMs?: number;
   maxRetryMs?: number;
   rootPollMs?: number;
@@ -44,6 +44,8 @@ export interface CaCertificateProvider extends CertificateProvider {
   nextRotationAt(): number | undefined;
   /** Certificates obtained so far. */
   issued(): number;
+  /** Why the last attempt failed, cleared by the next success (readiness and logs say it). */
+  lastError(): string | undefined;
 }
 
 const body = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, "");
@@ -53,8 +55,8 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
   const random = o.random ?? Math.random;
   const timers: Timers = o.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
   const ttlSeconds = o.ttlSeconds ?? 24 * 3600;
-  const retryMs = o.retryMs ?? 1000;
-  const maxRetryMs = o.maxRetryMs ?? 60_000;
+  const retryMs = o.retryMs ?? 500;
+  const maxRetryMs = o.maxRetryMs ?? 30_000;
   const log = o.logger;
   const listeners = new Set<() => void>();
 
@@ -63,6 +65,7 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
   let rootTimer: unknown;
   let nextAt: number | undefined;
   let failures = 0;
+  let lastError: string | undefined;
   let count = 0;
   let closed = false;
   let resolveReady!: (c: WorkloadCertificate) => void;
@@ -100,6 +103,7 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
       if (closed) return;
       cur = { certChain: parts.map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join(""), privateKey: keyPem, rootCert };
       failures = 0;
+      lastError = undefined;
       count++;
       const delay = rotationDelayMs({ createdAt, expiresAt, graceRatio: o.graceRatio ?? 0.5, graceRatioJitter: o.graceRatioJitter ?? 0.01, now: createdAt, random });
       log.info({ spiffeId: o.spiffeId, notAfter: leaf.notAfter.toISOString(), rotateInMs: Math.round(delay) }, "workload certificate issued");
@@ -109,8 +113,10 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
       emit();
     } catch (error) {
       if (closed) return;
-      const delay = Math.min(maxRetryMs, retryMs * 2 ** failures++);
-      log.warn({ err: (error as Error).message, retryInMs: delay }, "getting a workload certificate from the CA failed");
+      const base = Math.min(maxRetryMs, retryMs * 2 ** Math.min(failures++, 30));
+      const delay = Math.round(base * (0.5 + random()));
+      lastError = (error as Error).message;
+      log.warn({ err: lastError, retryInMs: delay, attempt: failures }, "getting a workload certificate from the CA failed; retrying");
       schedule(delay);
     }
   };
@@ -142,6 +148,7 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
     ready: () => readyP,
     nextRotationAt: () => nextAt,
     issued: () => count,
+    lastError: () => lastError,
     close() {
       closed = true;
       timers.clearTimeout(rotateTimer);

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unpackAny } from "@weft/xds-api";
 import { SecretSchema } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb";
 import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb";
+import { AgentError } from "../errors.js";
 import { createSdsServer } from "../sds/sds-server.js";
 import { createCaCertificateProvider } from "./ca-certificate-provider.js";
 import { createCaClient } from "./ca-client.js";
@@ -109,6 +110,13 @@ describe.skipIf(skipReason !== undefined)("createCaClient() ↔ weft-discovery -
     expect((err as ConnectError).rawMessage).toBe("authentication failed");
   });
 
+  it("says to set WEFT_CA_SERVERNAME when the CA's certificate does not cover the name dialled", async () => {
+    const { csrPem } = await createWorkloadCsr("spiffe://cluster.local/ns/default/sa/sleep");
+    const err = await client("sleep-token", { servername: "discovery.example.org" }).createCertificate(csrPem, 600).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as Error).message).toMatch(/altnames.*set WEFT_CA_SERVERNAME to a name in the CA's certificate/);
+  });
+
   it("refuses to talk to a CA whose certificate does not chain to the configured root", async () => {
     const otherRoot = join(dir, "other-root.pem");
     const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
@@ -116,8 +124,11 @@ describe.skipIf(skipReason !== undefined)("createCaClient() ↔ weft-discovery -
     await writeFile(otherRoot, cert.toString("pem"));
     const { csrPem } = await createWorkloadCsr("spiffe://cluster.local/ns/default/sa/sleep");
     const err = await client("sleep-token", { root: otherRoot }).createCertificate(csrPem, 600).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConnectError);
-    expect(String((err as ConnectError).cause ?? (err as Error).message)).toMatch(/self.signed|unable to verify|certificate/i);
+    // The TLS failure, with what to do about it.
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).cause).toBeInstanceOf(ConnectError);
+    expect((err as Error).message).toMatch(/self.signed|unable to verify|certificate/i);
+    expect((err as Error).message).toContain(`does not chain to ${otherRoot}; point WEFT_CA_ROOT_CERT at the mesh root`);
   });
 
   it("names the missing token file", async () => {

@@ -19,6 +19,8 @@ export interface CaClientOptions {
   tokenPath: string;
   /** Name to verify the CA's certificate against when it differs from CA_ADDR's host. */
   servername?: string;
+  /** ISTIO_META_CERT_SIGNER: sent as request metadata `CertSigner`, as Istio's agent does (for CAs with several signers). */
+  certSigner?: string;
   timeoutMs?: number;
 }
 
@@ -45,20 +47,37 @@ async function readRequired(path: string, what: string): Promise<string> {
   return text;
 }
 
+/** Adds what to do to the TLS failures a misconfigured agent meets first. */
+function explain(error: unknown, o: CaClientOptions): unknown {
+  const msg = (error as Error)?.message ?? String(error);
+  if (/altnames|Hostname\/IP does not match/i.test(msg)) {
+    return new AgentError("certificate_unavailable", `CA ${o.caAddr}: ${msg} (set WEFT_CA_SERVERNAME to a name in the CA's certificate, e.g. istiod.istio-system.svc)`, { cause: error });
+  }
+  if (/self[- ]signed|unable to (verify|get local issuer)/i.test(msg)) {
+    return new AgentError("certificate_unavailable", `CA ${o.caAddr}: ${msg} (the CA's certificate does not chain to ${o.rootCertPath}; point WEFT_CA_ROOT_CERT at the mesh root)`, { cause: error });
+  }
+  return error;
+}
+
 export function createCaClient(o: CaClientOptions): CaClient {
   const url = caUrl(o.caAddr);
   const timeoutMs = o.timeoutMs ?? 10_000;
   return {
     async createCertificate(csrPem, ttlSeconds) {
-      const [ca, token] = await Promise.all([readRequired(o.rootCertPath, "CA root certificate"), readRequired(o.tokenPath, "CA token file")]);
+      const [ca, token] = await Promise.all([readRequired(o.rootCertPath, "mesh root certificate (WEFT_CA_ROOT_CERT)"), readRequired(o.tokenPath, "CA token file (WEFT_CA_TOKEN_FILE)")]);
       // One short-lived session per call: calls are hours apart, and a fresh session always
       // uses the current root file.
       const sessions = new Http2SessionManager(url, undefined, { ca, ...(o.servername ? { servername: o.servername } : {}) });
       const client = createClient(IstioCertificateService, createGrpcTransport({ baseUrl: url.toString(), sessionManager: sessions }));
       try {
-        const res = await client.createCertificate({ csr: csrPem, validityDuration: BigInt(Math.max(0, Math.floor(ttlSeconds))) }, { headers: { authorization: `Bearer ${token.trim()}` }, timeoutMs });
+        const res = await client.createCertificate(
+          { csr: csrPem, validityDuration: BigInt(Math.max(0, Math.floor(ttlSeconds))), ...(o.certSigner ? { metadata: { CertSigner: o.certSigner } } : {}) },
+          { headers: { authorization: `Bearer ${token.trim()}` }, timeoutMs },
+        );
         if (res.certChain.length === 0) throw new ConnectError("CA answered with an empty cert_chain", Code.Internal);
         return res.certChain;
+      } catch (error) {
+        throw explain(error, o);
       } finally {
         sessions.abort();
       }

@@ -12,6 +12,7 @@
 //   WEFT_CA_SERVERNAME                name to check the CA certificate against when CA_ADDR is an IP
 //                                     that is not in it (the CA's certificate covers 127.0.0.1, localhost
 //                                     and istiod.istio-system.svc[.<domain>])
+//   ISTIO_META_CERT_SIGNER            sent to the CA as request metadata CertSigner
 // The CA is used when the token file exists; otherwise the agent keeps the file provider.
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
@@ -32,6 +33,7 @@ export interface CaProviderSettings {
   ttlSeconds: number;
   graceRatio: number;
   graceRatioJitter: number;
+  certSigner?: string | undefined;
 }
 
 function ratio(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -49,7 +51,9 @@ export function loadCaProviderSettings(
 ): CaProviderSettings | undefined {
   const tokenPath = env.WEFT_CA_TOKEN_FILE || DEFAULT_CA_TOKEN_FILE;
   if (!existsSync(tokenPath)) {
-    if (env.WEFT_CA_TOKEN_FILE) throw new AgentError("invalid_env", `WEFT_CA_TOKEN_FILE: ${tokenPath} does not exist`);
+    if (env.WEFT_CA_TOKEN_FILE) {
+      throw new AgentError("invalid_env", `WEFT_CA_TOKEN_FILE: ${tokenPath} does not exist (the workload's CA token: weftctl local writes one per workload; in Kubernetes the projected istio-token)`);
+    }
     return undefined;
   }
   caUrl(identity.caAddr); // validates CA_ADDR with a message naming it
@@ -64,13 +68,20 @@ export function loadCaProviderSettings(
     ttlSeconds: Math.round(ttlMs / 1000),
     graceRatio: ratio(env, "SECRET_GRACE_PERIOD_RATIO", 0.5),
     graceRatioJitter: ratio(env, "SECRET_GRACE_PERIOD_RATIO_JITTER", 0.01),
+    ...(env.ISTIO_META_CERT_SIGNER ? { certSigner: env.ISTIO_META_CERT_SIGNER } : {}),
   };
 }
 
 /** The CA-backed provider for these settings (what startAgent's `certificateProvider` option takes). */
 export function createCaCertificateProviderFromSettings(s: CaProviderSettings, logger: Logger): CaCertificateProvider {
   return createCaCertificateProvider({
-    client: createCaClient({ caAddr: s.caAddr, rootCertPath: s.rootCertPath, tokenPath: s.tokenPath, ...(s.servername ? { servername: s.servername } : {}) }),
+    client: createCaClient({
+      caAddr: s.caAddr,
+      rootCertPath: s.rootCertPath,
+      tokenPath: s.tokenPath,
+      ...(s.servername ? { servername: s.servername } : {}),
+      ...(s.certSigner ? { certSigner: s.certSigner } : {}),
+    }),
     spiffeId: s.spiffeId,
     rootCertPath: s.rootCertPath,
     ttlSeconds: s.ttlSeconds,

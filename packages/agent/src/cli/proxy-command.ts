@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { startAgent } from "../agent/agent.js";
+import { createAgentCredentials } from "../ca-client/agent-credentials.js";
 import { loadAgentEnv } from "../env/agent-env.js";
 import { AgentError } from "../errors.js";
 import { resolveProxyBinary } from "../supervisor/resolve-proxy-binary.js";
@@ -15,12 +16,16 @@ export async function proxyCommand(argv: string[], envVars: Record<string, strin
   const concurrencyFlag = flags.get("concurrency");
   if (concurrencyFlag !== undefined && !/^\d+$/.test(concurrencyFlag)) throw new AgentError("invalid_argument", `--concurrency: "${concurrencyFlag}" is not a number`);
   const proxy = resolveProxyBinary(flags.get("proxy-binary"), envVars);
-  log.info({ node: env.podName, proxy: proxy.description, discovery: env.proxyConfig.discoveryAddress, dir: env.agentDir }, "starting sidecar agent");
+  const creds = await createAgentCredentials(env, envVars, log);
+  log.info({ node: env.podName, proxy: proxy.description, discovery: env.proxyConfig.discoveryAddress, dir: env.agentDir, ...creds.describe() }, "starting sidecar agent");
 
   const agent = await startAgent({
     env,
     proxy,
     log,
+    certificateProvider: creds.certificateProvider,
+    dialer: creds.dialer,
+    certificateNotReady: creds.certificateNotReady,
     proxyLogLevel: flags.get("proxyLogLevel"),
     proxyComponentLogLevel: flags.get("proxyComponentLogLevel"),
     concurrency: concurrencyFlag !== undefined ? Number(concurrencyFlag) : undefined,

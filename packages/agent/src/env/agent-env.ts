@@ -78,6 +78,16 @@ function ip(env: Record<string, string | undefined>, name: string): string | und
   return v;
 }
 
+/**
+ * pilot-agent's CA_ADDR default is the discovery address (istiod serves the CA and xDS on
+ * 15012). 15010 is xDS in plaintext only, so a discovery address on 15010 means the CA is
+ * on the same host's 15012.
+ */
+export function defaultCaAddr(discoveryAddress: string): string {
+  const m = /^(.*):15010$/.exec(discoveryAddress);
+  return m ? `${m[1]}:15012` : discoveryAddress;
+}
+
 /** Reads the pod environment as pilot-agent does (see README for the list). */
 export function loadAgentEnv(env: Record<string, string | undefined> = process.env, opts: LoadEnvOptions = {}): AgentEnv {
   const proxyType = opts.proxyType ?? "sidecar";
@@ -122,7 +132,7 @@ export function loadAgentEnv(env: Record<string, string | undefined> = process.e
     serviceAccount: env.SERVICE_ACCOUNT || "default",
     hostIp: env.HOST_IP || undefined,
     trustDomain,
-    caAddr: env.CA_ADDR || proxyConfig.discoveryAddress,
+    caAddr: env.CA_ADDR || defaultCaAddr(proxyConfig.discoveryAddress),
     domain: opts.domain || `${podNamespace}.svc.cluster.local`,
     canonicalService: env.CANONICAL_SERVICE || undefined,
     canonicalRevision: env.CANONICAL_REVISION || undefined,
