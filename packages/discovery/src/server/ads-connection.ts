@@ -37,9 +37,10 @@ export interface AdsConnection<Req = unknown> {
   watches(typeUrl: string, name: string): boolean;
   /**
    * Brings one type up to date with `snapshot`; true when a response was
-   * queued. With `only`, the response carries just those resources (SotW
-   * incremental EDS, as istiod does: EDS is not a state-of-the-world type, so
-   * resources left out stay as they are on the proxy).
+   * queued. With `only`, a SotW response carries just those resources
+   * (incremental EDS, as istiod does: EDS is not a state-of-the-world type,
+   * so resources left out stay as they are on the proxy); a delta response
+   * carries only changed versions whatever `only` says.
    */
   send(typeUrl: string, snapshot: ResourceSnapshot, only?: ReadonlySet<string>): boolean;
   /** Ends the stream (OK status): max connection age, shutdown. */
@@ -94,7 +95,10 @@ export function createAdsConnection<Req, Res>(init: {
     send(typeUrl, snapshot, only) {
       if (out.closed) return false;
       let view = snapshot;
-      if (only) {
+      // Delta streams diff the snapshot against what the proxy holds and
+      // report every held name missing from it as removed, so they must see
+      // the whole snapshot; they send only changed versions anyway.
+      if (only && init.mode === "sotw") {
         const resources = new Map();
         for (const name of only) {
           const r = snapshot.resources.get(name);

@@ -168,7 +168,10 @@ describe("ADS server (delta)", () => {
     c.subscribe(EDS, [clusterNameOf(a), clusterNameOf(b)]);
     await c.next((r) => r.typeUrl === EDS);
     fake.setServices([{ ...a, endpoints: ["10.0.0.3"] }, b], endpointChange(fqdnOf(a)));
-    expect((await c.next((r) => r.typeUrl === EDS)).names).toEqual([clusterNameOf(a)]);
+    const eds = await c.next((r) => r.typeUrl === EDS);
+    expect(eds.names).toEqual([clusterNameOf(a)]);
+    // Incremental EDS must not tell a delta client that the unchanged cluster went away.
+    expect(eds.removed).toEqual([]);
     fake.setServices([a], fullChange("Service"));
     const cds = await c.next((r) => r.typeUrl === CDS);
     expect(cds.names).toEqual([]);
