@@ -1,0 +1,418 @@
+#!/usr/bin/env node
+// Data-plane benchmark: one upstream (nginx, 1 worker, 1 KiB over HTTP/1.1
+// keep-alive), then for each target — direct, HAProxy (nbthread 1), nginx as a
+// proxy (1 worker), weft-proxy (--concurrency 1, static bootstrap: listener →
+// HCM → router → cluster) — a throughput run (wrk) and a fixed-rate latency
+// run (h2load --h1 --rps: 1000 rps over 16 connections), with the proxy's CPU
+// seconds per 1000 requests and its RSS idle and under load.
+//
+// Pinning (2 cores): the proxy under test runs alone on CPU 0; the load
+// generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
+//
+//   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
+//        [--targets direct,haproxy,nginx,weft] [--weft-concurrency 1] [--write]
+//
+// --write puts the result table into bench/RESULTS.md between the
+// proxy-bench markers. Needs: nginx, haproxy, wrk, h2load, taskset, and the
+// built proxy (npx nx run proxy:build).
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    connections: { type: "string", default: "64" },
+    "latency-duration": { type: "string", default: "10" },
+    rps: { type: "string", default: "1000" },
+    "latency-connections": { type: "string", default: "16" },
+    targets: { type: "string", default: "direct,haproxy,nginx,weft" },
+    "weft-concurrency": { type: "string", default: "1" },
+    "proxy-cpu": { type: "string", default: "0" },
+    "load-cpu": { type: "string", default: "1" },
+    write: { type: "boolean", default: false },
+  },
+});
+const DURATION = Number(args.duration);
+const WARMUP = Number(args.warmup);
+const CONNS = Number(args.connections);
+const LAT_DURATION = Number(args["latency-duration"]);
+const RPS = Number(args.rps);
+const LAT_CONNS = Number(args["latency-connections"]);
+const TARGETS = args.targets.split(",");
+const WEFT_CONCURRENCY = Number(args["weft-concurrency"]);
+const PROXY_CPU = args["proxy-cpu"];
+const LOAD_CPU = args["load-cpu"];
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const WEFT_BIN = join(ROOT, "packages/proxy/dist/bin/weft-proxy.js");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+for (const tool of ["nginx", "haproxy", "wrk", "h2load", "taskset"]) {
+  if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) {
+    log(`${tool} not found on PATH: install it (apt-get install ${tool === "h2load" ? "nghttp2-client" : tool === "taskset" ? "util-linux" : tool})`);
+    process.exit(2);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), "weft-proxy-bench-"));
+const children = new Set();
+const cleanup = () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on("exit", cleanup);
+process.on("SIGINT", () => process.exit(130));
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a long-running process pinned to `cpu`; its stderr is kept for diagnostics. */
+function startPinned(name, cpu, cmd, argv, env) {
+  const child = spawn("taskset", ["-c", cpu, cmd, ...argv], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
+  children.add(child);
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  child.once("exit", (code, sig) => {
+    children.delete(child);
+    if (!child.stopping) log(`${name} exited early (${code ?? sig}): ${stderr.trim()}`);
+  });
+  return {
+    pid: child.pid,
+    stop: async () => {
+      child.stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const done = new Promise((r) => child.once("exit", r));
+      if ((await Promise.race([done, sleep(3000).then(() => "t")])) === "t") {
+        child.kill("SIGKILL");
+        await done;
+      }
+    },
+    stderr: () => stderr,
+  };
+}
+
+async function waitHttp(port, path = "/") {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {
+      /* not up yet */
+    }
+    await sleep(100);
+  }
+  throw new Error(`nothing answered 200 on 127.0.0.1:${port}${path} within 15 s`);
+}
+
+/** The process and its descendants (nginx master + worker; weft primary + workers). */
+function processTree(pid) {
+  const kids = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  const out = [];
+  const walk = (p) => {
+    out.push(p);
+    for (const k of kids.get(p) ?? []) walk(k);
+  };
+  walk(pid);
+  return out;
+}
+
+/** CPU seconds (utime+stime) and RSS (MiB) summed over the process tree. */
+function usage(pid) {
+  let ticks = 0;
+  let rssKb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const raw = readFileSync(`/proc/${p}/stat`, "utf8");
+      const stat = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(stat[11]) + Number(stat[12]); // fields 14, 15: utime, stime
+      rssKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+    } catch {
+      /* exited */
+    }
+  }
+  return { cpuS: ticks / 100, rssMb: rssKb / 1024 };
+}
+
+/** Samples the tree's RSS every 200 ms while `fn` runs; returns fn's result and the peak. */
+async function withRssPeak(pid, fn) {
+  let peak = 0;
+  const t = pid ? setInterval(() => (peak = Math.max(peak, usage(pid).rssMb)), 200) : undefined;
+  try {
+    const result = await fn();
+    if (pid) peak = Math.max(peak, usage(pid).rssMb);
+    return { result, peak };
+  } finally {
+    clearInterval(t);
+  }
+}
+
+function runTool(cmd, argv) {
+  return new Promise((resolve, reject) => {
+    const child = spawn("taskset", ["-c", LOAD_CPU, cmd, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    children.add(child);
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.once("exit", (code) => {
+      children.delete(child);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} ${argv.join(" ")} exited ${code}: ${err || out}`));
+    });
+  });
+}
+
+async function wrk(port, seconds) {
+  const out = await runTool("wrk", ["-t1", `-c${CONNS}`, `-d${seconds}s`, "--latency", `http://127.0.0.1:${port}/`]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  const sockErr = /Socket errors: (.*)/.exec(out)?.[1];
+  if (errors || sockErr) log(`  wrk reported errors: ${errors ?? 0} non-2xx; socket errors: ${sockErr ?? "none"}`);
+  return { rps, total, nonOk: Number(errors ?? 0) };
+}
+
+/** Fixed-rate run: h2load paces each of LAT_CONNS clients at RPS/LAT_CONNS requests per second. */
+async function paced(port) {
+  const logFile = join(dir, `h2load-${port}.log`);
+  const perClient = RPS / LAT_CONNS;
+  const out = await runTool("h2load", [
+    "--h1",
+    "-c", String(LAT_CONNS),
+    "-t", "1",
+    "--rps", String(perClient),
+    "-D", String(LAT_DURATION),
+    "--warm-up-time", "1",
+    "--log-file", logFile,
+    `http://127.0.0.1:${port}/`,
+  ]);
+  // Log lines: start time (µs since epoch), status, request duration (µs).
+  const lines = readFileSync(logFile, "utf8").trim().split("\n");
+  const durations = [];
+  let bad = 0;
+  for (const l of lines) {
+    const [, status, us] = l.split("\t");
+    if (status !== "200") bad++;
+    durations.push(Number(us) / 1000);
+  }
+  durations.sort((a, b) => a - b);
+  const pct = (p) => durations[Math.min(durations.length - 1, Math.ceil((p / 100) * durations.length) - 1)];
+  const achieved = Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
+  return { n: durations.length, bad, achieved, p50: pct(50), p90: pct(90), p99: pct(99), max: durations[durations.length - 1] };
+}
+
+const BODY = "x".repeat(1023) + "\n";
+
+async function startUpstream() {
+  const port = await freePort();
+  const conf = join(dir, "upstream.conf");
+  writeFileSync(
+    conf,
+    `daemon off; master_process off; worker_processes 1; error_log stderr warn; pid ${dir}/upstream.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
+  server { listen 127.0.0.1:${port}; location / { default_type text/plain; return 200 "${BODY.slice(0, -1)}\\n"; } } }
+`,
+  );
+  const p = startPinned("upstream nginx", LOAD_CPU, "nginx", ["-c", conf, "-p", dir, "-e", "stderr"]);
+  await waitHttp(port);
+  return { port, ...p };
+}
+
+async function startHaproxy(upstream) {
+  const port = await freePort();
+  const conf = join(dir, "haproxy.cfg");
+  writeFileSync(
+    conf,
+    `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:${port}
+  default_backend be
+backend be
+  server up 127.0.0.1:${upstream}
+`,
+  );
+  const p = startPinned("haproxy", PROXY_CPU, "haproxy", ["-f", conf, "-db"]);
+  await waitHttp(port);
+  return { port, ...p };
+}
+
+async function startNginxProxy(upstream) {
+  const port = await freePort();
+  const conf = join(dir, "nginx-proxy.conf");
+  writeFileSync(
+    conf,
+    `daemon off; master_process off; worker_processes 1; error_log stderr warn; pid ${dir}/proxy.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
+  upstream up { server 127.0.0.1:${upstream}; keepalive 128; keepalive_requests 10000000; }
+  server { listen 127.0.0.1:${port};
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+`,
+  );
+  const p = startPinned("nginx proxy", PROXY_CPU, "nginx", ["-c", conf, "-p", dir, "-e", "stderr"]);
+  await waitHttp(port);
+  return { port, ...p };
+}
+
+async function startWeft(upstream) {
+  const port = await freePort();
+  const admin = await freePort();
+  const boot = {
+    node: { id: "bench~127.0.0.1~bench.default~default.svc.cluster.local", cluster: "bench" },
+    admin: { address: { socket_address: { address: "127.0.0.1", port_value: admin } } },
+    static_resources: {
+      listeners: [
+        {
+          name: "bench",
+          address: { socket_address: { address: "127.0.0.1", port_value: port } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: "envoy.filters.network.http_connection_manager",
+                  typed_config: {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    stat_prefix: "bench",
+                    route_config: {
+                      name: "local",
+                      virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "upstream" } }] }],
+                    },
+                    http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: "upstream",
+          type: "STATIC",
+          connect_timeout: "1s",
+          load_assignment: {
+            cluster_name: "upstream",
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: upstream } } } }] }],
+          },
+        },
+      ],
+    },
+  };
+  const conf = join(dir, "weft.json");
+  writeFileSync(conf, JSON.stringify(boot));
+  const p = startPinned("weft-proxy", PROXY_CPU, process.execPath, [...(process.env.WEFT_NODE_ARGS ?? "").split(" ").filter(Boolean), WEFT_BIN, "-c", conf, "--concurrency", String(WEFT_CONCURRENCY), "-l", "warning"]);
+  await waitHttp(port);
+  return { port, admin, ...p };
+}
+
+async function measure(name, target) {
+  log(`${name}: warm-up ${WARMUP}s`);
+  await wrk(target.port, WARMUP);
+  await sleep(500);
+  const idle = target.pid ? usage(target.pid).rssMb : NaN;
+  log(`${name}: throughput ${DURATION}s (wrk -t1 -c${CONNS})`);
+  const before = target.pid ? usage(target.pid).cpuS : 0;
+  const { result: tp, peak: tpPeak } = await withRssPeak(target.pid, () => wrk(target.port, DURATION));
+  const after = target.pid ? usage(target.pid).cpuS : 0;
+  const cpuPer1000 = target.pid ? ((after - before) / tp.total) * 1000 : NaN;
+  log(`${name}: ${tp.rps.toFixed(0)} req/s, ${(cpuPer1000 * 1000).toFixed(1)} ms CPU per 1000 requests`);
+  log(`${name}: latency ${LAT_DURATION}s at ${RPS} rps over ${LAT_CONNS} connections (h2load --h1 --rps)`);
+  const { result: lat, peak: latPeak } = await withRssPeak(target.pid, () => paced(target.port));
+  log(`${name}: p50 ${lat.p50.toFixed(2)} ms, p90 ${lat.p90.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.achieved} req/s achieved, ${lat.bad} non-200)`);
+  return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, idle, loadRss: Math.max(tpPeak, latPeak), latRss: latPeak, ...lat };
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
+
+async function main() {
+  const startedAt = Date.now();
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  log(`load average before: ${load}; proxies on CPU ${PROXY_CPU}, wrk/h2load/upstream on CPU ${LOAD_CPU}`);
+  const upstream = await startUpstream();
+  log(`upstream nginx on :${upstream.port} (1 KiB, keep-alive)`);
+  const results = [];
+  const starters = { direct: async () => ({ port: upstream.port, pid: 0, stop: async () => {} }), haproxy: startHaproxy, nginx: startNginxProxy, weft: startWeft };
+  for (const t of TARGETS) {
+    if (!starters[t]) throw new Error(`unknown target '${t}' (direct, haproxy, nginx, weft)`);
+    const target = await starters[t](upstream.port);
+    try {
+      results.push(await measure(t === "weft" ? `weft (concurrency ${WEFT_CONCURRENCY})` : t, target));
+    } finally {
+      await target.stop();
+    }
+  }
+  await upstream.stop();
+  const loadAfter = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+  const ha = results.find((r) => r.name === "haproxy");
+  const rows = [
+    "| target | req/s | × HAProxy | p50 ms | p90 ms | p99 ms | p99 × HAProxy | CPU ms / 1000 req | RSS idle MB | RSS load MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.rps)} | ${ha ? fmt(r.rps / ha.rps, 2) : "–"} | ${fmt(r.p50, 2)} | ${fmt(r.p90, 2)} | ${fmt(r.p99, 2)} | ${ha ? fmt(r.p99 / ha.p99, 2) : "–"} | ${fmt(r.cpuPer1000 * 1000, 1)} | ${fmt(r.idle, 1)} | ${fmt(r.loadRss, 1)} |`,
+    ),
+  ];
+  const cmd = `node bench/proxy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
+  const text = [
+    `Run ${new Date(startedAt).toISOString()} (${((Date.now() - startedAt) / 1000).toFixed(0)} s), \`${cmd}\`, load average before ${load}, after ${loadAfter}.`,
+    "",
+    ...rows,
+    "",
+  ].join("\n");
+  process.stdout.write(text + "\n");
+  if (args.write) {
+    const file = join(ROOT, "bench/RESULTS.md");
+    const md = readFileSync(file, "utf8");
+    const begin = "<!-- proxy-bench:begin -->";
+    const end = "<!-- proxy-bench:end -->";
+    const i = md.indexOf(begin);
+    const j = md.indexOf(end);
+    if (i < 0 || j < i) throw new Error(`bench/RESULTS.md has no ${begin} … ${end} block to fill`);
+    writeFileSync(file, md.slice(0, i + begin.length) + "\n" + text + md.slice(j));
+    log("wrote bench/RESULTS.md");
+  }
+}
+
+main().catch((err) => {
+  log(err.stack ?? String(err));
+  process.exitCode = 1;
+});
