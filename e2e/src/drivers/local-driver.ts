@@ -32,41 +32,51 @@ async function ok(result: Promise<ExecResult>, what: string): Promise<ExecResult
   return r;
 }
 
-/** The mesh as `weftctl local` runs it: network namespaces, real iptables capture, real processes. */
-export function createLocalDriver(stateDir: string): MeshDriver {
+export interface LocalDriverOptions {
+  /** `transparent` (root: namespaces + capture) or `explicit` (no root: 127.x addresses, HTTP_PROXY). */
+  mode?: "transparent" | "explicit";
+  /** Run every weftctl command as this uid (explicit mode proves it needs no root). */
+  uid?: number;
+}
+
+/** The mesh as `weftctl local` runs it: real processes, with network namespaces and iptables capture in transparent mode. */
+export function createLocalDriver(stateDir: string, options: LocalDriverOptions = {}): MeshDriver {
+  const mode = options.mode ?? "transparent";
   const env = { WEFT_LOCAL_DIR: stateDir };
+  const run = (args: string[], opts: { timeoutMs?: number } = {}) => weftctl(args, { env, uid: options.uid, ...opts });
   let ingressPort = 8080;
   return {
-    name: "local",
+    name: mode === "transparent" ? "local" : "local explicit-mode",
     async unavailable() {
+      if (mode === "explicit") return has("curl") ? undefined : "curl is not installed (apt-get install curl)";
       if (process.platform !== "linux") return "the local driver's transparent mode needs Linux network namespaces";
-      if (process.getuid?.() !== 0) return "the local driver's transparent mode needs root (network namespaces, iptables); explicit mode is not implemented yet";
+      if (process.getuid?.() !== 0) return "the local driver's transparent mode needs root (network namespaces, iptables); the explicit-mode suite runs without it";
       for (const tool of ["ip", "iptables", "curl"]) if (!has(tool)) return `${tool} is not installed (apt-get install iproute2 iptables curl)`;
       return undefined;
     },
-    async up(options) {
-      ingressPort = options.ingressPort;
+    async up(upOptions) {
+      ingressPort = upOptions.ingressPort;
       try {
-        await ok(weftctl(["local", "up", "-d", "--ingress-port", String(options.ingressPort), ...options.files.flatMap((f) => ["-f", f])], { env, timeoutMs: 150_000 }), "weftctl local up");
+        await ok(run(["local", "up", "-d", "--mode", mode, "--ingress-port", String(upOptions.ingressPort), ...upOptions.files.flatMap((f) => ["-f", f])], { timeoutMs: 150_000 }), "weftctl local up");
       } catch (error) {
         throw new Error(`${(error as Error).message}\n${logTails(stateDir)}`, { cause: error });
       }
     },
     async down() {
-      await ok(weftctl(["local", "down"], { env }), "weftctl local down");
+      await ok(run(["local", "down"]), "weftctl local down");
     },
     async apply(files) {
-      await ok(weftctl(["local", "apply", ...files.flatMap((f) => ["-f", f])], { env }), "weftctl local apply");
+      await ok(run(["local", "apply", ...files.flatMap((f) => ["-f", f])]), "weftctl local apply");
     },
-    exec: (workload, command) => weftctl(["local", "exec", workload, "--", ...command], { env, timeoutMs: 30_000 }),
+    exec: (workload, command) => run(["local", "exec", workload, "--", ...command], { timeoutMs: 30_000 }),
     async logs(workload, container) {
-      return (await ok(weftctl(["local", "logs", workload, ...(container ? ["-c", container] : [])], { env }), "weftctl local logs")).stdout;
+      return (await ok(run(["local", "logs", workload, ...(container ? ["-c", container] : [])]), "weftctl local logs")).stdout;
     },
     async restart(component) {
-      await ok(weftctl(["local", "restart", component], { env }), `weftctl local restart ${component}`);
+      await ok(run(["local", "restart", component]), `weftctl local restart ${component}`);
     },
     async processes() {
-      const r = await weftctl(["local", "status", "-o", "json"], { env });
+      const r = await run(["local", "status", "-o", "json"]);
       if (r.code !== 0) return [];
       const report = JSON.parse(r.stdout) as { workloads: Array<{ processes: Array<{ pid: number }> }>; discovery?: { pid: number } };
       return [...(report.discovery ? [report.discovery.pid] : []), ...report.workloads.flatMap((w) => w.processes.map((p) => p.pid))];

@@ -9,10 +9,15 @@ export const WEFTCTL = join(REPO_ROOT, "packages", "cli", "dist", "bin", "weftct
 export const SAMPLES = join(REPO_ROOT, "samples");
 
 /** Runs weftctl; never rejects on a non-zero exit (the caller asserts). */
-export function weftctl(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
+export function weftctl(args: string[], options: { timeoutMs?: number; env?: Record<string, string>; uid?: number } = {}): Promise<ExecResult> {
   if (!existsSync(WEFTCTL)) throw new Error(`${WEFTCTL} is missing: build first (npx nx run-many -t build)`);
+  // As another user (setpriv, util-linux): what a developer without root runs.
+  const [command, argv] =
+    options.uid === undefined
+      ? [process.execPath, [WEFTCTL, ...args]]
+      : ["setpriv", ["--reuid", String(options.uid), "--regid", String(options.uid), "--clear-groups", "--", process.execPath, WEFTCTL, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WEFTCTL, ...args], { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, argv, { env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));

@@ -84,4 +84,21 @@ describe("hostsFile()", () => {
     expect(text).toContain("10.211.0.3\tistiod.istio-system.svc.cluster.local istiod.istio-system.svc istiod.istio-system\n");
     expect(text).not.toContain("None");
   });
+
+  it("explicit mode: pods on 127.10.x.y, apps beside them on 127.11.x.y, privileged ports shifted everywhere", () => {
+    const web: Manifest = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 8000, targetPort: 80 }] } };
+    const webDeploy = deployment("web", "web");
+    (webDeploy.spec as { template: { spec: { containers: Array<{ ports: Array<{ containerPort: number }> }> } } }).template.spec.containers[0].ports = [{ containerPort: 80 }];
+    const p = buildPlan([web, webDeploy, service("details"), deployment("details-v1", "details")], { mode: "explicit", ingressPort: 8080 });
+    const [webPod, details] = p.pods;
+    expect(webPod.ip).toMatch(/^127\.10\./);
+    expect(webPod.appIp).toBe(webPod.ip.replace(/^127\.10\./, "127.11."));
+    expect(webPod.containerPorts).toEqual([10080]);
+    expect(details.containerPorts).toEqual([9080]);
+    const rendered = p.rendered.find((m) => m.kind === "Service" && m.metadata.name === "web")!;
+    expect((rendered.spec as { ports: Array<{ port: number; targetPort: number }> }).ports).toEqual([{ name: "http", port: 8000, targetPort: 10080 }]);
+    const renderedPod = p.rendered.find((m) => m.kind === "Pod" && m.metadata.name === "web-0")!;
+    expect(renderedPod).toMatchObject({ status: { podIP: webPod.ip }, spec: { containers: [{ ports: [{ containerPort: 10080 }] }] } });
+    expect(p.gateway.ip).toBe("127.0.0.1");
+  });
 });

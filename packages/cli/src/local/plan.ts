@@ -14,6 +14,9 @@ export interface LocalPod {
   annotations: Record<string, string>;
   serviceAccount: string;
   ip: string;
+  /** Where the app listens: the pod IP in transparent mode, its own loopback address in explicit mode. */
+  appIp: string;
+  /** Ports the app listens on (explicit mode shifts privileged ones: see `explicitPort`). */
   containerPorts: number[];
   /** The app's command for local runs, from the pod template annotation. */
   command?: string[];
@@ -54,6 +57,19 @@ export interface PlanOptions {
   podNet?: string;
   serviceNet?: string;
 }
+
+/**
+ * Explicit mode runs without root, where ports below 1024 can't be bound: a
+ * privileged container port p becomes 10000 + p (httpbin's 80 → 10080) for the
+ * app, its sidecar and the Service's targetPort alike.
+ */
+export function explicitPort(port: number): number {
+  return port < 1024 ? 10_000 + port : port;
+}
+
+/** Explicit mode's pod addresses (sidecars bind them) and app addresses, side by side in 127/8. */
+const EXPLICIT_POD_NET = "127.10";
+const EXPLICIT_APP_NET = "127.11";
 
 function ipAt(base: string, index: number): string {
   const [a, b] = base.split(".").map(Number);
@@ -112,7 +128,8 @@ export function buildPlan(manifests: readonly Manifest[], options: PlanOptions):
         annotations: { ...annotations },
         serviceAccount: String(template.spec.serviceAccountName ?? template.spec.serviceAccount ?? "default"),
         ip: "",
-        containerPorts: containers.flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)),
+        appIp: "",
+        containerPorts: containers.flatMap((c) => (c.ports ?? []).map((p) => (options.mode === "explicit" ? explicitPort(p.containerPort) : p.containerPort))),
         command: parseLocalCommand(annotations[LOCAL_COMMAND_ANNOTATION], m.__origin ?? m.metadata.name),
         containerEnv: containers[0]?.env ?? [],
         sidecar: annotations["sidecar.istio.io/inject"] !== "false" && template.metadata.labels?.["sidecar.istio.io/inject"] !== "false",
@@ -127,7 +144,10 @@ export function buildPlan(manifests: readonly Manifest[], options: PlanOptions):
     if (seen.has(key)) throw new LocalError(`two workloads make pod ${key}`, "give each workload a distinct name");
     seen.add(key);
   }
-  pods.forEach((pod, i) => (pod.ip = options.mode === "transparent" ? ipAt(podNet, i) : `127.0.${Math.floor((i + 2) / 250)}.${((i + 2) % 250) + 1}`));
+  pods.forEach((pod, i) => {
+    pod.ip = ipAt(options.mode === "transparent" ? podNet : EXPLICIT_POD_NET, i);
+    pod.appIp = options.mode === "transparent" ? pod.ip : ipAt(EXPLICIT_APP_NET, i);
+  });
 
   const services: LocalService[] = [];
   const rendered: Manifest[] = [];
@@ -137,6 +157,12 @@ export function buildPlan(manifests: readonly Manifest[], options: PlanOptions):
     if (m.kind === "Service") {
       const spec = (copy.spec ??= {}) as { clusterIP?: string; ports?: LocalService["ports"] };
       if (spec.clusterIP !== "None") spec.clusterIP ||= ipAt(serviceNet, services.length);
+      if (options.mode === "explicit") {
+        for (const port of spec.ports ?? []) {
+          const target = port.targetPort ?? port.port;
+          if (typeof target === "number" && target !== explicitPort(target)) port.targetPort = explicitPort(target);
+        }
+      }
       services.push({ name: m.metadata.name, namespace: namespaceOf(m), vip: spec.clusterIP ?? "None", ports: spec.ports ?? [] });
     }
     rendered.push(copy);

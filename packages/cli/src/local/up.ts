@@ -38,14 +38,7 @@ export function defaultManifests(): string[] {
 export function chooseMode(requested: NetworkMode | undefined): NetworkMode {
   const support = transparentModeSupport();
   if (requested === "transparent" && !support.ok) throw new LocalError(`transparent mode is not available: ${support.why}`, "run as root on Linux, or use --mode explicit");
-  const mode = requested ?? (support.ok ? "transparent" : "explicit");
-  if (mode === "explicit") {
-    throw new LocalError(
-      `explicit mode (no root) is not implemented yet${support.ok ? "" : `, and transparent mode needs root: ${support.why}`}`,
-      "run `sudo npx weftctl local up` to use network namespaces and real traffic capture",
-    );
-  }
-  return mode;
+  return requested ?? (support.ok ? "transparent" : "explicit");
 }
 
 /** Writes what discovery watches: the user's manifests (services with VIPs) and the local pods. */
@@ -76,9 +69,10 @@ function writePodInfo(dir: string, pod: Pick<LocalPod, "labels" | "annotations">
   writeFileSync(join(dir, "annotations"), lines(pod.annotations));
 }
 
-function ownedBySidecar(dir: string): string {
+/** A directory the sidecar can write: transparent mode runs it as uid 1337; explicit mode as the caller. */
+function ownedBySidecar(dir: string, mode: NetworkMode): string {
   mkdirSync(dir, { recursive: true });
-  chownSync(dir, PROXY_UID, PROXY_UID);
+  if (mode === "transparent") chownSync(dir, PROXY_UID, PROXY_UID);
   return dir;
 }
 
@@ -99,8 +93,10 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
   writeConfigDir(configDir, plan);
   progress.step(`${plan.pods.length} workloads from ${files.length} manifest file(s), ${mode} mode`);
 
+  const transparent = mode === "transparent";
   const discovery = {
-    grpcAddress: `${plan.bridge.ip}:${DISCOVERY_GRPC_PORT}`,
+    // Transparent pods reach the host on the bridge; explicit ones share its loopback.
+    grpcAddress: `${transparent ? plan.bridge.ip : "127.0.0.1"}:${DISCOVERY_GRPC_PORT}`,
     httpAddress: `127.0.0.1:${DISCOVERY_HTTP_PORT}`,
     monitoringAddress: `127.0.0.1:${DISCOVERY_MONITORING_PORT}`,
   };
@@ -112,7 +108,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
 
   try {
     progress.step(`discovery on ${discovery.grpcAddress}`);
-    createBridge(plan);
+    if (transparent) createBridge(plan);
     processes.push(
       startDetached({
         role: "discovery",
@@ -126,21 +122,25 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
     save();
 
     // While discovery starts: every pod's namespace, veth and capture rules, in parallel.
-    progress.step("network: a namespace per pod with traffic capture");
     const agent = weftBinary("@weft/agent", "weft-agent");
-    // What Istio's istio-init container does, with the same flags; the rules are the same for every pod.
-    const captureRules = execFileSync(process.execPath, [agent, "iptables", "-p", "15001", "-z", "15006", "-u", String(PROXY_UID), "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020", "--dry-run"], { encoding: "utf8" });
-    await Promise.all(
-      plan.pods.map(async (pod) => {
-        await createPodNetwork(plan, pod);
-        if (pod.sidecar) await loadCaptureRules(pod, captureRules);
-      }),
-    );
+    if (transparent) {
+      progress.step("network: a namespace per pod with traffic capture");
+      // What Istio's istio-init container does, with the same flags; the rules are the same for every pod.
+      const captureRules = execFileSync(process.execPath, [agent, "iptables", "-p", "15001", "-z", "15006", "-u", String(PROXY_UID), "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020", "--dry-run"], { encoding: "utf8" });
+      await Promise.all(
+        plan.pods.map(async (pod) => {
+          await createPodNetwork(plan, pod);
+          if (pod.sidecar) await loadCaptureRules(pod, captureRules);
+        }),
+      );
+    } else {
+      progress.step("network: explicit mode, each pod on its own 127.10.x.y address, apps send HTTP through their sidecar (HTTP_PROXY)");
+    }
     // Sidecars start now, while discovery boots: their agents connect with backoff, as in Kubernetes.
     const discoveryReady = waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), 20_000);
 
     progress.step(`ingress gateway on port ${plan.gateway.port}`);
-    const gatewayPod: LocalPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, containerPorts: [], containerEnv: [], sidecar: true, netns: "", hostVeth: "" };
+    const gatewayPod: LocalPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, appIp: plan.gateway.ip, containerPorts: [], containerEnv: [], sidecar: true, netns: "", hostVeth: "" };
     const gatewayDir = join(stateDir, "pods", plan.gateway.namespace, gatewayPod.name);
     writePodInfo(join(gatewayDir, "podinfo"), gatewayPod);
     processes.push(
@@ -149,7 +149,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
         owner: `${plan.gateway.namespace}/${gatewayPod.name}`,
         command: process.execPath,
         args: [agent, "proxy", "router"],
-        env: sidecarEnv(gatewayPod, join(gatewayDir, "agent"), join(gatewayDir, "podinfo"), discovery.grpcAddress),
+        env: sidecarEnv(gatewayPod, join(gatewayDir, "agent"), join(gatewayDir, "podinfo"), discovery.grpcAddress, mode),
         log: join(gatewayDir, "istio-proxy.log"),
       }),
     );
@@ -173,10 +173,9 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
             owner: `${pod.namespace}/${pod.name}`,
             command: process.execPath,
             args: [agent, "proxy", "sidecar"],
-            env: sidecarEnv(pod, ownedBySidecar(join(podDir, "agent")), join(podDir, "podinfo"), discovery.grpcAddress),
+            env: sidecarEnv(pod, ownedBySidecar(join(podDir, "agent"), mode), join(podDir, "podinfo"), discovery.grpcAddress, mode),
             log: join(podDir, "istio-proxy.log"),
-            netns: pod.netns,
-            uid: PROXY_UID,
+            ...(transparent ? { netns: pod.netns, uid: PROXY_UID } : {}),
             cwd: join(podDir, "agent"),
           }),
         );
@@ -192,7 +191,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
             args: argv.slice(1),
             env,
             log: join(podDir, "app.log"),
-            netns: pod.netns,
+            ...(transparent ? { netns: pod.netns } : {}),
           }),
         );
       } else {
@@ -214,7 +213,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
   } catch (error) {
     progress.warn("start failed; cleaning up");
     await stopAll(processes, 2000);
-    removeNetwork(plan);
+    if (transparent) removeNetwork(plan);
     state.processes = [];
     save();
     throw error;
@@ -240,7 +239,7 @@ export async function readiness(state: LocalState): Promise<WorkloadReadiness[]>
     pods.map(async (p) => {
       const sidecar = !p.sidecar ? "none" : (await httpOk(`http://${p.healthHost}:15021/healthz/ready`, 2000)) ? "ready" : "not ready";
       const port = p.containerPorts[0];
-      const app = !p.command ? "no command" : port === undefined || (await appAnswers(p.ip, port)) ? "listening" : "not listening";
+      const app = !p.command ? "no command" : port === undefined || (await appAnswers(p.appIp ?? p.ip, port)) ? "listening" : "not listening";
       return { name: p.name, namespace: p.namespace, ip: p.ip, sidecar, app, ready: sidecar !== "not ready" && app !== "not listening" } as WorkloadReadiness;
     }),
   );

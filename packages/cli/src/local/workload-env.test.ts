@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LocalError } from "./errors.js";
-import { appEnv, expandCommand } from "./workload-env.js";
+import { appEnv, expandCommand, sidecarEnv } from "./workload-env.js";
 import { buildPlan } from "./plan.js";
 
 describe("the local-command contract", () => {
@@ -36,5 +36,14 @@ describe("the local-command contract", () => {
     expect(() => expandCommand(["${SECRET}"], env, "default/reviews-v2-0")).toThrow(/default\/reviews-v2-0.*\$\{SECRET\}/);
     const noPort = { ...env, PORT: "" };
     expect(() => expandCommand(["--port", "${PORT}"], noPort)).toThrow(/PORT/);
+  });
+
+  it("explicit mode: the app binds its own address and uses its sidecar as HTTP proxy; the sidecar binds the pod's", () => {
+    const explicit = buildPlan(plan.rendered.filter((m) => m.kind === "Deployment"), { mode: "explicit", ingressPort: 8080 });
+    const p = explicit.pods[0];
+    expect(appEnv(explicit, p, "/opt/samples")).toMatchObject({ BIND_ADDRESS: p.appIp, PORT: "9080", HTTP_PROXY: `http://${p.ip}:15001`, http_proxy: `http://${p.ip}:15001` });
+    expect(sidecarEnv(p, "/a", "/p", "127.0.0.1:15010", "explicit")).toMatchObject({ ISTIO_META_INTERCEPTION_MODE: "NONE", WEFT_BIND_ADDRESS: p.ip, ISTIO_META_WEFT_APP_ADDRESS: p.appIp, INSTANCE_IP: p.ip });
+    expect(sidecarEnv(pod, "/a", "/p", "10.210.0.1:15010")).toMatchObject({ ISTIO_META_INTERCEPTION_MODE: "REDIRECT" });
+    expect(sidecarEnv(pod, "/a", "/p", "10.210.0.1:15010").WEFT_BIND_ADDRESS).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { dirname } from "node:path";
 import { LocalError } from "./errors.js";
-import type { LocalPlan, LocalPod } from "./plan.js";
+import type { LocalPlan, LocalPod, NetworkMode } from "./plan.js";
 
 /** PATH for children: this Node first, so `#!/usr/bin/env node` binaries run with it even as uid 1337. */
 export function childPath(): string {
@@ -8,8 +8,9 @@ export function childPath(): string {
 }
 
 /** The environment Istio's injector gives istio-proxy, as the agent reads it. */
-export function sidecarEnv(pod: LocalPod, agentDir: string, podInfoDir: string, discoveryAddress: string): Record<string, string> {
+export function sidecarEnv(pod: LocalPod, agentDir: string, podInfoDir: string, discoveryAddress: string, mode: NetworkMode = "transparent"): Record<string, string> {
   return {
+    ...(mode === "explicit" ? explicitSidecarEnv(pod) : { ISTIO_META_INTERCEPTION_MODE: "REDIRECT" }),
     PATH: childPath(),
     HOME: agentDir,
     POD_NAME: pod.name,
@@ -23,13 +24,31 @@ export function sidecarEnv(pod: LocalPod, agentDir: string, podInfoDir: string, 
     ISTIO_META_MESH_ID: "cluster.local",
     ISTIO_META_WORKLOAD_NAME: pod.workload,
     ISTIO_META_APP_CONTAINERS: pod.workload,
-    ISTIO_META_INTERCEPTION_MODE: "REDIRECT",
     TRUST_DOMAIN: "cluster.local",
     WEFT_AGENT_DIR: agentDir,
     WEFT_POD_INFO_DIR: podInfoDir,
     WEFT_DISCOVERY_ADDRESS: discoveryAddress,
   };
 }
+
+/**
+ * Explicit mode: nothing is captured and every pod shares the host's network,
+ * so the sidecar binds its admin, health and stats ports on the pod's own
+ * address, and discovery (told by INTERCEPTION_MODE=NONE) binds its listeners
+ * there too and sends inbound traffic to the app's address.
+ */
+function explicitSidecarEnv(pod: LocalPod): Record<string, string> {
+  return { ISTIO_META_INTERCEPTION_MODE: "NONE", WEFT_BIND_ADDRESS: pod.ip, ISTIO_META_WEFT_APP_ADDRESS: pod.appIp };
+}
+
+/** Explicit mode: a workload's HTTP goes to its sidecar as an HTTP proxy (absolute-form requests). */
+export function explicitProxyEnv(pod: LocalPod): Record<string, string> {
+  const proxy = `http://${pod.ip}:${EXPLICIT_PROXY_PORT}`;
+  return { HTTP_PROXY: proxy, http_proxy: proxy, NO_PROXY: "localhost,127.0.0.1", no_proxy: "localhost,127.0.0.1" };
+}
+
+/** The port apps use as their HTTP proxy in explicit mode (discovery binds the sidecar's HTTP proxy listener there). */
+export const EXPLICIT_PROXY_PORT = 15001;
 
 /**
  * The environment of an app run locally, as samples/README.md's
@@ -52,8 +71,9 @@ export function appEnv(plan: LocalPlan, pod: LocalPod, samplesDir: string | unde
     POD_IP: pod.ip,
     HOSTNAME: pod.name,
     SERVICE_ACCOUNT: pod.serviceAccount,
-    BIND_ADDRESS: plan.mode === "explicit" ? pod.ip : "0.0.0.0",
+    BIND_ADDRESS: plan.mode === "explicit" ? pod.appIp : "0.0.0.0",
   });
+  if (plan.mode === "explicit" && pod.sidecar) Object.assign(env, explicitProxyEnv(pod));
   if (pod.containerPorts[0]) env.PORT = String(pod.containerPorts[0]);
   if (samplesDir) env.WEFT_SAMPLES = samplesDir;
   return env;

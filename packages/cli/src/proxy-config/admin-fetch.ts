@@ -21,6 +21,8 @@ export async function fetchAdmin(target: { admin?: string; workload?: string }, 
   if (!state) throw new LocalError(`no local mesh is running, so ${target.workload} is unknown`, "start one with `weftctl local up`, or use --admin URL / -f FILE");
   if (target.workload.startsWith("istio-ingressgateway")) return fetchAdmin({ admin: "http://127.0.0.1:15000" }, path);
   const pod = findPod(state, target.workload);
+  // Explicit mode: the sidecar's admin listens on the pod's own address.
+  if (state.plan.mode === "explicit") return fetchAdmin({ admin: `http://${pod.ip}:15000` }, path);
   try {
     return execFileSync("ip", ["netns", "exec", pod.netns, process.execPath, "-e", FETCH_SCRIPT, `http://127.0.0.1:15000${path}`], { encoding: "utf8", maxBuffer: 64 << 20 });
   } catch (error) {
