@@ -9,7 +9,7 @@ import type { Any } from "@bufbuild/protobuf/wkt";
 import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } from "../contracts.js";
 import { durationMs } from "../runtime/duration.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
-import { ROUTER_TYPE_URL, type HttpFilter, type HttpFilterRegistry } from "./http-filter.js";
+import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry } from "./http-filter.js";
 
 export interface HcmConfig {
   statPrefix: string;
@@ -47,6 +47,8 @@ export interface HcmCompileDeps {
   filters: HttpFilterRegistry;
   accessLogs: AccessLoggerFactory;
   report(field: string, detail?: string): void;
+  /** Stats, logger and clusters for filters that need them at request time. */
+  runtime?: FilterRuntimeDeps;
 }
 
 export function compileHcm(any: Any, res: string, field: string, deps: HcmCompileDeps): HcmConfig {
@@ -100,7 +102,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
       }
       throw new ResourceRejectedError(res, `${ff}.typed_config`, `unknown or unimplemented HTTP filter ${f.name} (${typeUrl || "no typed_config"})`);
     }
-    filters.push(factory.create(f.name, cfg, { resource: res, field: ff, report: deps.report }));
+    filters.push(factory.create(f.name, cfg, { resource: res, field: ff, report: deps.report, runtime: deps.runtime, statPrefix: hcm.statPrefix }));
   });
   if (!sawRouter) throw new ResourceRejectedError(res, `${field}.http_filters`, "the last HTTP filter must be envoy.filters.http.router");
 

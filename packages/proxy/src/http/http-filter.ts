@@ -4,11 +4,25 @@
 import type { Any } from "@bufbuild/protobuf/wkt";
 import type { RequestContext } from "./request-context.js";
 import type { LocalReply } from "./local-reply.js";
+import type { StatsStore } from "../contracts.js";
+import type { Cluster } from "../upstream/cluster.js";
+
+/** Runtime services for filters that count stats or call clusters (rbac, jwt_authn, ext_authz). */
+export interface FilterRuntimeDeps {
+  stats: StatsStore;
+  logger: import("pino").Logger;
+  /** Late-bound: the cluster by name at request time. */
+  cluster(name: string): Cluster | undefined;
+}
 
 export interface CompileContext {
   resource: string;
   field: string;
   report(field: string, detail?: string): void;
+  /** Absent when compiling without a runtime (unit tests); filters fall back to no-op stats. */
+  runtime?: FilterRuntimeDeps;
+  /** The HCM's stat_prefix (HCM-level filters only), for `http.<prefix>.<filter>.*` stats. */
+  statPrefix?: string;
 }
 
 export interface HttpFilter {

@@ -1,7 +1,9 @@
 // Turns a compiled listener's chains into live handlers (an HTTP connection
 // manager or a tcp_proxy per chain), wired to the runtime's route tables and
 // clusters.
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import type { ConnInfo } from "../listener/conn-info.js";
 import type { StatsStore } from "../contracts.js";
 import { createConnectionManager } from "../http/connection-manager.js";
 import { createHcmStats } from "../http/hcm-runtime.js";
@@ -20,8 +22,24 @@ export interface ChainDeps {
   draining(): boolean;
 }
 
+/**
+ * Runs the chain's network filters (rbac, istio_authn) on a new connection;
+ * false when one of them closed it (Envoy closes without flushing).
+ */
+function passNetworkFilters(c: ChainConfig, socket: Socket, conn: ConnInfo): boolean {
+  for (const f of c.networkFilters) {
+    const closeDetails = f.onConnection(conn);
+    if (closeDetails !== undefined) {
+      socket.destroy();
+      return false;
+    }
+  }
+  return true;
+}
+
 function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveChain {
   const t = c.terminal;
+  const gated = c.networkFilters.length > 0;
   if (t.kind === "http") {
     const hcm = t.hcm;
     const inline = hcm.inlineRoutes;
@@ -35,13 +53,23 @@ function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveC
       random: deps.random,
       draining: deps.draining,
     });
-    return { config: c, handle: (s, conn, first) => cm.handle(s, conn, first), drain: () => cm.drain(), close: () => cm.close() };
+    return {
+      config: c,
+      handle: gated ? (s, conn, first) => passNetworkFilters(c, s, conn) && cm.handle(s, conn, first) : (s, conn, first) => cm.handle(s, conn, first),
+      drain: () => cm.drain(),
+      close: () => cm.close(),
+    };
   }
   const handler = createTcpProxyHandler(
     { config: t.tcp, cluster: deps.cluster, logger: deps.logger.child({ listener: l.name, chain: c.name }), random: deps.random },
     deps.stats,
   );
-  return { config: c, handle: (s, conn) => handler(s, conn), drain: () => {}, close: () => {} };
+  return {
+    config: c,
+    handle: gated ? (s, conn) => passNetworkFilters(c, s, conn) && handler(s, conn) : (s, conn) => handler(s, conn),
+    drain: () => {},
+    close: () => {},
+  };
 }
 
 export function buildChains(l: ListenerConfig, deps: ChainDeps): { chains: ActiveChain[]; defaultChain?: ActiveChain } {

@@ -6,7 +6,8 @@ import type { Listener } from "@weft/xds-api/gen/envoy/config/listener/v3/listen
 import type { FilterChain } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_components_pb.js";
 import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } from "../contracts.js";
 import { compileHcm, HCM_TYPE_URL, type HcmConfig } from "../http/compile-hcm.js";
-import type { HttpFilterRegistry } from "../http/http-filter.js";
+import type { FilterRuntimeDeps, HttpFilterRegistry } from "../http/http-filter.js";
+import { compileNetworkFilter, type NetworkFilter } from "../authz/network-filters.js";
 import { compileChainMatch, chainMatchKey, type ChainMatch } from "../listener/filter-chain-match.js";
 import { compileChainMatcher, type ChainNameMatcher } from "../listener/chain-matcher.js";
 import { compileTcpProxy, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from "../tcp/tcp-proxy.js";
@@ -19,6 +20,8 @@ export interface ChainConfig {
   name: string;
   match: ChainMatch;
   terminal: NetworkFilterSpec;
+  /** Network filters before the terminal one (rbac, istio_authn), in order. */
+  networkFilters: NetworkFilter[];
   tls: boolean;
 }
 
@@ -48,6 +51,8 @@ export interface ListenerCompileDeps {
   filters: HttpFilterRegistry;
   accessLogs: AccessLoggerFactory;
   report(field: string, detail?: string): void;
+  /** Stats, logger and clusters for filters (rbac, jwt_authn, ext_authz); absent in pure compile checks. */
+  runtime?: FilterRuntimeDeps;
 }
 
 // Network filters that only produce telemetry/metadata in Istio's configs; they never change traffic.
@@ -141,20 +146,23 @@ export function compileListener(l: Listener, deps: ListenerCompileDeps): Listene
 function compileChain(fc: FilterChain, res: string, field: string, deps: ListenerCompileDeps): ChainConfig {
   const match = compileChainMatch(fc.filterChainMatch, res, `${field}.filter_chain_match`);
   let terminal: NetworkFilterSpec | undefined;
+  const networkFilters: NetworkFilter[] = [];
   fc.filters.forEach((f, i) => {
     const ff = `${field}.filters[${i}]`;
     if (f.configType.case !== "typedConfig") {
       throw new ResourceRejectedError(res, ff, `network filter ${f.name} needs typed_config (config_discovery is not implemented)`);
     }
     const any = f.configType.value;
+    let nf: NetworkFilter | undefined;
     if (terminal) throw new ResourceRejectedError(res, ff, `${f.name} follows the terminal filter`);
     if (any.typeUrl === HCM_TYPE_URL) terminal = { kind: "http", hcm: compileHcm(any, res, `${ff}.typed_config`, deps) };
     else if (any.typeUrl === TCP_PROXY_TYPE_URL) terminal = { kind: "tcp", tcp: compileTcpProxy(any, res, `${ff}.typed_config`, deps) };
+    else if ((nf = compileNetworkFilter(f.name, any, { resource: res, field: `${ff}.typed_config`, report: deps.report, runtime: deps.runtime }))) networkFilters.push(nf);
     else if (TELEMETRY_NETWORK_FILTERS.has(any.typeUrl)) deps.report(`network_filter[${f.name}]`, "telemetry/metadata network filter is not implemented; skipped (traffic unaffected)");
     else throw new ResourceRejectedError(res, `${ff}.typed_config`, `network filter ${f.name} (${any.typeUrl}) is not implemented`);
   });
   if (!terminal) throw new ResourceRejectedError(res, `${field}.filters`, "the last network filter must be http_connection_manager or tcp_proxy");
   const tls = !!fc.transportSocket && !fc.transportSocket.configType.value?.typeUrl.endsWith("RawBuffer");
   if (tls) deps.report("filter_chain.transport_socket", "downstream TLS is not yet implemented; connections to this chain are closed");
-  return { name: fc.name, match, terminal, tls };
+  return { name: fc.name, match, terminal, networkFilters, tls };
 }

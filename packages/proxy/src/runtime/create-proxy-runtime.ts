@@ -101,7 +101,13 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     return [...out];
   }
 
-  const compileDeps = { filters, accessLogs: options.accessLogs, report };
+  const compileDeps = {
+    filters,
+    accessLogs: options.accessLogs,
+    report,
+    // rbac / jwt_authn / ext_authz count stats and call clusters (remote JWKS, the authz service) at request time.
+    runtime: { stats: options.stats, logger: log, cluster: (name: string) => clusters.get(name)?.value },
+  };
 
   function decode<S extends DescMessage>(r: { name: string; resource: Any }, schema: S): MessageShape<S> {
     try {

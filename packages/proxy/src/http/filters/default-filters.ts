@@ -1,10 +1,10 @@
-// The HTTP filters the data path implements today. The security issue
-// registers rbac and jwt_authn into the same registry.
+// The HTTP filters the data path implements, by config type URL.
 import { createHttpFilterRegistry, type HttpFilterRegistry } from "../http-filter.js";
 import { corsFilterFactory } from "./cors-filter.js";
 import { faultFilterFactory } from "./fault-filter.js";
 import { telemetryNoopFilterFactory } from "./telemetry-filters.js";
+import { rbacFilterFactory } from "./rbac-filter.js";
 
 export function createDefaultHttpFilters(): HttpFilterRegistry {
-  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryNoopFilterFactory]);
+  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryNoopFilterFactory, rbacFilterFactory]);
 }
