@@ -87,6 +87,9 @@ export interface LoadClient {
   lastEdsAt: number;
   edsResponses: number;
   error?: Error;
+  /** Delta only: how many EDS resources the client holds and how many it subscribed to. */
+  heldEds?: () => number;
+  subscribedEds?: () => number;
   close(): void;
 }
 
@@ -196,8 +199,15 @@ export function startDeltaLoadClient(addr: string, id: string, namespace: string
   const ads = createClient(AggregatedDiscoveryService, transport);
   const abort = new AbortController();
   const out = new Outbox<DeltaDiscoveryRequest>();
-  const client: LoadClient = { id, lastEdsAt: 0, edsResponses: 0, close: () => (abort.abort(), out.end()) };
   const held = new Map<string, Map<string, string>>([[CDS, new Map()], [LDS, new Map()], [EDS, new Map()], [RDS, new Map()]]);
+  const client: LoadClient = {
+    id,
+    lastEdsAt: 0,
+    edsResponses: 0,
+    heldEds: () => held.get(EDS)!.size,
+    subscribedEds: () => subscribed.get(EDS)!.size,
+    close: () => (abort.abort(), out.end()),
+  };
   const clusterEds = new Map<string, string | null>();
   const listenerRoutes = new Map<string, string[]>();
   const subscribed = new Map<string, Set<string>>([[EDS, new Set()], [RDS, new Set()]]);

@@ -12,7 +12,13 @@ describe("parseFlags()", () => {
       logLevel: "info",
       caAddr: ":15012",
       trustDomain: "cluster.local",
+      debounceAfterMs: 100,
+      debounceMaxMs: 1000,
     });
+  });
+
+  it("takes istiod's debounce settings as durations", () => {
+    expect(parseFlags(["--config-dir", "d", "--debounce-after", "50ms", "--debounce-max", "10s"])).toMatchObject({ debounceAfterMs: 50, debounceMaxMs: 10_000 });
   });
 
   it("takes the mesh CA flags", () => {
@@ -32,6 +38,9 @@ describe("parseFlags()", () => {
     [["--config-dir", "d", "--http-addr", ":70000"], /port 70000 is out of range/],
     [["--config-dir", "d", "--log-level", "loud"], /--log-level "loud": expected one of/],
     [["--config-dir", "d", "extra"], /Unexpected argument 'extra'/],
+    [["--config-dir", "d", "--debounce-after", "100"], /--debounce-after: duration "100" does not parse/],
+    [["--config-dir", "d", "--debounce-after=-1s"], /--debounce-after: duration "-1s" is negative/],
+    [["--config-dir", "d", "--debounce-after", "2s", "--debounce-max", "1s"], /--debounce-max 1s is shorter than --debounce-after 2s/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseFlags(argv)).toThrow(UsageError);
     expect(() => parseFlags(argv)).toThrow(message);

@@ -2,6 +2,7 @@
 // (--grpcAddr there is --grpc-addr here, as the issue fixes them).
 import { parseArgs } from "node:util";
 import { parseListenAddress } from "../app/listen-address.js";
+import { parseDurationMs } from "../source/duration.js";
 
 export interface DiscoveryFlags {
   configDir: string;
@@ -16,6 +17,10 @@ export interface DiscoveryFlags {
   trustDomain: string;
   /** Istio mesh config file (accessLogFile, accessLogEncoding, outboundTrafficPolicy…). */
   meshConfig?: string;
+  /** Quiet time before a batch of changes is pushed (istiod's PILOT_DEBOUNCE_AFTER), ms. */
+  debounceAfterMs: number;
+  /** Longest a batch waits while changes keep coming (istiod's PILOT_DEBOUNCE_MAX), ms. */
+  debounceMaxMs: number;
 }
 
 export const USAGE = `Usage: weft-discovery --config-dir DIR [options]
@@ -36,6 +41,10 @@ Options:
   --trust-domain DOMAIN     SPIFFE trust domain of workload certificates (default cluster.local)
   --mesh-config FILE        Istio mesh config YAML (accessLogFile, accessLogEncoding,
                             outboundTrafficPolicy, connectTimeout, rootNamespace)
+  --debounce-after DURATION quiet time before changes are pushed (istiod's
+                            PILOT_DEBOUNCE_AFTER; default 100ms)
+  --debounce-max DURATION   longest a change waits while others keep coming
+                            (istiod's PILOT_DEBOUNCE_MAX; default 1s)
   --log-level LEVEL         fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                show this help
 `;
@@ -65,6 +74,8 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
         "ca-addr": { type: "string", default: ":15012" },
         "trust-domain": { type: "string", default: "cluster.local" },
         "mesh-config": { type: "string" },
+        "debounce-after": { type: "string", default: "100ms" },
+        "debounce-max": { type: "string", default: "1s" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -87,7 +98,12 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
     caAddr: values["ca-addr"]!,
     trustDomain: values["trust-domain"]!,
     ...(values["mesh-config"] ? { meshConfig: values["mesh-config"] } : {}),
+    debounceAfterMs: flagDuration("--debounce-after", values["debounce-after"]!),
+    debounceMaxMs: flagDuration("--debounce-max", values["debounce-max"]!),
   };
+  if (flags.debounceMaxMs < flags.debounceAfterMs) {
+    throw new UsageError(`--debounce-max ${values["debounce-max"]} is shorter than --debounce-after ${values["debounce-after"]}: a batch could never wait for quiet`);
+  }
   for (const [flag, value] of [["--grpc-addr", flags.grpcAddr], ["--http-addr", flags.httpAddr], ["--monitoring-addr", flags.monitoringAddr], ["--ca-addr", flags.caAddr]] as const) {
     try {
       parseListenAddress(flag, value);
@@ -97,4 +113,12 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
   }
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(flags.domain)) throw new UsageError(`--domain ${JSON.stringify(flags.domain)}: not a DNS domain`);
   return flags;
+}
+
+function flagDuration(flag: string, value: string): number {
+  try {
+    return parseDurationMs(value);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
 }

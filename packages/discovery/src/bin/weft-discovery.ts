@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     grpcAddr: flags.grpcAddr,
     httpAddr: flags.httpAddr,
     monitoringAddr: flags.monitoringAddr,
+    debounce: { quietMs: flags.debounceAfterMs, maxMs: flags.debounceMaxMs },
   });
   let addrs;
   try {
