@@ -10,6 +10,7 @@ import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } fr
 import { durationMs } from "../runtime/duration.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
 import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry } from "./http-filter.js";
+import { compileRequestLimits, type RequestLimits } from "./request-limits.js";
 
 export interface HcmConfig {
   statPrefix: string;
@@ -39,6 +40,8 @@ export interface HcmConfig {
   accessLoggers: AccessLogger[];
   stripAnyHostPort: boolean;
   via: string;
+  /** Hostile-input limits, path normalization and HTTP/2 flood limits. */
+  limits: RequestLimits;
 }
 
 export const HCM_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -108,7 +111,6 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
 
   if (hcm.forwardClientCertDetails !== 0 || hcm.setCurrentClientCertDetails) deps.report("http_connection_manager.forward_client_cert_details", "needs TLS; not yet implemented");
   if (hcm.localReplyConfig) deps.report("http_connection_manager.local_reply_config", "not implemented");
-  if (hcm.normalizePath || hcm.mergeSlashes || hcm.pathWithEscapedSlashesAction) deps.report("http_connection_manager.path_normalization", "normalize_path/merge_slashes/path_with_escaped_slashes_action are not implemented");
   if (hcm.requestIdExtension) deps.report("http_connection_manager.request_id_extension", "not implemented; UUIDs are used");
 
   const accessLoggers = hcm.accessLog.map((a, i) => {
@@ -121,6 +123,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
   let websocket = false;
   for (const u of hcm.upgradeConfigs) if (u.upgradeType.toLowerCase() === "websocket") websocket = u.enabled ?? true;
   const t = hcm.tracing;
+  const limits = compileRequestLimits(hcm, res, field, deps.report);
   return {
     statPrefix: hcm.statPrefix,
     codec: hcm.codecType === 1 ? "http1" : hcm.codecType === 2 ? "http2" : "auto",
@@ -129,10 +132,10 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     filters,
     streamIdleTimeoutMs: durationMs(hcm.streamIdleTimeout, 300_000),
     requestTimeoutMs: durationMs(hcm.requestTimeout, 0),
-    requestHeadersTimeoutMs: durationMs(hcm.requestHeadersTimeout, 0),
+    requestHeadersTimeoutMs: limits.requestHeadersTimeoutMs,
     idleTimeoutMs: durationMs(hcm.commonHttpProtocolOptions?.idleTimeout, 3_600_000),
     drainTimeoutMs: durationMs(hcm.drainTimeout, 5000),
-    maxRequestHeadersKb: hcm.maxRequestHeadersKb ?? 60,
+    maxRequestHeadersKb: limits.maxRequestHeadersBytes / 1024,
     useRemoteAddress: hcm.useRemoteAddress ?? false,
     xffNumTrustedHops: hcm.xffNumTrustedHops,
     skipXffAppend: hcm.skipXffAppend,
@@ -147,5 +150,6 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     accessLoggers,
     stripAnyHostPort: hcm.stripPortMode.case === "stripAnyHostPort" && hcm.stripPortMode.value,
     via: hcm.via,
+    limits,
   };
 }

@@ -6,12 +6,39 @@ import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import type { StreamInfo } from "../contracts.js";
 import type { ConnInfo } from "../listener/conn-info.js";
-import { createHttp1Downstream, createHttp2Downstream, isHopByHop } from "./downstream.js";
+import { createHttp1Downstream, createHttp2Downstream, type Downstream } from "./downstream.js";
+import { countRejection } from "./hardening-stats.js";
 import type { HcmRuntime } from "./hcm-runtime.js";
 import { handleStream } from "./http-stream.js";
 import type { Headers, RequestContext } from "./request-context.js";
 import { handleWebSocketUpgrade } from "./websocket.js";
 import { peek } from "../listener/peek.js";
+import { validateRequestHead, type RequestProtocol, type RequestValidation } from "./validate-request.js";
+
+const STATUS_BODY: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+};
+
+/** The port of an `ip:port` / `[v6]:port` address. */
+function portOf(address: string): number | undefined {
+  const c = address.lastIndexOf(":");
+  const n = c >= 0 ? Number(address.slice(c + 1)) : NaN;
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/** Raw header list from Node's parsed HTTP/2 headers (only when the codec did not hand one over). */
+function flatten(src: http2.IncomingHttpHeaders): string[] {
+  const out: string[] = [];
+  for (const k in src) {
+    const v = src[k];
+    if (v === undefined) continue;
+    for (const x of Array.isArray(v) ? v : [v]) out.push(k, String(x));
+  }
+  return out;
+}
 
 export const CONN_INFO = Symbol.for("weft.connInfo");
 type InfoSocket = Socket & { [CONN_INFO]?: ConnInfo };
@@ -34,41 +61,91 @@ export function isHttp2Preface(buf: Buffer): boolean | undefined {
 
 export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
   const cfg = rt.config;
+  const limits = cfg.limits;
+  const headersTimeoutMs = cfg.requestHeadersTimeoutMs;
   const h1 = http.createServer({
     requestTimeout: 0,
-    headersTimeout: cfg.requestHeadersTimeoutMs > 0 ? cfg.requestHeadersTimeoutMs : 0,
+    // request_headers_timeout (slowloris). Node checks it on a timer, so check often enough.
+    headersTimeout: headersTimeoutMs,
+    connectionsCheckingInterval: headersTimeoutMs > 0 ? Math.max(100, Math.min(1000, Math.floor(headersTimeoutMs / 4))) : 30_000,
     keepAliveTimeout: cfg.idleTimeoutMs,
-    maxHeaderSize: cfg.maxRequestHeadersKb * 1024,
-  });
-  // Node's defaults for these are far below Envoy's; our own timers govern.
-  h1.timeout = 0;
+    // The codec's own cap leaves room for the request line; validate-request.ts counts the
+    // header bytes exactly as max_request_headers_kb means them and answers 431.
+    maxHeaderSize: limits.maxRequestHeadersBytes + 8192,
+    // Never let the codec drop headers silently: one over the limit reaches validation, which refuses it.
+    maxHeadersCount: limits.maxHeadersCount + 1,
+  } as http.ServerOptions);
   const h2 = http2.createServer({ maxSessionMemory: 64 });
   const sessions = new Set<http2.ServerHttp2Session>();
   let draining = false;
 
+  /** The request's context: the validated head, or the original one carrying the refusal. */
+  const contextFor = (v: RequestValidation, method: string, target: string, scheme: string, protocol: string, conn: ConnInfo, ds: Downstream): RequestContext => {
+    if (v.ok) {
+      if (v.droppedUnderscoreHeaders > 0) (protocol === "HTTP/2" ? rt.stats.guard.http2 : rt.stats.guard.http1).droppedHeadersWithUnderscores.inc(v.droppedUnderscoreHeaders);
+      const ctx = newContext(v.method, v.path, v.authority, protocol === "HTTP/2" ? v.scheme ?? scheme : scheme, protocol, v.headers, conn);
+      if (v.redirect) {
+        // UNESCAPE_AND_REDIRECT: send the client to the unescaped path (Envoy: 307; gRPC can't follow, so refuse).
+        rt.stats.guard.pathRedirect.inc();
+        const grpc = String(v.headers["content-type"] ?? "").startsWith("application/grpc");
+        ctx.rejected = grpc
+          ? { status: 400, body: "", details: "path_normalization_failed" }
+          : { status: 307, body: "", details: "path_redirect", headers: { location: v.path } };
+      }
+      return ctx;
+    }
+    countRejection(rt.stats.guard, v.details, v.status);
+    // The refused head is logged as received; nothing from it is trusted or forwarded.
+    const ctx = newContext(method, target, "", scheme, protocol, {}, conn);
+    ctx.rejected = { status: v.status, body: STATUS_BODY[v.status] ?? "", details: v.details };
+    // HTTP/1.1 framing may be ambiguous after a refused head: close the connection (Envoy).
+    ds.closeAfterResponse();
+    return ctx;
+  };
+
   h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket as InfoSocket;
     const conn = socket[CONN_INFO]!;
-    const headers: Headers = {};
-    const src = req.headers;
-    for (const k in src) {
-      // Expect: 100-continue is answered here (Node sends the 100), as Envoy does by default.
-      if (k === "host" || k === "expect") continue;
-      if (isHopByHop(k) && !(k === "te" && src[k] === "trailers")) continue;
-      headers[k] = src[k];
-    }
     const ds = createHttp1Downstream(req, res);
-    const ctx = newContext(req.method ?? "GET", req.url ?? "/", src.host ?? "", "http", ds.protocol, headers, conn);
-    handleStream(ds, ctx, rt);
+    const v = validateRequestHead(
+      { protocol: ds.protocol as RequestProtocol, method: req.method, target: req.url, rawHeaders: req.rawHeaders, localPort: portOf(conn.localAddress) },
+      cfg.limits,
+    );
+    handleStream(ds, contextFor(v, req.method ?? "GET", req.url ?? "/", "http", ds.protocol, conn, ds), rt);
   });
   h1.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     const conn = (socket as InfoSocket)[CONN_INFO]!;
-    handleWebSocketUpgrade(req, socket, head, conn, rt, newContext);
+    const protocol: RequestProtocol = req.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1";
+    const v = validateRequestHead({ protocol, method: req.method, target: req.url, rawHeaders: req.rawHeaders, localPort: portOf(conn.localAddress) }, limits);
+    if (!v.ok || v.redirect) {
+      const status = v.ok ? 400 : v.status;
+      if (!v.ok) countRejection(rt.stats.guard, v.details, v.status);
+      const body = STATUS_BODY[status] ?? "";
+      socket.end(`HTTP/1.1 ${status} ${body}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    handleWebSocketUpgrade(req, socket, head, conn, rt, () => newContext(v.method, v.path, v.authority, "http", protocol, v.headers, conn));
   });
   h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (socket.writable && err.code !== "ECONNRESET") {
-      socket.end("HTTP/1.1 400 Bad Request\r\ncontent-length: 11\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nBad Request");
-    } else socket.destroy();
+    if (!socket.writable || err.code === "ECONNRESET") {
+      socket.destroy();
+      return;
+    }
+    const guard = rt.stats.guard;
+    let status: number;
+    let reason: string;
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+      guard.rqHeadersTooLarge.inc();
+      [status, reason] = [431, "Request Header Fields Too Large"];
+    } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "HPE_HEADERS_TIMEOUT") {
+      guard.rqHeaderTimeout.inc();
+      [status, reason] = [408, "Request Timeout"];
+    } else {
+      guard.cxProtocolError.inc();
+      [status, reason] = err.code === "HPE_INVALID_TRANSFER_ENCODING" && !/chunked/i.test(String((err as { rawPacket?: Buffer }).rawPacket ?? "")) ? [501, "Not Implemented"] : [400, "Bad Request"];
+    }
+    // The parser is lost after a malformed head: answer once, then close (Envoy's codec error reply).
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: ${reason.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${reason}`);
   });
 
   h2.on("session", (session: http2.ServerHttp2Session) => {
@@ -88,24 +165,18 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     }
     if (draining) session.goaway();
   });
-  h2.on("stream", (stream: http2.ServerHttp2Stream, src: http2.IncomingHttpHeaders, flags: number) => {
+  h2.on("stream", (stream: http2.ServerHttp2Stream, src: http2.IncomingHttpHeaders, flags: number, rawHeaders?: string[]) => {
     const socket = stream.session?.socket as InfoSocket | undefined;
     const conn = socket?.[CONN_INFO];
     if (!conn) {
       stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
-    const headers: Headers = {};
-    for (const k in src) {
-      if (k[0] === ":" || k === "host") continue;
-      if (isHopByHop(k) && !(k === "te" && src[k] === "trailers")) continue;
-      headers[k] = src[k];
-    }
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     const ds = createHttp2Downstream(stream, endStream);
-    const authority = (src[":authority"] as string | undefined) ?? (src.host as string | undefined) ?? "";
-    const ctx = newContext(String(src[":method"] ?? "GET"), String(src[":path"] ?? "/"), authority, String(src[":scheme"] ?? "http"), "HTTP/2", headers, conn);
-    handleStream(ds, ctx, rt);
+    const v = validateRequestHead({ protocol: "HTTP/2", rawHeaders: rawHeaders ?? flatten(src), localPort: portOf(conn.localAddress) }, cfg.limits);
+    const scheme = String(src[":scheme"] ?? "http");
+    handleStream(ds, contextFor(v, String(src[":method"] ?? "GET"), String(src[":path"] ?? "/"), scheme, "HTTP/2", conn, ds), rt);
   });
   h2.on("sessionError", () => {});
 

@@ -4,6 +4,7 @@ import type { Counter, Gauge, Histogram, StatsStore } from "../contracts.js";
 import type { CompiledRouteConfig } from "../runtime/compile-route-config.js";
 import type { Cluster } from "../upstream/cluster.js";
 import type { HcmConfig } from "./compile-hcm.js";
+import { createHardeningStats, type HardeningStats } from "./hardening-stats.js";
 
 export interface HcmStats {
   rqTotal: Counter;
@@ -23,6 +24,8 @@ export interface HcmStats {
   rqWsOnNonWsRoute: Counter;
   noRoute: Counter;
   noCluster: Counter;
+  /** Refused input and floods. */
+  guard: HardeningStats;
 }
 
 export function createHcmStats(store: StatsStore, prefix: string): HcmStats {
@@ -45,6 +48,7 @@ export function createHcmStats(store: StatsStore, prefix: string): HcmStats {
     rqWsOnNonWsRoute: store.counter(p + "downstream_rq_ws_on_non_ws_route"),
     noRoute: store.counter(p + "no_route"),
     noCluster: store.counter(p + "no_cluster"),
+    guard: createHardeningStats(store, prefix),
   };
 }
 

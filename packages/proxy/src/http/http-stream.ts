@@ -151,6 +151,8 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
   let abortUpstream: (() => void) | undefined;
 
   const run = async (): Promise<void> => {
+    // A head refused by validate-request.ts never reaches header mutation, routes or filters.
+    if (ctx.rejected) return localReply(ctx.rejected);
     const rc = rt.routes();
     mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
     const route = rc ? selectRoute(rc, ctx) : undefined;

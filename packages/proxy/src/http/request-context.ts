@@ -3,6 +3,7 @@
 import type { StreamInfo } from "../contracts.js";
 import type { ConnInfo } from "../listener/conn-info.js";
 import type { CompiledRoute, CompiledVirtualHost } from "../runtime/compile-route-config.js";
+import type { LocalReply } from "./local-reply.js";
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -30,6 +31,12 @@ export interface RequestContext {
   conn: ConnInfo;
   /** Attempt number, starting at 1 (x-envoy-attempt-count). */
   attempt: number;
+  /**
+   * Set by the connection manager when the request head failed validation
+   * (validate-request.ts): the stream answers with this local reply before any
+   * filter or route sees the request.
+   */
+  rejected?: LocalReply;
   /** Response headers added by filters (cors) before the router replies. */
   extraResponseHeaders?: Headers;
 }

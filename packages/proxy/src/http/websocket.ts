@@ -24,9 +24,11 @@ export function handleWebSocketUpgrade(
   rt: HcmRuntime,
   newContext: NewContext,
 ): void {
-  const headers: Headers = {};
-  for (const k in req.headers) if (k !== "host" && !isHopByHop(k)) headers[k] = req.headers[k];
-  const ctx = newContext(req.method ?? "GET", req.url ?? "/", req.headers.host ?? "", "http", "HTTP/1.1", headers, conn);
+  const parsed: Headers = {};
+  for (const k in req.headers) if (k !== "host" && !isHopByHop(k)) parsed[k] = req.headers[k];
+  const ctx = newContext(req.method ?? "GET", req.url ?? "/", req.headers.host ?? "", "http", "HTTP/1.1", parsed, conn);
+  // The connection manager may hand over validated, normalized headers instead of `parsed`.
+  const headers = ctx.headers;
   const info = ctx.info;
   rt.stats.rqTotal.inc();
   rt.stats.rqHttp1.inc();
