@@ -27,6 +27,8 @@ export interface DirectorySourceOptions {
 
 interface FileState {
   text: string;
+  /** mtime, size and inode when read: a poll re-reads the file only when one of them moved. */
+  stamp?: string;
   objects: ConfigObject[];
   errors: ConfigError[];
   /** Set while the file does not parse; objects are the last good ones. */
@@ -119,9 +121,14 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
   /** Re-reads `only` (relative paths named by fs.watch), or every file when undefined. */
   async function scan(only?: ReadonlySet<string>): Promise<void> {
     let dirty = false;
-    const load = async (rel: string): Promise<void> => {
+    /** Reads `rel`; with `ifMoved` (the poll), only when its stat changed since the last read. */
+    const load = async (rel: string, ifMoved = false): Promise<void> => {
       let text: string;
+      let stamp: string;
       try {
+        const st = await stat(join(dir, rel), { bigint: true });
+        stamp = `${st.mtimeNs}/${st.size}/${st.ino}`;
+        if (ifMoved && files.get(rel)?.stamp === stamp) return;
         text = await readFile(join(dir, rel), "utf8");
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT" && files.delete(rel)) dirty = true;
@@ -129,8 +136,11 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
         return;
       }
       const previous = files.get(rel);
-      if (previous && previous.text === text) return;
-      files.set(rel, loadFile(rel, text, previous));
+      if (previous && previous.text === text) {
+        previous.stamp = stamp;
+        return;
+      }
+      files.set(rel, { ...loadFile(rel, text, previous), stamp });
       dirty = true;
     };
     if (only) {
@@ -140,7 +150,7 @@ export function createDirectorySource(options: DirectorySourceOptions): ConfigSo
       for (const full of await listFiles(dir)) {
         const rel = relative(dir, full) || full;
         present.add(rel);
-        await load(rel);
+        await load(rel, files.size > 0);
       }
       for (const rel of [...files.keys()]) {
         if (!present.has(rel)) {
