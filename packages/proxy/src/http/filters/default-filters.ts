@@ -3,8 +3,10 @@ import { createHttpFilterRegistry, type HttpFilterRegistry } from "../http-filte
 import { corsFilterFactory } from "./cors-filter.js";
 import { faultFilterFactory } from "./fault-filter.js";
 import { telemetryNoopFilterFactory } from "./telemetry-filters.js";
+import { istioAlpnFilterFactory } from "./istio-alpn-filter.js";
 import { rbacFilterFactory } from "./rbac-filter.js";
+import { extAuthzFilterFactory } from "./ext-authz-filter.js";
 
 export function createDefaultHttpFilters(): HttpFilterRegistry {
-  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryNoopFilterFactory, rbacFilterFactory]);
+  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryNoopFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory]);
 }
