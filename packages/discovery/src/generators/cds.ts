@@ -18,6 +18,7 @@ import { inboundPorts } from "./inbound-ports.js";
 import { localityGroups } from "./eds.js";
 import { toResource } from "./resource.js";
 import { clusterPolicyFields, effectivePolicy } from "./traffic-policy.js";
+import { upstreamTlsFields } from "../security/upstream-tls.js";
 
 export const BLACKHOLE = "BlackHoleCluster";
 export const PASSTHROUGH = "PassthroughCluster";
@@ -69,6 +70,7 @@ function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServiceP
     if (dr) meta.config = dr.configPath;
     if (subset) meta.subset = subset;
     json.metadata = { filter_metadata: { istio: meta } };
+    Object.assign(json, upstreamTlsFields(push, { svc, port, subset, policy, http2: isHttp2(port.protocol) }));
   }
   const resource = toResource(ClusterSchema, name, json);
   push.cache.set(key, resource);

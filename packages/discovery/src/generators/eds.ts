@@ -28,7 +28,10 @@ export function localityGroups(svc: MeshService, port: number, labels: Record<st
       groups.set(key, g);
     }
     const lb: JsonObject = { endpoint: { address: socketAddress(e.address, e.port) }, health_status: "HEALTHY", load_balancing_weight: e.weight };
-    if (e.workload) lb.metadata = { filter_metadata: { istio: { workload: e.workload } } };
+    // Auto mTLS: the cluster's transport_socket_matches pick TLS for endpoints labelled tlsMode=istio (istiod's EDS metadata).
+    const fm: JsonObject = e.tlsMode ? { "envoy.transport_socket_match": { tlsMode: e.tlsMode } } : {};
+    if (e.workload) fm.istio = { workload: e.workload };
+    if (Object.keys(fm).length > 0) lb.metadata = { filter_metadata: fm };
     g.endpoints.push(lb);
     g.weight += e.weight;
   }

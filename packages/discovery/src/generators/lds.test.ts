@@ -76,9 +76,10 @@ spec:
   it("has virtualInbound on 15006 with a chain per inbound port and passthrough chains", () => {
     const l = listeners.get("virtualInbound")!;
     const chains = l.filter_chains as JsonObject[];
-    expect(chains.map((c) => c.name)).toEqual(["virtualInbound-blackhole", "0.0.0.0_9080", "virtualInbound-catchall-http", "virtualInbound"]);
-    const inbound = chains[1];
-    expect(inbound.filter_chain_match).toEqual({ destination_port: 9080 });
+    // PERMISSIVE by default: an mTLS and a plaintext chain per port (security/inbound-security.test.ts has the rest).
+    expect(chains.map((c) => c.name)).toEqual(["virtualInbound-blackhole", "0.0.0.0_9080", "0.0.0.0_9080", "virtualInbound-catchall-http", "virtualInbound-catchall-http", "virtualInbound", "virtualInbound", "virtualInbound"]);
+    const inbound = chains[2];
+    expect(inbound.filter_chain_match).toEqual({ destination_port: 9080, transport_protocol: "raw_buffer" });
     const hcm = hcmOf(inbound);
     expect(hcm.stat_prefix).toBe("inbound_0.0.0.0_9080");
     expect(hcm.route_config).toEqual({
@@ -99,7 +100,7 @@ spec:
       ],
       validate_clusters: false,
     });
-    expect(JSON.stringify(chains[3])).toContain('"cluster":"InboundPassthroughCluster"');
+    expect(JSON.stringify(chains[6])).toContain('"cluster":"InboundPassthroughCluster"');
   });
 
   it("blackholes unknown destinations under REGISTRY_ONLY", () => {

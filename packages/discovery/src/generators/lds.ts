@@ -20,6 +20,8 @@ import { isObject } from "../source/field-checker.js";
 import type { IstioConfig } from "../push-context/istio-config.js";
 import { egressAllowsOnPort } from "../push-context/proxy-scope.js";
 import { labelsKey } from "../model/labels.js";
+import { chainMode, inboundListenerFilters, inboundSecurity, securedChains } from "../security/inbound-security.js";
+import { gatewaySecurityFields } from "../security/gateway-security.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ZERO_STREAM = { max_stream_duration: "0s", grpc_timeout_header_max: "0s" };
@@ -58,6 +60,9 @@ function virtualOutbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue
 
 function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject {
   const chains: JsonObject[] = [{ name: "virtualInbound-blackhole", filter_chain_match: { destination_port: 15006 }, filters: [tcpProxy(BLACKHOLE, BLACKHOLE)] }];
+  // PeerAuthentication decides the chains, AuthorizationPolicy/RequestAuthentication add filters (src/security).
+  const sec = inboundSecurity(push, proxy);
+  const httpFilters: JsonObject = sec.httpFilters.length > 0 ? { http_filters: [...sec.httpFilters, ...SIDECAR_HTTP_FILTERS] } : {};
   for (const p of inboundPorts(push, proxy)) {
     const cluster = `inbound|${p.port}||`;
     const filter = isHttp(p.protocol)
@@ -79,16 +84,21 @@ function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[
             use_remote_address: false,
             forward_client_cert_details: "APPEND_FORWARD",
             set_current_client_cert_details: { subject: true, dns: true, uri: true },
+            ...httpFilters,
           },
           log,
         )
       : tcpProxy(cluster, cluster, log);
-    chains.push({ name: `0.0.0.0_${p.port}`, filter_chain_match: { destination_port: p.port }, filters: [filter] });
+    const http = isHttp(p.protocol);
+    chains.push(...securedChains(sec, chainMode(sec, p.port), { name: `0.0.0.0_${p.port}`, match: { destination_port: p.port }, http, filters: http ? [filter] : [...sec.networkFilters, filter] }));
   }
   const anyAddress = [{ address_prefix: "0.0.0.0", prefix_len: 0 }];
-  chains.push({
+  const passthroughMode = chainMode(sec, undefined);
+  chains.push(...securedChains(sec, passthroughMode, {
     name: "virtualInbound-catchall-http",
-    filter_chain_match: { prefix_ranges: anyAddress, application_protocols: ["http/1.1", "h2c"] },
+    match: { prefix_ranges: anyAddress },
+    http: true,
+    catchAll: true,
     filters: [
       hcm(
         {
@@ -102,20 +112,18 @@ function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[
           use_remote_address: false,
           forward_client_cert_details: "APPEND_FORWARD",
           set_current_client_cert_details: { subject: true, dns: true, uri: true },
+          ...httpFilters,
         },
         log,
       ),
     ],
-  });
-  chains.push({ name: "virtualInbound", filter_chain_match: { prefix_ranges: anyAddress }, filters: [tcpProxy(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, log)] });
+  }));
+  chains.push(...securedChains(sec, passthroughMode, { name: "virtualInbound", match: { prefix_ranges: anyAddress }, http: false, catchAll: true, filters: [...sec.networkFilters, tcpProxy(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, log)] }));
   return {
     name: "virtualInbound",
     address: socketAddress("0.0.0.0", 15006),
     filter_chains: chains,
-    listener_filters: [
-      { name: "envoy.filters.listener.original_dst", typed_config: typed("envoy.extensions.filters.listener.original_dst.v3.OriginalDst") },
-      { name: "envoy.filters.listener.http_inspector", typed_config: typed("envoy.extensions.filters.listener.http_inspector.v3.HttpInspector") },
-    ],
+    listener_filters: inboundListenerFilters(),
     listener_filters_timeout: "0s",
     continue_on_listener_filters_timeout: true,
     traffic_direction: "INBOUND",
@@ -237,6 +245,7 @@ function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValu
                 server_name: "istio-envoy",
                 // The gateway is the edge: it owns X-Forwarded-For (istiod sets use_remote_address for gateways).
                 use_remote_address: true,
+                ...gatewaySecurityFields(push, proxy),
               },
               log,
             ),

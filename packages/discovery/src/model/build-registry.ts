@@ -25,6 +25,20 @@ function podReady(raw: Json): boolean {
   return status.phase === undefined || status.phase === "Running";
 }
 
+/**
+ * Whether auto mTLS may send TLS to a workload: Istio's injector labels a pod
+ * `security.istio.io/tlsMode: istio`; in a plain YAML directory (local mode)
+ * every Pod gets a sidecar unless `sidecar.istio.io/inject: "false"` (label or
+ * annotation) says otherwise. WorkloadEntries only by their label.
+ */
+export function tlsModeOf(labels: Labels, annotations: Record<string, string> | undefined, pod: boolean): string | undefined {
+  const explicit = labels["security.istio.io/tlsMode"];
+  if (explicit !== undefined) return explicit === "istio" ? "istio" : undefined;
+  if (!pod) return undefined;
+  const inject = labels["sidecar.istio.io/inject"] ?? annotations?.["sidecar.istio.io/inject"];
+  return inject === "false" ? undefined : "istio";
+}
+
 function workloadsOf(objects: readonly ConfigObject[]): Workload[] {
   const out: Workload[] = [];
   for (const o of objects) {
@@ -35,12 +49,14 @@ function workloadsOf(objects: readonly ConfigObject[]): Workload[] {
         if (typeof p.name === "string" && typeof p.containerPort === "number") named.set(p.name, p.containerPort);
       }
       const labels = o.metadata.labels ?? {};
-      out.push({ kind: "Pod", name: o.metadata.name, namespace: o.metadata.namespace, ip: str(obj(o.raw.status).podIP), labels, serviceAccount: str(spec.serviceAccountName) ?? str(spec.serviceAccount) ?? "default", ready: podReady(o.raw), namedPorts: named, locality: localityOf(labels) });
+      const tlsMode = tlsModeOf(labels, o.metadata.annotations, true);
+      out.push({ kind: "Pod", name: o.metadata.name, namespace: o.metadata.namespace, ip: str(obj(o.raw.status).podIP), labels, serviceAccount: str(spec.serviceAccountName) ?? str(spec.serviceAccount) ?? "default", ready: podReady(o.raw), namedPorts: named, locality: localityOf(labels), ...(tlsMode ? { tlsMode } : {}) });
     } else if (o.kind === "WorkloadEntry") {
       const labels = (isObject(spec.labels) ? spec.labels : {}) as Labels;
       const ports = new Map(Object.entries(obj(spec.ports)).filter((e): e is [string, number] => typeof e[1] === "number"));
       const loc = str(spec.locality);
-      out.push({ kind: "WorkloadEntry", name: o.metadata.name, namespace: o.metadata.namespace, ip: str(spec.address), labels, serviceAccount: str(spec.serviceAccount) ?? "default", ready: true, namedPorts: ports, locality: loc ? localityOf({ "istio-locality": loc }) : localityOf(labels) });
+      const tlsMode = tlsModeOf(labels, undefined, false);
+      out.push({ kind: "WorkloadEntry", name: o.metadata.name, namespace: o.metadata.namespace, ip: str(spec.address), labels, serviceAccount: str(spec.serviceAccount) ?? "default", ready: true, namedPorts: ports, locality: loc ? localityOf({ "istio-locality": loc }) : localityOf(labels), ...(tlsMode ? { tlsMode } : {}) });
     } else if (o.kind === "Deployment") {
       const template = obj(spec.template);
       const labels = (obj(obj(template.metadata).labels) ?? {}) as Labels;
@@ -82,6 +98,7 @@ function endpoint(address: string, port: number, sp: ServicePort, w: Workload | 
     healthy,
     weight: 1,
     workload: workloadId({ name: w?.name ?? address, namespace: ns, labels }),
+    ...(w?.tlsMode ? { tlsMode: w.tlsMode } : {}),
   };
 }
 

@@ -47,6 +47,7 @@ export function buildServiceEntries(objects: readonly ConfigObject[], workloads:
             healthy: true,
             weight: typeof ep.weight === "number" && ep.weight > 0 ? ep.weight : 1,
             workload: workloadId({ name: String(ep.address), namespace: ns, labels }),
+            ...(labels["security.istio.io/tlsMode"] === "istio" ? { tlsMode: "istio" } : {}),
           });
         }
       }
@@ -55,7 +56,7 @@ export function buildServiceEntries(objects: readonly ConfigObject[], workloads:
           if (w.namespace !== ns || !w.ip || w.kind === "Deployment" || !matchLabels(selector, w.labels)) continue;
           for (const sp of ports) {
             const port = w.namedPorts.get(sp.name) ?? (typeof sp.targetPort === "number" ? sp.targetPort : sp.port);
-            endpoints.push({ address: w.ip, port, servicePort: sp.port, labels: w.labels, serviceAccount: w.serviceAccount, locality: w.locality, healthy: w.ready, weight: 1, workload: workloadId(w) });
+            endpoints.push({ address: w.ip, port, servicePort: sp.port, labels: w.labels, serviceAccount: w.serviceAccount, locality: w.locality, healthy: w.ready, weight: 1, workload: workloadId(w), ...(w.tlsMode ? { tlsMode: w.tlsMode } : {}) });
           }
         }
       }

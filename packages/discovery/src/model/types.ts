@@ -32,6 +32,8 @@ export interface MeshEndpoint {
   weight: number;
   /** `name;namespace;app;version;cluster`-style workload id for Istio's endpoint metadata. */
   workload: string;
+  /** `istio` when the endpoint runs a sidecar (label security.istio.io/tlsMode): auto mTLS targets it. */
+  tlsMode?: string;
 }
 
 /** How a service's endpoints reach the proxy: Envoy cluster discovery type. */
@@ -70,6 +72,8 @@ export interface Workload {
   /** Named container ports (for targetPort by name). */
   namedPorts: ReadonlyMap<string, number>;
   locality: Locality;
+  /** `istio` when the workload runs a sidecar (see tlsModeOf). */
+  tlsMode?: string;
 }
 
 export interface Registry {

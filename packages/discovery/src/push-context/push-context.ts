@@ -7,6 +7,7 @@ import { buildRegistry } from "../model/build-registry.js";
 import { labelsKey } from "../model/labels.js";
 import type { MeshService, Registry } from "../model/types.js";
 import { checkSubsetReferences } from "./check-references.js";
+import { checkSecurityPolicies } from "../security/check-security.js";
 import { exportedTo, hostMatches, qualifyHost } from "./hosts.js";
 import { buildIstioStore, exportToOf, type IstioConfig, type IstioStore } from "./istio-config.js";
 import { computeScope, type ProxyScope } from "./proxy-scope.js";
@@ -30,6 +31,12 @@ export interface PushContextOptions {
   inboundCluster?: "ORIGINAL_DST" | "STATIC";
   /** Default upstream connect timeout (meshConfig.connectTimeout, Istio default 10s). */
   connectTimeoutMs?: number;
+  /** meshConfig.trustDomain (SPIFFE ids `spiffe://<td>/ns/<ns>/sa/<sa>`); default: the domain. */
+  trustDomain?: string;
+  /** meshConfig.trustDomainAliases: principals in these trust domains are accepted as the mesh's own. */
+  trustDomainAliases?: string[];
+  /** meshConfig.enableAutoMtls (Istio default true). */
+  enableAutoMtls?: boolean;
 }
 
 export type ResolvedOptions = Required<Omit<PushContextOptions, "accessLogFile">> & { accessLogFile?: string };
@@ -137,6 +144,9 @@ export function createPushContextBuilder(options: PushContextOptions = {}): Mesh
     accessLogEncoding: options.accessLogEncoding ?? "TEXT",
     inboundCluster: options.inboundCluster ?? "ORIGINAL_DST",
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    trustDomain: options.trustDomain ?? options.domain ?? "cluster.local",
+    trustDomainAliases: options.trustDomainAliases ?? [],
+    enableAutoMtls: options.enableAutoMtls ?? true,
     ...(options.accessLogFile ? { accessLogFile: options.accessLogFile } : {}),
   };
   return {
@@ -144,7 +154,8 @@ export function createPushContextBuilder(options: PushContextOptions = {}): Mesh
       const registry = buildRegistry(snapshot.objects, resolved.domain);
       const istio = buildIstioStore(snapshot.objects);
       const referenceErrors = checkSubsetReferences(registry, istio, resolved);
-      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors]);
+      const securityErrors = checkSecurityPolicies(istio, resolved);
+      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors]);
     },
   };
 }
