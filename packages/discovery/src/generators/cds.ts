@@ -15,6 +15,7 @@ import type { IstioConfig } from "../push-context/istio-config.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
 import { ADS_CONFIG_SOURCE, DEFAULT_THRESHOLDS, socketAddress } from "./envoy-json.js";
 import { inboundPorts } from "./inbound-ports.js";
+import { appAddress, isExplicitMode } from "./explicit-mode.js";
 import { localityGroups } from "./eds.js";
 import { toResource } from "./resource.js";
 import { clusterPolicyFields, effectivePolicy } from "./traffic-policy.js";
@@ -103,7 +104,7 @@ export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc =
   return out;
 }
 
-function inboundCluster(push: MeshPushContext, port: number, http2: boolean, services: MeshService[]): XdsResource {
+function inboundCluster(push: MeshPushContext, port: number, http2: boolean, services: MeshService[], explicitAppAddress?: string): XdsResource {
   const name = `inbound|${port}||`;
   const json: JsonObject = {
     name,
@@ -111,9 +112,10 @@ function inboundCluster(push: MeshPushContext, port: number, http2: boolean, ser
     circuit_breakers: { thresholds: [DEFAULT_THRESHOLDS] },
     metadata: { filter_metadata: { istio: { services: services.map((s) => ({ host: s.hostname, name: s.name, namespace: s.namespace })) } } },
   };
-  if (push.options.inboundCluster === "STATIC") {
+  if (push.options.inboundCluster === "STATIC" || explicitAppAddress) {
+    // Explicit mode: no original destination; the app listens on its own address.
     json.type = "STATIC";
-    json.load_assignment = { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress("127.0.0.1", port) } }] }] };
+    json.load_assignment = { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(explicitAppAddress ?? "127.0.0.1", port) } }] }] };
   } else {
     // Istio ≥ 1.10: to the original destination (the pod IP), from 127.0.0.6
     // so the capture rules return it (ISTIO_OUTPUT's `-s 127.0.0.6 -o lo`).
@@ -165,7 +167,8 @@ export function generateClusters(push: MeshPushContext, proxy: ProxyInfo): XdsRe
   if (proxy.generator === "grpc") return outboundClusters(push, proxy, true);
   const out = [...outboundClusters(push, proxy)];
   if (proxy.type === "sidecar") {
-    for (const p of inboundPorts(push, proxy)) out.push(inboundCluster(push, p.port, isHttp2(p.protocol), p.services));
+    const app = isExplicitMode(proxy) ? appAddress(proxy) : undefined;
+    for (const p of inboundPorts(push, proxy)) out.push(inboundCluster(push, p.port, isHttp2(p.protocol), p.services, app));
     out.push(...specialClusters(push));
   } else {
     out.push(...specialClusters(push).filter((r) => r.name !== INBOUND_PASSTHROUGH));

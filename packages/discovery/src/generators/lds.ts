@@ -22,6 +22,7 @@ import { egressAllowsOnPort } from "../push-context/proxy-scope.js";
 import { labelsKey } from "../model/labels.js";
 import { chainMode, inboundListenerFilters, inboundSecurity, securedChains } from "../security/inbound-security.js";
 import { gatewaySecurityFields } from "../security/gateway-security.js";
+import { bindToProxyAddress, EXPLICIT_PROXY_PORT, EXPLICIT_ROUTE_NAME, explicitInboundListeners, explicitProxyListener, isExplicitMode, proxyBindAddress } from "./explicit-mode.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ZERO_STREAM = { max_stream_duration: "0s", grpc_timeout_header_max: "0s" };
@@ -286,8 +287,16 @@ export function generateListeners(push: MeshPushContext, proxy: ProxyInfo, names
   const log = accessLog(push.scope(proxy).accessLogFile, push.options.accessLogEncoding);
   const convert = (list: JsonObject[]): XdsResource[] => list.map((l) => toResource(ListenerSchema, String(l.name), l));
   let all: XdsResource[];
-  if (proxy.type === "router") all = convert(gatewayListeners(push, proxy, log));
-  else {
+  if (proxy.type === "router") {
+    const gateway = gatewayListeners(push, proxy, log);
+    all = convert(isExplicitMode(proxy) ? bindToProxyAddress(gateway, proxy) : gateway);
+  } else if (isExplicitMode(proxy)) {
+    const proxyListener = explicitProxyListener(
+      proxy,
+      hcm({ stat_prefix: `outbound_${proxyBindAddress(proxy)}_${EXPLICIT_PROXY_PORT}`, rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: EXPLICIT_ROUTE_NAME }, use_remote_address: false }, log),
+    );
+    all = convert([proxyListener, ...explicitInboundListeners(virtualInbound(push, proxy, log), proxy)]);
+  } else {
     // Outbound listeners depend on the scope (namespace + Sidecar), not on the proxy's labels: share them.
     const scope = push.scope(proxy);
     const key = `lds-out|${scope.scopeKey}|${tcpRoutesUseLabels(scope.virtualServices) ? labelsKey(proxy.labels) : ""}`;

@@ -21,6 +21,7 @@ import { PASSTHROUGH } from "./cds.js";
 import { gatewayServers } from "./gateway-servers.js";
 import { defaultRoute, translateVirtualService, type RouteContext } from "./http-route.js";
 import { messageResource, toResource } from "./resource.js";
+import { EXPLICIT_ROUTE_NAME, explicitRouteConfig, isExplicitMode } from "./explicit-mode.js";
 
 /** Istio's virtual host domains for a service on a port; short names only in the proxy's own namespace. */
 export function serviceDomains(svc: MeshService, port: number, proxyNamespace: string, domain: string): string[] {
@@ -113,6 +114,15 @@ export function generateRoutes(push: MeshPushContext, proxy: ProxyInfo, names?: 
     }
     return out;
   }
+  if (isExplicitMode(proxy)) {
+    if (names && !names.includes(EXPLICIT_ROUTE_NAME)) return out;
+    return [explicitRouteConfig(sidecarRouteConfigs(push, proxy))];
+  }
+  return sidecarRouteConfigs(push, proxy, names);
+}
+
+function sidecarRouteConfigs(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
+  const out: XdsResource[] = [];
   const scope = push.scope(proxy);
   // A sidecar's route configs only depend on its labels through sourceLabels matches.
   const labelPart = scope.virtualServices.some(usesProxyLabels) ? labelsKey(proxy.labels) : "";
