@@ -1,6 +1,7 @@
 // The router filter's upstream half: cluster and host selection, circuit
-// breaking, path/host rewrites, retries (basic policy), timeouts, streaming the
-// response back, and per-cluster stats.
+// breaking, path/host rewrites, retries (route.v3.RetryPolicy with Envoy's
+// back-off and host predicates), per-try and global timeouts, mirroring,
+// passive health reporting, streaming the response back, per-cluster stats.
 import type { Downstream } from "../http/downstream.js";
 import type { HcmRuntime } from "../http/hcm-runtime.js";
 import type { Headers, RequestContext } from "../http/request-context.js";
@@ -10,8 +11,15 @@ import type { Host } from "../upstream/host.js";
 import type { Cluster } from "../upstream/cluster.js";
 import type { UpstreamError, UpstreamHeaders, UpstreamStream } from "../upstream/upstream-stream.js";
 import { applyHeaderMutation, type HeaderMutation } from "./header-mutation.js";
-import type { RetryPolicySpec, RouteForwardSpec } from "./route-action.js";
+import type { RouteForwardSpec } from "./route-action.js";
 import { computeHash, selectCluster } from "./select-route.js";
+import { createRetryState, type AttemptFailure } from "./retry-state.js";
+import { createReplayBody } from "./replay-body.js";
+import { startMirrors } from "./mirror.js";
+import { attemptFailureOf, countResponse, failureReply, headerMs } from "./forward-support.js";
+
+/** Envoy's default per_connection_buffer_limit_bytes, which bounds the body kept for retries and shadows. */
+const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 
 export interface ForwardHooks {
   localReply(r: LocalReply): void;
@@ -60,40 +68,68 @@ export function forwardUpstream(
   let authority = ctx.authority;
   if (spec.hostRewriteLiteral) authority = spec.hostRewriteLiteral;
 
-  const retry: RetryPolicySpec | undefined = spec.retryPolicy ?? route.vhost.retryPolicy;
-  // Retries replay the request. Without request buffering a request with a body can only be
-  // retried while none of it has been consumed (e.g. the connection failed before sending).
-  const maxRetries = retry ? retry.numRetries : 0;
+  const retry = createRetryState(spec.retryPolicy ?? route.vhost.retryPolicy, ctx, rt.random);
   const includeAttempt = route.vhost.includeRequestAttemptCount;
   const hash = computeHash(spec.hashPolicy, ctx);
   const protocol = cluster.config.protocol === "downstream" ? (ds.protocol === "HTTP/2" ? "http2" : "http1") : cluster.config.protocol;
   const stats = cluster.stats;
   const info = ctx.info;
+  // x-envoy-upstream-rq-timeout-ms / -per-try-timeout-ms (internal requests only: the HCM strips them from external ones).
+  const timeoutMs = headerMs(h["x-envoy-upstream-rq-timeout-ms"]) ?? spec.timeoutMs;
+  const perTryMs = headerMs(h["x-envoy-upstream-rq-per-try-timeout-ms"]) ?? retry?.policy.perTryTimeoutMs ?? 0;
+  const rm = cluster.resources(spec.priority);
 
-  if (cluster.activeRequests >= cluster.config.maxRequests) {
+  if (!rm.requests.canCreate()) {
+    // max_requests: Envoy counts this overflow as upstream_rq_pending_overflow too.
     stats.rqPendingOverflow.inc();
     hooks.localReply(LocalReplies.overflow());
     return noop;
   }
-  cluster.activeRequests++;
+  rm.requests.inc();
   stats.rqActive.inc();
+
+  // The body is kept for replays only when a retry or a mirror may need it.
+  const replay =
+    ds.body !== null && (retry !== undefined || spec.mirrors.length > 0)
+      ? createReplayBody(ds.body, spec.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT, (n) => (info.bytesReceived += n), () => stats.retryOrShadowAbandoned.inc())
+      : undefined;
+  if (spec.mirrors.length) {
+    startMirrors(spec.mirrors, ctx, { method: ctx.method, path, authority, headers: { ...h }, timeoutMs }, replay ?? null, { cluster: (n) => rt.cluster(n), random: rt.random });
+  }
 
   let finished = false;
   let current: UpstreamStream | undefined;
   let currentHost: Host | undefined;
+  let releaseSlot: (() => void) | undefined;
+  let cancelPending: (() => void) | undefined;
   let globalTimer: NodeJS.Timeout | undefined;
   let tryTimer: NodeJS.Timeout | undefined;
-  let retriesLeft = maxRetries;
+  let retryTimer: NodeJS.Timeout | undefined;
   let responseStarted = false;
+  /** Set when a retry was wanted but none was left (URX) or the retry circuit breaker said no (UO). */
+  let noRetryFlag: "URX" | "UO" | undefined;
+
+  const endAttempt = (): void => {
+    clearTimeout(tryTimer);
+    cancelPending?.();
+    cancelPending = undefined;
+    releaseSlot?.();
+    releaseSlot = undefined;
+    if (currentHost) {
+      currentHost.activeRequests--;
+      currentHost = undefined;
+    }
+  };
 
   const release = (): void => {
     if (finished) return;
     finished = true;
     clearTimeout(globalTimer);
-    clearTimeout(tryTimer);
-    cluster.activeRequests--;
+    clearTimeout(retryTimer);
+    endAttempt();
+    rm.requests.dec();
     stats.rqActive.dec();
-    if (currentHost) currentHost.activeRequests--;
+    replay?.close();
   };
 
   const endWith = (r: LocalReply): void => {
@@ -101,190 +137,188 @@ export function forwardUpstream(
     hooks.localReply(r);
   };
 
-  const countResponse = (status: number): void => {
-    stats.rqTotal.inc();
-    stats.byCode(status).inc();
-    if (status >= 500) stats.rq5xx.inc();
-    else if (status >= 400) stats.rq4xx.inc();
-    else if (status >= 300) stats.rq3xx.inc();
-    else if (status >= 200) stats.rq2xx.inc();
-  };
-
-  const canRetry = (c: Cluster): boolean => {
-    if (retriesLeft <= 0 || responseStarted) return false;
-    if (ds.body !== null && info.bytesReceived > 0) return false;
-    if (c.activeRetries >= c.config.maxRetries) {
-      // Retry budget (circuit breaker max_retries) exhausted: the current outcome stands.
-      c.stats.rqRetryOverflow.inc();
-      return false;
-    }
-    return true;
-  };
-
-  const scheduleRetry = (): void => {
-    retriesLeft--;
-    stats.rqRetry.inc();
-    cluster.activeRetries++;
-    // Envoy's default back-off: 25 ms base, jittered.
-    const delay = Math.floor(rt.random() * 25 * (2 ** (maxRetries - retriesLeft) - 1)) + 1;
-    setTimeout(() => {
-      cluster.activeRetries--;
-      if (!finished) attempt();
-    }, delay);
-  };
-
   const countBody = (n: number): void => {
     info.bytesReceived += n;
   };
 
-  const attempt = (): void => {
-    if (currentHost) {
-      currentHost.activeRequests--;
-      currentHost = undefined;
+  /** Schedules a retry if one is left, allowed and possible; false leaves the current outcome standing. */
+  const tryRetry = (): boolean => {
+    if (!retry || responseStarted || ds.closed) return false;
+    if (retry.remaining <= 0) {
+      if (retry.policy.numRetries > 0) stats.rqRetryLimitExceeded.inc();
+      noRetryFlag = "URX";
+      return false;
     }
-    const host = cluster.pickHost(hash, ctx.originalDst ?? originalDstHeader(ctx, cluster));
+    if (replay?.overflowed) return false;
+    if (!rm.retries.canCreate()) {
+      // max_retries / retry_budget circuit breaker.
+      stats.rqRetryOverflow.inc();
+      noRetryFlag = "UO";
+      return false;
+    }
+    retry.remaining--;
+    retry.used++;
+    stats.rqRetry.inc();
+    stats.rqRetryBackoffExponential.inc();
+    rm.retries.inc();
+    endAttempt();
+    current = undefined;
+    retryTimer = setTimeout(() => {
+      rm.retries.dec();
+      if (finished) return;
+      ctx.attempt++;
+      attempt();
+    }, retry.nextBackoffMs());
+    return true;
+  };
+
+  const failAttempt = (host: Host, f: AttemptFailure, err: UpstreamError | undefined): void => {
+    cluster.reportLocal(host, f === "connect_failure" ? "connect_failed" : f === "per_try_timeout" ? "timeout" : "reset");
+    if (f === "per_try_timeout") stats.rqPerTryTimeout.inc();
+    if (retry?.wouldRetryFailure(f) && tryRetry()) return;
+    host.rqError++;
+    const r = failureReply(f, err, (retry?.used ?? 0) > 0);
+    if (noRetryFlag === "URX" || noRetryFlag === "UO") {
+      // Envoy records the failure's own flag, then why it stopped retrying (e.g. UF,URX).
+      if (r.flag) info.responseFlags.push(r.flag);
+      r.flag = noRetryFlag;
+    }
+    endWith(r);
+  };
+
+  const attempt = (): void => {
+    const host = cluster.pickHost(hash, ctx.originalDst ?? originalDstHeader(ctx, cluster), retry?.rejectHost, retry?.policy.hostSelectionRetryMaxAttempts);
     if (!host) return endWith(LocalReplies.noHealthyUpstream());
+    retry?.attempted(host);
     currentHost = host;
     host.activeRequests++;
     host.rqTotal++;
     info.upstreamHost = host.key;
     if (includeAttempt) h["x-envoy-attempt-count"] = String(ctx.attempt);
-    const perTry = retry?.perTryTimeoutMs ?? 0;
-    const timeoutMs = spec.timeoutMs;
-    if (timeoutMs > 0 || perTry > 0) h["x-envoy-expected-rq-timeout-ms"] = String(perTry > 0 && (timeoutMs === 0 || perTry < timeoutMs) ? perTry : timeoutMs);
+    if (timeoutMs > 0 || perTryMs > 0) h["x-envoy-expected-rq-timeout-ms"] = String(perTryMs > 0 && (timeoutMs === 0 || perTryMs < timeoutMs) ? perTryMs : timeoutMs);
     const auth = spec.autoHostRewrite && host.hostname ? host.hostname : authority;
     h["host"] = auth;
-    const sentAt = Date.now();
     const myAttempt = ctx.attempt;
-    const pool = cluster.pool(host, protocol);
-
-    const retryOrFail = (r: LocalReply, retriable: boolean): void => {
-      if (retriable && canRetry(cluster)) {
-        ctx.attempt++;
-        return scheduleRetry();
+    const body = replay ? replay.open() : ds.body;
+    const send = (): void => {
+      cancelPending = undefined;
+      if (finished || myAttempt !== ctx.attempt) return;
+      const sentAt = Date.now();
+      if (perTryMs > 0) {
+        tryTimer = setTimeout(() => {
+          if (finished || responseStarted || myAttempt !== ctx.attempt) return;
+          current?.abort();
+          stats.rqTimeout.inc();
+          failAttempt(host, "per_try_timeout", undefined);
+        }, perTryMs);
       }
-      if (retriable && maxRetries > 0 && retriesLeft === 0) {
-        // Retries exhausted: Envoy reports the failure flag then URX (flag order UF,URX).
-        if (r.flag) info.responseFlags.push(r.flag);
-        r.flag = "URX";
-      }
-      host.rqError++;
-      endWith(r);
-    };
-
-    if (perTry > 0) {
-      clearTimeout(tryTimer);
-      tryTimer = setTimeout(() => {
-        if (finished || responseStarted || myAttempt !== ctx.attempt) return;
-        current?.abort();
-        stats.rqTimeout.inc();
-        const retriable = !!retry && (retry.on5xx || retry.onGatewayError);
-        if (retriable && canRetry(cluster)) {
-          ctx.attempt++;
-          return scheduleRetry();
-        }
-        host.rqError++;
-        endWith(LocalReplies.timeout());
-      }, perTry);
-    }
-
-    current = pool.request(
-      { method: ctx.method, path, authority: auth, scheme: ctx.scheme, headers: h, body: ds.body, onBodyBytes: countBody },
-      {
-        onHeaders(status: number, headers: UpstreamHeaders, endStream: boolean) {
-          if (finished || myAttempt !== ctx.attempt) return;
-          if (retry && isRetriableStatus(retry, status) && canRetry(cluster)) {
-            countResponse(status);
-            current?.abort();
-            ctx.attempt++;
-            return scheduleRetry();
-          }
-          responseStarted = true;
-          clearTimeout(tryTimer);
-          countResponse(status);
-          if (status < 500) host.rqSuccess++;
-          else host.rqError++;
-          const upstreamTime = Date.now() - sentAt;
-          stats.rqTime.record(upstreamTime);
-          info.upstreamServiceTimeMs = upstreamTime;
-          info.upstreamLocalAddress = current?.localAddress();
-          info.responseCodeDetails = "via_upstream";
-          info.responseCode = status;
-          const out = headers as Headers;
-          out["x-envoy-upstream-service-time"] = String(upstreamTime);
-          hooks.finishResponseHeaders(status, out, weighted);
-          info.responseHeader = (n) => {
-            const x = out[n];
-            return typeof x === "string" ? x : x?.join(",");
-          };
-          const grpc = String(out["content-type"] ?? "").startsWith("application/grpc");
-          if (retry && isRetriableStatus(retry, status) && maxRetries > 0 && retriesLeft === 0) info.responseFlags.push("URX");
-          ds.respond(status, out, endStream, grpc && ds.protocol === "HTTP/2");
-          if (endStream) {
-            release();
-            hooks.finish();
-          }
-        },
-        onData(chunk: Buffer) {
-          if (finished) return true;
-          info.bytesSent += chunk.length;
-          const ok = ds.write(chunk);
-          if (!ok) ds.onDrain(() => current?.resume());
-          return ok;
-        },
-        onEnd(trailers) {
-          if (finished) return;
-          if (trailers) {
-            const t = trailers as Headers;
-            info.responseTrailer = (n) => {
-              const x = t[n];
+      current = cluster.pool(host, protocol).request(
+        { method: ctx.method, path, authority: auth, scheme: ctx.scheme, headers: h, body, onBodyBytes: replay ? undefined : countBody },
+        {
+          onHeaders(status: number, headers: UpstreamHeaders, endStream: boolean) {
+            if (finished || myAttempt !== ctx.attempt) return;
+            cluster.reportHttp(host, status);
+            cluster.reportLocal(host, "success");
+            const retriable = retry?.wouldRetryResponse(status, headers as Headers) ?? false;
+            const stream = current;
+            if (retriable && tryRetry()) {
+              countResponse(stats, status);
+              host.rqError++;
+              stream?.abort();
+              return;
+            }
+            if (retry && retry.used > 0 && !retriable) stats.rqRetrySuccess.inc();
+            responseStarted = true;
+            clearTimeout(tryTimer);
+            countResponse(stats, status);
+            if (status < 500) host.rqSuccess++;
+            else host.rqError++;
+            const upstreamTime = Date.now() - sentAt;
+            stats.rqTime.record(upstreamTime);
+            info.upstreamServiceTimeMs = upstreamTime;
+            info.upstreamLocalAddress = current?.localAddress();
+            info.responseCodeDetails = "via_upstream";
+            info.responseCode = status;
+            const out = headers as Headers;
+            out["x-envoy-upstream-service-time"] = String(upstreamTime);
+            hooks.finishResponseHeaders(status, out, weighted);
+            info.responseHeader = (n) => {
+              const x = out[n];
               return typeof x === "string" ? x : x?.join(",");
             };
-          }
-          release();
-          ds.end(trailers as Headers | undefined);
-          hooks.finish();
-        },
-        onError(err: UpstreamError) {
-          if (finished || myAttempt !== ctx.attempt) return;
-          clearTimeout(tryTimer);
-          if (responseStarted) {
-            info.responseFlags.push(err.failure === "connection_termination" ? "UC" : "UR");
-            info.upstreamTransportFailureReason = err.transportReason || undefined;
+            const grpc = String(out["content-type"] ?? "").startsWith("application/grpc");
+            // Retries ran out (or were refused) on a retriable response: the upstream's answer goes through, flagged.
+            if (retriable && noRetryFlag) info.responseFlags.push(noRetryFlag);
+            ds.respond(status, out, endStream, grpc && ds.protocol === "HTTP/2");
+            if (endStream) {
+              release();
+              hooks.finish();
+            }
+          },
+          onData(chunk: Buffer) {
+            if (finished) return true;
+            info.bytesSent += chunk.length;
+            const ok = ds.write(chunk);
+            if (!ok) ds.onDrain(() => current?.resume());
+            return ok;
+          },
+          onEnd(trailers) {
+            if (finished || myAttempt !== ctx.attempt) return;
+            if (trailers) {
+              const t = trailers as Headers;
+              info.responseTrailer = (n) => {
+                const x = t[n];
+                return typeof x === "string" ? x : x?.join(",");
+              };
+            }
             release();
-            ds.reset();
+            ds.end(trailers as Headers | undefined);
             hooks.finish();
-            return;
-          }
-          info.upstreamTransportFailureReason = err.transportReason || undefined;
-          const retried = maxRetries > 0;
-          switch (err.failure) {
-            case "connection_failure":
-              return retryOrFail(LocalReplies.connectFailure(err.transportReason, retried), !!retry?.onConnectFailure);
-            case "connection_termination":
-              return retryOrFail(LocalReplies.connectionTermination(retried), !!retry?.onReset);
-            case "overflow":
-              return endWith(LocalReplies.overflow());
-            default:
-              return retryOrFail(LocalReplies.reset(retried), !!retry?.onReset || !!retry?.onRefusedStream);
-          }
+          },
+          onError(err: UpstreamError) {
+            if (finished || myAttempt !== ctx.attempt) return;
+            clearTimeout(tryTimer);
+            info.upstreamTransportFailureReason = err.transportReason || undefined;
+            if (responseStarted) {
+              info.responseFlags.push(err.failure === "connection_termination" ? "UC" : "UR");
+              release();
+              ds.reset();
+              hooks.finish();
+              return;
+            }
+            if (err.failure === "overflow") return endWith(LocalReplies.overflow());
+            failAttempt(host, attemptFailureOf(err.failure), err);
+          },
         },
-      },
-    );
+      );
+    };
+    if (body === null && ds.body !== null) return endWith(LocalReplies.reset(true));
+    // HTTP/1.1 holds a connection per request: admission under max_connections / max_pending_requests.
+    if (protocol === "http1") {
+      cancelPending = cluster.http1Gate(spec.priority).admit(
+        (rel) => {
+          if (finished || myAttempt !== ctx.attempt) return rel();
+          releaseSlot = rel;
+          send();
+        },
+        () => endWith(LocalReplies.overflow()),
+      );
+    } else send();
   };
 
-  if (spec.timeoutMs > 0) {
+  if (timeoutMs > 0) {
     globalTimer = setTimeout(() => {
       if (finished) return;
       current?.abort();
       stats.rqTimeout.inc();
+      if (currentHost) cluster.reportLocal(currentHost, "timeout");
       if (responseStarted) {
         info.responseFlags.push("UT");
         release();
         ds.reset();
         hooks.finish();
       } else endWith(LocalReplies.timeout());
-    }, spec.timeoutMs);
+    }, timeoutMs);
   }
   attempt();
   return () => {
@@ -292,12 +326,6 @@ export function forwardUpstream(
     current?.abort();
     release();
   };
-}
-
-function isRetriableStatus(r: RetryPolicySpec, status: number): boolean {
-  if (r.on5xx && status >= 500) return true;
-  if (r.onGatewayError && (status === 502 || status === 503 || status === 504)) return true;
-  return r.onRetriableStatusCodes && r.retriableStatusCodes.has(status);
 }
 
 function originalDstHeader(ctx: RequestContext, cluster: Cluster): string | undefined {

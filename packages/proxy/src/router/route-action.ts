@@ -1,11 +1,15 @@
 // Route actions (route / redirect / direct_response) compiled to plain specs.
-import type { Route, RetryPolicy, RouteAction, RedirectAction } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
+import type { Route, RouteAction, RedirectAction } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
 import type { RE2 } from "re2-wasm";
 import { readFileSync } from "node:fs";
 import { ResourceRejectedError } from "../contracts.js";
 import { durationMs } from "../runtime/duration.js";
 import { compileRe2 } from "../runtime/string-matcher.js";
 import { compileHeaderMutation, type HeaderMutation } from "./header-mutation.js";
+import type { MirrorPolicySpec } from "./mirror.js";
+import { compileRetryPolicy, type RetryPolicySpec } from "./retry-policy.js";
+
+export { compileRetryPolicy, type RetryPolicySpec };
 
 export interface WeightedClusterSpec {
   name: string;
@@ -19,18 +23,6 @@ export type HashPolicySpec =
   | { kind: "cookie"; name: string; terminal: boolean }
   | { kind: "source_ip"; terminal: boolean }
   | { kind: "query"; name: string; terminal: boolean };
-
-export interface RetryPolicySpec {
-  numRetries: number;
-  perTryTimeoutMs: number;
-  on5xx: boolean;
-  onGatewayError: boolean;
-  onConnectFailure: boolean;
-  onReset: boolean;
-  onRefusedStream: boolean;
-  onRetriableStatusCodes: boolean;
-  retriableStatusCodes: Set<number>;
-}
 
 export interface RouteForwardSpec {
   kind: "route";
@@ -48,6 +40,11 @@ export interface RouteForwardSpec {
   retryPolicy?: RetryPolicySpec;
   hashPolicy: HashPolicySpec[];
   websocket?: boolean;
+  /** RouteAction.priority: which circuit breakers apply. */
+  priority: "default" | "high";
+  mirrors: MirrorPolicySpec[];
+  /** Route per_request_buffer_limit_bytes: how much request body is kept for retries and mirrors. */
+  bufferLimitBytes?: number;
 }
 
 export interface RedirectSpec {
@@ -79,7 +76,7 @@ export function compileRouteAction(
   const a = r.action;
   switch (a.case) {
     case "route":
-      return compileForward(a.value, res, `${field}.route`, report);
+      return { ...compileForward(a.value, res, `${field}.route`, report), bufferLimitBytes: r.perRequestBufferLimitBytes };
     case "redirect":
       return compileRedirect(a.value, res, `${field}.redirect`);
     case "directResponse": {
@@ -120,6 +117,8 @@ function compileForward(ra: RouteAction, res: string, field: string, report: (fi
     timeoutMs: durationMs(ra.timeout, 15_000),
     idleTimeoutMs: durationMs(ra.idleTimeout, 0),
     hashPolicy: [],
+    priority: ra.priority === 1 ? "high" : "default",
+    mirrors: [],
   };
   const cs = ra.clusterSpecifier;
   switch (cs.case) {
@@ -162,7 +161,7 @@ function compileForward(ra: RouteAction, res: string, field: string, report: (fi
   if (hr.case === "hostRewriteLiteral") spec.hostRewriteLiteral = hr.value;
   else if (hr.case === "autoHostRewrite") spec.autoHostRewrite = hr.value.value === true;
   else if (hr.case) report(`route.${hr.case}`, "not implemented; host not rewritten");
-  if (ra.retryPolicy) spec.retryPolicy = compileRetryPolicy(ra.retryPolicy, res, `${field}.retry_policy`);
+  if (ra.retryPolicy) spec.retryPolicy = compileRetryPolicy(ra.retryPolicy, res, `${field}.retry_policy`, report);
   ra.hashPolicy.forEach((h, i) => {
     const p = h.policySpecifier;
     const terminal = h.terminal;
@@ -176,7 +175,20 @@ function compileForward(ra: RouteAction, res: string, field: string, report: (fi
     else report(`route.hash_policy[${i}].${String(p.case)}`, "not implemented; ignored");
   });
   for (const u of ra.upgradeConfigs) if (u.upgradeType.toLowerCase() === "websocket") spec.websocket = u.enabled ?? true;
-  if (ra.requestMirrorPolicies.length) report("route.request_mirror_policies", "not implemented");
+  ra.requestMirrorPolicies.forEach((m, i) => {
+    const f = `${field}.request_mirror_policies[${i}]`;
+    if (!m.cluster && !m.clusterHeader) throw new ResourceRejectedError(res, f, "one of cluster or cluster_header is required");
+    if (m.cluster && m.clusterHeader) throw new ResourceRejectedError(res, f, "only one of cluster and cluster_header may be set");
+    const d = m.runtimeFraction?.defaultValue;
+    const denom = d ? (d.denominator === 1 ? 10_000 : d.denominator === 2 ? 1_000_000 : 100) : 1;
+    spec.mirrors.push({
+      cluster: m.cluster || undefined,
+      clusterHeader: m.clusterHeader ? m.clusterHeader.toLowerCase() : undefined,
+      // Without runtime_fraction every request is mirrored.
+      fraction: m.runtimeFraction ? (d ? Math.min(1, d.numerator / denom) : 0) : 1,
+      disableShadowHostSuffixAppend: m.disableShadowHostSuffixAppend,
+    });
+  });
   if (ra.maxStreamDuration) report("route.max_stream_duration", "not implemented");
   if (ra.hedgePolicy) report("route.hedge_policy", "not implemented");
   if (ra.rateLimits.length) report("route.rate_limits", "not implemented");
@@ -201,21 +213,4 @@ function compileRedirect(r: RedirectAction, res: string, field: string): Redirec
     spec.regexRewrite = { re: compileRe2(pattern, "gu", res, `${field}.regex_rewrite.pattern.regex`), substitution: toJsSubstitution(pr.value.substitution) };
   }
   return spec;
-}
-
-export function compileRetryPolicy(p: RetryPolicy, res: string, field: string): RetryPolicySpec {
-  const on = new Set(p.retryOn.split(",").map((s) => s.trim()).filter(Boolean));
-  const known = ["5xx", "gateway-error", "connect-failure", "reset", "refused-stream", "retriable-status-codes", "retriable-4xx", "envoy-ratelimited", "retriable-headers", "reset-before-request", "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"];
-  for (const o of on) if (!known.includes(o)) throw new ResourceRejectedError(res, `${field}.retry_on`, `unknown retry condition ${JSON.stringify(o)}`);
-  return {
-    numRetries: p.numRetries ?? 1,
-    perTryTimeoutMs: durationMs(p.perTryTimeout, 0),
-    on5xx: on.has("5xx"),
-    onGatewayError: on.has("gateway-error"),
-    onConnectFailure: on.has("connect-failure") || on.has("5xx") || on.has("gateway-error") || on.has("reset-before-request"),
-    onReset: on.has("reset") || on.has("5xx") || on.has("gateway-error"),
-    onRefusedStream: on.has("refused-stream") || on.has("5xx"),
-    onRetriableStatusCodes: on.has("retriable-status-codes"),
-    retriableStatusCodes: new Set(p.retriableStatusCodes),
-  };
 }

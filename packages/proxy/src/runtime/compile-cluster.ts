@@ -12,6 +12,10 @@ import { ResourceRejectedError } from "../contracts.js";
 import type { LbPolicy } from "../upstream/load-balancer.js";
 import { durationMs } from "./duration.js";
 import { compileAssignment, type CompiledAssignment } from "./compile-endpoints.js";
+import { compileHealthChecks, compileOutlier, compileThresholds } from "./compile-cluster-resilience.js";
+import type { ThresholdsConfig } from "../upstream/resource-manager.js";
+import type { OutlierConfig } from "../upstream/outlier-detector.js";
+import type { HealthCheckConfig } from "../upstream/health-checker.js";
 
 export type ClusterType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
 /** http1/http2 explicit; "downstream" = use_downstream_protocol_config. */
@@ -35,6 +39,12 @@ export interface ClusterConfig {
   maxPendingRequests: number;
   maxRequests: number;
   maxRetries: number;
+  /** circuit_breakers.thresholds by routing priority (Envoy's defaults where absent). */
+  thresholds: { default: ThresholdsConfig; high: ThresholdsConfig };
+  outlier?: OutlierConfig;
+  healthChecks: HealthCheckConfig[];
+  /** common_lb_config.ignore_new_hosts_until_first_hc. */
+  ignoreNewHostsUntilFirstHc: boolean;
   edsServiceName: string;
   initialFetchTimeoutMs: number;
   assignment?: CompiledAssignment;
@@ -121,7 +131,7 @@ export function compileCluster(
     if (common?.idleTimeout) idleTimeoutMs = durationMs(common.idleTimeout, idleTimeoutMs);
   }
 
-  const thresholds = c.circuitBreakers?.thresholds.find((th) => th.priority === 0);
+  const thresholds = compileThresholds(c);
   const cfg: ClusterConfig = {
     name,
     type,
@@ -131,10 +141,14 @@ export function compileCluster(
     protocol,
     maxRequestsPerConnection,
     idleTimeoutMs,
-    maxConnections: thresholds?.maxConnections ?? 1024,
-    maxPendingRequests: thresholds?.maxPendingRequests ?? 1024,
-    maxRequests: thresholds?.maxRequests ?? 1024,
-    maxRetries: thresholds?.maxRetries ?? 3,
+    maxConnections: thresholds.default.maxConnections,
+    maxPendingRequests: thresholds.default.maxPendingRequests,
+    maxRequests: thresholds.default.maxRequests,
+    maxRetries: thresholds.default.maxRetries,
+    thresholds,
+    outlier: c.outlierDetection ? compileOutlier(c.outlierDetection, name) : undefined,
+    healthChecks: compileHealthChecks(c, report),
+    ignoreNewHostsUntilFirstHc: c.commonLbConfig?.ignoreNewHostsUntilFirstHc === true,
     edsServiceName: c.edsClusterConfig?.serviceName || name,
     initialFetchTimeoutMs: durationMs(c.edsClusterConfig?.edsConfig?.initialFetchTimeout, 15_000),
     dnsRefreshMs: durationMs(c.dnsRefreshRate, 5000),
@@ -172,8 +186,6 @@ export function compileCluster(
     }
   }
   if (cfg.hasTransportSocket) report("cluster.transport_socket", "upstream TLS is not yet implemented; connections are plaintext");
-  if (c.healthChecks.length > 0) report("cluster.health_checks", "active health checking is not yet implemented");
-  if (c.outlierDetection) report("cluster.outlier_detection", "not yet implemented");
   if (c.lbSubsetConfig) report("cluster.lb_subset_config", "not yet implemented");
   // Cheap sanity check: registry knows the types we unpack (kept for clear errors if it didn't).
   void xdsRegistry;

@@ -21,6 +21,7 @@ import { createDefaultHttpFilters } from "../http/filters/default-filters.js";
 import type { HttpFilterRegistry } from "../http/http-filter.js";
 import { createListenerManager } from "../listener/listener-manager.js";
 import { createCluster, type Cluster } from "../upstream/cluster.js";
+import { circuitBreakerLines } from "../upstream/resource-manager.js";
 import { compileCluster } from "./compile-cluster.js";
 import { compileAssignment, type CompiledAssignment } from "./compile-endpoints.js";
 import { compileListener, type ListenerConfig } from "./compile-listener.js";
@@ -341,8 +342,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
       return [...clusters.values()].map((e) => {
         const c = e.value;
         const hosts: ClusterHostStatus[] = c
-          .prioritySet()
-          .levels.flatMap((l) => l.hosts)
+          .hosts()
           .map((h) => ({
             address: h.key,
             healthy: h.healthy,
@@ -354,12 +354,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
         return {
           name: e.name,
           hosts,
-          circuitBreakers: {
-            max_connections: c.config.maxConnections,
-            max_pending_requests: c.config.maxPendingRequests,
-            max_requests: c.config.maxRequests,
-            max_retries: c.config.maxRetries,
-          },
+          circuitBreakers: circuitBreakerLines(c.config.thresholds),
         };
       });
     },

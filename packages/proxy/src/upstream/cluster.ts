@@ -1,12 +1,17 @@
 // A live cluster: its endpoint set (static, DNS, EDS or original destination),
-// the load balancer over it, per-host connection pools, circuit breakers and
-// the Envoy-named stats, all looked up once here.
+// the load balancer over it, per-host connection pools, circuit breakers,
+// active health checking and outlier detection, and the Envoy-named stats,
+// all looked up once here.
 import { lookup } from "node:dns/promises";
 import type { Logger } from "pino";
 import type { Counter, Gauge, Histogram, StatsStore } from "../contracts.js";
 import type { ClusterConfig } from "../runtime/compile-cluster.js";
 import type { CompiledAssignment } from "../runtime/compile-endpoints.js";
-import { createHost, type Host } from "./host.js";
+import { createHost, HealthFlag, sameEndpoint, type Host } from "./host.js";
+import { createHealthChecker, type HealthChecker } from "./health-checker.js";
+import { createOutlierDetector, type OutlierDetector } from "./outlier-detector.js";
+import { createResourceManager, type ResourceManager } from "./resource-manager.js";
+import { createPendingGate, type PendingGate } from "./pending-gate.js";
 import { createPrioritySet, type PriorityLevel, type PrioritySet } from "./priority-set.js";
 import { createHttp1Pool } from "./http1-pool.js";
 import { createHttp2Pool, type ConnectionEvents } from "./http2-pool.js";
@@ -19,9 +24,17 @@ export interface ClusterStats {
   rq4xx: Counter;
   rq5xx: Counter;
   rqTimeout: Counter;
+  rqPerTryTimeout: Counter;
   rqRetry: Counter;
   rqRetryOverflow: Counter;
+  rqRetrySuccess: Counter;
+  rqRetryLimitExceeded: Counter;
+  rqRetryBackoffExponential: Counter;
   rqPendingOverflow: Counter;
+  rqPendingTotal: Counter;
+  rqPendingActive: Gauge;
+  cxOverflow: Counter;
+  retryOrShadowAbandoned: Counter;
   rqActive: Gauge;
   cxTotal: Counter;
   cxActive: Gauge;
@@ -42,11 +55,25 @@ export interface Cluster {
   /** Resolves when warm. */
   readonly ready: Promise<void>;
   prioritySet(): PrioritySet;
-  /** Picks a host; for ORIGINAL_DST `originalDst` (`ip:port`) is the host. */
-  pickHost(hash: number | undefined, originalDst: string | undefined): Host | undefined;
+  /** Every current host, including those load balancing leaves out (for /clusters). */
+  hosts(): readonly Host[];
+  /**
+   * Picks a host; for ORIGINAL_DST `originalDst` (`ip:port`) is the host.
+   * `reject` is a retry host predicate (previous_hosts): selection is tried
+   * up to `attempts` times, then the last pick is used (Envoy's
+   * host_selection_retry_max_attempts).
+   */
+  pickHost(hash: number | undefined, originalDst: string | undefined, reject?: (h: Host) => boolean, attempts?: number): Host | undefined;
   pool(host: Host, protocol: "http1" | "http2"): ConnectionPool;
+  /** Circuit breakers of a routing priority. */
+  resources(priority: "default" | "high"): ResourceManager;
+  /** HTTP/1.1 admission under max_connections / max_pending_requests (one request per connection). */
+  http1Gate(priority: "default" | "high"): PendingGate;
+  /** Passive health: what one attempt on `host` ended with (outlier detection). */
+  reportHttp(host: Host, status: number): void;
+  reportLocal(host: Host, event: "connect_failed" | "timeout" | "reset" | "success"): void;
   setAssignment(a: CompiledAssignment): void;
-  /** Active requests across hosts, for max_requests circuit breaking. */
+  /** Active TCP proxy connections (tcp_proxy circuit breaking). */
   activeRequests: number;
   activeRetries: number;
   close(): Promise<void>;
@@ -68,9 +95,17 @@ export function createClusterStats(store: StatsStore, name: string): ClusterStat
     rq4xx: store.counter(p + "upstream_rq_4xx"),
     rq5xx: store.counter(p + "upstream_rq_5xx"),
     rqTimeout: store.counter(p + "upstream_rq_timeout"),
+    rqPerTryTimeout: store.counter(p + "upstream_rq_per_try_timeout"),
     rqRetry: store.counter(p + "upstream_rq_retry"),
     rqRetryOverflow: store.counter(p + "upstream_rq_retry_overflow"),
+    rqRetrySuccess: store.counter(p + "upstream_rq_retry_success"),
+    rqRetryLimitExceeded: store.counter(p + "upstream_rq_retry_limit_exceeded"),
+    rqRetryBackoffExponential: store.counter(p + "upstream_rq_retry_backoff_exponential"),
     rqPendingOverflow: store.counter(p + "upstream_rq_pending_overflow"),
+    rqPendingTotal: store.counter(p + "upstream_rq_pending_total"),
+    rqPendingActive: store.gauge(p + "upstream_rq_pending_active"),
+    cxOverflow: store.counter(p + "upstream_cx_overflow"),
+    retryOrShadowAbandoned: store.counter(p + "retry_or_shadow_abandoned"),
     rqActive: store.gauge(p + "upstream_rq_active"),
     cxTotal: store.counter(p + "upstream_cx_total"),
     cxActive: store.gauge(p + "upstream_cx_active"),
@@ -100,35 +135,52 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
   let closed = false;
   let origDstHosts = new Map<string, { host: Host; lastUsed: number }>();
   let origDstSweep: NodeJS.Timeout | undefined;
+  let currentHosts: Host[] = [];
+  let currentAssignment: CompiledAssignment | undefined;
+  const rms = {
+    default: createResourceManager(deps.stats, config.name, "default", config.thresholds.default),
+    high: createResourceManager(deps.stats, config.name, "high", config.thresholds.high),
+  };
+  const gates = {
+    default: createPendingGate(rms.default, stats),
+    high: createPendingGate(rms.high, stats),
+  };
+  const outlier: OutlierDetector | undefined = config.outlier
+    ? createOutlierDetector(config.outlier, { stats: deps.stats, clusterName: config.name, random, onChange: () => rebuild() })
+    : undefined;
+  const checker: HealthChecker | undefined = config.healthChecks.length
+    ? createHealthChecker(config.healthChecks, {
+        stats: deps.stats,
+        clusterName: config.name,
+        random,
+        hadTraffic: () => stats.cxTotal.value() > 0,
+        onChange: () => rebuild(),
+        onSuccess: (h) => outlier?.onActiveHealthCheckSuccess(h),
+      })
+    : undefined;
 
   const events: ConnectionEvents = {
     connected() {
       stats.cxTotal.inc();
       stats.cxActive.inc();
+      rms.default.connections.inc();
     },
     connectFailed() {
       stats.cxConnectFail.inc();
     },
     closed() {
       stats.cxActive.dec();
+      rms.default.connections.dec();
     },
   };
 
+  /** New membership: health checkers and outlier detection follow it, then the load balancer is rebuilt. */
   function build(hosts: Host[], a: CompiledAssignment | undefined): void {
-    const levels: PriorityLevel[] = [];
-    for (const h of hosts) {
-      while (levels.length <= h.priority) levels.push({ hosts: [], healthy: [], localityWeights: a?.localityWeights[levels.length] ?? new Map() });
-      levels[h.priority].hosts.push(h);
-      if (h.healthy) levels[h.priority].healthy.push(h);
-    }
-    set = createPrioritySet(levels, {
-      ...config,
-      policy: config.lbPolicy,
-      overprovisioningFactor: a?.overprovisioningFactor ?? 1.4,
-      random,
-    });
-    stats.membershipTotal.set(set.totalHosts);
-    stats.membershipHealthy.set(set.healthyHosts);
+    currentHosts = hosts;
+    currentAssignment = a;
+    checker?.setHosts(hosts);
+    outlier?.setHosts(hosts);
+    rebuild();
     // Drop pools of hosts that are gone.
     const keep = new Set(hosts.map((h) => h.key));
     for (const [k, p] of pools) {
@@ -140,12 +192,45 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     }
   }
 
+  /** Same hosts, new health: regroup into priority levels and rebuild the load balancers. */
+  function rebuild(): void {
+    if (closed) return;
+    const a = currentAssignment;
+    const levels: PriorityLevel[] = [];
+    let total = 0;
+    let healthy = 0;
+    for (const h of currentHosts) {
+      total++;
+      if (h.healthy) healthy++;
+      // ignore_new_hosts_until_first_hc: a host not yet checked counts nowhere, not even in the health ratio.
+      if (config.ignoreNewHostsUntilFirstHc && h.flags & HealthFlag.PENDING_ACTIVE_HC) continue;
+      while (levels.length <= h.priority) levels.push({ hosts: [], healthy: [], localityWeights: a?.localityWeights[levels.length] ?? new Map() });
+      levels[h.priority].hosts.push(h);
+      if (h.healthy) levels[h.priority].healthy.push(h);
+    }
+    set = createPrioritySet(levels, {
+      ...config,
+      policy: config.lbPolicy,
+      overprovisioningFactor: a?.overprovisioningFactor ?? 1.4,
+      random,
+    });
+    stats.membershipTotal.set(total);
+    stats.membershipHealthy.set(healthy);
+  }
+
   function hostsFromAssignment(a: CompiledAssignment, resolved?: Map<string, string[]>): Host[] {
+    // A host that is still there keeps its object, so health-check and outlier state survive EDS/DNS updates (as in Envoy).
+    const previous = new Map(currentHosts.map((h) => [h.key, h]));
     const out: Host[] = [];
     for (const e of a.endpoints) {
       const ips = resolved ? resolved.get(e.address) ?? [] : [e.address];
       for (const ip of ips) {
-        out.push(createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, healthFlags: e.healthFlags, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined }));
+        const fresh = createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined });
+        const old = previous.get(fresh.key);
+        if (old && sameEndpoint(old, fresh)) {
+          old.flags = (old.flags & ~HealthFlag.FAILED_EDS_HEALTH) | (e.healthy ? 0 : HealthFlag.FAILED_EDS_HEALTH);
+          out.push(old);
+        } else out.push(fresh);
       }
     }
     return out;
@@ -182,7 +267,8 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     activeRequests: 0,
     activeRetries: 0,
     prioritySet: () => set,
-    pickHost(hash, originalDst) {
+    hosts: () => (config.type === "ORIGINAL_DST" ? [...origDstHosts.values()].map((e) => e.host) : currentHosts),
+    pickHost(hash, originalDst, reject, attempts = 1) {
       if (config.type === "ORIGINAL_DST") {
         if (!originalDst) return undefined;
         let e = origDstHosts.get(originalDst);
@@ -198,9 +284,18 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
         e.lastUsed = Date.now();
         return e.host;
       }
-      const h = set.pick(hash);
+      let h = set.pick(hash);
+      for (let i = 0; h && reject && i < attempts && reject(h); i++) h = set.pick(hash === undefined ? undefined : (hash + i + 1) >>> 0);
       if (!h) stats.cxNone.inc();
       return h;
+    },
+    resources: (priority) => rms[priority],
+    http1Gate: (priority) => gates[priority],
+    reportHttp(host, status) {
+      outlier?.reportHttp(host, status);
+    },
+    reportLocal(host, event) {
+      outlier?.reportLocal(host, event);
     },
     pool(host, protocol) {
       const k = protocol + "|" + host.key;
@@ -230,6 +325,8 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     },
     async close() {
       closed = true;
+      checker?.stop();
+      outlier?.close();
       if (dnsTimer) clearInterval(dnsTimer);
       if (origDstSweep) clearInterval(origDstSweep);
       origDstHosts = new Map();

@@ -143,7 +143,7 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
           const fail = isConnectError(sessErr);
           handler.onError(new UpstreamError(fail ? "connection_failure" : "connection_termination", transportReasonOf(sessErr), { cause: sessErr }));
         } else if (!started) {
-          handler.onError(new UpstreamError(stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? "reset" : "connection_termination", ""));
+          handler.onError(new UpstreamError(stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? "refused_stream" : "connection_termination", ""));
         } else {
           handler.onError(new UpstreamError("reset", ""));
         }

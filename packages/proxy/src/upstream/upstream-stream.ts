@@ -23,6 +23,7 @@ export type UpstreamFailure =
   | "connection_failure" // UF
   | "connection_termination" // UC
   | "reset" // UR
+  | "refused_stream" // UR (HTTP/2 REFUSED_STREAM before any response: safe to retry)
   | "overflow"; // UO
 
 export class UpstreamError extends Error {
