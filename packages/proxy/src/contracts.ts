@@ -80,6 +80,8 @@ export interface StreamInfo {
   /** ms from start to the last request byte / first response byte (%REQUEST_DURATION%, %RESPONSE_DURATION%). */
   requestDurationMs?: number;
   responseDurationMs?: number;
+  /** What the downstream TLS handshake learned (peer/local SANs, version…), for the TLS command operators. */
+  downstreamTls?: import("./listener/conn-info.js").DownstreamTls;
   /** Set when the health_check filter answered the request (access-log not_health_check filter). */
   healthCheck?: boolean;
 }

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { HeaderLookup, StreamInfo } from "../contracts.js";
 import { RESPONSE_FLAG_LONG_NAMES } from "./response-flags.js";
 import { compileStartTimeFormat } from "./start-time-format.js";
+import { tlsOperator } from "./tls-operators.js";
 
 /** A resolved value: strings and numbers are typed in JSON logs; null prints `-` in text, null in JSON. */
 export type LogValue = string | number | boolean | null | Record<string, unknown> | unknown[];
@@ -141,7 +142,10 @@ export function compileOperator(command: string, arg: string | undefined): Value
         return v === undefined ? null : (v as LogValue);
       };
     }
-    default:
+    default: {
+      const tls = tlsOperator(command);
+      if (tls) return tls;
       throw new AccessLogFormatError(`unsupported command operator %${command}%`);
+    }
   }
 }

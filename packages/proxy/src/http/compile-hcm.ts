@@ -9,6 +9,7 @@ import type { Any } from "@bufbuild/protobuf/wkt";
 import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } from "../contracts.js";
 import { durationMs } from "../runtime/duration.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
+import { compileXfcc, type XfccConfig } from "../tls/xfcc.js";
 import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry } from "./http-filter.js";
 import { compileRequestLimits, type RequestLimits } from "./request-limits.js";
 
@@ -40,6 +41,8 @@ export interface HcmConfig {
   accessLoggers: AccessLogger[];
   stripAnyHostPort: boolean;
   via: string;
+  /** forward_client_cert_details / set_current_client_cert_details (x-forwarded-client-cert). */
+  xfcc: XfccConfig;
   /** Hostile-input limits, path normalization and HTTP/2 flood limits. */
   limits: RequestLimits;
 }
@@ -109,7 +112,6 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
   });
   if (!sawRouter) throw new ResourceRejectedError(res, `${field}.http_filters`, "the last HTTP filter must be envoy.filters.http.router");
 
-  if (hcm.forwardClientCertDetails !== 0 || hcm.setCurrentClientCertDetails) deps.report("http_connection_manager.forward_client_cert_details", "needs TLS; not yet implemented");
   if (hcm.localReplyConfig) deps.report("http_connection_manager.local_reply_config", "not implemented");
   if (hcm.requestIdExtension) deps.report("http_connection_manager.request_id_extension", "not implemented; UUIDs are used");
 
@@ -150,6 +152,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     accessLoggers,
     stripAnyHostPort: hcm.stripPortMode.case === "stripAnyHostPort" && hcm.stripPortMode.value,
     via: hcm.via,
+    xfcc: compileXfcc(hcm),
     limits,
   };
 }

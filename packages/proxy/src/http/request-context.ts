@@ -7,6 +7,13 @@ import type { LocalReply } from "./local-reply.js";
 
 export type Headers = Record<string, string | string[] | undefined>;
 
+/** ALPN lists the upstream TLS connection offers, by upstream protocol (Istio's istio.alpn filter). */
+export interface UpstreamAlpn {
+  http10?: string[];
+  http1?: string[];
+  http2?: string[];
+}
+
 export interface RequestContext {
   method: string;
   /** :path including the query string. */
@@ -29,6 +36,8 @@ export interface RequestContext {
   info: StreamInfo;
   /** The downstream connection (TLS peer identity in `conn.tls`). */
   conn: ConnInfo;
+  /** Set by istio.alpn: the ALPN override for upstream TLS connections. */
+  upstreamAlpn?: UpstreamAlpn;
   /** Attempt number, starting at 1 (x-envoy-attempt-count). */
   attempt: number;
   /**

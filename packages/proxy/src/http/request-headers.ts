@@ -2,6 +2,7 @@
 // x-forwarded-for / -proto, x-envoy-external-address and internal header
 // sanitizing (use_remote_address, xff_num_trusted_hops), x-request-id, and B3.
 import { randomBytes, randomUUID } from "node:crypto";
+import { applyXfcc } from "../tls/xfcc.js";
 import type { HcmConfig } from "./compile-hcm.js";
 import type { RequestContext } from "./request-context.js";
 
@@ -78,6 +79,8 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
     const cur = h["x-request-id"];
     if (cur === undefined || cur === "" || (ctx.external && !hcm.preserveExternalRequestId)) h["x-request-id"] = randomUUID();
   }
+
+  applyXfcc(h, ctx.conn.tls, hcm.xfcc);
 
   if (hcm.tracing) applyB3(ctx, hcm);
 }

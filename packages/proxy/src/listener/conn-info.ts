@@ -35,6 +35,13 @@ export interface DownstreamTls {
   peerCertSha256?: string;
   /** The peer certificate as PEM, for %DOWNSTREAM_PEER_CERT% / XFCC `Cert=`. */
   peerCertPem?: string;
+  /** The peer's chain as PEM (leaf first), for XFCC `Chain=`. */
+  peerChainPem?: string;
+  /** The peer certificate's validity, for %DOWNSTREAM_PEER_CERT_V_START/END%. */
+  peerNotBefore?: Date;
+  peerNotAfter?: Date;
+  /** Our certificate's subject (RFC 2253), for %DOWNSTREAM_LOCAL_SUBJECT%. */
+  localSubject?: string;
   /** Our own certificate's URI SAN (XFCC `By=`). */
   localUriSan?: string;
   /** `TLSv1.3`, `TLSv1.2`. */

@@ -10,11 +10,15 @@ import type { ConnInfo } from "./conn-info.js";
 import { factsOf, selectFilterChain } from "./filter-chain-match.js";
 import { inspectHttp, parseClientHello } from "./inspectors.js";
 import { peek } from "./peek.js";
+import type { DownstreamTlsTerminator } from "../tls/downstream-tls.js";
+import type { LiveTlsContext } from "../tls/live-tls-context.js";
 
 export type ChainHandler = (socket: net.Socket, conn: ConnInfo, firstBytes: Buffer | undefined) => void;
 
 export interface ActiveChain {
   config: ChainConfig;
+  /** The chain's TLS transport socket (DownstreamTlsContext), when it has one. */
+  tls?: { live: LiveTlsContext; terminator: DownstreamTlsTerminator };
   handle: ChainHandler;
   drain(): void;
   close(): void;
@@ -160,7 +164,7 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
       chain = name !== undefined ? l.byName.get(name) : undefined;
     } else chain = selectFilterChain(l.chains.map((x) => ({ match: x.config.match, x })), factsOf(conn))?.x;
     chain ??= l.defaultChain;
-    if (!chain || chain.config.tls) {
+    if (!chain || (chain.config.tls && !chain.tls)) {
       l.stats.noChain.inc();
       if (!chain) log.debug({ listener: c.name, conn }, "no matching filter chain");
       socket.destroy();
@@ -175,7 +179,7 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
           downstreamLocalAddress: conn.localAddress,
           downstreamRemoteAddress: conn.remoteAddress,
           requestedServerName: conn.sni,
-          connectionTerminationDetails: chain ? "tls_not_implemented" : "filter_chain_not_found",
+          connectionTerminationDetails: "filter_chain_not_found",
         };
         for (const a of c.accessLoggers) a.log(info);
       }
@@ -188,6 +192,12 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
       l.stats.cxActive.dec();
       l.sockets.delete(socket);
     });
+    if (chain.tls) {
+      const ch = chain;
+      // Never plaintext on a TLS chain: the chain sees only the decrypted socket, after the peer passed.
+      chain.tls.terminator.accept(socket, conn, (tlsSocket) => ch.handle(tlsSocket, conn, undefined));
+      return;
+    }
     chain.handle(socket, conn, first);
   }
 

@@ -212,7 +212,7 @@ export function forwardUpstream(
           failAttempt(host, "per_try_timeout", undefined);
         }, perTryMs);
       }
-      current = cluster.pool(host, protocol).request(
+      current = cluster.pool(host, protocol, ctx.upstreamAlpn?.[protocol]).request(
         { method: ctx.method, path, authority: auth, scheme: ctx.scheme, headers: h, body, onBodyBytes: replay ? undefined : countBody },
         {
           onHeaders(status: number, headers: UpstreamHeaders, endStream: boolean) {

@@ -11,6 +11,10 @@ import type { ActiveChain } from "../listener/listener-manager.js";
 import { createTcpProxyHandler } from "../tcp/tcp-proxy.js";
 import type { Cluster } from "../upstream/cluster.js";
 import type { ChainConfig, ListenerConfig } from "./compile-listener.js";
+import type { TlsContextSpec } from "../tls/compile-tls-context.js";
+import type { LiveTlsContext } from "../tls/live-tls-context.js";
+import { createDownstreamTls } from "../tls/downstream-tls.js";
+import { createTlsStats } from "../tls/tls-stats.js";
 import type { CompiledRouteConfig } from "./compile-route-config.js";
 
 export interface ChainDeps {
@@ -20,6 +24,8 @@ export interface ChainDeps {
   routes(name: string): CompiledRouteConfig | undefined;
   cluster(name: string): Cluster | undefined;
   draining(): boolean;
+  /** Binds a chain's DownstreamTlsContext to the secret store (rotation-aware). */
+  tlsContext?(spec: TlsContextSpec): LiveTlsContext;
 }
 
 /**
@@ -72,9 +78,31 @@ function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveC
   };
 }
 
+/** A TLS chain owns its live context: released when the chain stops taking connections. */
+function withTls(chain: ActiveChain, c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveChain {
+  if (!c.tls) return chain;
+  if (!deps.tlsContext) throw new Error(`filter chain ${c.name || "<unnamed>"} needs TLS but the runtime has no secret store`);
+  const live = deps.tlsContext(c.tls);
+  const terminator = createDownstreamTls({ live, stats: createTlsStats(deps.stats, `listener.${l.statName}.`), logger: deps.logger, handshakeTimeoutMs: l.listenerFiltersTimeoutMs || 15_000 });
+  return {
+    ...chain,
+    tls: { live, terminator },
+    drain() {
+      terminator.close();
+      live.release();
+      chain.drain();
+    },
+    close() {
+      terminator.close();
+      live.release();
+      chain.close();
+    },
+  };
+}
+
 export function buildChains(l: ListenerConfig, deps: ChainDeps): { chains: ActiveChain[]; defaultChain?: ActiveChain } {
   return {
-    chains: l.chains.map((c) => buildChain(c, l, deps)),
-    defaultChain: l.defaultChain ? buildChain(l.defaultChain, l, deps) : undefined,
+    chains: l.chains.map((c) => withTls(buildChain(c, l, deps), c, l, deps)),
+    defaultChain: l.defaultChain ? withTls(buildChain(l.defaultChain, l, deps), l.defaultChain, l, deps) : undefined,
   };
 }

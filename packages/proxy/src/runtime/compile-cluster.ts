@@ -11,6 +11,7 @@ import { xdsRegistry } from "@weft/xds-api";
 import { ResourceRejectedError } from "../contracts.js";
 import type { LbPolicy } from "../upstream/load-balancer.js";
 import { durationMs } from "./duration.js";
+import { compileClusterTransport, type ClusterTransportSpec } from "../tls/cluster-transport.js";
 import { compileAssignment, type CompiledAssignment } from "./compile-endpoints.js";
 import { compileHealthChecks, compileOutlier, compileThresholds } from "./compile-cluster-resilience.js";
 import type { ThresholdsConfig } from "../upstream/resource-manager.js";
@@ -60,6 +61,8 @@ export interface ClusterConfig {
   /** ORIGINAL_DST: original_dst_lb_config.use_http_header (x-envoy-original-dst-host). */
   useHttpHeaderForOriginalDst: boolean;
   hasTransportSocket: boolean;
+  /** transport_socket / transport_socket_matches with TLS; undefined when every endpoint is plaintext. */
+  transport?: ClusterTransportSpec;
 }
 
 const HPO_TYPE = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -185,7 +188,7 @@ export function compileCluster(
       throw rej("load_assignment", "LOGICAL_DNS clusters must have exactly one endpoint");
     }
   }
-  if (cfg.hasTransportSocket) report("cluster.transport_socket", "upstream TLS is not yet implemented; connections are plaintext");
+  cfg.transport = compileClusterTransport(c, report);
   if (c.lbSubsetConfig) report("cluster.lb_subset_config", "not yet implemented");
   // Cheap sanity check: registry knows the types we unpack (kept for clear errors if it didn't).
   void xdsRegistry;

@@ -2,6 +2,7 @@
 import type { ClusterLoadAssignment } from "@weft/xds-api/gen/envoy/config/endpoint/v3/endpoint_pb.js";
 import type { Address } from "@weft/xds-api/gen/envoy/config/core/v3/address_pb.js";
 import { isIP } from "node:net";
+import type { Metadata } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
 import type { Locality } from "../upstream/host.js";
 
@@ -15,6 +16,8 @@ export interface EndpointSpec {
   healthFlags: string[];
   locality?: Locality;
   priority: number;
+  /** filter_metadata["envoy.transport_socket_match"] (endpoint, else locality): picks the cluster's transport_socket_matches entry. */
+  transportSocketMatch?: Record<string, unknown>;
 }
 
 export interface CompiledAssignment {
@@ -46,6 +49,11 @@ export function socketAddressOf(
   return { address: sa.address, port };
 }
 
+/** Envoy matches transport_socket_matches against this filter_metadata key. */
+function socketMatchOf(md: Metadata | undefined): Record<string, unknown> | undefined {
+  return md?.filterMetadata["envoy.transport_socket_match"];
+}
+
 export function compileAssignment(
   cla: ClusterLoadAssignment,
   resource: string,
@@ -60,6 +68,7 @@ export function compileAssignment(
     const key = loc ? `${loc.region ?? ""}/${loc.zone ?? ""}/${loc.subZone ?? ""}` : "";
     while (localityWeights.length <= priority) localityWeights.push(new Map());
     if (lle.loadBalancingWeight !== undefined) localityWeights[priority].set(key, lle.loadBalancingWeight);
+    const localityMatch = socketMatchOf(lle.metadata);
     lle.lbEndpoints.forEach((lb, j) => {
       const f = `${field}.endpoints[${i}].lb_endpoints[${j}]`;
       if (lb.hostIdentifier.case !== "endpoint") {
@@ -76,6 +85,7 @@ export function compileAssignment(
         healthFlags: healthy ? [] : ["/failed_eds_health"],
         locality: loc,
         priority,
+        transportSocketMatch: socketMatchOf(lb.metadata) ?? localityMatch,
       });
     });
   });

@@ -11,6 +11,7 @@ import { compileNetworkFilter, type NetworkFilter } from "../authz/network-filte
 import { compileChainMatch, chainMatchKey, type ChainMatch } from "../listener/filter-chain-match.js";
 import { compileChainMatcher, type ChainNameMatcher } from "../listener/chain-matcher.js";
 import { compileTcpProxy, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from "../tcp/tcp-proxy.js";
+import { compileDownstreamTls, RAW_BUFFER_TYPE_URL, type TlsContextSpec } from "../tls/compile-tls-context.js";
 import { durationMs } from "./duration.js";
 import { socketAddressOf } from "./compile-endpoints.js";
 
@@ -22,7 +23,8 @@ export interface ChainConfig {
   terminal: NetworkFilterSpec;
   /** Network filters before the terminal one (rbac, istio_authn), in order. */
   networkFilters: NetworkFilter[];
-  tls: boolean;
+  /** The chain's DownstreamTlsContext; undefined for plaintext (raw_buffer). */
+  tls?: TlsContextSpec;
 }
 
 export interface ListenerConfig {
@@ -162,7 +164,13 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
     else throw new ResourceRejectedError(res, `${ff}.typed_config`, `network filter ${f.name} (${any.typeUrl}) is not implemented`);
   });
   if (!terminal) throw new ResourceRejectedError(res, `${field}.filters`, "the last network filter must be http_connection_manager or tcp_proxy");
-  const tls = !!fc.transportSocket && !fc.transportSocket.configType.value?.typeUrl.endsWith("RawBuffer");
-  if (tls) deps.report("filter_chain.transport_socket", "downstream TLS is not yet implemented; connections to this chain are closed");
+  let tls: TlsContextSpec | undefined;
+  const ts = fc.transportSocket;
+  if (ts) {
+    const tf = `${field}.transport_socket`;
+    if (ts.configType.case !== "typedConfig") throw new ResourceRejectedError(res, tf, `transport socket ${ts.name} needs typed_config`);
+    const any = ts.configType.value;
+    if (any.typeUrl !== RAW_BUFFER_TYPE_URL) tls = compileDownstreamTls(any, res, `${tf}.typed_config`, deps.report);
+  }
   return { name: fc.name, match, terminal, networkFilters, tls };
 }

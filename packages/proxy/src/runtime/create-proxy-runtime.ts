@@ -1,6 +1,7 @@
 // The data path behind the ProxyRuntime seam: compiles xDS resources once
 // (one compiler per kind), swaps them in make-before-break, and owns the live
 // listeners, route tables and clusters.
+import { resolve as resolvePath } from "node:path";
 import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
 import { TypeUrl, unpackAny } from "@weft/xds-api";
 import { ClusterSchema, type Cluster as ClusterProto } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb.js";
@@ -27,6 +28,7 @@ import { compileAssignment, type CompiledAssignment } from "./compile-endpoints.
 import { compileListener, type ListenerConfig } from "./compile-listener.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "./compile-route-config.js";
 import { buildChains, type ChainDeps } from "./build-chains.js";
+import { createRuntimeSecrets } from "../tls/runtime-secrets.js";
 
 interface Entry<T> {
   name: string;
@@ -66,6 +68,25 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
   let initDone = false;
   let initTimer: NodeJS.Timeout | undefined;
   const initListeners: Array<() => void> = [];
+  // Secrets: static, SDS over ADS, SDS streams to static clusters (Istio's sds-grpc). Listeners and
+  // clusters warm until theirs arrive; a rotation rebuilds contexts for new handshakes only.
+  const secretHolds = new Map<string, () => void>();
+  const secrets = createRuntimeSecrets({
+    logger: log,
+    stats: options.stats,
+    report,
+    nodeId: options.nodeId,
+    serviceCluster: options.serviceCluster,
+    clusterAddress(name) {
+      const e = clusters.get(name)?.value.config.assignment?.endpoints[0];
+      if (!e) return undefined;
+      return e.pipe ? { kind: "unix", path: resolvePath(e.pipe) } : { kind: "tcp", host: e.address, port: e.port };
+    },
+    onSecretsChanged() {
+      void activateWarmedListeners().then(checkInitialized, (err: unknown) => log.error({ err }, "listener activation after a secret update failed"));
+    },
+  });
+  const listenerWarm = (l: ListenerConfig): boolean => listenerRdsNames(l).every((n) => routes.has(n)) && secrets.listenerReady(l);
   const chainDeps: ChainDeps = {
     stats: options.stats,
     logger: log,
@@ -73,6 +94,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     routes: (name) => routes.get(name)?.value,
     cluster: (name) => clusters.get(name)?.value,
     draining: () => draining,
+    tlsContext: (spec) => secrets.tlsContext(spec),
   };
 
   function checkInitialized(): void {
@@ -136,7 +158,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     for (const c of compiled) {
       const prev = clusters.get(c.name);
       if (prev?.static && !isStatic) throw new ResourceRejectedError(c.name, "name", "a static cluster with this name exists in the bootstrap");
-      const cluster = createCluster(c.cfg, { stats: options.stats, logger: log, random });
+      const cluster = createCluster(c.cfg, { stats: options.stats, logger: log, random, transport: secrets.clusterTransport(c.cfg) });
       if (c.cfg.type === "EDS") {
         const cla = endpoints.get(c.cfg.edsServiceName);
         if (cla) cluster.setAssignment(cla.value);
@@ -173,14 +195,19 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     const compiled = changed.map((i) => ({ ...i, cfg: compileListener(i.msg, compileDeps) }));
     for (const c of compiled) {
       const entry: Entry<ListenerConfig> = { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: isStatic, value: c.cfg };
-      if (listenerRdsNames(c.cfg).every((n) => routes.has(n))) {
+      secretHolds.get(c.name)?.();
+      secretHolds.delete(c.name);
+      if (listenerWarm(c.cfg)) {
         warmingListeners.delete(c.name);
         await activateListener(entry);
       } else {
-        // Envoy warms a listener until its RDS route configs arrive; the old one (if any) keeps serving.
+        // Envoy warms a listener until its RDS route configs and SDS secrets arrive; the old one (if any) keeps serving.
         warmingListeners.set(c.name, entry);
+        secretHolds.set(c.name, secrets.hold(c.cfg));
         const t = setTimeout(() => {
           if (warmingListeners.get(c.name) !== entry) return;
+          // Istio's SDS initial_fetch_timeout is 0 (wait forever): a TLS chain without its secrets never serves.
+          if (!secrets.listenerReady(entry.value)) return void log.warn({ listener: c.name }, "still waiting for SDS secrets; the listener stays warming");
           log.warn({ listener: c.name }, "RDS did not arrive within 15 s; activating the listener anyway");
           warmingListeners.delete(c.name);
           void activateListener(entry).catch((err: unknown) => log.error({ err, listener: c.name }, "listener activation failed"));
@@ -190,6 +217,8 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     }
     for (const n of removed) {
       warmingListeners.delete(n);
+      secretHolds.get(n)?.();
+      secretHolds.delete(n);
       const prev = listeners.get(n);
       if (prev && !prev.static) {
         listeners.delete(n);
@@ -206,12 +235,15 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
       throw new ResourceRejectedError(entry.name, "address", (err as Error).message);
     }
     listeners.set(entry.name, entry);
+    // The chains now watch their own secrets.
+    secretHolds.get(entry.name)?.();
+    secretHolds.delete(entry.name);
   }
 
   /** Activates warming listeners whose route configs have all arrived. */
   async function activateWarmedListeners(): Promise<void> {
     for (const [name, entry] of [...warmingListeners]) {
-      if (!listenerRdsNames(entry.value).every((n) => routes.has(n))) continue;
+      if (!listenerWarm(entry.value)) continue;
       warmingListeners.delete(name);
       try {
         await activateListener(entry);
@@ -236,6 +268,9 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
   const runtime: WeftProxyRuntime = {
     async applyBootstrap(b: Bootstrap) {
       const sr = b.staticResources;
+      secrets.setNode(b.node);
+      // Static secrets first: static listeners and clusters may reference them.
+      if (sr?.secrets.length) secrets.applyStatic(sr.secrets);
       if (sr) {
         await applyClusters(
           sr.clusters.map((c) => ({ name: c.name, version: "", resource: anyPack(ClusterSchema, c), msg: c })),
@@ -251,7 +286,6 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
           [],
           true,
         );
-        if (sr.secrets.length) report("bootstrap.static_resources.secrets", "TLS is not yet implemented; static secrets are ignored");
       }
       const dr = b.dynamicResources;
       cdsPending = !!dr?.cdsConfig;
@@ -303,7 +337,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
           break;
         }
         case TypeUrl.Secret:
-          report("sds", "TLS is not yet implemented; secrets are accepted and ignored");
+          secrets.applyAds(u);
           break;
         default:
           report(`xds.${u.typeUrl}`, "resource type not implemented; ignored");
@@ -314,7 +348,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     subscriptions() {
       const eds = new Set<string>();
       for (const c of clusters.values()) if (c.value.config.type === "EDS") eds.add(c.value.config.edsServiceName);
-      return { eds: [...eds], rds: rdsNames(), sds: [] };
+      return { eds: [...eds], rds: rdsNames(), sds: secrets.adsNames() };
     },
     initialized: () => initDone,
     onInitialized(l) {
@@ -335,7 +369,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
         clusters: d(clusters, (c) => c.warm),
         routes: d(routes),
         endpoints: d(endpoints),
-        secrets: [],
+        secrets: secrets.dump(),
       };
     },
     clusterStatus() {
@@ -367,6 +401,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     activeConnections: () => listenerMgr.activeConnections(),
     async close() {
       clearTimeout(initTimer);
+      await secrets.close();
       await listenerMgr.close();
       await Promise.all([...clusters.values()].map((c) => c.value.close()));
       clusters.clear();

@@ -39,6 +39,8 @@ export interface Host {
   readonly priority: number;
   /** Hostname the endpoint was configured with (for auto_host_rewrite on DNS clusters). */
   readonly hostname?: string;
+  /** filter_metadata["envoy.transport_socket_match"] of the endpoint (else its locality), for transport_socket_matches. */
+  readonly transportSocketMatch?: Readonly<Record<string, unknown>>;
   /** Bit set of HealthFlag values. */
   flags: number;
   /** No flag that excludes the host from load balancing. */
@@ -62,6 +64,7 @@ export function createHost(init: {
   locality?: Locality;
   priority?: number;
   hostname?: string;
+  transportSocketMatch?: Readonly<Record<string, unknown>>;
 }): Host {
   const loc = init.locality;
   return {
@@ -74,6 +77,7 @@ export function createHost(init: {
     localityKey: loc ? `${loc.region ?? ""}/${loc.zone ?? ""}/${loc.subZone ?? ""}` : "",
     priority: init.priority ?? 0,
     hostname: init.hostname,
+    transportSocketMatch: init.transportSocketMatch,
     flags: (init.flags ?? 0) | (init.healthy === false ? HealthFlag.FAILED_EDS_HEALTH : 0),
     get healthy() {
       return (this.flags & UNHEALTHY_MASK) === 0;

@@ -14,6 +14,7 @@ import {
   type UpstreamStream,
 } from "./upstream-stream.js";
 import type { ConnectionEvents } from "./http2-pool.js";
+import { connectUpstreamTls, type UpstreamTls } from "../tls/upstream-tls.js";
 
 export interface Http1PoolOptions {
   ip: string;
@@ -26,12 +27,33 @@ export interface Http1PoolOptions {
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
   events: ConnectionEvents;
+  /** The endpoint's UpstreamTlsContext (transport_socket / transport_socket_matches); plaintext when absent. */
+  tls?: UpstreamTls;
 }
 
 export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
   const base = buildConnector({ timeout: o.connectTimeoutMs, socketPath: o.pipe });
   // undici passes the source address per connection (its Client `localAddress` option).
-  const connect: buildConnector.connector = (opts, cb) => {
+  const tls = o.tls;
+  const connectTls: buildConnector.connector = (_opts, cb) => {
+    // TLS is ours (SNI, ALPN, client cert from SDS, SAN checks), not undici's: the secure context is read per connection so rotated secrets apply to new connections.
+    let done = false;
+    const s = connectUpstreamTls({ host: o.ip, port: o.port, pipe: o.pipe, localAddress: o.localAddress }, tls!, "http1", (err) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err) {
+        o.events.connectFailed();
+        cb(err, null);
+        return;
+      }
+      o.events.connected();
+      s.once("close", () => o.events.closed());
+      cb(null, s);
+    });
+    const timer = setTimeout(() => s.destroy(Object.assign(new Error("connect timeout"), { code: "UND_ERR_CONNECT_TIMEOUT", syscall: "connect" })), o.connectTimeoutMs);
+  };
+  const connect: buildConnector.connector = tls ? connectTls : (opts, cb) => {
     base(o.localAddress && !o.pipe ? { ...opts, localAddress: o.localAddress } : opts, (err, socket) => {
       if (err) {
         o.events.connectFailed();

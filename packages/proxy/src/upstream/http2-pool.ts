@@ -15,6 +15,7 @@ import {
   type UpstreamRequest,
   type UpstreamStream,
 } from "./upstream-stream.js";
+import { connectUpstreamTls, type UpstreamTls } from "../tls/upstream-tls.js";
 
 export interface ConnectionEvents {
   connected(): void;
@@ -32,6 +33,8 @@ export interface Http2PoolOptions {
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
   events: ConnectionEvents;
+  /** The endpoint's UpstreamTlsContext; plaintext (h2c) when absent. */
+  tls?: UpstreamTls;
 }
 
 interface SessionState {
@@ -53,7 +56,11 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
     let socket: net.Socket | undefined;
     const session = http2.connect(authority, {
       createConnection: () => {
-        socket = o.pipe ? net.connect(o.pipe) : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress });
+        socket = o.tls
+          ? connectUpstreamTls({ host: o.ip, port: o.port, pipe: o.pipe, localAddress: o.localAddress }, o.tls, "http2")
+          : o.pipe
+            ? net.connect(o.pipe)
+            : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress });
         return socket;
       },
     });

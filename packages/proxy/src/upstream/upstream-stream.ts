@@ -68,6 +68,9 @@ export function transportReasonOf(err: unknown): string {
   if (code === "ENETUNREACH") return "delayed connect error: 101";
   if (code === "UND_ERR_CONNECT_TIMEOUT" || code === "ETIMEDOUT") return "connect timeout";
   if (code === "ENOENT") return "delayed connect error: 2";
+  // The TLS transport socket's own text (`TLS_error:|…:TLS_error_end`).
+  const tlsReason = (err as { transportFailureReason?: string })?.transportFailureReason;
+  if (tlsReason) return tlsReason;
   return e?.message ?? String(err);
 }
 
@@ -80,6 +83,7 @@ export function isConnectError(err: unknown): boolean {
     code === "UND_ERR_CONNECT_TIMEOUT" ||
     code === "ETIMEDOUT" ||
     code === "ENOENT" ||
+    code === "ERR_WEFT_UPSTREAM_TLS" ||
     code === "EADDRNOTAVAIL"
   );
 }

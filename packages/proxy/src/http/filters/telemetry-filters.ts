@@ -1,5 +1,5 @@
 // Istio's telemetry-only HTTP filters (grpc_stats, istio.stats via Wasm or
-// TypedStruct, peer metadata, istio.alpn): accepted so Istio's configs load,
+// TypedStruct, peer metadata): accepted so Istio's configs load,
 // never executed; each is reported once. They do not change traffic.
 import type { HttpFilterFactory } from "../http-filter.js";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
@@ -20,7 +20,6 @@ export const telemetryNoopFilterFactory: HttpFilterFactory = {
   typeUrls: [
     "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
     "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-    "type.googleapis.com/istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig",
     "type.googleapis.com/udpa.type.v1.TypedStruct",
     // Istio's own telemetry configs as they appear when not wrapped in a TypedStruct.
     "type.googleapis.com/stats.PluginConfig",

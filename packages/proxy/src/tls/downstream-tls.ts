@@ -1,0 +1,187 @@
+// The DownstreamTlsContext transport socket: terminates TLS on an accepted
+// connection after the filter chain was chosen (SNI/ALPN from the ClientHello),
+// verifies the client (chain, SANs, Weft's strict rules), records what it
+// learned in ConnInfo.tls, then hands the decrypted socket to the chain.
+//
+// One tls.Server per TLS chain does the handshakes (connections are handed to
+// it with emit("connection")): it is what gives server sockets OpenSSL's chain
+// verdict (`authorized`) and sockets HTTP/2 sessions can run on. A secret
+// rotation swaps its context (setSecureContext) for new handshakes only.
+import type { Socket } from "node:net";
+import { createServer, type Server, type TLSSocket } from "node:tls";
+import type { Logger } from "pino";
+import type { ConnInfo, DownstreamTls } from "../listener/conn-info.js";
+import type { LiveTlsContext } from "./live-tls-context.js";
+import { checkPeer } from "./peer-check.js";
+import { parsePeerCertificate, type PeerCertificate } from "./peer-certificate.js";
+import type { TlsStats } from "./tls-stats.js";
+
+export interface DownstreamTlsOptions {
+  live: LiveTlsContext;
+  stats: TlsStats;
+  logger: Logger;
+  /** Give up on a handshake that has not finished by then. */
+  handshakeTimeoutMs: number;
+}
+
+export interface DownstreamTlsTerminator {
+  /** Calls `onSecure` with the TLS socket once the peer is accepted; otherwise closes the connection. */
+  accept(raw: Socket, conn: ConnInfo, onSecure: (s: TLSSocket) => void): void;
+  close(): void;
+}
+
+interface Pending {
+  conn: ConnInfo;
+  raw: Socket;
+  onSecure: (s: TLSSocket) => void;
+}
+
+const tupleOf = (s: { remoteAddress?: string; remotePort?: number; localAddress?: string; localPort?: number }) =>
+  `${s.remoteAddress}|${s.remotePort}|${s.localAddress}|${s.localPort}`;
+
+export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTerminator {
+  const { stats, live } = o;
+  const spec = live.spec;
+  let server: Server | undefined;
+  let generation = -1;
+  // Per-connection state, found again from the server's TLS socket (its underlying socket, else the 4-tuple).
+  const pending = new Map<Socket, Pending>();
+
+  function serverFor(): Server | undefined {
+    const ctx = live.current();
+    if (!ctx) return undefined;
+    if (server && generation === ctx.generation) return server;
+    if (server) {
+      server.setSecureContext(ctx.contextOptions);
+      generation = ctx.generation;
+      return server;
+    }
+    generation = ctx.generation;
+    server = createServer({
+      ...ctx.contextOptions,
+      requestCert: ctx.validation !== undefined,
+      // OpenSSL then refuses a client without a certificate during the handshake (certificate_required),
+      // as Envoy does for require_client_certificate, and Node closes one whose chain does not verify.
+      rejectUnauthorized: spec.requireClientCert && !ctx.validation?.acceptUntrusted && !ctx.validation?.allowExpired,
+      ALPNProtocols: spec.alpn.length ? spec.alpn : undefined,
+      handshakeTimeout: o.handshakeTimeoutMs,
+    });
+    server.on("secureConnection", onSecureConnection);
+    server.on("tlsClientError", (err: NodeJS.ErrnoException, s: TLSSocket) => {
+      const p = take(s);
+      // Nothing pending: the close below already counted this connection.
+      if (!p) return void s.destroy();
+      if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|NO_CERTIFICATE|CERTIFICATE_REQUIRED/i.test(`${err.code} ${err.message}`)) stats.failVerifyNoCert.inc();
+      stats.connectionError.inc();
+      o.logger.debug({ listener: p.conn.listenerName, remote: p.conn.remoteAddress, reason: err.code ?? err.message }, "downstream TLS handshake failed");
+      s.destroy();
+      p.raw.destroy();
+    });
+    return server;
+  }
+
+  function take(s: TLSSocket): Pending | undefined {
+    const parent = (s as unknown as { _parent?: Socket })._parent;
+    let p = parent ? pending.get(parent) : undefined;
+    if (!p) {
+      const k = tupleOf(s);
+      for (const q of pending.values()) if (tupleOf(q.raw) === k) p = q;
+    }
+    if (p) pending.delete(p.raw);
+    return p;
+  }
+
+  function refuse(s: TLSSocket, p: Pending, reason: string): void {
+    stats.connectionError.inc();
+    o.logger.debug({ listener: p.conn.listenerName, remote: p.conn.remoteAddress, reason }, "downstream TLS peer refused");
+    s.destroy();
+    p.raw.destroy();
+  }
+
+  function onSecureConnection(s: TLSSocket): void {
+    const p = take(s);
+    if (!p) return void s.destroy();
+    const ctx = live.current();
+    const v = ctx?.validation;
+    let peer: PeerCertificate | undefined;
+    const x = s.getPeerX509Certificate();
+    try {
+      peer = x ? parsePeerCertificate(x.raw) : undefined;
+    } catch (err) {
+      stats.failVerifyError.inc();
+      return refuse(s, p, `unparsable peer certificate: ${(err as Error).message}`);
+    }
+    if (v && (peer || spec.requireClientCert)) {
+      const chainError = s.authorized ? undefined : String(s.authorizationError ?? "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
+      const verdict = checkPeer(peer, peer ? chainError : undefined, v, stats);
+      if (!verdict.ok) return refuse(s, p, verdict.reason ?? "peer rejected");
+    }
+    stats.handshake.inc();
+    p.conn.tls = describe(s, peer, ctx?.localUriSan, ctx?.localSubject);
+    p.conn.transportProtocol = "tls";
+    // The negotiated protocol decides the codec (h2 or HTTP/1.1); without ALPN the HCM sniffs.
+    p.conn.alpn = s.alpnProtocol || undefined;
+    p.onSecure(s);
+  }
+
+  return {
+    accept(raw, conn, onSecure) {
+      const srv = serverFor();
+      if (!srv) {
+        // The listener warms until its secrets arrive; this is a secret removed since. Never fall back to plaintext.
+        stats.noCertificate.inc();
+        stats.connectionError.inc();
+        raw.destroy();
+        return;
+      }
+      if (spec.requireSni && !conn.sni) {
+        stats.connectionError.inc();
+        raw.destroy();
+        return;
+      }
+      pending.set(raw, { conn, raw, onSecure });
+      raw.once("close", () => {
+        if (!pending.delete(raw)) return;
+        // Closed before 'secureConnection' without a tlsClientError: Node refused the client's chain.
+        stats.failVerifyError.inc();
+        stats.connectionError.inc();
+        o.logger.debug({ listener: conn.listenerName, remote: conn.remoteAddress }, "downstream TLS client certificate chain did not verify");
+      });
+      srv.emit("connection", raw);
+    },
+    close() {
+      pending.clear();
+      server?.close();
+    },
+  };
+}
+
+function describe(s: TLSSocket, peer: PeerCertificate | undefined, localUriSan: string | undefined, localSubject: string | undefined): DownstreamTls {
+  let chain: string | undefined;
+  if (peer) {
+    const parts: string[] = [];
+    let c = s.getPeerCertificate(true);
+    const seen = new Set<string>();
+    while (c && c.raw && !seen.has(c.fingerprint256)) {
+      seen.add(c.fingerprint256);
+      parts.push(`-----BEGIN CERTIFICATE-----\n${c.raw.toString("base64").replace(/(.{64})/g, "$1\n").replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`);
+      c = c.issuerCertificate;
+    }
+    chain = parts.join("");
+  }
+  return {
+    peerUriSan: peer?.uriSans.length === 1 ? peer.uriSans[0] : undefined,
+    peerDnsSans: peer?.dnsSans ?? [],
+    peerSubject: peer?.subject ?? "",
+    peerCertSha256: peer?.sha256Hex,
+    peerCertPem: peer?.pem,
+    peerChainPem: chain,
+    peerNotBefore: peer?.notBefore,
+    peerNotAfter: peer?.notAfter,
+    localUriSan,
+    localSubject,
+    version: s.getProtocol() ?? "",
+    cipher: s.getCipher()?.standardName ?? "",
+    alpn: s.alpnProtocol || undefined,
+  };
+}

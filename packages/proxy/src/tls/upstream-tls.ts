@@ -1,0 +1,124 @@
+// The UpstreamTlsContext transport socket: a client TLS connection with the
+// cluster's SNI and ALPN, our client certificate, and the server checked by
+// the validation context (chain, match_subject_alt_names, Weft's strict leaf
+// rules). Envoy does not check the server's hostname unless told to: the SAN
+// matchers are the identity check. Shared by the HTTP/1.1 and HTTP/2 pools
+// and tcp_proxy.
+import * as net from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate as NodePeerCertificate, type TLSSocket } from "node:tls";
+import type { LiveTlsContext } from "./live-tls-context.js";
+import { checkPeer } from "./peer-check.js";
+import { parsePeerCertificate } from "./peer-certificate.js";
+import { tlsFailureReason, type TlsStats } from "./tls-stats.js";
+
+export interface UpstreamTls {
+  live: LiveTlsContext;
+  stats: TlsStats;
+  /** ALPN to offer (istio.alpn override, the context's alpn_protocols, or the codec's fallback). */
+  alpn?: readonly string[];
+}
+
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  pipe?: string;
+  localAddress?: string;
+}
+
+/** Marks errors of the TLS layer so the pools report them as connect failures (503 UF). */
+export const UPSTREAM_TLS_ERROR = "ERR_WEFT_UPSTREAM_TLS";
+
+export class UpstreamTlsError extends Error {
+  override readonly name = "UpstreamTlsError";
+  readonly code = UPSTREAM_TLS_ERROR;
+  /** Envoy's upstream_transport_failure_reason text. */
+  readonly transportFailureReason: string;
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(detail, options);
+    this.transportFailureReason = tlsFailureReason({ code: (options?.cause as { code?: string } | undefined)?.code ?? "CERTIFICATE_VERIFY_FAILED", message: detail });
+  }
+}
+
+/** The ALPN list for a pool: override, else the context's, else the codec's own protocol (Envoy's fallback). */
+export function alpnFor(tls: UpstreamTls | undefined, protocol: "http1" | "http2" | "tcp"): string[] | undefined {
+  const base = tls?.alpn ?? (tls?.live.spec.alpn.length ? tls.live.spec.alpn : undefined);
+  if (base) return protocol === "http1" ? base.filter((p) => p !== "h2") : [...base];
+  if (protocol === "http2") return ["h2"];
+  if (protocol === "http1") return ["http/1.1"];
+  return undefined;
+}
+
+/**
+ * Opens a TLS connection; `socket` is returned at once, `onSecure(err)` fires
+ * after the handshake and our checks. A failure destroys the socket with an
+ * UpstreamTlsError and counts `ssl.*` stats.
+ */
+export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol: "http1" | "http2" | "tcp", onSecure?: (err: UpstreamTlsError | undefined) => void): TLSSocket {
+  const ctx = tls.live.current();
+  const v = ctx?.validation;
+  const stats = tls.stats;
+  let verdictReason: string | undefined;
+  const raw = t.pipe ? net.connect(t.pipe) : undefined;
+  // localAddress reaches net.connect at runtime; Node's typings leave it out of tls.ConnectionOptions.
+  const options: ConnectionOptions & { localAddress?: string } = {
+    socket: raw,
+    host: t.pipe ? undefined : t.host,
+    port: t.pipe ? undefined : t.port,
+    localAddress: t.pipe ? undefined : t.localAddress,
+    secureContext: ctx?.secureContext,
+    // Envoy sends SNI only when `sni` is set. (Node still sends a DNS host name as SNI when none is given; endpoints are IPs in a mesh.)
+    servername: tls.live.spec.sni ?? "",
+    ALPNProtocols: alpnFor(tls, protocol),
+    // Without a validation context Envoy does not verify the server at all.
+    rejectUnauthorized: !!v?.trustedCa && !v.acceptUntrusted && !v.allowExpired,
+    checkServerIdentity: (_host: string, cert: NodePeerCertificate) => {
+      if (!v) return undefined;
+      let parsed;
+      try {
+        parsed = parsePeerCertificate(cert.raw);
+      } catch (err) {
+        stats.failVerifyError.inc();
+        verdictReason = `unparsable server certificate: ${(err as Error).message}`;
+        return new Error(verdictReason);
+      }
+      const verdict = checkPeer(parsed, undefined, v, stats);
+      if (verdict.ok) return undefined;
+      verdictReason = verdict.reason;
+      return new Error(verdict.reason);
+    },
+  };
+  const s = tlsConnect(options);
+  if (!ctx) {
+    // Secrets not here yet (the cluster is still warming): fail like a handshake failure, never go plaintext.
+    process.nextTick(() => s.destroy(new UpstreamTlsError("TLS context not ready: waiting for SDS secrets")));
+  }
+  let settled = false;
+  s.once("secureConnect", () => {
+    if (settled) return;
+    settled = true;
+    stats.handshake.inc();
+    onSecure?.(undefined);
+  });
+  s.on("error", (err: NodeJS.ErrnoException) => {
+    if (settled) return;
+    settled = true;
+    if (!(err instanceof UpstreamTlsError) && !verdictReason && isVerifyError(err)) stats.failVerifyError.inc();
+    stats.connectionError.inc();
+    if (isSocketLevel(err)) {
+      onSecure?.(err as UpstreamTlsError);
+      return;
+    }
+    const e = err instanceof UpstreamTlsError ? err : new UpstreamTlsError(verdictReason ?? err.message, { cause: err });
+    onSecure?.(e);
+  });
+  return s;
+}
+
+function isVerifyError(err: NodeJS.ErrnoException): boolean {
+  return /CERT|VERIFY|SELF_SIGNED|ISSUER/i.test(err.code ?? "");
+}
+
+/** Plain socket errors (refused, unreachable) keep their own code: they are connect failures, not TLS ones. */
+function isSocketLevel(err: NodeJS.ErrnoException): boolean {
+  return /^E[A-Z]+$/.test(err.code ?? "") && err.syscall !== undefined;
+}
