@@ -29,6 +29,7 @@ export const PROXY_UID = 1337;
 const DISCOVERY_GRPC_PORT = 15010;
 const DISCOVERY_HTTP_PORT = 15080;
 const DISCOVERY_MONITORING_PORT = 15014;
+const DISCOVERY_READY_TIMEOUT_MS = 60_000;
 
 export function defaultManifests(): string[] {
   const samples = samplesDir();
@@ -137,7 +138,8 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
       progress.step("network: explicit mode, each pod on its own 127.10.x.y address, apps send HTTP through their sidecar (HTTP_PROXY)");
     }
     // Sidecars start now, while discovery boots: their agents connect with backoff, as in Kubernetes.
-    const discoveryReady = waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), 20_000);
+    // Generous: a loaded machine starts slowly, and a slow start is not a failure.
+    const discoveryReady = waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), DISCOVERY_READY_TIMEOUT_MS);
 
     progress.step(`ingress gateway on port ${plan.gateway.port}`);
     const gatewayPod: LocalPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, appIp: plan.gateway.ip, containerPorts: [], containerEnv: [], sidecar: true, netns: "", hostVeth: "" };
@@ -201,7 +203,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
     }
 
     if (!(await discoveryReady)) {
-      throw new LocalError("discovery did not become ready within 20 s", `see ${join(stateDir, "logs", "discovery.log")}`);
+      throw new LocalError(`discovery did not become ready within ${DISCOVERY_READY_TIMEOUT_MS / 1000} s`, `see ${join(stateDir, "logs", "discovery.log")}`);
     }
     progress.step("waiting for readiness");
     const ready = await waitFor(async () => (await readiness(state)).every((w) => w.ready), options.readyTimeoutMs ?? 60_000, 250);
