@@ -6,7 +6,8 @@ import { telemetryNoopFilterFactory } from "./telemetry-filters.js";
 import { istioAlpnFilterFactory } from "./istio-alpn-filter.js";
 import { rbacFilterFactory } from "./rbac-filter.js";
 import { extAuthzFilterFactory } from "./ext-authz-filter.js";
+import { jwtAuthnFilterFactory } from "./jwt-authn-filter.js";
 
 export function createDefaultHttpFilters(): HttpFilterRegistry {
-  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryNoopFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory]);
+  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryNoopFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory, jwtAuthnFilterFactory]);
 }
