@@ -1,5 +1,6 @@
-// Retries of requests with a body: allowed while none of the body was sent
-// (connect failures), refused once the upstream consumed it.
+// Retries of requests with a body: the body is kept up to the buffer limit
+// (per_request_buffer_limit_bytes) and replayed on each attempt; past the
+// limit the request is not retried (retry_or_shadow_abandoned).
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +28,7 @@ describe("retries with request bodies", () => {
       let b = "";
       req.on("data", (d) => (b += d));
       req.on("end", () => {
-        if (req.url === "/always503") {
+        if (req.url?.endsWith("/always503")) {
           res.statusCode = 503;
           return void res.end();
         }
@@ -45,7 +46,10 @@ describe("retries with request bodies", () => {
             domains: ["*"],
             include_request_attempt_count: true,
             retry_policy: { retry_on: "connect-failure,retriable-status-codes", retriable_status_codes: [503], num_retries: 3 },
-            routes: [{ name: "r", match: { prefix: "/" }, route: { cluster: "mixed" } }],
+            routes: [
+              { name: "small", match: { prefix: "/small" }, per_request_buffer_limit_bytes: 1024, route: { cluster: "mixed" } },
+              { name: "r", match: { prefix: "/" }, route: { cluster: "mixed" } },
+            ],
           },
         ]),
       ],
@@ -65,15 +69,24 @@ describe("retries with request bodies", () => {
     expect(h.stats.get("cluster.mixed.upstream_rq_retry")).toBeGreaterThanOrEqual(1);
   });
 
-  it("does not replay a body the upstream already consumed", async () => {
+  it("replays a body the upstream already consumed, within the buffer limit", async () => {
     calls = 0;
-    let saw503 = false;
-    for (let i = 0; i < 4 && !saw503; i++) {
-      const r = await post(h.port("l"), "/always503", "x");
-      if (r.status === 503) saw503 = true;
-    }
-    expect(saw503).toBe(true);
-    // Each request reached the live backend at most once.
-    expect(calls).toBeLessThanOrEqual(4);
+    const r = await post(h.port("l"), "/always503", "abc");
+    expect(r.status).toBe(503);
+    // Four attempts (one plus three retries) minus those that hit the refused port; each live one read the body.
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect((await h.logs.waitFor((i) => i.requestHeader?.(":path") === "/always503")).responseFlags).toContain("URX");
+  });
+
+  it("does not retry once the body outgrew per_request_buffer_limit_bytes", async () => {
+    calls = 0;
+    const before = h.stats.get("cluster.mixed.upstream_rq_retry") ?? 0;
+    let r = { status: 0, body: "" };
+    // Until the first attempt lands on the live host (the other endpoint refuses connections).
+    for (let i = 0; i < 10 && calls === 0; i++) r = await post(h.port("l"), "/small/always503", "y".repeat(4096));
+    expect(calls).toBe(1);
+    expect(r.status).toBe(503);
+    expect(h.stats.get("cluster.mixed.retry_or_shadow_abandoned")).toBeGreaterThanOrEqual(1);
+    expect(h.stats.get("cluster.mixed.upstream_rq_retry")).toBe(before);
   });
 });
