@@ -18,11 +18,19 @@ describe("readMeshConfig()", () => {
     expect(readMeshConfig(file("wrapped.yaml", "mesh:\n  accessLogFile: /dev/stdout\n"))).toEqual({ accessLogFile: "/dev/stdout" });
   });
 
+  it("reads the security fields: trustDomain, trustDomainAliases, enableAutoMtls", () => {
+    const sec = file("sec.yaml", "trustDomain: td.example\ntrustDomainAliases: [old.example]\nenableAutoMtls: false\n");
+    expect(readMeshConfig(sec)).toEqual({ trustDomain: "td.example", trustDomainAliases: ["old.example"], enableAutoMtls: false });
+  });
+
   it.each([
     ["accessLogEncoding: XML\n", /accessLogEncoding must be TEXT or JSON/],
     ["outboundTrafficPolicy: {mode: SOMETIMES}\n", /ALLOW_ANY or REGISTRY_ONLY/],
     ["connectTimeout: soon\n", /connectTimeout.*not a duration/],
     ["accessLogFile: [a]\n", /accessLogFile must be a path/],
+    ["trustDomain: Bad/Domain\n", /trustDomain "Bad\/Domain" must be lower-case/],
+    ["trustDomainAliases: old.example\n", /trustDomainAliases must be a list/],
+    ["enableAutoMtls: maybe\n", /enableAutoMtls must be true or false/],
     ["- a\n", /expected a mapping/],
     ["a: [unclosed\n", /--mesh-config/],
   ])("rejects %j with a clear error", (text, error) => {

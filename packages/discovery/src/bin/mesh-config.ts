@@ -6,7 +6,9 @@ import { parse } from "yaml";
 import type { PushContextOptions } from "../push-context/push-context.js";
 import { UsageError } from "./parse-flags.js";
 
-type MeshOptions = Pick<PushContextOptions, "accessLogFile" | "accessLogEncoding" | "rootNamespace" | "outboundTrafficPolicy" | "connectTimeoutMs">;
+type MeshOptions = Pick<PushContextOptions, "accessLogFile" | "accessLogEncoding" | "rootNamespace" | "outboundTrafficPolicy" | "connectTimeoutMs" | "trustDomain" | "trustDomainAliases" | "enableAutoMtls">;
+
+const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 
 function durationMs(value: unknown, field: string, file: string): number {
   const m = typeof value === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value) : null;
@@ -42,5 +44,19 @@ export function readMeshConfig(file: string): MeshOptions {
     out.outboundTrafficPolicy = policy;
   }
   if (mesh.connectTimeout !== undefined) out.connectTimeoutMs = durationMs(mesh.connectTimeout, "connectTimeout", file);
+  // Security (issue 7): the SPIFFE trust domain, its aliases, auto mTLS.
+  if (mesh.trustDomain !== undefined) {
+    if (typeof mesh.trustDomain !== "string" || !TRUST_DOMAIN.test(mesh.trustDomain)) throw new UsageError(`${file}: trustDomain ${JSON.stringify(mesh.trustDomain)} must be lower-case letters, digits, '.', '-' or '_'`);
+    out.trustDomain = mesh.trustDomain;
+  }
+  if (mesh.trustDomainAliases !== undefined) {
+    const aliases = mesh.trustDomainAliases;
+    if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === "string" && TRUST_DOMAIN.test(a))) throw new UsageError(`${file}: trustDomainAliases must be a list of trust domains`);
+    out.trustDomainAliases = aliases as string[];
+  }
+  if (mesh.enableAutoMtls !== undefined) {
+    if (typeof mesh.enableAutoMtls !== "boolean") throw new UsageError(`${file}: enableAutoMtls must be true or false`);
+    out.enableAutoMtls = mesh.enableAutoMtls;
+  }
   return out;
 }
