@@ -140,6 +140,34 @@ describe("createCaCertificateProvider()", () => {
     p.close();
   });
 
+  it("waits for a root file that does not exist yet by looking again every 500 ms, without backing off", async () => {
+    const ca = await fakeCa();
+    let calls = 0;
+    const client = {
+      async createCertificate(csrPem: string) {
+        calls++;
+        const csr = new x509.Pkcs10CertificateRequest(csrPem);
+        const leaf = await x509.X509CertificateGenerator.create({ subject: [], issuer: "O=cluster.local", publicKey: csr.publicKey, signingKey: ca.keys.privateKey, signingAlgorithm: ALG }, crypto);
+        return [leaf.toString("pem"), ca.rootPem];
+      },
+    };
+    const timers = new ManualTimers();
+    const root = join(dir, "late-root.pem");
+    const p = createCaCertificateProvider({ client, spiffeId: ID, rootCertPath: root, timers, retryMs: 2000, rootPollMs: 10_000, logger: log });
+    for (let i = 0; i < 3; i++) {
+      await until(() => timers.find((ms) => ms === 500) !== undefined);
+      expect(p.lastError()).toBe(`mesh root certificate (WEFT_CA_ROOT_CERT) ${root}: ENOENT`);
+      timers.fire(timers.find((ms) => ms === 500)![0]);
+    }
+    expect(calls).toBe(0); // the CA is not bothered until the root is there
+    await writeFile(root, ca.rootPem);
+    await until(() => timers.find((ms) => ms === 500) !== undefined);
+    timers.fire(timers.find((ms) => ms === 500)![0]);
+    await p.ready();
+    expect(calls).toBe(1);
+    p.close();
+  });
+
   it("pushes a changed root file as a change", async () => {
     const ca = await fakeCa();
     await writeFile(join(dir, "root.pem"), ca.rootPem);

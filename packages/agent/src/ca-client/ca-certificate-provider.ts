@@ -48,6 +48,23 @@ export interface CaCertificateProvider extends CertificateProvider {
   lastError(): string | undefined;
 }
 
+const ROOT_MISSING_POLL_MS = 500;
+
+class RootMissingError extends Error {}
+
+async function readRoot(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = `mesh root certificate (WEFT_CA_ROOT_CERT) ${path}: ${code ?? (error as Error).message}`;
+    throw code === "ENOENT" ? new RootMissingError(message) : new Error(message);
+  }
+  if (!text.trim()) throw new RootMissingError(`mesh root certificate (WEFT_CA_ROOT_CERT) ${path} is empty`);
+  return text;
+}
+
 const body = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, "");
 
 export function createCaCertificateProvider(o: CaCertificateProviderOptions): CaCertificateProvider {
@@ -92,7 +109,8 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
     if (closed) return;
     nextAt = undefined;
     try {
-      const [{ keyPem, csrPem }, rootCert] = await Promise.all([createWorkloadCsr(o.spiffeId), readFile(o.rootCertPath, "utf8")]);
+      const rootCert = await readRoot(o.rootCertPath);
+      const { keyPem, csrPem } = await createWorkloadCsr(o.spiffeId);
       const chain = await o.client.createCertificate(csrPem, ttlSeconds);
       const leaf = new x509.X509Certificate(chain[0]!);
       // SDS `default` gets leaf + intermediates; the root goes out separately as ROOTCA.
@@ -113,10 +131,17 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
       emit();
     } catch (error) {
       if (closed) return;
-      const base = Math.min(maxRetryMs, retryMs * 2 ** Math.min(failures++, 30));
-      const delay = Math.round(base * (0.5 + random()));
-      lastError = (error as Error).message;
-      log.warn({ err: lastError, retryInMs: delay, attempt: failures }, "getting a workload certificate from the CA failed; retrying");
+      const message = (error as Error).message;
+      // A root file that is not there yet (discovery still starting) is local and cheap to
+      // check: look again soon instead of backing off, so the first certificate comes as soon
+      // as the CA publishes its root. Everything else backs off.
+      const delay =
+        error instanceof RootMissingError
+          ? Math.min(retryMs, ROOT_MISSING_POLL_MS)
+          : Math.round(Math.min(maxRetryMs, retryMs * 2 ** Math.min(failures++, 30)) * (0.5 + random()));
+      // The same failure again is logged at debug: a sidecar waiting for its CA must not flood its log.
+      log[message === lastError ? "debug" : "warn"]({ err: message, retryInMs: delay, attempt: failures }, "getting a workload certificate from the CA failed; retrying");
+      lastError = message;
       schedule(delay);
     }
   };

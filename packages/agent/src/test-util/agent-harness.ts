@@ -9,6 +9,9 @@ export const AGENT_BIN = fileURLToPath(new URL("../bin/weft-agent.ts", import.me
 export const TSX = fileURLToPath(new URL("../../../../node_modules/.bin/tsx", import.meta.url));
 export const FAKE_PROXY = fileURLToPath(new URL("./fake-proxy.mjs", import.meta.url));
 export const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
+/** The real peers; WEFT_TEST_DISCOVERY_BIN / WEFT_TEST_PROXY_BIN point at other builds (e.g. a worktree while the shared dist is mid-rebuild). */
+export const DISCOVERY_BIN = process.env.WEFT_TEST_DISCOVERY_BIN || join(REPO, "packages/discovery/dist/bin/weft-discovery.js");
+export const PROXY_BIN = process.env.WEFT_TEST_PROXY_BIN || join(REPO, "packages/proxy/dist/bin/weft-proxy.js");
 
 export interface AgentPorts {
   admin: number;
@@ -92,6 +95,19 @@ export async function waitFor(cond: () => Promise<boolean> | boolean, what: stri
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Stops an agent started by spawnAgent() and waits for it: SIGTERM (tsx relays it, the agent
+ * stops its proxy), SIGKILL after `graceMs`. SIGKILL alone would only kill the tsx wrapper and
+ * leave the agent and its proxy running.
+ */
+export async function stopAgent(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited(child);
+  clearTimeout(timer);
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {
