@@ -58,6 +58,8 @@ interface Monitor {
   /** Grows with each ejection, shrinks each interval the host stays in (Envoy's eject-time backoff). */
   ejections: number;
   ejectedAt?: number;
+  /** When the host last came back (or its multiplier last went down). */
+  backSince?: number;
   jitterMs: number;
   external: Bucket;
   local: Bucket;
@@ -145,6 +147,7 @@ export function createOutlierDetector(cfg: OutlierConfig, deps: OutlierDeps): Ou
   function uneject(host: Host, m: Monitor): void {
     host.flags &= ~HealthFlag.FAILED_OUTLIER_CHECK;
     m.ejectedAt = undefined;
+    m.backSince = now();
     // Counters start over so the host needs a fresh run of failures to be ejected again.
     m.consecutive5xx = m.consecutiveGateway = m.consecutiveLocal = 0;
     ejectedCount = Math.max(0, ejectedCount - 1);
@@ -247,9 +250,10 @@ export function createOutlierDetector(cfg: OutlierConfig, deps: OutlierDeps): Ou
             uneject(h, m);
             changed = true;
           }
-        } else if (m.ejections > 0 && !(h.flags & HealthFlag.FAILED_OUTLIER_CHECK)) {
-          // Envoy lowers the ejection multiplier by one for each interval the host stays healthy.
+        } else if (m.ejections > 0 && m.backSince !== undefined && t - m.backSince >= cfg.baseEjectionTimeMs * m.ejections) {
+          // Envoy lowers the ejection multiplier by one each time the host stays in for as long as its last ejection lasted.
           m.ejections--;
+          m.backSince = t;
         }
       }
       if (successRatePass((m) => m.external, "success_rate")) changed = true;
