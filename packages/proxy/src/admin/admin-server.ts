@@ -26,17 +26,23 @@ export interface AdminDeps {
   logger: Logger;
   /** /quitquitquit: graceful exit, after the response is sent. */
   onQuit(): void;
+  /**
+   * With --concurrency N (worker processes), the store /stats renders: this
+   * worker's stats summed with every other worker's. Default: `stats`.
+   */
+  statsForAdmin?: () => Promise<StatsStoreImpl>;
 }
 
-interface Reply {
+export interface AdminReply {
   status?: number;
   type?: string;
   body: string;
 }
 
+type Reply = AdminReply;
 type Handler = (url: URL) => Reply | Promise<Reply>;
 
-interface Endpoint {
+export interface AdminEndpoint {
   help: string;
   /** Envoy's mutates_server_state: anything but POST gets 405. */
   post?: boolean;
@@ -59,11 +65,12 @@ function regexParam(url: URL): RegExp | undefined {
 class AdminInputError extends Error {}
 
 /** The admin endpoints, by path (Envoy's admin API). */
-export function createAdminEndpoints(deps: AdminDeps): Map<string, Endpoint> {
+export function createAdminEndpoints(deps: AdminDeps): Map<string, AdminEndpoint> {
   const { runtime, stats, serverState, logging } = deps;
   const staticClusters = new Set((deps.bootstrap.staticResources?.clusters ?? []).map((c) => c.name));
-  const endpoints = new Map<string, Endpoint>();
-  const add = (path: string, e: Endpoint) => endpoints.set(path, e);
+  const endpoints = new Map<string, AdminEndpoint>();
+  const add = (path: string, e: AdminEndpoint) => endpoints.set(path, e);
+  const statsView = (): Promise<StatsStoreImpl> => deps.statsForAdmin?.() ?? Promise.resolve(stats);
 
   add("/config_dump", {
     help: "dump current Envoy configs (?include_eds, ?resource=, ?mask=)",
@@ -90,17 +97,21 @@ export function createAdminEndpoints(deps: AdminDeps): Map<string, Endpoint> {
   });
   add("/stats", {
     help: "print server stats (?filter=, ?usedonly, ?format=json|prometheus)",
-    handle: (url) => {
+    handle: async (url) => {
       const query = { filter: regexParam(url), usedOnly: url.searchParams.has("usedonly") };
+      const store = await statsView();
       const format = url.searchParams.get("format");
-      if (format === "json") return json(renderStatsJson(stats, query));
-      if (format === "prometheus") return { type: "text/plain; version=0.0.4", body: renderPrometheus(stats, query) };
-      return text(renderStatsText(stats, query));
+      if (format === "json") return json(renderStatsJson(store, query));
+      if (format === "prometheus") return { type: "text/plain; version=0.0.4", body: renderPrometheus(store, query) };
+      return text(renderStatsText(store, query));
     },
   });
   add("/stats/prometheus", {
     help: "print server stats in prometheus format",
-    handle: (url) => ({ type: "text/plain; version=0.0.4", body: renderPrometheus(stats, { filter: regexParam(url) }) }),
+    handle: async (url) => {
+      const filter = regexParam(url);
+      return { type: "text/plain; version=0.0.4", body: renderPrometheus(await statsView(), { filter }) };
+    },
   });
   add("/ready", {
     help: "print server state, return 200 if LIVE, otherwise return 503",
@@ -206,6 +217,29 @@ export function createAdminEndpoints(deps: AdminDeps): Map<string, Endpoint> {
   return endpoints;
 }
 
+/** One admin request → its reply (the HTTP server's, and a worker's over IPC). */
+export async function dispatchAdminRequest(endpoints: Map<string, AdminEndpoint>, method: string, rawUrl: string, log: Logger): Promise<AdminReply> {
+  const url = new URL(rawUrl, "http://admin");
+  const path = url.pathname === "/" ? "/help" : url.pathname;
+  const endpoint = endpoints.get(path);
+  if (!endpoint) return text(`invalid path. admin commands are:\n${[...endpoints.keys()].map((p) => `  ${p}\n`).join("")}`, 404);
+  if ((endpoint.post || (path === "/logging" && url.search)) && method !== "POST") return text("This endpoint requires POST\n", 405);
+  try {
+    return await endpoint.handle(url);
+  } catch (err) {
+    if (err instanceof AdminInputError) return text(err.message + "\n", 400);
+    log.error({ err, path }, "admin handler failed");
+    return text(`error: ${(err as Error).message}\n`, 500);
+  }
+}
+
+/** Envoy's admin response headers (405 names the allowed method). */
+export function adminReplyHeaders(reply: AdminReply): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": reply.type ?? "text/plain; charset=UTF-8", "cache-control": "no-cache, max-age=0", "x-content-type-options": "nosniff" };
+  if (reply.status === 405) headers["allow"] = "POST";
+  return headers;
+}
+
 export interface AdminServer {
   /** The bound port (useful with port_value 0). */
   port(): number;
@@ -218,27 +252,8 @@ export async function startAdminServer(deps: AdminDeps, address: { host: string;
   const log = deps.logger;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
-      const url = new URL(req.url ?? "/", "http://admin");
-      const path = url.pathname === "/" ? "/help" : url.pathname;
-      const endpoint = endpoints.get(path);
-      let reply: Reply;
-      if (!endpoint) reply = text(`invalid path. admin commands are:\n${[...endpoints.keys()].map((p) => `  ${p}\n`).join("")}`, 404);
-      else if ((endpoint.post || (path === "/logging" && url.search)) && req.method !== "POST") {
-        reply = { ...text("This endpoint requires POST\n", 405) };
-      } else {
-        try {
-          reply = await endpoint.handle(url);
-        } catch (err) {
-          if (err instanceof AdminInputError) reply = text(err.message + "\n", 400);
-          else {
-            log.error({ err, path }, "admin handler failed");
-            reply = text(`error: ${(err as Error).message}\n`, 500);
-          }
-        }
-      }
-      const headers: Record<string, string> = { "content-type": reply.type ?? "text/plain; charset=UTF-8", "cache-control": "no-cache, max-age=0", "x-content-type-options": "nosniff" };
-      if (reply.status === 405) headers["allow"] = "POST";
-      res.writeHead(reply.status ?? 200, headers);
+      const reply = await dispatchAdminRequest(endpoints, req.method ?? "GET", req.url ?? "/", log);
+      res.writeHead(reply.status ?? 200, adminReplyHeaders(reply));
       res.end(req.method === "HEAD" ? undefined : reply.body);
     })();
   });

@@ -3,7 +3,7 @@ import { pino } from "pino";
 import type { CommandLineOptions } from "../cli/command-line-options.js";
 import type { ProxyRuntime, ProxyRuntimeOptions } from "../contracts.js";
 import { createAccessLogManager, type AccessLogManager } from "../accesslog/access-logger-factory.js";
-import { startAdminServer, type AdminServer } from "../admin/admin-server.js";
+import { createAdminEndpoints, startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { loadBootstrap } from "../bootstrap/load-bootstrap.js";
 import { reportUnimplementedBootstrapFields } from "../bootstrap/report-unimplemented.js";
 import { createUnsupportedReporter } from "../bootstrap/unsupported-reporter.js";
@@ -15,6 +15,8 @@ import { resolveAdsTarget } from "../xds/ads-target.js";
 import { createPatternDestination } from "./log-format.js";
 import { createLoggingControl, type LoggingControl } from "./logging-control.js";
 import { createServerState, type ServerStateControl } from "./server-state.js";
+import { createWorkerChannel } from "./worker-channel.js";
+import type { AdminAddress } from "./worker-messages.js";
 
 export type RuntimeFactory = (options: ProxyRuntimeOptions) => ProxyRuntime;
 
@@ -24,6 +26,11 @@ export interface StartProxyDeps {
   logDestination?: pino.DestinationStream;
   /** Install SIGTERM/SIGINT handlers (the binary does; tests don't). */
   handleSignals?: boolean;
+  /**
+   * This process is worker `index` of a --concurrency N proxy (see run-primary.ts): the
+   * primary owns the admin address and relays admin requests here over IPC.
+   */
+  workerIndex?: number;
 }
 
 export interface RunningProxy {
@@ -58,8 +65,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
   if (options.ignoredFlags.length) {
     log.warn(`ignoring Envoy flags that mean nothing to weft-proxy: ${[...new Set(options.ignoredFlags)].join(", ")}`);
   }
-  // Issue 5 brings worker processes; until then one event loop serves all.
-  log.debug({ concurrency: options.concurrency }, "--concurrency accepted; running single-threaded");
+  if (deps.workerIndex !== undefined) log.debug({ worker: deps.workerIndex, concurrency: options.concurrency }, "worker process");
 
   const loadedAt = new Date();
   const { bootstrap, unknownFields } = loadBootstrap(options);
@@ -110,6 +116,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
       await rt.close().catch((err: unknown) => log.error({ err }, "runtime close failed"));
       await accessLogs.close().catch(() => undefined);
       await admin?.close().catch(() => undefined);
+      channel?.close();
       // pino writes asynchronously: flush before the process may exit.
       await new Promise<void>((r) => logging.root.flush(() => r()));
       resolveExit(code);
@@ -131,7 +138,10 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
   };
 
   const adminAddr = bootstrap.admin?.address?.address;
+  const channel = deps.workerIndex !== undefined ? createWorkerChannel(stats, logging.component("admin")) : undefined;
+  if (deps.workerIndex !== undefined) installWorkerListenerStats(stats, deps.workerIndex);
   const adminDeps = {
+    statsForAdmin: channel?.statsForAdmin,
     runtime: rt,
     stats,
     bootstrap,
@@ -145,7 +155,10 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     onQuit: () => void stop(0),
   };
   try {
-    if (adminAddr?.case === "socketAddress") {
+    if (channel) {
+      // The primary listens on the admin address and asks this worker.
+      channel.serveAdmin(createAdminEndpoints(adminDeps));
+    } else if (adminAddr?.case === "socketAddress") {
       const port = adminAddr.value.portSpecifier.case === "portValue" ? adminAddr.value.portSpecifier.value : 0;
       admin = await startAdminServer(adminDeps, { host: adminAddr.value.address || "127.0.0.1", port });
       log.info({ address: `${adminAddr.value.address}:${admin.port()}` }, "admin listening");
@@ -166,6 +179,14 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
       if (!node) throw new Error("node: required to talk to the xDS server");
       ads = createAdsClient({ node, target, runtime: rt, stats, logger: logging.root });
       ads.start();
+    }
+    if (channel) {
+      let addr: AdminAddress | null = null;
+      if (adminAddr?.case === "socketAddress") {
+        const port = adminAddr.value.portSpecifier.case === "portValue" ? adminAddr.value.portSpecifier.value : 0;
+        addr = { host: adminAddr.value.address || "127.0.0.1", port };
+      } else if (adminAddr?.case === "pipe") addr = { path: adminAddr.value.path };
+      channel.ready(addr);
     }
   } catch (err) {
     await stop(1);
@@ -199,6 +220,29 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     stop: () => stop(0),
     exited,
   };
+}
+
+/**
+ * Envoy's per-worker listener stats (listener.<addr>.worker_<N>.downstream_cx_total / _active):
+ * a worker process's own listener counters are exactly its share, copied before each render.
+ */
+function installWorkerListenerStats(stats: StatsStoreImpl, index: number): void {
+  const PER_WORKER = /^(listener\.(?:(?!worker_\d+\.).)+\.)(downstream_cx_total|downstream_cx_active)$/;
+  stats.onBeforeRender(() => {
+    const found: Array<[string, number, boolean]> = [];
+    for (const c of stats.counters()) {
+      const m = PER_WORKER.exec(c.name);
+      if (m) found.push([`${m[1]}worker_${index}.${m[2]}`, c.current, true]);
+    }
+    for (const g of stats.gauges()) {
+      const m = PER_WORKER.exec(g.name);
+      if (m) found.push([`${m[1]}worker_${index}.${m[2]}`, g.current, false]);
+    }
+    for (const [name, value, counter] of found) {
+      if (counter) stats.counter(name).current = value;
+      else stats.gauge(name).set(value);
+    }
+  });
 }
 
 export { VERSION as WEFT_PROXY_VERSION };

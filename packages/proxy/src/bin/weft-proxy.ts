@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // weft-proxy: Envoy's command line over Weft's data plane.
-import { pino } from "pino";
-import { createPatternDestination } from "../app/log-format.js";
-import { startProxy, WEFT_PROXY_VERSION } from "../app/start-proxy.js";
-import { BootstrapError } from "../bootstrap/load-bootstrap.js";
+//
+// --concurrency N > 1 makes this process the primary of N worker processes
+// (app/run-primary.ts); it loads none of the data path, so its modules are
+// imported only once the role is known.
 import { CommandLineError } from "../cli/command-line-options.js";
+import { createRequire } from "node:module";
 import { parseCommandLine, USAGE } from "../cli/parse-command-line.js";
-import { validateConfig } from "../cli/validate-config.js";
-import { pinoLevelOf } from "../cli/command-line-options.js";
-import { createProxyRuntime } from "../runtime/create-proxy-runtime.js";
+import { workerIndex } from "../app/worker-messages.js";
+
+const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 async function main(argv: string[]): Promise<number> {
   let options;
@@ -26,25 +27,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (options.printVersion) {
-    process.stdout.write(`weft-proxy version: ${WEFT_PROXY_VERSION}\n`);
+    process.stdout.write(`weft-proxy version: ${VERSION}\n`);
     return 0;
   }
-  if (options.mode === "validate") {
-    const dest = createPatternDestination(options.logFormat ?? "[%l] %v", pino.destination({ fd: 2, sync: true }));
-    const logger = pino({ level: pinoLevelOf(options.logLevel), base: undefined }, dest);
-    const result = await validateConfig(options, logger);
-    (result.ok ? process.stdout : process.stderr).write(result.message + "\n");
-    return result.ok ? 0 : 1;
+  const index = workerIndex();
+  if (index === undefined && options.concurrency > 1 && options.mode !== "validate") {
+    const { runPrimary } = await import("../app/run-primary.js");
+    return runPrimary(options).exited;
   }
-  try {
-    const proxy = await startProxy(options, { createRuntime: createProxyRuntime, handleSignals: true });
-    return await proxy.exited;
-  } catch (err) {
-    const name = options.configPath ?? "--config-yaml";
-    const why = err instanceof BootstrapError ? err.message : (err as Error).stack ?? String(err);
-    process.stderr.write(`error initializing configuration '${name}': ${why}\n`);
-    return 1;
-  }
+  const { runProxyMain } = await import("../app/proxy-main.js");
+  return runProxyMain(options, index);
 }
 
 main(process.argv.slice(2)).then(

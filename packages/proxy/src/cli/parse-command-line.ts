@@ -155,7 +155,7 @@ export const USAGE = `Usage: weft-proxy -c <bootstrap.json|yaml> [options]   (En
       --service-node <id>           overrides node.id
       --service-cluster <name>      overrides node.cluster
       --service-zone <zone>         overrides node.locality.zone
-      --concurrency <n>             accepted; one event loop for now
+      --concurrency <n>             worker processes sharing the listeners (0 or 1: one process)
   -l, --log-level <level>           trace|debug|info|warning|error|critical|off
       --component-log-level <c:l,…> per-component levels
       --log-format <pattern>        spdlog pattern (%Y %m %d %T %e %l %n %v %t %%)

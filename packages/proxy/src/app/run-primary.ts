@@ -1,0 +1,178 @@
+// --concurrency N (N > 1): the primary process. It forks N workers (each a
+// whole proxy on the same bootstrap: listeners, runtime and its own xDS
+// stream), which share every listener through node:cluster (the primary
+// accepts and hands connections round-robin to the workers), and it owns the
+// admin address: Envoy's admin API over N processes (see worker-channel.ts).
+//
+// Envoy keeps one xDS stream per process; here each worker keeps its own, so
+// discovery sees N connections for one node id — the config each applies is
+// the same because the resources are. One stream fanned out over IPC would
+// save the N-1 extra subscriptions; not done.
+//
+// A worker that dies takes the proxy down (as a crash in any Envoy thread
+// does): the agent restarts the whole proxy. Signals go to every worker, which
+// drain as a single process would; the primary exits when the last one has.
+import cluster, { type Worker } from "node:cluster";
+import { createServer, type Server } from "node:http";
+import { pino, type Logger } from "pino";
+import { createLoggingControl } from "./logging-control.js";
+import { createPatternDestination } from "./log-format.js";
+import type { AdminReply } from "../admin/admin-server.js";
+import type { StatsSnapshot } from "../stats/stats-snapshot.js";
+import type { CommandLineOptions } from "../cli/command-line-options.js";
+import { isWeftMessage, WORKER_INDEX_ENV, type AdminAddress, type PrimaryMessage, type WorkerMessage } from "./worker-messages.js";
+
+/** Admin paths that change a worker's state: every worker must see them. */
+const BROADCAST = new Set(["/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/reset_counters", "/quitquitquit", "/logging"]);
+const RELAY_TIMEOUT_MS = 10_000;
+
+export interface RunningPrimary {
+  /** Resolves with the exit code once every worker has exited. */
+  exited: Promise<number>;
+  /** Workers' pids by index (tests). */
+  workerPids(): number[];
+}
+
+export function runPrimary(options: CommandLineOptions, logger?: Logger): RunningPrimary {
+  const log = logger ?? primaryLogger(options);
+  const n = options.concurrency;
+  const workers: Worker[] = [];
+  const ready = new Set<number>();
+  let admin: Server | undefined;
+  let stopping = false;
+  let exitCode = 0;
+  let nextId = 1;
+  const pending = new Map<number, (m: WorkerMessage) => void>();
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+
+  const ask = (w: Worker, make: (id: number) => PrimaryMessage): Promise<WorkerMessage | undefined> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve(undefined);
+      }, RELAY_TIMEOUT_MS);
+      pending.set(id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      if (!w.isConnected()) {
+        clearTimeout(timer);
+        pending.delete(id);
+        resolve(undefined);
+        return;
+      }
+      w.send(make(id));
+    });
+
+  const live = (): Worker[] => workers.filter((w) => w.isConnected());
+
+  const onMessage = (w: Worker, index: number, m: unknown): void => {
+    if (!isWeftMessage(m)) return;
+    const msg = m as WorkerMessage;
+    switch (msg.weft) {
+      case "ready":
+        ready.add(index);
+        if (index === 0 && msg.admin && !admin) startAdmin(msg.admin);
+        if (ready.size === n) log.info({ workers: n }, "all workers started");
+        return;
+      case "admin-reply":
+      case "stats-reply":
+        pending.get(msg.id)?.(msg);
+        pending.delete(msg.id);
+        return;
+      case "peer-stats": {
+        const others = live().filter((o) => o !== w);
+        void Promise.all(others.map((o) => ask(o, (id) => ({ weft: "stats", id })))).then((replies) => {
+          const snapshots: StatsSnapshot[] = [];
+          for (const r of replies) if (r?.weft === "stats-reply") snapshots.push(r.snapshot);
+          if (w.isConnected()) w.send({ weft: "peer-stats-reply", id: msg.id, snapshots } satisfies PrimaryMessage);
+        });
+        return;
+      }
+    }
+  };
+
+  const relay = async (method: string, url: string): Promise<AdminReply> => {
+    const path = new URL(url, "http://admin").pathname;
+    const all = live();
+    if (all.length === 0) return { status: 503, body: "no live worker\n" };
+    const mutates = method === "POST" && BROADCAST.has(path);
+    // Workers leave on /quitquitquit: expected, not a crash.
+    if (mutates && path === "/quitquitquit") stopping = true;
+    const targets = mutates || path === "/ready" ? all : [all[0]!];
+    const replies = await Promise.all(targets.map((w) => ask(w, (id) => ({ weft: "admin", id, method, url }))));
+    const got = replies.map((r) => (r?.weft === "admin-reply" ? r.reply : { status: 504, body: "worker did not answer\n" }));
+    // Not ready / failed anywhere means not ready / failed for the proxy.
+    return got.find((r) => (r.status ?? 200) >= 300) ?? got[0]!;
+  };
+
+  const startAdmin = (addr: AdminAddress): void => {
+    admin = createServer((req, res) => {
+      void relay(req.method ?? "GET", req.url ?? "/").then((reply) => {
+        const headers: Record<string, string> = { "content-type": reply.type ?? "text/plain; charset=UTF-8", "cache-control": "no-cache, max-age=0", "x-content-type-options": "nosniff" };
+        if (reply.status === 405) headers["allow"] = "POST";
+        res.writeHead(reply.status ?? 200, headers);
+        res.end(req.method === "HEAD" ? undefined : reply.body);
+      });
+      req.resume();
+    });
+    admin.keepAliveTimeout = 5000;
+    admin.on("error", (err) => {
+      log.error({ err }, "admin: cannot listen");
+      shutdown(1);
+    });
+    if ("path" in addr) admin.listen(addr.path);
+    else admin.listen(addr.port, addr.host, () => log.info({ address: `${addr.host}:${(admin!.address() as { port: number }).port}` }, "admin listening"));
+  };
+
+  const shutdown = (code: number, signal: NodeJS.Signals = "SIGTERM"): void => {
+    exitCode = Math.max(exitCode, code);
+    const first = !stopping;
+    stopping = true;
+    for (const w of workers) if (!w.isDead()) w.process.kill(signal);
+    // A second signal means "now" for the workers, as for a single process.
+    if (first && code !== 0) setTimeout(() => workers.forEach((w) => !w.isDead() && w.process.kill("SIGTERM")), 100).unref();
+  };
+
+  cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), silent: false });
+  let alive = n;
+  for (let i = 0; i < n; i++) {
+    const w = cluster.fork({ [WORKER_INDEX_ENV]: String(i) });
+    workers.push(w);
+    w.on("message", (m: unknown) => onMessage(w, i, m));
+    w.on("exit", (code, signal) => {
+      alive--;
+      if (!stopping) {
+        log.error({ worker: i, code, signal }, "worker exited: stopping the proxy");
+        shutdown(code || 1);
+      } else if (code) exitCode = Math.max(exitCode, code);
+      if (alive === 0) {
+        admin?.close();
+        admin?.closeAllConnections();
+        resolveExit(exitCode);
+      }
+    });
+  }
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info(`${sig}: passing it to the workers`);
+    shutdown(0, sig);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  // /quitquitquit reaches every worker as an admin request; they exit on their own.
+  return { exited, workerPids: () => workers.map((w) => w.process.pid!) };
+}
+
+/** The same log shape and destination as a worker's (stderr or --log-path, --log-format). */
+function primaryLogger(options: CommandLineOptions): Logger {
+  const base = options.logPath ? pino.destination({ dest: options.logPath, sync: false, mkdir: true }) : pino.destination({ fd: 2, sync: false });
+  const logging = createLoggingControl({
+    level: options.logLevel,
+    componentLevels: options.componentLogLevels,
+    destination: options.logFormat ? createPatternDestination(options.logFormat, base) : base,
+  });
+  return logging.component("main");
+}

@@ -1,0 +1,172 @@
+// --concurrency 2 with the built binary: two worker processes share the
+// listener, both serve, and the admin API (owned by the primary) reports the
+// stats summed over the workers plus Envoy's per-worker listener counters.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../../dist/bin/weft-proxy.js", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-"));
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** One request on a fresh connection (so the primary hands each to a worker in turn). */
+function get(port: number, path: string, method = "GET"): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(d));
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+function statValue(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/\./g, "\\.")}: (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
+  let upstream: Server;
+  let proxy: ChildProcess;
+  let port = 0;
+  let admin = 0;
+  let stderr = "";
+
+  beforeAll(async () => {
+    upstream = createServer((_req, res) => res.end(`served by upstream\n`));
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    port = await freePort();
+    admin = await freePort();
+    const boot = {
+      node: { id: "concurrency-test", cluster: "test" },
+      admin: { address: { socket_address: { address: "127.0.0.1", port_value: admin } } },
+      static_resources: {
+        listeners: [
+          {
+            name: "http",
+            address: { socket_address: { address: "127.0.0.1", port_value: port } },
+            filter_chains: [
+              {
+                filters: [
+                  {
+                    name: "envoy.filters.network.http_connection_manager",
+                    typed_config: {
+                      "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                      stat_prefix: "ingress",
+                      route_config: { virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "up" } }] }] },
+                      http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+        clusters: [
+          {
+            name: "up",
+            type: "STATIC",
+            connect_timeout: "1s",
+            load_assignment: {
+              cluster_name: "up",
+              endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: (upstream.address() as AddressInfo).port } } } }] }],
+            },
+          },
+        ],
+      },
+    };
+    const conf = join(dir, "bootstrap.json");
+    writeFileSync(conf, JSON.stringify(boot));
+    proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+    proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 25_000;
+    for (;;) {
+      const ok = await get(admin, "/ready").then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      if (Date.now() > deadline || proxy.exitCode !== null) throw new Error(`proxy not ready: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    if (proxy && proxy.exitCode === null) proxy.kill("SIGKILL");
+    await new Promise((r) => upstream?.close(r));
+  });
+
+  it("runs two worker processes that both serve, and /stats sums them with per-worker listener counters", async () => {
+    const workers = childrenOf(proxy.pid!);
+    expect(workers).toHaveLength(2);
+    for (let i = 0; i < 10; i++) {
+      const r = await get(port, `/req-${i}`);
+      expect(r.status).toBe(200);
+      expect(r.body).toBe("served by upstream\n");
+    }
+    const stats = (await get(admin, "/stats")).body;
+    const w0 = statValue(stats, "listener.127.0.0.1_" + port + ".worker_0.downstream_cx_total");
+    const w1 = statValue(stats, "listener.127.0.0.1_" + port + ".worker_1.downstream_cx_total");
+    // node:cluster hands connections to the workers round-robin.
+    expect(w0).toBeGreaterThan(0);
+    expect(w1).toBeGreaterThan(0);
+    expect(w0 + w1).toBe(10);
+    expect(statValue(stats, `listener.127.0.0.1_${port}.downstream_cx_total`)).toBe(10);
+    expect(statValue(stats, "http.ingress.downstream_rq_completed")).toBe(10);
+    expect(statValue(stats, "cluster.up.upstream_rq_200")).toBe(10);
+    expect(statValue(stats, "server.concurrency")).toBe(2);
+    expect(statValue(stats, "server.live")).toBe(1);
+    // The Prometheus rendering is the same merged store.
+    const prom = (await get(admin, "/stats/prometheus")).body;
+    expect(prom).toMatch(/^envoy_cluster_upstream_rq\{[^}]*envoy_response_code="200"[^}]*\} 10$/m);
+  });
+
+  it("relays state changes to every worker (/healthcheck/fail → /ready 503)", async () => {
+    expect((await get(admin, "/healthcheck/fail", "POST")).status).toBe(200);
+    const ready = await get(admin, "/ready");
+    expect(ready.status).toBe(503);
+    expect(ready.body).toBe("DRAINING\n");
+    expect(statValue((await get(admin, "/stats")).body, "server.live")).toBe(0);
+    expect((await get(admin, "/healthcheck/ok", "POST")).status).toBe(200);
+    expect((await get(admin, "/ready")).status).toBe(200);
+  });
+
+  it("SIGTERM drains every worker and the proxy exits 0 leaving no worker behind", async () => {
+    const workers = childrenOf(proxy.pid!);
+    const code = await new Promise<number | null>((resolve) => {
+      proxy.once("exit", (c) => resolve(c));
+      proxy.kill("SIGTERM");
+    });
+    expect(code, stderr).toBe(0);
+    for (const pid of workers) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+});
