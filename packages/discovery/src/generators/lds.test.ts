@@ -22,7 +22,7 @@ describe("LDS for sidecars", () => {
     const hcm = hcmOf((l.filter_chains as JsonObject[])[0]);
     expect(hcm.rds).toEqual({ config_source: { ads: {}, initial_fetch_timeout: "0s", resource_api_version: "V3" }, route_config_name: "9080" });
     expect(hcm.use_remote_address).toBe(false);
-    expect((hcm.http_filters as JsonObject[]).map((f) => f.name)).toEqual(["envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
+    expect((hcm.http_filters as JsonObject[]).map((f) => f.name)).toEqual(["istio.alpn", "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
     expect(hcm.request_id_extension).toBeDefined();
     expect(hcm.access_log).toBeUndefined();
   });

@@ -22,6 +22,7 @@ import { egressAllowsOnPort } from "../push-context/proxy-scope.js";
 import { labelsKey } from "../model/labels.js";
 import { chainMode, inboundListenerFilters, inboundSecurity, securedChains } from "../security/inbound-security.js";
 import { gatewaySecurityFields } from "../security/gateway-security.js";
+import { ISTIO_ALPN_FILTER } from "../security/tls-context.js";
 import { bindToProxyAddress, EXPLICIT_PROXY_PORT, EXPLICIT_ROUTE_NAME, explicitInboundListeners, explicitProxyListener, isExplicitMode, proxyBindAddress } from "./explicit-mode.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -160,6 +161,7 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
               stat_prefix: `outbound_0.0.0.0_${port}`,
               rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: String(port) },
               use_remote_address: false,
+              http_filters: [ISTIO_ALPN_FILTER, ...SIDECAR_HTTP_FILTERS],
             },
             log,
           ),

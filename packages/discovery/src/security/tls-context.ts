@@ -99,3 +99,20 @@ export const RAW_BUFFER_SOCKET: JsonObject = { name: "envoy.transport_sockets.ra
 export function meshSni(port: number, subset: string, host: string): string {
   return `outbound_.${port}_.${subset}_.${host}`;
 }
+
+/**
+ * Istio's `istio.alpn` HTTP filter on sidecar outbound listeners: towards an
+ * mTLS endpoint the client offers `istio-http/1.1`/`istio-h2` (then `istio`
+ * and the plain protocol), so the server's virtualInbound knows the mTLS
+ * stream is HTTP (its catch-all HTTP chain matches these ALPNs).
+ */
+export const ISTIO_ALPN_FILTER: JsonObject = {
+  name: "istio.alpn",
+  typed_config: typed("istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig", {
+    alpn_override: [
+      { upstream_protocol: "HTTP10", alpn_override: ["istio-http/1.0", "istio", "http/1.0"] },
+      { upstream_protocol: "HTTP11", alpn_override: ["istio-http/1.1", "istio", "http/1.1"] },
+      { upstream_protocol: "HTTP2", alpn_override: ["istio-h2", "istio", "h2"] },
+    ],
+  }),
+};

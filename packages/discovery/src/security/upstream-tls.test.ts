@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { json, productpageProxy, smallPush } from "../test-util/small-mesh.js";
 import { generate, proxyOf, validationIssues } from "../test-util/mesh-fixtures.js";
 import { TypeUrl } from "@weft/xds-api";
+import { authzDumpListener } from "../test-util/istio-dump.js";
 
 const cluster = (push: ReturnType<typeof smallPush>, name: string): JsonObject => {
   const c = json(push, productpageProxy(), "Cluster").find((x) => x.name === name);
@@ -83,6 +84,15 @@ spec: { mtls: { mode: DISABLE } }
     const c = cluster(off, "outbound|9080||reviews.default.svc.cluster.local");
     expect(c.transport_socket_matches).toBeUndefined();
     expect(c.transport_socket).toBeUndefined();
+  });
+
+  it("outbound HTTP listeners carry Istio's istio.alpn filter (istio-http/* ALPNs towards mTLS endpoints)", () => {
+    const dump = authzDumpListener("0.0.0.0_9080");
+    const dumpHcm = ((dump.filter_chains as JsonObject[]).find((c) => JSON.stringify(c).includes("http_connection_manager"))!.filters as JsonObject[]).find((f) => f.name === "envoy.filters.network.http_connection_manager")!.typed_config as JsonObject;
+    const istioAlpn = (dumpHcm.http_filters as JsonObject[]).find((f) => f.name === "istio.alpn");
+    const l = json(push, productpageProxy(), "Listener").find((x) => x.name === "0.0.0.0_9080")!;
+    const hcm = ((l.filter_chains as JsonObject[])[0]!.filters as JsonObject[])[0]!.typed_config as JsonObject;
+    expect((hcm.http_filters as JsonObject[])[0]).toEqual(istioAlpn);
   });
 
   it("leaves proxyless gRPC clusters plaintext", () => {
