@@ -122,15 +122,18 @@ export function createDiscoveryApp(options: DiscoveryAppOptions): DiscoveryApp {
     },
 
     async start() {
-      const grpcServer = http2.createServer(
-        connectNodeAdapter({
-          routes: (router) => server.routes(router),
-          // No response compression: on a control-plane network the CPU is
-          // dearer than the bytes, and a push fans one response out to every
-          // proxy (istiod does not compress either). Only identity is accepted.
-          acceptCompression: [],
-        }),
-      );
+      const viaConnect = connectNodeAdapter({
+        routes: (router) => server.routes(router),
+        // No response compression: on a control-plane network the CPU is
+        // dearer than the bytes, and a push fans one response out to every
+        // proxy (istiod does not compress either). Only identity is accepted.
+        acceptCompression: [],
+      });
+      // Plain gRPC ADS streams are served directly (the hot path: every push
+      // and every ACK); everything else, odd variants included, by connect.
+      const grpcServer = http2.createServer((req, res) => {
+        if (!server.handleHttp2(req, res)) viaConnect(req, res);
+      });
       grpcServer.on("session", (s) => {
         sessions.add(s);
         s.once("close", () => sessions.delete(s));

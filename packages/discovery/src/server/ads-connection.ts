@@ -1,9 +1,10 @@
 // One ADS stream from one proxy: its parsed identity, its protocol state
-// (SotW or delta) and the queue of responses connect-node is draining.
+// (SotW or delta) and the sink its responses go to (connect-node's queue or
+// the direct gRPC stream).
 // Holds references to the snapshots last sent (shared with the cache, never
 // copied) so /debug/config_dump can show exactly what the proxy was sent.
 import type { ProxyInfo } from "../contracts.js";
-import type { AsyncQueue } from "./async-queue.js";
+import type { ResponseSink } from "./grpc-stream.js";
 import type { AdsServerEvent, AdsTypeStatus, ResourceSnapshot } from "@weft/xds-api";
 
 /** What SotwServerStream and DeltaServerStream (@weft/xds-api) have in common. */
@@ -53,7 +54,7 @@ export function createAdsConnection<Req, Res>(init: {
   proxy: ProxyInfo;
   mode: AdsMode;
   state: ServerStreamState<Req, Res>;
-  out: AsyncQueue<Res>;
+  out: ResponseSink<Res>;
   /** Applied to every response before it is queued (pre-encoding shared resources); `names` is the subscription it answers. */
   encode?: (response: Res, snapshot: ResourceSnapshot, names: readonly string[] | "*") => Res;
 }): AdsConnection<Req> {

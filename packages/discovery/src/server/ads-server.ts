@@ -2,22 +2,29 @@
 // and delta, as connect-node routes (gRPC protocol over h2c, so grpc-js and
 // Envoy both connect). It keeps one AdsConnection per stream and asks the
 // cache for snapshots; it never stores resources itself.
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { PUSH_ORDER, TypeUrl, createDeltaServerStream, createSotwServerStream, findMessage, type AdsServerEvent, type ResourceSnapshot } from "@weft/xds-api";
 import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb.js";
 import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
-import type {
-  DeltaDiscoveryRequest,
-  DeltaDiscoveryResponse,
-  DiscoveryRequest,
-  DiscoveryResponse,
+import {
+  DeltaDiscoveryRequestSchema,
+  DeltaDiscoveryResponseSchema,
+  DiscoveryRequestSchema,
+  DiscoveryResponseSchema,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
 } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { Logger } from "pino";
 import type { ProxyInfo, ProxyParser } from "../contracts.js";
 import type { ConfigCache } from "../cache/config-cache.js";
 import type { PilotMetrics } from "../metrics/pilot-metrics.js";
 import { createAdsConnection, type AdsConnection, type AdsMode, type ServerStreamState } from "./ads-connection.js";
-import { createAsyncQueue } from "./async-queue.js";
+import { serveDirect, serveViaConnect, type AdsStream } from "./ads-transports.js";
+import { isPlainGrpc, type ResponseSink } from "./grpc-stream.js";
 import { preEncodeResources } from "./pre-encoded-resources.js";
 
 export interface AdsServerOptions {
@@ -56,6 +63,11 @@ export interface PushSummary {
 export interface AdsServer {
   /** Registers the ADS service on a connect router. */
   routes(router: ConnectRouter): void;
+  /**
+   * Serves an ADS stream directly when the request is plain gRPC for one of
+   * the two ADS methods; false leaves the request to the caller (connect).
+   */
+  handleHttp2(req: Http2ServerRequest, res: Http2ServerResponse): boolean;
   /** Sends what changed to every affected connection. */
   push(request: PushRequest): Promise<PushSummary>;
   connections(): AdsConnection[];
@@ -64,6 +76,17 @@ export interface AdsServer {
 }
 
 const EDS = TypeUrl.ClusterLoadAssignment;
+const SOTW_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.streamAggregatedResources.name}`;
+const DELTA_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`;
+const SOTW_CODEC = {
+  decode: (bytes: Uint8Array) => fromBinary(DiscoveryRequestSchema, bytes),
+  encode: (message: DiscoveryResponse) => toBinary(DiscoveryResponseSchema, message),
+};
+const preEncodeSotw = (response: DiscoveryResponse, snapshot: ResourceSnapshot, names: readonly string[] | "*") => preEncodeResources(response, { snapshot, names });
+const DELTA_CODEC = {
+  decode: (bytes: Uint8Array) => fromBinary(DeltaDiscoveryRequestSchema, bytes),
+  encode: (message: DeltaDiscoveryResponse) => toBinary(DeltaDiscoveryResponseSchema, message),
+};
 
 /** Subscribed types in Envoy's make-before-break order, then the rest in subscription order. */
 function orderedTypes(types: readonly string[]): string[] {
@@ -145,84 +168,69 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     }
   }
 
-  function serve<Req extends { typeUrl: string; node?: Node }, Res>(
+  /**
+   * The transport-free half of one ADS stream: feed it requests, it answers
+   * through `sink`. Throws ConnectError for what must end the stream.
+   */
+  function openStream<Req extends { typeUrl: string; node?: Node }, Res>(
     mode: AdsMode,
-    requests: AsyncIterable<Req>,
-    ctx: HandlerContext,
     state: ServerStreamState<Req, Res>,
+    sink: ResponseSink<Res>,
     encode?: (response: Res, snapshot: ResourceSnapshot, names: readonly string[] | "*") => Res,
-  ): AsyncIterable<Res> {
-    const out = createAsyncQueue<Res>();
+  ): AdsStream<Req> {
     let conn: AdsConnection<Req> | undefined;
     let ageTimer: NodeJS.Timeout | undefined;
-
-    const pump = async () => {
-      const it = requests[Symbol.asyncIterator]();
-      for (;;) {
-        let next: IteratorResult<Req>;
-        try {
-          next = await it.next();
-        } catch (error) {
-          // A frame that does not decode is the client's fault, not ours (connect reports it as INTERNAL).
-          const err = ConnectError.from(error);
-          if (err.code === Code.Internal && /^parse binary/.test(err.rawMessage)) {
-            throw new ConnectError(`cannot decode request: ${err.rawMessage}`, Code.InvalidArgument);
-          }
-          throw err;
-        }
-        if (next.done) break;
-        const request = next.value;
+    return {
+      get conn() {
+        return conn;
+      },
+      receive(request) {
         if (!conn) {
           const proxy = parseNode(request.node);
-          conn = createAdsConnection({ id: `${proxy.id}-${++counter}`, proxy, mode, state, out, encode });
+          conn = createAdsConnection({ id: `${proxy.id}-${++counter}`, proxy, mode, state, out: sink, encode });
           live.set(conn.id, conn);
           metrics.connected.inc({ version: metrics.version });
           logger.debug({ proxy: proxy.id, conn: conn.id, mode }, "proxy connected");
           const age = maxAgeMs * (0.9 + Math.random() * 0.2);
           ageTimer = setTimeout(() => {
             logger.debug({ conn: conn?.id }, "max connection age reached, closing stream");
-            out.end();
+            sink.end();
           }, age);
           ageTimer.unref();
         }
         checkType(request.typeUrl);
         onEvent(conn, conn.receive(request));
-      }
-      // The client half-closed: the stream is over.
-      out.end();
+      },
+      close() {
+        if (ageTimer) clearTimeout(ageTimer);
+        if (conn && live.delete(conn.id)) {
+          metrics.connected.dec({ version: metrics.version });
+          logger.debug({ proxy: conn.proxy.id, conn: conn.id }, "proxy disconnected");
+        }
+      },
     };
-    pump().catch((error: unknown) => {
-      const err = ConnectError.from(error);
-      if (!ctx.signal.aborted) logger.debug({ conn: conn?.id, code: Code[err.code], err: err.rawMessage }, "ADS stream failed");
-      out.fail(err);
-    });
-
-    const cleanup = () => {
-      if (ageTimer) clearTimeout(ageTimer);
-      out.end();
-      if (conn && live.delete(conn.id)) {
-        metrics.connected.dec({ version: metrics.version });
-        logger.debug({ proxy: conn.proxy.id, conn: conn.id }, "proxy disconnected");
-      }
-    };
-    ctx.signal.addEventListener("abort", cleanup, { once: true });
-
-    return (async function* () {
-      try {
-        yield* out;
-      } finally {
-        cleanup();
-      }
-    })();
   }
 
   return {
+    handleHttp2(req, res) {
+      if (!isPlainGrpc(req)) return false;
+      if (req.url === SOTW_PATH) {
+        serveDirect(req, res, SOTW_CODEC, logger, (sink) => openStream<DiscoveryRequest, DiscoveryResponse>("sotw", createSotwServerStream(), sink, preEncodeSotw));
+        return true;
+      }
+      if (req.url === DELTA_PATH) {
+        serveDirect(req, res, DELTA_CODEC, logger, (sink) => openStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", createDeltaServerStream(), sink));
+        return true;
+      }
+      return false;
+    },
+
     routes(router) {
       router.service(AggregatedDiscoveryService, {
         streamAggregatedResources: (requests: AsyncIterable<DiscoveryRequest>, ctx: HandlerContext) =>
-          serve<DiscoveryRequest, DiscoveryResponse>("sotw", requests, ctx, createSotwServerStream(), (response, snapshot, names) => preEncodeResources(response, { snapshot, names })),
+          serveViaConnect(requests, ctx, logger, (sink) => openStream<DiscoveryRequest, DiscoveryResponse>("sotw", createSotwServerStream(), sink, preEncodeSotw)),
         deltaAggregatedResources: (requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext) =>
-          serve<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", requests, ctx, createDeltaServerStream()),
+          serveViaConnect(requests, ctx, logger, (sink) => openStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", createDeltaServerStream(), sink)),
       });
     },
 
