@@ -2,6 +2,7 @@
 // x-forwarded-for / -proto, x-envoy-external-address and internal header
 // sanitizing (use_remote_address, xff_num_trusted_hops), x-request-id, and B3.
 import { randomBytes, randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 import { applyXfcc } from "../tls/xfcc.js";
 import type { HcmConfig } from "./compile-hcm.js";
 import type { RequestContext } from "./request-context.js";
@@ -62,6 +63,9 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
     trusted = idx >= 0 ? xff[idx] : remote;
     if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = ctx.scheme;
   }
+  // Envoy's downstream remote address is the XFF-derived client when that is an IP
+  // (RBAC remote_ip, %DOWNSTREAM_REMOTE_ADDRESS%); the peer stays the direct remote address.
+  if (trusted !== remote && isIP(trusted)) ctx.info.downstreamRemoteAddress = isIP(trusted) === 6 ? `[${trusted}]:0` : `${trusted}:0`;
   const internal = isInternalAddress(trusted);
   ctx.external = hcm.useRemoteAddress && !internal;
   if (hcm.useRemoteAddress) {
