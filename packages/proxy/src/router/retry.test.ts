@@ -3,7 +3,7 @@
 // retries, per-try timeouts, body replay, URX and the retry stats.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
-import { closedPort, curl, startBackend, type Backend } from "../test-util/recording-backend.js";
+import { closedPort, curl, startBackend, type Backend, type Reply } from "../test-util/recording-backend.js";
 
 const route = (cluster: string, extra: Record<string, unknown> = {}) => ({ cluster, timeout: "10s", ...extra });
 
@@ -126,7 +126,7 @@ describe("retry back-off, headers, per-try timeout and body replay", () => {
     );
   beforeAll(async () => {
     // Fails the first `n` attempts of each request id (n from the path), delays when asked.
-    flaky = await startBackend((r) => {
+    flaky = await startBackend((r): Reply => {
       const id = String(r.headers["x-request-id"]);
       const n = (seen.get(id) ?? 0) + 1;
       seen.set(id, n);

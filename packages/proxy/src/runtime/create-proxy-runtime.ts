@@ -175,6 +175,8 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
       }
     }
     // Make-before-break: in-flight requests hold their own references; pools close after a grace period.
+    // Health checking and outlier timers of a replaced or removed cluster stop at once.
+    for (const c of old) c.retire();
     if (old.length) setTimeout(() => void Promise.all(old.map((c) => c.close())), 10_000).unref();
   }
 

@@ -16,7 +16,6 @@ import { createPrioritySet, type PriorityLevel, type PrioritySet } from "./prior
 import { createHttp1Pool } from "./http1-pool.js";
 import { createHttp2Pool, type ConnectionEvents } from "./http2-pool.js";
 import type { ConnectionPool } from "./upstream-stream.js";
-import type { ClusterTransport } from "../tls/cluster-transport.js";
 
 export interface ClusterStats {
   rqTotal: Counter;
@@ -65,8 +64,7 @@ export interface Cluster {
    * host_selection_retry_max_attempts).
    */
   pickHost(hash: number | undefined, originalDst: string | undefined, reject?: (h: Host) => boolean, attempts?: number): Host | undefined;
-  /** `alpn`: the istio.alpn filter's override for this upstream protocol (TLS endpoints only). */
-  pool(host: Host, protocol: "http1" | "http2", alpn?: readonly string[]): ConnectionPool;
+  pool(host: Host, protocol: "http1" | "http2"): ConnectionPool;
   /** Circuit breakers of a routing priority. */
   resources(priority: "default" | "high"): ResourceManager;
   /** HTTP/1.1 admission under max_connections / max_pending_requests (one request per connection). */
@@ -75,6 +73,8 @@ export interface Cluster {
   reportHttp(host: Host, status: number): void;
   reportLocal(host: Host, event: "connect_failed" | "timeout" | "reset" | "success"): void;
   setAssignment(a: CompiledAssignment): void;
+  /** Stops active health checking and outlier detection (cluster replaced or removed; pools close later). */
+  retire(): void;
   /** Active TCP proxy connections (tcp_proxy circuit breaking). */
   activeRequests: number;
   activeRetries: number;
@@ -84,8 +84,6 @@ export interface Cluster {
 export interface ClusterDeps {
   stats: StatsStore;
   logger: Logger;
-  /** The cluster's TLS transport sockets bound to the secret store (config.transport). */
-  transport?: ClusterTransport;
   random?: () => number;
 }
 
@@ -229,7 +227,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     for (const e of a.endpoints) {
       const ips = resolved ? resolved.get(e.address) ?? [] : [e.address];
       for (const ip of ips) {
-        const fresh = createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined, transportSocketMatch: e.transportSocketMatch });
+        const fresh = createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined });
         const old = previous.get(fresh.key);
         if (old && sameEndpoint(old, fresh)) {
           old.flags = (old.flags & ~HealthFlag.FAILED_EDS_HEALTH) | (e.healthy ? 0 : HealthFlag.FAILED_EDS_HEALTH);
@@ -265,8 +263,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     config,
     stats,
     get warm() {
-      // Envoy's cluster init also waits for the transport socket's SDS secrets.
-      return warm && (deps.transport?.ready() ?? true);
+      return warm;
     },
     ready,
     activeRequests: 0,
@@ -302,11 +299,8 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     reportLocal(host, event) {
       outlier?.reportLocal(host, event);
     },
-    pool(host, protocol, alpn) {
-      const base = deps.transport?.forHost(host.transportSocketMatch);
-      const tls = base && alpn ? { ...base, alpn } : base;
-      // Connections differ by offered ALPN (Envoy keys pools by it too); the host key stays after the first "|".
-      const k = protocol + (base && alpn ? "+" + alpn.join(",") : "") + "|" + host.key;
+    pool(host, protocol) {
+      const k = protocol + "|" + host.key;
       let p = pools.get(k);
       if (!p) {
         const o = {
@@ -318,7 +312,6 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
           maxRequestsPerConnection: config.maxRequestsPerConnection,
           idleTimeoutMs: config.idleTimeoutMs,
           events,
-          tls,
         };
         p = protocol === "http2" ? createHttp2Pool(o) : createHttp1Pool({ ...o, maxConnections: config.maxConnections });
         pools.set(k, p);
@@ -332,9 +325,12 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
         markReady();
       }
     },
+    retire() {
+      checker?.stop();
+      outlier?.close();
+    },
     async close() {
       closed = true;
-      deps.transport?.release();
       checker?.stop();
       outlier?.close();
       if (dnsTimer) clearInterval(dnsTimer);
