@@ -16,6 +16,7 @@ import { createPrioritySet, type PriorityLevel, type PrioritySet } from "./prior
 import { createHttp1Pool } from "./http1-pool.js";
 import { createHttp2Pool, type ConnectionEvents } from "./http2-pool.js";
 import type { ConnectionPool } from "./upstream-stream.js";
+import type { ClusterTransport } from "../tls/cluster-transport.js";
 
 export interface ClusterStats {
   rqTotal: Counter;
@@ -64,7 +65,8 @@ export interface Cluster {
    * host_selection_retry_max_attempts).
    */
   pickHost(hash: number | undefined, originalDst: string | undefined, reject?: (h: Host) => boolean, attempts?: number): Host | undefined;
-  pool(host: Host, protocol: "http1" | "http2"): ConnectionPool;
+  /** `alpn`: the istio.alpn filter's override for this upstream protocol (TLS endpoints only). */
+  pool(host: Host, protocol: "http1" | "http2", alpn?: readonly string[]): ConnectionPool;
   /** Circuit breakers of a routing priority. */
   resources(priority: "default" | "high"): ResourceManager;
   /** HTTP/1.1 admission under max_connections / max_pending_requests (one request per connection). */
@@ -84,6 +86,8 @@ export interface Cluster {
 export interface ClusterDeps {
   stats: StatsStore;
   logger: Logger;
+  /** The cluster's TLS transport sockets bound to the secret store (config.transport). */
+  transport?: ClusterTransport;
   random?: () => number;
 }
 
@@ -227,7 +231,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     for (const e of a.endpoints) {
       const ips = resolved ? resolved.get(e.address) ?? [] : [e.address];
       for (const ip of ips) {
-        const fresh = createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined });
+        const fresh = createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined, transportSocketMatch: e.transportSocketMatch });
         const old = previous.get(fresh.key);
         if (old && sameEndpoint(old, fresh)) {
           old.flags = (old.flags & ~HealthFlag.FAILED_EDS_HEALTH) | (e.healthy ? 0 : HealthFlag.FAILED_EDS_HEALTH);
@@ -263,7 +267,8 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     config,
     stats,
     get warm() {
-      return warm;
+      // Envoy's cluster init also waits for the transport socket's SDS secrets.
+      return warm && (deps.transport?.ready() ?? true);
     },
     ready,
     activeRequests: 0,
@@ -299,8 +304,11 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     reportLocal(host, event) {
       outlier?.reportLocal(host, event);
     },
-    pool(host, protocol) {
-      const k = protocol + "|" + host.key;
+    pool(host, protocol, alpn) {
+      const base = deps.transport?.forHost(host.transportSocketMatch);
+      const tls = base && alpn ? { ...base, alpn } : base;
+      // Connections differ by offered ALPN (Envoy keys pools by it too); the host key stays after the first "|".
+      const k = protocol + (base && alpn ? "+" + alpn.join(",") : "") + "|" + host.key;
       let p = pools.get(k);
       if (!p) {
         const o = {
@@ -312,6 +320,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
           maxRequestsPerConnection: config.maxRequestsPerConnection,
           idleTimeoutMs: config.idleTimeoutMs,
           events,
+          tls,
         };
         p = protocol === "http2" ? createHttp2Pool(o) : createHttp1Pool({ ...o, maxConnections: config.maxConnections });
         pools.set(k, p);
@@ -331,6 +340,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     },
     async close() {
       closed = true;
+      deps.transport?.release();
       checker?.stop();
       outlier?.close();
       if (dnsTimer) clearInterval(dnsTimer);
