@@ -101,6 +101,8 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     if (initDone || cdsPending || ldsPending) return;
     for (const c of clusters.values()) if (!c.value.warm) return;
     for (const name of rdsNames()) if (!routes.has(name)) return;
+    // Envoy's init manager waits for listener warming too (their SDS secrets are init targets).
+    for (const l of warmingListeners.values()) if (!secrets.listenerReady(l.value)) return;
     markInitialized();
   }
   function markInitialized(): void {

@@ -11,6 +11,8 @@ import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { ConnInfo, DownstreamTls } from "../listener/conn-info.js";
+import { parseClientHello } from "../listener/inspectors.js";
+import { peek } from "../listener/peek.js";
 import type { LiveTlsContext } from "./live-tls-context.js";
 import { checkPeer } from "./peer-check.js";
 import { parsePeerCertificate, type PeerCertificate } from "./peer-certificate.js";
@@ -42,30 +44,33 @@ const tupleOf = (s: { remoteAddress?: string; remotePort?: number; localAddress?
 export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTerminator {
   const { stats, live } = o;
   const spec = live.spec;
-  let server: Server | undefined;
-  let generation = -1;
+  // Two servers: with our ALPN list, and without ALPN for a client offering none of it. Node turns a
+  // failed ALPN match into a fatal alert; Envoy (BoringSSL) just negotiates no protocol, and Istio's
+  // TCP mTLS offers only istio-peer-exchange/istio to chains that list h2/http/1.1.
+  const servers = new Map<boolean, { server: Server; generation: number }>();
   // Per-connection state, found again from the server's TLS socket (its underlying socket, else the 4-tuple).
   const pending = new Map<Socket, Pending>();
 
-  function serverFor(): Server | undefined {
+  function serverFor(withAlpn: boolean): Server | undefined {
     const ctx = live.current();
     if (!ctx) return undefined;
-    if (server && generation === ctx.generation) return server;
-    if (server) {
-      server.setSecureContext(ctx.contextOptions);
-      generation = ctx.generation;
-      return server;
+    const cur = servers.get(withAlpn);
+    if (cur && cur.generation === ctx.generation) return cur.server;
+    if (cur) {
+      cur.server.setSecureContext(ctx.contextOptions);
+      cur.generation = ctx.generation;
+      return cur.server;
     }
-    generation = ctx.generation;
-    server = createServer({
+    const server = createServer({
       ...ctx.contextOptions,
       requestCert: ctx.validation !== undefined,
       // OpenSSL then refuses a client without a certificate during the handshake (certificate_required),
       // as Envoy does for require_client_certificate, and Node closes one whose chain does not verify.
       rejectUnauthorized: spec.requireClientCert && !ctx.validation?.acceptUntrusted && !ctx.validation?.allowExpired,
-      ALPNProtocols: spec.alpn.length ? spec.alpn : undefined,
+      ALPNProtocols: withAlpn && spec.alpn.length ? spec.alpn : undefined,
       handshakeTimeout: o.handshakeTimeoutMs,
     });
+    servers.set(withAlpn, { server, generation: ctx.generation });
     server.on("secureConnection", onSecureConnection);
     server.on("tlsClientError", (err: NodeJS.ErrnoException, s: TLSSocket) => {
       const p = take(s);
@@ -126,7 +131,17 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
 
   return {
     accept(raw, conn, onSecure) {
-      const srv = serverFor();
+      if (spec.alpn.length > 0 && conn.alpnOffered === undefined) {
+        // No tls_inspector ran: read the ClientHello's ALPN ourselves to pick the server.
+        void peek(raw, (b) => parseClientHello(b).kind !== "need_more", o.handshakeTimeoutMs).then(({ buf }) => {
+          const hello = parseClientHello(buf);
+          conn.alpnOffered = hello.kind === "tls" ? hello.alpn : [];
+          if (!raw.destroyed) this.accept(raw, conn, onSecure);
+        });
+        return;
+      }
+      const overlap = spec.alpn.length > 0 && (conn.alpnOffered ?? []).some((p) => spec.alpn.includes(p));
+      const srv = serverFor(overlap);
       if (!srv) {
         // The listener warms until its secrets arrive; this is a secret removed since. Never fall back to plaintext.
         stats.noCertificate.inc();
@@ -151,7 +166,8 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
     },
     close() {
       pending.clear();
-      server?.close();
+      for (const s of servers.values()) s.server.close();
+      servers.clear();
     },
   };
 }
