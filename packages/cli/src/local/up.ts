@@ -7,6 +7,7 @@ import { LocalError } from "./errors.js";
 import { loadManifests, type Manifest } from "./manifests.js";
 import { createBridge, createPodNetwork, loadCaptureRules, removeNetwork, transparentModeSupport } from "./network.js";
 import { buildPlan, type LocalPlan, type LocalPod, type NetworkMode } from "./plan.js";
+import { provisionLocalCa } from "./mesh-ca.js";
 import { isAlive, startDetached, stopAll } from "./processes.js";
 import { appAnswers, httpOk, waitFor } from "./readiness.js";
 import { defaultStateDir, readState, writeState, type LocalState, type RunningProcess } from "./state.js";
@@ -107,15 +108,21 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
   const save = () => writeState(state);
   save();
 
+  const gatewayPod: LocalPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, appIp: plan.gateway.ip, containerPorts: [], containerEnv: [], sidecar: true, netns: "", hostVeth: "" };
+  // The mesh CA (in discovery, root kept in <state>/ca) and a token per sidecar, known to it
+  // before anything starts; the agents get certificates from it and reach xDS over TLS on
+  // 15012 with their token. `local down` removes the state directory, tokens and CA with it.
+  const meshCa = provisionLocalCa(stateDir, transparent ? plan.bridge.ip : "127.0.0.1", [gatewayPod, ...plan.pods.filter((p) => p.sidecar)]);
+
   try {
-    progress.step(`discovery on ${discovery.grpcAddress}`);
+    progress.step(`discovery on ${discovery.grpcAddress}, with its CA`);
     if (transparent) createBridge(plan);
     processes.push(
       startDetached({
         role: "discovery",
         owner: "weft-discovery",
         command: process.execPath,
-        args: [weftBinary("@weft/discovery", "weft-discovery"), "--config-dir", configDir, "--mesh-config", writeMeshConfig(stateDir), "--grpc-addr", discovery.grpcAddress, "--http-addr", discovery.httpAddress, "--monitoring-addr", discovery.monitoringAddress],
+        args: [weftBinary("@weft/discovery", "weft-discovery"), "--config-dir", configDir, "--mesh-config", writeMeshConfig(stateDir), "--grpc-addr", discovery.grpcAddress, "--http-addr", discovery.httpAddress, "--monitoring-addr", discovery.monitoringAddress, ...meshCa.discoveryArgs],
         env: { PATH: childPath() },
         log: join(stateDir, "logs", "discovery.log"),
       }),
@@ -142,7 +149,6 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
     const discoveryReady = waitFor(() => httpOk(`http://${discovery.httpAddress}/ready`), DISCOVERY_READY_TIMEOUT_MS);
 
     progress.step(`ingress gateway on port ${plan.gateway.port}`);
-    const gatewayPod: LocalPod = { name: `${plan.gateway.name}-local`, namespace: plan.gateway.namespace, workload: plan.gateway.name, labels: { app: "istio-ingressgateway", istio: "ingressgateway" }, annotations: {}, serviceAccount: "istio-ingressgateway-service-account", ip: plan.gateway.ip, appIp: plan.gateway.ip, containerPorts: [], containerEnv: [], sidecar: true, netns: "", hostVeth: "" };
     const gatewayDir = join(stateDir, "pods", plan.gateway.namespace, gatewayPod.name);
     writePodInfo(join(gatewayDir, "podinfo"), gatewayPod);
     processes.push(
@@ -151,7 +157,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
         owner: `${plan.gateway.namespace}/${gatewayPod.name}`,
         command: process.execPath,
         args: [agent, "proxy", "router"],
-        env: sidecarEnv(gatewayPod, join(gatewayDir, "agent"), join(gatewayDir, "podinfo"), discovery.grpcAddress, mode),
+        env: { ...sidecarEnv(gatewayPod, join(gatewayDir, "agent"), join(gatewayDir, "podinfo"), discovery.grpcAddress, mode), ...meshCa.agentEnv(gatewayPod, join(gatewayDir, "secrets")) },
         log: join(gatewayDir, "istio-proxy.log"),
       }),
     );
@@ -175,7 +181,10 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
             owner: `${pod.namespace}/${pod.name}`,
             command: process.execPath,
             args: [agent, "proxy", "sidecar"],
-            env: sidecarEnv(pod, ownedBySidecar(join(podDir, "agent"), mode), join(podDir, "podinfo"), discovery.grpcAddress, mode),
+            env: {
+              ...sidecarEnv(pod, ownedBySidecar(join(podDir, "agent"), mode), join(podDir, "podinfo"), discovery.grpcAddress, mode),
+              ...meshCa.agentEnv(pod, join(podDir, "secrets"), transparent ? PROXY_UID : undefined),
+            },
             log: join(podDir, "istio-proxy.log"),
             ...(transparent ? { netns: pod.netns, uid: PROXY_UID } : {}),
             cwd: join(podDir, "agent"),
