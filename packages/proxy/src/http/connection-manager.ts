@@ -8,6 +8,7 @@ import type { StreamInfo } from "../contracts.js";
 import type { ConnInfo } from "../listener/conn-info.js";
 import { createHttp1Downstream, createHttp2Downstream, type Downstream } from "./downstream.js";
 import { countRejection } from "./hardening-stats.js";
+import { guardHttp2Session, http2ServerOptions } from "./http2-guard.js";
 import type { HcmRuntime } from "./hcm-runtime.js";
 import { handleStream } from "./http-stream.js";
 import type { Headers, RequestContext } from "./request-context.js";
@@ -75,7 +76,12 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     // Never let the codec drop headers silently: one over the limit reaches validation, which refuses it.
     maxHeadersCount: limits.maxHeadersCount + 1,
   } as http.ServerOptions);
-  const h2 = http2.createServer({ maxSessionMemory: 64 });
+  // Node's defaults for these are far below Envoy's; our own timers govern.
+  h1.timeout = 0;
+  // This server never listen()s (the listener hands it sockets), and Node starts tracking
+  // connections — the headers-timeout sweep and closeAllConnections() — on 'listening'.
+  h1.emit("listening");
+  const h2 = http2.createServer(http2ServerOptions(limits));
   const sessions = new Set<http2.ServerHttp2Session>();
   let draining = false;
 
@@ -151,6 +157,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    guardHttp2Session(session, limits, rt.stats.guard, rt.logger);
     session.on("error", () => {});
     if (cfg.idleTimeoutMs > 0) {
       // idle_timeout: close the connection only when it has had no active streams for this long.
@@ -166,10 +173,15 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     if (draining) session.goaway();
   });
   h2.on("stream", (stream: http2.ServerHttp2Stream, src: http2.IncomingHttpHeaders, flags: number, rawHeaders?: string[]) => {
+    // Node emits 'stream' on the next tick: a stream the peer already broke in the same read
+    // (DATA beyond content-length, a reset) is destroyed by now, its 'error' pending. Without a
+    // listener that error would take the whole process down.
+    stream.on("error", () => {});
+    if (stream.destroyed) return;
     const socket = stream.session?.socket as InfoSocket | undefined;
     const conn = socket?.[CONN_INFO];
     if (!conn) {
-      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
@@ -214,6 +226,8 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     close() {
       for (const s of sessions) s.destroy();
       h1.closeAllConnections();
+      // Stops the connection-tracking sweep started above.
+      h1.close();
     },
   };
 }

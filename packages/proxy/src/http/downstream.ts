@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Readable } from "node:stream";
 import type { Headers } from "./request-context.js";
+import { LOCAL_RESET } from "./http2-guard.js";
 
 export interface Downstream {
   readonly protocol: string;
@@ -115,7 +116,10 @@ export function createHttp2Downstream(stream: http2.ServerHttp2Stream, endStream
       stream.end();
     },
     reset() {
-      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      if (stream.destroyed) return;
+      // Not a client reset: the rapid-reset guard must not count it (http2-guard.ts).
+      (stream as unknown as Record<symbol, boolean>)[LOCAL_RESET] = true;
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     },
     onClose: (cb) => stream.once("close", cb),
     setIdleTimeout(ms, cb) {
