@@ -173,6 +173,15 @@ describe.skipIf(!existsSync(BIN) || !hasCurl || !httpbinAvailable())("authz filt
     expect((await target("/get", "deny.local.")).status).toBe(403);
   });
 
+  it("holds over HTTP/2 (h2c prior knowledge) too", async () => {
+    for (const t of ["/p", "//p", "/x/../p", "/%70"]) {
+      const r = await curl(["--http2-prior-knowledge", "--path-as-is", "--request-target", t, url("/")]);
+      expect(r.status, t).toBe(403);
+      expect(r.headers).toMatch(/^http\/2 403/);
+    }
+    expect((await curl(["--http2-prior-knowledge", "-H", "Host: DENY.LOCAL.", url("/get")])).status).toBe(403);
+  });
+
   it("a valid token: claim header reaches httpbin and the principal is allowed on the protected path", async () => {
     const tok = signJwt(key, { iss: ISS, sub: "alice", exp: nowSec() + 600 });
     const r = await curl(["-H", `Authorization: Bearer ${tok}`, url("/anything/secure")]);

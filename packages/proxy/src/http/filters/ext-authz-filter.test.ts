@@ -69,6 +69,31 @@ describe("envoy.filters.http.ext_authz (http_service)", () => {
         httpListener("dead_open", ROUTES, { http_filters: [service("dead", true), ROUTER] }),
         httpListener("grpc", ROUTES, { http_filters: [extAuthz({ grpc_service: { envoy_grpc: { cluster_name: "authz" } } }), ROUTER] }),
         httpListener("missing", ROUTES, { http_filters: [service("no-such-cluster"), ROUTER] }),
+        // Istio's CUSTOM action: a shadow DENY rbac names the policy, ext_authz runs only when it matched.
+        httpListener("custom", ROUTES, {
+          http_filters: [
+            {
+              name: "envoy.filters.http.rbac",
+              typed_config: {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+                shadow_rules: {
+                  action: "DENY",
+                  policies: { "istio-ext-authz-ns[default]-policy[ext-authz]-rule[0]": { permissions: [{ url_path: { path: { prefix: "/info" } } }], principals: [{ any: true }] } },
+                },
+                shadow_rules_stat_prefix: "istio_ext_authz_",
+              },
+            },
+            extAuthz({
+              http_service: { server_uri: { uri: "http://authz", cluster: "authz", timeout: "1s" } },
+              filter_enabled_metadata: {
+                filter: "envoy.filters.http.rbac",
+                path: [{ key: "istio_ext_authz_shadow_effective_policy_id" }],
+                value: { string_match: { prefix: "istio-ext-authz" } },
+              },
+            }),
+            ROUTER,
+          ],
+        }),
       ],
     });
   });
@@ -114,6 +139,17 @@ describe("envoy.filters.http.ext_authz (http_service)", () => {
     const open = await get(h.port("dead_open"), "/x");
     expect(open.status).toBe(200);
     expect(h.stats.get("http.dead_open.ext_authz.failure_mode_allowed")).toBe(1);
+  });
+
+  it("Istio's CUSTOM action: only requests the shadow policy matched are sent to the authorization service", async () => {
+    const before = seen.length;
+    expect((await get(h.port("custom"), "/info/x")).status).toBe(401);
+    expect(seen.length).toBe(before + 1);
+    expect((await get(h.port("custom"), "/info/x", { authorization: "Bearer good" })).status).toBe(200);
+    expect((await get(h.port("custom"), "/other")).status).toBe(200);
+    expect(seen.length).toBe(before + 2);
+    expect(h.stats.get("http.custom.ext_authz.disabled")).toBe(1);
+    expect(h.stats.get("http.custom.rbac.istio_ext_authz_shadow_denied")).toBe(2);
   });
 
   it("grpc_service loads, is reported once, and fails closed", async () => {
