@@ -10,6 +10,8 @@ import type { ConnInfo } from "../listener/conn-info.js";
 import { durationMs } from "../runtime/duration.js";
 import type { Cluster } from "../upstream/cluster.js";
 import { hash32 } from "../upstream/hash.js";
+import { transportReasonOf } from "../upstream/upstream-stream.js";
+import { connectUpstreamTls } from "../tls/upstream-tls.js";
 
 export const TCP_PROXY_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
@@ -151,10 +153,16 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         return finish();
       }
       info.upstreamHost = host.key;
-      const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port, localAddress: cluster.config.sourceAddress });
+      const tls = cluster.transportFor(host);
+      // With an UpstreamTlsContext the splice starts after the handshake and the server's checks ('secureConnect').
+      const up = tls
+        ? connectUpstreamTls({ host: host.ip, port: host.port, pipe: host.pipe, localAddress: cluster.config.sourceAddress }, tls, "tcp")
+        : host.pipe
+          ? net.connect(host.pipe)
+          : net.connect({ host: host.ip, port: host.port, localAddress: cluster.config.sourceAddress });
       let connected = false;
       const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);
-      up.once("connect", () => {
+      up.once(tls ? "secureConnect" : "connect", () => {
         connected = true;
         clearTimeout(timer);
         cluster.activeRequests++;
@@ -190,7 +198,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         clearTimeout(timer);
         if (connected) return;
         cluster.stats.cxConnectFail.inc();
-        info.upstreamTransportFailureReason = err.code === "ECONNREFUSED" ? "delayed connect error: 111" : err.code === "ETIMEDOUT" ? "connect timeout" : err.message;
+        info.upstreamTransportFailureReason = transportReasonOf(err);
         if (attempts < cfg.maxConnectAttempts && !socket.destroyed) return tryConnect();
         info.responseFlags.push("UF");
         socket.destroy();

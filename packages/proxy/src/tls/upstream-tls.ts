@@ -109,6 +109,8 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
       return;
     }
     const e = err instanceof UpstreamTlsError ? err : new UpstreamTlsError(verdictReason ?? err.message, { cause: err });
+    // Listeners on the socket itself (HTTP/2 sessions, tcp_proxy) see the original error: mark it too.
+    (err as { transportFailureReason?: string }).transportFailureReason ??= e.transportFailureReason;
     onSecure?.(e);
   });
   return s;

@@ -17,6 +17,7 @@ import { createHttp1Pool } from "./http1-pool.js";
 import { createHttp2Pool, type ConnectionEvents } from "./http2-pool.js";
 import type { ConnectionPool } from "./upstream-stream.js";
 import type { ClusterTransport } from "../tls/cluster-transport.js";
+import type { UpstreamTls } from "../tls/upstream-tls.js";
 
 export interface ClusterStats {
   rqTotal: Counter;
@@ -67,6 +68,8 @@ export interface Cluster {
   pickHost(hash: number | undefined, originalDst: string | undefined, reject?: (h: Host) => boolean, attempts?: number): Host | undefined;
   /** `alpn`: the istio.alpn filter's override for this upstream protocol (TLS endpoints only). */
   pool(host: Host, protocol: "http1" | "http2", alpn?: readonly string[]): ConnectionPool;
+  /** The TLS to use towards a host (transport_socket / transport_socket_matches); undefined = plaintext. For tcp_proxy. */
+  transportFor(host: Host): UpstreamTls | undefined;
   /** Circuit breakers of a routing priority. */
   resources(priority: "default" | "high"): ResourceManager;
   /** HTTP/1.1 admission under max_connections / max_pending_requests (one request per connection). */
@@ -304,6 +307,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     reportLocal(host, event) {
       outlier?.reportLocal(host, event);
     },
+    transportFor: (host) => deps.transport?.forHost(host.transportSocketMatch),
     pool(host, protocol, alpn) {
       const base = deps.transport?.forHost(host.transportSocketMatch);
       const tls = base && alpn ? { ...base, alpn } : base;

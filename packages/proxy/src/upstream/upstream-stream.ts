@@ -76,6 +76,8 @@ export function transportReasonOf(err: unknown): string {
 
 export function isConnectError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException)?.code;
+  // A failed TLS handshake (or server verification) is a connect failure too: 503 UF.
+  if ((err as { transportFailureReason?: string } | undefined)?.transportFailureReason !== undefined) return true;
   return (
     code === "ECONNREFUSED" ||
     code === "EHOSTUNREACH" ||
