@@ -1,5 +1,8 @@
 // envoy.filters.http.fault: delay and abort injection (HTTPFault), with
-// per-route overrides from typed_per_filter_config. Flags DI / FI as Envoy.
+// per-route overrides from typed_per_filter_config, header control
+// (x-envoy-fault-{delay,abort}-request[-percentage], x-envoy-fault-abort-grpc-request),
+// downstream_nodes / upstream_cluster scoping, max_active_faults, Envoy's
+// `http.<prefix>.fault.*` stats and the DI / FI flags.
 import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import { HTTPFaultSchema, type HTTPFault } from "@weft/xds-api/gen/envoy/extensions/filters/http/fault/v3/fault_pb.js";
 import type { FractionalPercent } from "@weft/xds-api/gen/envoy/type/v3/percent_pb.js";
@@ -9,6 +12,7 @@ import { durationMs } from "../../runtime/duration.js";
 import type { CompileContext, HttpFilter, HttpFilterFactory } from "../http-filter.js";
 import type { LocalReply } from "../local-reply.js";
 import type { RequestContext } from "../request-context.js";
+import { NOOP_STATS } from "../../authz/noop-stats.js";
 
 const TYPE = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault";
 
@@ -17,19 +21,42 @@ interface FaultSpec {
   /** Delay from the x-envoy-fault-delay-request header. */
   headerDelay: boolean;
   delayFraction: number;
+  /** FractionalPercent of the delay: header percentages are numerators over this denominator. */
+  delayPercent: { numerator: number; denominator: number };
   abortStatus?: number;
   abortGrpc?: number;
   headerAbort: boolean;
   abortFraction: number;
+  abortPercent: { numerator: number; denominator: number };
   headers: RouteMatcher[];
   maxActive: number;
+  /** downstream_nodes: only requests whose x-envoy-downstream-service-node is listed. */
+  downstreamNodes?: Set<string>;
+  /** upstream_cluster: only requests routed to this cluster. */
+  upstreamCluster?: string;
+}
+
+function percentOf(p: FractionalPercent | undefined): { numerator: number; denominator: number } {
+  if (!p) return { numerator: 100, denominator: 100 };
+  return { numerator: p.numerator, denominator: p.denominator === 1 ? 10_000 : p.denominator === 2 ? 1_000_000 : 100 };
 }
 
 function fraction(p: FractionalPercent | undefined): number {
-  if (!p) return 1;
-  const d = p.denominator === 1 ? 10_000 : p.denominator === 2 ? 1_000_000 : 100;
-  return Math.min(1, p.numerator / d);
+  const { numerator, denominator } = percentOf(p);
+  return Math.min(1, numerator / denominator);
 }
+
+/**
+ * A header percentage is a numerator over the configured denominator, never
+ * more than the configured numerator (Envoy: the header can only lower it).
+ */
+function headerFraction(v: string | string[] | undefined, cfg: { numerator: number; denominator: number }): number {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined || !/^\d+$/.test(s.trim())) return cfg.numerator / cfg.denominator;
+  return Math.min(1, Math.min(Number(s.trim()), cfg.numerator) / cfg.denominator);
+}
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 function compileFault(any: Any, cc: CompileContext): FaultSpec {
   const f: HTTPFault | undefined = anyUnpack(any, HTTPFaultSchema);
@@ -37,8 +64,10 @@ function compileFault(any: Any, cc: CompileContext): FaultSpec {
   const spec: FaultSpec = {
     headerDelay: false,
     delayFraction: 0,
+    delayPercent: percentOf(undefined),
     headerAbort: false,
     abortFraction: 0,
+    abortPercent: percentOf(undefined),
     headers: f.headers.map((h, i) => compileHeaderMatcher(h, cc.resource, `${cc.field}.headers[${i}]`)),
     maxActive: f.maxActiveFaults ?? Number.MAX_SAFE_INTEGER,
   };
@@ -47,6 +76,7 @@ function compileFault(any: Any, cc: CompileContext): FaultSpec {
     if (d.case === "fixedDelay") spec.delayMs = durationMs(d.value, 0);
     else if (d.case === "headerDelay") spec.headerDelay = true;
     spec.delayFraction = fraction(f.delay.percentage);
+    spec.delayPercent = percentOf(f.delay.percentage);
   }
   if (f.abort) {
     const a = f.abort.errorType;
@@ -56,9 +86,11 @@ function compileFault(any: Any, cc: CompileContext): FaultSpec {
     } else if (a.case === "grpcStatus") spec.abortGrpc = a.value;
     else if (a.case === "headerAbort") spec.headerAbort = true;
     spec.abortFraction = fraction(f.abort.percentage);
+    spec.abortPercent = percentOf(f.abort.percentage);
   }
   if (f.responseRateLimit) cc.report("fault.response_rate_limit", "not implemented");
-  if (f.upstreamCluster || f.downstreamNodes.length) cc.report("fault.upstream_cluster/downstream_nodes", "not implemented; faults apply to every request");
+  if (f.downstreamNodes.length) spec.downstreamNodes = new Set(f.downstreamNodes);
+  if (f.upstreamCluster) spec.upstreamCluster = f.upstreamCluster;
   return spec;
 }
 
@@ -68,6 +100,14 @@ export const faultFilterFactory: HttpFilterFactory = {
   compilePerRoute: (any, cc) => compileFault(any, cc),
   create(name, config, cc): HttpFilter {
     const base = config ? compileFault(config, cc) : undefined;
+    const store = cc.runtime?.stats ?? NOOP_STATS;
+    const p = `http.${cc.statPrefix ?? ""}.fault.`;
+    const stats = {
+      delays: store.counter(p + "delays_injected"),
+      aborts: store.counter(p + "aborts_injected"),
+      overflow: store.counter(p + "faults_overflow"),
+      active: store.gauge(p + "active_faults"),
+    };
     let active = 0;
     return {
       name,
@@ -75,32 +115,44 @@ export const faultFilterFactory: HttpFilterFactory = {
         const spec = (ctx.route?.perFilter.get(name) ?? ctx.vhost?.perFilter.get(name) ?? base) as FaultSpec | undefined;
         if (!spec) return undefined;
         for (const m of spec.headers) if (!m(ctx)) return undefined;
-        if (active >= spec.maxActive) return undefined;
+        if (spec.downstreamNodes && !spec.downstreamNodes.has(first(ctx.headers["x-envoy-downstream-service-node"]) ?? "")) return undefined;
+        if (spec.upstreamCluster !== undefined) {
+          const a = ctx.route?.action;
+          if (a?.kind !== "route" || a.cluster !== spec.upstreamCluster) return undefined;
+        }
+        const h = ctx.headers;
+        // Header-controlled faults need their header; its percentage header may only lower the configured one.
         let delay = 0;
-        if (spec.delayFraction > 0 && Math.random() < spec.delayFraction) {
-          if (spec.headerDelay) delay = Number(ctx.headers["x-envoy-fault-delay-request"]) || 0;
-          else delay = spec.delayMs ?? 0;
-        }
+        if (spec.headerDelay) {
+          const ms = Number(first(h["x-envoy-fault-delay-request"]));
+          if (ms > 0 && Math.random() < headerFraction(h["x-envoy-fault-delay-request-percentage"], spec.delayPercent)) delay = ms;
+        } else if (spec.delayMs && spec.delayFraction > 0 && Math.random() < spec.delayFraction) delay = spec.delayMs;
         let abort: LocalReply | undefined;
-        if (spec.abortFraction > 0 && Math.random() < spec.abortFraction) {
-          let status = spec.abortStatus;
-          if (spec.headerAbort) status = Number(ctx.headers["x-envoy-fault-abort-request"]) || undefined;
-          if (spec.abortGrpc !== undefined) {
-            abort = {
-              status: 200,
-              body: "",
-              details: "fault_filter_abort",
-              flag: "FI",
-              headers: { "content-type": "application/grpc", "grpc-status": String(spec.abortGrpc), "grpc-message": "fault filter abort" },
-            };
-          } else if (status) abort = { status, body: "fault filter abort", details: "fault_filter_abort", flag: "FI" };
+        if (spec.headerAbort) {
+          const status = Number(first(h["x-envoy-fault-abort-request"]));
+          const grpc = first(h["x-envoy-fault-abort-grpc-request"]);
+          const pct = headerFraction(h["x-envoy-fault-abort-request-percentage"], spec.abortPercent);
+          if (grpc !== undefined && /^\d+$/.test(grpc) && Math.random() < pct) abort = grpcAbort(Number(grpc));
+          else if (status >= 200 && status < 600 && Math.random() < pct) abort = httpAbort(status);
+        } else if (spec.abortFraction > 0 && Math.random() < spec.abortFraction) {
+          if (spec.abortGrpc !== undefined) abort = grpcAbort(spec.abortGrpc);
+          else if (spec.abortStatus) abort = httpAbort(spec.abortStatus);
         }
+        if (!abort && delay <= 0) return undefined;
+        if (active >= spec.maxActive) {
+          stats.overflow.inc();
+          return undefined;
+        }
+        if (abort) stats.aborts.inc();
         if (delay <= 0) return abort;
+        stats.delays.inc();
         active++;
+        stats.active.set(active);
         ctx.info.responseFlags.push("DI");
         return new Promise<LocalReply | undefined>((resolve) =>
           setTimeout(() => {
             active--;
+            stats.active.set(active);
             resolve(abort);
           }, delay),
         );
@@ -108,3 +160,17 @@ export const faultFilterFactory: HttpFilterFactory = {
     };
   },
 };
+
+function httpAbort(status: number): LocalReply {
+  return { status, body: "fault filter abort", details: "fault_filter_abort", flag: "FI" };
+}
+
+function grpcAbort(code: number): LocalReply {
+  return {
+    status: 200,
+    body: "",
+    details: "fault_filter_abort",
+    flag: "FI",
+    headers: { "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": "fault filter abort" },
+  };
+}
