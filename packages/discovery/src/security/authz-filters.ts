@@ -17,9 +17,10 @@ import { policiesFor, trustDomains, type WorkloadRef } from "./policy-scope.js";
 
 export function rbacActionOf(c: IstioConfig): RbacAction {
   const a = c.spec.action;
+  if (a === undefined || a === "ALLOW") return "ALLOW";
   if (a === "AUDIT") return "LOG";
-  if (a === "DENY" || a === "CUSTOM") return "DENY";
-  return "ALLOW";
+  // DENY, CUSTOM without a provider, and an action we cannot read: enforced as DENY (fail closed).
+  return "DENY";
 }
 
 /** The RBAC `rules` per action for a workload; only actions with policies appear. */

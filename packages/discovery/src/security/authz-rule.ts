@@ -181,15 +181,22 @@ export function compileRule(rule: unknown, path: string, ctx: RuleContext): Comp
   }
   const sourceWhen = when.filter((c) => c.field.side === "principal");
   const destWhen = when.filter((c) => c.field.side === "permission");
-  const section = (key: "from" | "to", inner: "source" | "operation"): Json[] | undefined => {
+  // Each entry must be `{source: {...}}` / `{operation: {...}}`; reading a malformed one as
+  // "anything" would open an ALLOW rule, so it makes the whole rule fail (closed).
+  const section = (key: "from" | "to", inner: "source" | "operation"): Json[] | string => {
     const list = rule[key] === undefined ? [] : rule[key];
-    if (!Array.isArray(list)) return undefined;
-    return list.map((x) => (isObject(x) && isObject(x[inner]) ? x[inner] : {}));
+    if (!Array.isArray(list)) return `${path}.${key}`;
+    const out: Json[] = [];
+    for (const [i, x] of list.entries()) {
+      if (!isObject(x) || (x[inner] !== undefined && !isObject(x[inner]))) return `${path}.${key}[${i}].${inner}`;
+      out.push(isObject(x[inner]) ? x[inner] : {});
+    }
+    return out;
   };
   const from = section("from", "source");
   const to = section("to", "operation");
-  if (!from) return fail(`${path}.from`, "must be a list");
-  if (!to) return fail(`${path}.to`, "must be a list");
+  if (typeof from === "string") return fail(from, from.endsWith("from") ? "must be a list" : "must be a map of source fields");
+  if (typeof to === "string") return fail(to, to.endsWith("to") ? "must be a list" : "must be a map of operation fields");
 
   const principals: JsonObject[] = [];
   for (const [i, s] of (from.length > 0 ? from : [undefined]).entries()) {

@@ -181,6 +181,18 @@ describe("broken AuthorizationPolicies fail closed and are reported", () => {
     expect(push.errors.map((e) => e.field)).toEqual(["spec.rules[0].from[0].source.ipBlocks[0]", "spec.rules[0].when[0].key"]);
   });
 
+  it("a malformed from/to entry fails the ALLOW rule instead of reading as 'anything'", () => {
+    const push = smallPush(ap("default", "shape", `{ rules: [{ to: [{ operation: "GET" }] }, { from: [{ source: { principals: "sleep" } }] }] }`));
+    expect(rbacRules(push)).toEqual([{}]);
+    expect(push.errors.map((e) => e.field)).toEqual(["spec.rules[0].to[0].operation", "spec.rules[1].from[0].source.principals"]);
+  });
+
+  it("a policy whose action cannot be read is kept, reported and enforced as DENY", () => {
+    const push = smallPush(ap("default", "typo", `{ action: DENNY, rules: [{ to: [{ operation: { paths: ["/admin"] } }] }] }`));
+    expect(rbacRules(push).map((r) => [r.action, Object.keys(r.policies as JsonObject)])).toEqual([["DENY", ["ns[default]-policy[typo]-rule[0]"]]]);
+    expect(push.errors).toEqual([expect.objectContaining({ object: "AuthorizationPolicy default/typo", field: "spec.action", reason: expect.stringContaining("enforced as DENY") })]);
+  });
+
   it("CUSTOM without an extension provider is enforced as DENY of its rules and reported", () => {
     const push = smallPush(ap("default", "ext", `{ action: CUSTOM, provider: { name: ext-authz }, rules: [{ to: [{ operation: { paths: ["/ext*"] } }] }] }`));
     expect(rbacRules(push).map((r) => [r.action, Object.keys(r.policies as JsonObject)])).toEqual([["DENY", ["ns[default]-policy[ext]-rule[0]"]]]);

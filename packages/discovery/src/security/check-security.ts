@@ -20,6 +20,9 @@ function errorOf(c: IstioConfig, field: string, reason: string): ConfigError {
 function checkAuthorizationPolicy(c: IstioConfig, options: ResolvedOptions): ConfigError[] {
   const out: ConfigError[] = [];
   const action = rbacActionOf(c);
+  if (c.spec.action !== undefined && !["ALLOW", "DENY", "AUDIT", "CUSTOM"].includes(String(c.spec.action))) {
+    out.push(errorOf(c, "spec.action", `unknown action ${JSON.stringify(c.spec.action)}; use ALLOW, DENY, AUDIT or CUSTOM. The policy is enforced as DENY of its rules (fail closed)`));
+  }
   if (c.spec.action === "CUSTOM") {
     out.push(errorOf(c, "spec.provider", "CUSTOM needs an extension provider (meshConfig.extensionProviders) and Weft has none; the policy is enforced as DENY of its rules (fail closed)"));
   }

@@ -94,7 +94,8 @@ export function validateSidecar(spec: Json, c: FieldChecker): void {
 export function validateSecurityOrTelemetry(kind: string, spec: Json, c: FieldChecker): void {
   const sel = c.object_(spec.selector, "spec.selector");
   if (sel) c.stringMap(sel.matchLabels, "spec.selector.matchLabels");
-  if (kind === "AuthorizationPolicy" && spec.action !== undefined) c.oneOf(spec.action, "spec.action", ["ALLOW", "DENY", "AUDIT", "CUSTOM"]);
+  // AuthorizationPolicy's action and rules are checked by security/check-security.ts, which keeps a
+  // broken policy and enforces it closed (dropping it here would silently open what it denies).
   if (kind === "PeerAuthentication") {
     const mtls = c.object_(spec.mtls, "spec.mtls");
     if (mtls?.mode !== undefined) c.oneOf(mtls.mode, "spec.mtls.mode", ["UNSET", "DISABLE", "PERMISSIVE", "STRICT"]);
