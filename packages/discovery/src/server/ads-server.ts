@@ -11,7 +11,6 @@ import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import {
   DeltaDiscoveryRequestSchema,
   DeltaDiscoveryResponseSchema,
-  DiscoveryRequestSchema,
   DiscoveryResponseSchema,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
@@ -26,6 +25,7 @@ import { createAdsConnection, type AdsConnection, type AdsMode, type ServerStrea
 import { serveDirect, serveViaConnect, type AdsStream } from "./ads-transports.js";
 import { isPlainGrpc, type ResponseSink } from "./grpc-stream.js";
 import { preEncodeResources } from "./pre-encoded-resources.js";
+import { createSotwRequestDecoder } from "./sotw-request-decoder.js";
 
 export interface AdsServerOptions {
   cache: ConfigCache;
@@ -78,10 +78,11 @@ export interface AdsServer {
 const EDS = TypeUrl.ClusterLoadAssignment;
 const SOTW_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.streamAggregatedResources.name}`;
 const DELTA_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`;
-const SOTW_CODEC = {
-  decode: (bytes: Uint8Array) => fromBinary(DiscoveryRequestSchema, bytes),
+/** Per stream: the SotW decoder remembers the stream's recent subscriptions (sotw-request-decoder.ts). */
+const sotwCodec = () => ({
+  decode: createSotwRequestDecoder(),
   encode: (message: DiscoveryResponse) => toBinary(DiscoveryResponseSchema, message),
-};
+});
 const preEncodeSotw = (response: DiscoveryResponse, snapshot: ResourceSnapshot, names: readonly string[] | "*") => preEncodeResources(response, { snapshot, names });
 const DELTA_CODEC = {
   decode: (bytes: Uint8Array) => fromBinary(DeltaDiscoveryRequestSchema, bytes),
@@ -215,7 +216,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     handleHttp2(req, res) {
       if (!isPlainGrpc(req)) return false;
       if (req.url === SOTW_PATH) {
-        serveDirect(req, res, SOTW_CODEC, logger, (sink) => openStream<DiscoveryRequest, DiscoveryResponse>("sotw", createSotwServerStream(), sink, preEncodeSotw));
+        serveDirect(req, res, sotwCodec(), logger, (sink) => openStream<DiscoveryRequest, DiscoveryResponse>("sotw", createSotwServerStream(), sink, preEncodeSotw));
         return true;
       }
       if (req.url === DELTA_PATH) {
