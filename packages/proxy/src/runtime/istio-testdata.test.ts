@@ -122,3 +122,42 @@ describe("pilot-agent's bootstrap (envoy-rev0.json)", () => {
     for (const c of b.staticResources!.clusters) expect(compileCluster(c, (f) => void reports.push(f)).name).toBe(c.name);
   });
 });
+
+describe("TLS in Istio's configs is compiled, not skipped", () => {
+  it("virtualInbound's mTLS chains carry Istio's DownstreamTlsContext with SDS default/ROOTCA from sds-grpc", () => {
+    const { listeners } = collect("sidecar-configdump-authz.yaml");
+    const reports: string[] = [];
+    const vi = listeners.find((l) => l.name === "virtualInbound")!;
+    const cfg = compileListener(fromEnvoyJson(ListenerSchema, vi as never, OPTS), { ...deps, report: (f: string) => void reports.push(f) });
+    const tlsChains = cfg.chains.filter((c) => c.tls);
+    expect(tlsChains.length).toBeGreaterThan(0);
+    const http = tlsChains.find((c) => c.match.applicationProtocols.includes("istio-http/1.1") && c.terminal.kind === "http")!;
+    expect(http).toBeDefined();
+    expect(http.tls!.requireClientCert).toBe(true);
+    expect(http.tls!.alpn).toEqual(["h2", "http/1.1"]);
+    expect(http.tls!.minVersion).toBe("TLSv1.2");
+    expect(http.tls!.refs.map((r) => `${r.source.key}/${r.name}`)).toEqual(["grpc:sds-grpc/default", "grpc:sds-grpc/ROOTCA"]);
+    expect(http.terminal.kind === "http" && http.terminal.hcm.xfcc).toEqual({ mode: "APPEND_FORWARD", details: ["Subject", "URI", "DNS"] });
+    // The SAN prefix matcher is compiled with the default validation context.
+    const inline = http.tls!.validation!.inline!;
+    expect(inline.sanMatch!([{ type: "URI", value: "spiffe://cluster.local/ns/a/sa/b", hasNul: false }])).toBe(true);
+    expect(inline.sanMatch!([{ type: "URI", value: "spiffe://other/ns/a/sa/b", hasNul: false }])).toBe(false);
+    expect(reports.filter((r) => /transport_socket|tls/i.test(r))).toEqual([]);
+  });
+
+  it("an outbound cluster's transport_socket_matches give UpstreamTlsContext for tlsMode istio and plaintext otherwise", () => {
+    const { clusters } = collect("http-config-dump.json");
+    const withMatches = clusters.filter((c) => Array.isArray(c.transport_socket_matches));
+    expect(withMatches.length).toBeGreaterThan(0);
+    for (const c of withMatches) {
+      const cfg = compileCluster(fromEnvoyJson(ClusterSchema, c as never, OPTS), () => {});
+      const [istio, disabled] = cfg.transport!.matches;
+      expect(istio.match).toEqual({ tlsMode: "istio" });
+      expect(istio.tls!.sni).toMatch(/^outbound_\.\d+_\./);
+      expect(istio.tls!.alpn).toEqual(["istio-peer-exchange", "istio"]);
+      expect(istio.tls!.refs.map((r) => r.name)).toEqual(["default", "ROOTCA"]);
+      expect(disabled.match).toEqual({});
+      expect(disabled.tls).toBeUndefined();
+    }
+  });
+});
