@@ -4,7 +4,7 @@
 //
 // Who stops what (each case has a test in http2-floods.test.ts):
 // - rapid reset (CVE-2023-44487): this guard counts streams the client reset
-//   before their response finished; once `prematureResetTotalStreamCount`
+//   within a second of opening them; once `prematureResetTotalStreamCount`
 //   streams have closed and half or more were such resets, GOAWAY
 //   ENHANCE_YOUR_CALM and close (Envoy's premature-reset rule).
 // - CONTINUATION flood (CVE-2024-27316): nghttp2 caps CONTINUATION frames per
@@ -97,8 +97,8 @@ export function guardHttp2Session(session: http2.ServerHttp2Session, limits: Req
       if (code !== NGHTTP2_NO_ERROR && !local && !killed) {
         h2.rxReset.inc();
         stats.rqRxReset.inc();
-        // Premature: reset by the client before the response finished, soon after opening.
-        if (!stream.writableFinished && Date.now() - opened < PREMATURE_LIFETIME_MS) prematureResets++;
+        // Premature (Envoy): reset by the client within PREMATURE_LIFETIME_MS of opening.
+        if (Date.now() - opened < PREMATURE_LIFETIME_MS) prematureResets++;
       }
       if (closedStreams >= l.prematureResetTotalStreamCount && prematureResets * 2 >= closedStreams) {
         kill("too many premature resets", stats.rqTooManyPrematureResets);

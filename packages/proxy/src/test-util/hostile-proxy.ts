@@ -118,7 +118,8 @@ export async function startHostileProxy(upstreamPort: number, hcm: HcmOverrides 
     if (stderr.length < 200_000) stderr += d.toString();
   });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const deadline = Date.now() + 30_000;
+  // Generous: a loaded CI machine can take long to transpile and boot several proxies at once.
+  const deadline = Date.now() + 90_000;
   let adminPort = 0;
   while (!adminPort && Date.now() < deadline && child.exitCode === null) {
     const m = /"address":"127\.0\.0\.1:(\d+)".*admin listening/.exec(stderr);
@@ -171,7 +172,7 @@ export function httpGet(port: number, path: string): Promise<[number, string]> {
       res.on("data", (c: string) => (body += c));
       res.on("end", () => resolve([res.statusCode ?? 0, body]));
     });
-    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
+    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
     req.on("error", reject);
   });
 }
