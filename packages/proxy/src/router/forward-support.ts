@@ -33,6 +33,7 @@ export function failureReply(f: AttemptFailure, err: UpstreamError | undefined, 
         flag: "UR",
       };
     case "per_try_timeout":
+    case "per_try_idle_timeout":
       return LocalReplies.timeout();
     default:
       return LocalReplies.reset(retried);

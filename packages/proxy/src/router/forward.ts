@@ -77,6 +77,8 @@ export function forwardUpstream(
   // x-envoy-upstream-rq-timeout-ms / -per-try-timeout-ms (internal requests only: the HCM strips them from external ones).
   const timeoutMs = headerMs(h["x-envoy-upstream-rq-timeout-ms"]) ?? spec.timeoutMs;
   const perTryMs = headerMs(h["x-envoy-upstream-rq-per-try-timeout-ms"]) ?? retry?.policy.perTryTimeoutMs ?? 0;
+  // per_try_idle_timeout: no upstream bytes for this long within one attempt.
+  const perTryIdleMs = retry?.policy.perTryIdleTimeoutMs ?? 0;
   const rm = cluster.resources(spec.priority);
 
   if (!rm.requests.canCreate()) {
@@ -104,6 +106,7 @@ export function forwardUpstream(
   let cancelPending: (() => void) | undefined;
   let globalTimer: NodeJS.Timeout | undefined;
   let tryTimer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let responseStarted = false;
   /** Set when a retry was wanted but none was left (URX) or the retry circuit breaker said no (UO). */
@@ -111,6 +114,7 @@ export function forwardUpstream(
 
   const endAttempt = (): void => {
     clearTimeout(tryTimer);
+    clearTimeout(idleTimer);
     cancelPending?.();
     cancelPending = undefined;
     releaseSlot?.();
@@ -173,8 +177,9 @@ export function forwardUpstream(
   };
 
   const failAttempt = (host: Host, f: AttemptFailure, err: UpstreamError | undefined): void => {
-    cluster.reportLocal(host, f === "connect_failure" ? "connect_failed" : f === "per_try_timeout" ? "timeout" : "reset");
+    cluster.reportLocal(host, f === "connect_failure" ? "connect_failed" : f === "per_try_timeout" || f === "per_try_idle_timeout" ? "timeout" : "reset");
     if (f === "per_try_timeout") stats.rqPerTryTimeout.inc();
+    if (f === "per_try_idle_timeout") stats.rqPerTryIdleTimeout.inc();
     if (retry?.wouldRetryFailure(f) && tryRetry()) return;
     host.rqError++;
     const r = failureReply(f, err, (retry?.used ?? 0) > 0);
@@ -212,11 +217,28 @@ export function forwardUpstream(
           failAttempt(host, "per_try_timeout", undefined);
         }, perTryMs);
       }
+      const armIdle = (): void => {
+        if (perTryIdleMs <= 0) return;
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => {
+          if (finished || myAttempt !== ctx.attempt) return;
+          current?.abort();
+          if (!responseStarted) return failAttempt(host, "per_try_idle_timeout", undefined);
+          // Mid-response: too late to retry, the stream is reset.
+          stats.rqPerTryIdleTimeout.inc();
+          info.responseFlags.push("UT");
+          release();
+          ds.reset();
+          hooks.finish();
+        }, perTryIdleMs);
+      };
+      armIdle();
       current = cluster.pool(host, protocol, ctx.upstreamAlpn?.[protocol]).request(
         { method: ctx.method, path, authority: auth, scheme: ctx.scheme, headers: h, body, onBodyBytes: replay ? undefined : countBody },
         {
           onHeaders(status: number, headers: UpstreamHeaders, endStream: boolean) {
             if (finished || myAttempt !== ctx.attempt) return;
+            armIdle();
             cluster.reportHttp(host, status);
             cluster.reportLocal(host, "success");
             const retriable = retry?.wouldRetryResponse(status, headers as Headers) ?? false;
@@ -257,6 +279,7 @@ export function forwardUpstream(
           },
           onData(chunk: Buffer) {
             if (finished) return true;
+            armIdle();
             info.bytesSent += chunk.length;
             const ok = ds.write(chunk);
             if (!ok) ds.onDrain(() => current?.resume());

@@ -9,7 +9,7 @@ import type { Host } from "../upstream/host.js";
 import { defaultRetryPolicy, parseRetryOn, RetryOn, type RetryPolicySpec } from "./retry-policy.js";
 
 /** How an attempt failed before a response arrived. */
-export type AttemptFailure = "connect_failure" | "connection_termination" | "reset" | "refused_stream" | "per_try_timeout";
+export type AttemptFailure = "connect_failure" | "connection_termination" | "reset" | "refused_stream" | "per_try_timeout" | "per_try_idle_timeout";
 
 export interface RetryState {
   readonly policy: RetryPolicySpec;

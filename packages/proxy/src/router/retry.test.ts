@@ -116,6 +116,7 @@ describe("retry back-off, headers, per-try timeout and body replay", () => {
                 { match: { prefix: "/backoff" }, route: route("flaky", { retry_policy: { retry_on: "5xx", num_retries: 2, retry_back_off: { base_interval: "0.2s", max_interval: "1s" } } }) },
                 { match: { prefix: "/pertry" }, route: route("flaky", { retry_policy: { retry_on: "5xx", num_retries: 1, per_try_timeout: "0.3s" } }) },
                 { match: { prefix: "/body" }, route: route("flaky", { retry_policy: { retry_on: "5xx", num_retries: 2 } }) },
+                { match: { prefix: "/idle" }, route: route("flaky", { retry_policy: { retry_on: "reset", num_retries: 1, per_try_idle_timeout: "0.3s" } }) },
                 { match: { prefix: "/" }, route: route("flaky") },
               ],
             },
@@ -206,6 +207,19 @@ describe("retry back-off, headers, per-try timeout and body replay", () => {
       expect(h.stats.get("cluster.flaky.upstream_rq_per_try_timeout")).toBe(1);
       const tries = flaky.requests.filter((x) => x.url === "/pertry?slowfirst");
       expect(tries[0].headers["x-envoy-expected-rq-timeout-ms"]).toBe("300");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("per_try_idle_timeout abandons an attempt that went quiet and retries", async () => {
+    const h = await start(Math.random);
+    try {
+      const r = await curl(h.port("l"), "/idle?slowfirst");
+      expect(r.status).toBe(200);
+      expect(r.body).toMatch(/^n=2/);
+      expect(r.ms).toBeLessThan(900);
+      expect(h.stats.get("cluster.flaky.upstream_rq_per_try_idle_timeout")).toBe(1);
     } finally {
       await h.close();
     }

@@ -27,6 +27,7 @@ export interface ClusterStats {
   rq5xx: Counter;
   rqTimeout: Counter;
   rqPerTryTimeout: Counter;
+  rqPerTryIdleTimeout: Counter;
   rqRetry: Counter;
   rqRetryOverflow: Counter;
   rqRetrySuccess: Counter;
@@ -105,6 +106,7 @@ export function createClusterStats(store: StatsStore, name: string): ClusterStat
     rq5xx: store.counter(p + "upstream_rq_5xx"),
     rqTimeout: store.counter(p + "upstream_rq_timeout"),
     rqPerTryTimeout: store.counter(p + "upstream_rq_per_try_timeout"),
+    rqPerTryIdleTimeout: store.counter(p + "upstream_rq_per_try_idle_timeout"),
     rqRetry: store.counter(p + "upstream_rq_retry"),
     rqRetryOverflow: store.counter(p + "upstream_rq_retry_overflow"),
     rqRetrySuccess: store.counter(p + "upstream_rq_retry_success"),
