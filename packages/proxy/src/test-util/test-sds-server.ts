@@ -43,14 +43,15 @@ export class TestSdsServer {
   }
 
   private routes = (router: ConnectRouter) => {
-    const self = this;
+    const self = { requests: this.requests, pushers: this.pushers, snapshot: () => this.snapshot };
     router.service(SecretDiscoveryService, {
       streamSecrets(requests) {
         const state = createSotwServerStream();
         const out = new RequestQueue<never>();
         const push = () => {
-          if (!self.snapshot) return;
-          const resp = state.respond(TypeUrl.Secret, self.snapshot);
+          const snap = self.snapshot();
+          if (!snap) return;
+          const resp = state.respond(TypeUrl.Secret, snap);
           if (resp) out.push(resp as never);
         };
         self.pushers.add(push);

@@ -17,7 +17,7 @@ const SERVER_ID = `${TD}/ns/default/sa/httpbin`;
 
 interface Seen {
   sni?: string;
-  alpn?: string | false;
+  alpn?: string | false | null;
   clientUri?: string;
 }
 
