@@ -55,12 +55,19 @@ export interface DiscoveryApp {
 
 type Closable = http.Server | http2.Http2Server;
 
+/** Accept backlog (the kernel caps it at net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 function listen(server: Closable, flag: string, value: string): Promise<string> {
   const { host, port } = parseListenAddress(flag, value);
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(new Error(`${flag} ${value}: cannot listen: ${error.message}`, { cause: error }));
     server.once("error", onError);
-    server.listen(port, host, () => {
+    // Go servers (istiod) take the kernel's somaxconn as their accept backlog;
+    // Node's default of 511 overflows when a thousand proxies reconnect at
+    // once (after a restart) while the loop is busy, and the kernel then
+    // resets connections whose handshake it had already completed.
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", onError);
       resolve(formatAddress(server.address() as AddressInfo));
     });

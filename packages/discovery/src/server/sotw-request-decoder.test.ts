@@ -1,13 +1,13 @@
-import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, equals, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { TypeUrl } from "@weft/xds-api";
-import { DiscoveryRequestSchema, type DiscoveryRequest } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { DiscoveryRequestSchema } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { describe, expect, it } from "vitest";
 import { createSotwRequestDecoder } from "./sotw-request-decoder.js";
 
 const names = Array.from({ length: 50 }, (_, i) => `outbound|8080||svc-${i}.bench.svc.cluster.local`);
 
-function request(init: Partial<DiscoveryRequest>): Uint8Array {
+function request(init: MessageInitShape<typeof DiscoveryRequestSchema>): Uint8Array {
   return toBinary(DiscoveryRequestSchema, create(DiscoveryRequestSchema, { typeUrl: TypeUrl.ClusterLoadAssignment, ...init }));
 }
 
