@@ -9,7 +9,7 @@
 //   PERMISSIVE an mTLS chain (transport_protocol tls + Istio's ALPNs), a
 //              plaintext chain (raw_buffer), and for TCP a chain for the
 //              app's own TLS (tls without Istio ALPNs, passed through).
-//   DISABLE    one plaintext chain.
+//   DISABLE    one plaintext chain (raw_buffer).
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { ProxyInfo } from "../contracts.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
@@ -60,12 +60,13 @@ export function securedChains(sec: InboundSecurity, mode: MtlsMode, c: ChainInpu
     ...(tls ? { transport_socket: inboundTlsSocket(c.http, sec.trustDomains) } : {}),
   });
   const plaintextHttp: JsonObject = c.http && c.catchAll ? { application_protocols: PLAINTEXT_HTTP_ALPNS } : {};
-  if (mode === "DISABLE") return [chain(plaintextHttp, false)];
+  // DISABLE: plaintext only (istiod's inboundPlainText* options); TLS matches nothing and is closed.
+  if (mode === "DISABLE") return [chain({ transport_protocol: "raw_buffer", ...plaintextHttp }, false)];
   const mtlsAlpns = c.http ? (c.catchAll ? MTLS_HTTP_ALPNS : MTLS_HTTP_PORT_ALPNS) : MTLS_TCP_ALPNS;
   if (mode === "STRICT") {
-    // A port's chain takes any TLS (the handshake demands a mesh certificate); the
-    // passthrough chains keep Istio's ALPNs so HTTP and TCP still split.
-    const strict: JsonObject = c.catchAll ? { transport_protocol: "tls", application_protocols: mtlsAlpns } : { transport_protocol: "tls" };
+    // istiod's inboundStrict*Options: a port's chain takes any TLS (the handshake demands a
+    // mesh certificate); the passthrough HTTP chain is told apart by Istio's HTTP ALPNs.
+    const strict: JsonObject = c.catchAll && c.http ? { transport_protocol: "tls", application_protocols: mtlsAlpns } : { transport_protocol: "tls" };
     return [chain(strict, true)];
   }
   const out = [chain({ transport_protocol: "tls", application_protocols: mtlsAlpns }, true), chain({ transport_protocol: "raw_buffer", ...plaintextHttp }, false)];

@@ -77,10 +77,11 @@ describe("virtualInbound chains per mTLS mode", () => {
   it("STRICT: TLS-only chains with a required client certificate; no chain takes plaintext, so it is closed", () => {
     const l = virtualInbound(smallPush(pa("default", "default", "{ mtls: { mode: STRICT } }")));
     const secured = chains(l).filter((c) => c.name !== "virtualInbound-blackhole");
-    expect(secured.map((c) => [c.name, (c.filter_chain_match as JsonObject).transport_protocol])).toEqual([
-      ["0.0.0.0_9080", "tls"],
-      ["virtualInbound-catchall-http", "tls"],
-      ["virtualInbound", "tls"],
+    // istiod's inboundStrict*Options: ports and the TCP passthrough take any TLS, the HTTP passthrough Istio's HTTP ALPNs.
+    expect(secured.map((c) => [c.name, c.filter_chain_match])).toEqual([
+      ["0.0.0.0_9080", { destination_port: 9080, transport_protocol: "tls" }],
+      ["virtualInbound-catchall-http", { prefix_ranges: [{ address_prefix: "0.0.0.0", prefix_len: 0 }], transport_protocol: "tls", application_protocols: ["istio-http/1.0", "istio-http/1.1", "istio-h2"] }],
+      ["virtualInbound", { prefix_ranges: [{ address_prefix: "0.0.0.0", prefix_len: 0 }], transport_protocol: "tls" }],
     ]);
     for (const c of secured) {
       expect(((c.transport_socket as JsonObject).typed_config as JsonObject).require_client_certificate).toBe(true);
@@ -90,7 +91,8 @@ describe("virtualInbound chains per mTLS mode", () => {
 
   it("DISABLE: one plaintext chain per port, no TLS anywhere", () => {
     const l = virtualInbound(smallPush(pa("default", "default", "{ mtls: { mode: DISABLE } }")));
-    expect(chains(l).filter((c) => c.name === "0.0.0.0_9080").map((c) => c.filter_chain_match)).toEqual([{ destination_port: 9080 }]);
+    expect(chains(l).filter((c) => c.name === "0.0.0.0_9080").map((c) => c.filter_chain_match)).toEqual([{ destination_port: 9080, transport_protocol: "raw_buffer" }]);
+    expect(chains(l).filter((c) => c.name !== "virtualInbound-blackhole").map((c) => (c.filter_chain_match as JsonObject).transport_protocol)).toEqual(["raw_buffer", "raw_buffer", "raw_buffer"]);
     expect(JSON.stringify(chains(l))).not.toContain("transport_socket");
   });
 
