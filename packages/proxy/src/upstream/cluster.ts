@@ -14,6 +14,7 @@ import { createResourceManager, type ResourceManager } from "./resource-manager.
 import { createPendingGate, type PendingGate } from "./pending-gate.js";
 import { createPrioritySet, type PriorityLevel, type PrioritySet } from "./priority-set.js";
 import { createHttp1Pool } from "./http1-pool.js";
+import { createLeanHttp1Pool } from "./lean-http1-pool.js";
 import { createHttp2Pool, type ConnectionEvents } from "./http2-pool.js";
 import type { ConnectionPool } from "./upstream-stream.js";
 import type { ClusterTransport } from "../tls/cluster-transport.js";
@@ -328,7 +329,10 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
           events,
           tls,
         };
-        p = protocol === "http2" ? createHttp2Pool(o) : createHttp1Pool({ ...o, maxConnections: config.maxConnections });
+        // Plaintext HTTP/1.1 takes the lean pool (the hot path); TLS stays on undici's.
+        if (protocol === "http2") p = createHttp2Pool(o);
+        else if (tls || process.env.WEFT_PROXY_UNDICI_HTTP1 === "1") p = createHttp1Pool({ ...o, maxConnections: config.maxConnections });
+        else p = createLeanHttp1Pool({ ...o, maxConnections: config.maxConnections });
         pools.set(k, p);
       }
       return p;
