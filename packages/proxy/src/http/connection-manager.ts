@@ -42,7 +42,8 @@ function flatten(src: http2.IncomingHttpHeaders): string[] {
 }
 
 export const CONN_INFO = Symbol.for("weft.connInfo");
-type InfoSocket = Socket & { [CONN_INFO]?: ConnInfo };
+const REQUESTS = Symbol("weft.requestsOnConnection");
+type InfoSocket = Socket & { [CONN_INFO]?: ConnInfo; [REQUESTS]?: number };
 
 export interface ConnectionManager {
   /** `firstBytes` were already peeked and unshifted by the listener. */
@@ -76,6 +77,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     // Never let the codec drop headers silently: one over the limit reaches validation, which refuses it.
     maxHeadersCount: limits.maxHeadersCount + 1,
   } as http.ServerOptions);
+
   // Node's defaults for these are far below Envoy's; our own timers govern.
   h1.timeout = 0;
   // This server never listen()s (the listener hands it sockets), and Node starts tracking
@@ -113,6 +115,12 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     const socket = req.socket as InfoSocket;
     const conn = socket[CONN_INFO]!;
     const ds = createHttp1Downstream(req, res);
+    // max_requests_per_connection: the Nth response carries `connection: close` and ends the connection.
+    if (limits.maxRequestsPerConnection > 0) {
+      const n = (socket[REQUESTS] ?? 0) + 1;
+      socket[REQUESTS] = n;
+      if (n >= limits.maxRequestsPerConnection) ds.closeAfterResponse();
+    }
     const v = validateRequestHead(
       { protocol: ds.protocol as RequestProtocol, method: req.method, target: req.url, rawHeaders: req.rawHeaders, localPort: portOf(conn.localAddress) },
       cfg.limits,

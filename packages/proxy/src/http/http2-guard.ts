@@ -87,9 +87,15 @@ export function guardHttp2Session(session: http2.ServerHttp2Session, limits: Req
   session.on("ping", () => checkOutbound(true));
   session.on("remoteSettings", () => checkOutbound(true));
 
+  let streams = 0;
   session.on("stream", (stream: http2.ServerHttp2Stream) => {
     const opened = Date.now();
     checkOutbound(false);
+    // max_requests_per_connection: the Nth stream is served, then GOAWAY and a graceful close.
+    if (limits.maxRequestsPerConnection > 0 && ++streams >= limits.maxRequestsPerConnection && !session.closed) {
+      session.goaway(NGHTTP2_NO_ERROR, stream.id ?? 0);
+      session.close();
+    }
     stream.once("close", () => {
       closedStreams++;
       const code = stream.rstCode ?? NGHTTP2_NO_ERROR;

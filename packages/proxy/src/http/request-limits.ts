@@ -43,6 +43,8 @@ export interface RequestLimits {
   maxHeadersCount: number;
   /** common_http_protocol_options.headers_with_underscores_action (Envoy ALLOW). */
   headersWithUnderscores: "allow" | "reject" | "drop";
+  /** common_http_protocol_options.max_requests_per_connection (0: unlimited, Envoy's default). */
+  maxRequestsPerConnection: number;
   /** request_headers_timeout (Envoy: none; Weft 10 s; an explicit 0 disables). */
   requestHeadersTimeoutMs: number;
   path: PathNormalization;
@@ -94,6 +96,7 @@ export function compileRequestLimits(hcm: HttpConnectionManager, res: string, fi
     maxRequestHeadersBytes: kb * 1024,
     maxHeadersCount,
     headersWithUnderscores: underscores,
+    maxRequestsPerConnection: common?.maxRequestsPerConnection ?? 0,
     requestHeadersTimeoutMs: durationMs(hcm.requestHeadersTimeout, 10_000),
     path: {
       normalize: hcm.normalizePath ?? DEFAULT_PATH_NORMALIZATION.normalize,

@@ -2,7 +2,7 @@
 // front of an echo upstream, for the hostile-input and flood suites: they talk
 // to it over raw sockets, read its stats from the admin API and its RSS from
 // /proc, exactly as an attacker and an operator would.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import { fileURLToPath } from "node:url";
@@ -56,6 +56,51 @@ export async function startEchoUpstream(): Promise<Upstream> {
         srv.close(() => r());
       }),
   };
+}
+
+const ECHO_CHILD = `
+const http = require("node:http");
+const srv = http.createServer((req, res) => {
+  let n = 0;
+  req.on("data", (c) => (n += c.length));
+  req.on("end", () => {
+    const out = JSON.stringify({ url: req.url, bytes: n });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(out) });
+    res.end(out);
+  });
+});
+srv.keepAliveTimeout = 60000;
+srv.listen(0, "127.0.0.1", () => console.log(srv.address().port));
+`;
+
+/**
+ * The same echo upstream in its own process, for load tests: the attacker's
+ * loops in the test process must not starve the upstream the proxy talks to.
+ */
+export async function startEchoUpstreamProcess(): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["-e", ECHO_CHILD], { stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("echo upstream did not start")), 30_000);
+    child.stdout!.once("data", (d: Buffer) => {
+      clearTimeout(t);
+      resolve(Number(d.toString().trim()));
+    });
+  });
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** A GET through curl, a process of its own: [status, 0 when it failed or timed out]. */
+export function curlStatus(port: number, path: string, timeoutS = 10): Promise<number> {
+  return new Promise((resolve) => {
+    execFile("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", String(timeoutS), `http://127.0.0.1:${port}${path}`], (_e, out) => resolve(Number(String(out).trim()) || 0));
+  });
 }
 
 /** HCM fields merged into the listener's http_connection_manager (Envoy YAML-as-JSON). */
