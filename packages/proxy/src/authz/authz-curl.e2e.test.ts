@@ -54,6 +54,7 @@ function bootstrap(listenPort: number, adminPort: number, httpbinPort: number, j
                   typed_config: {
                     "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                     stat_prefix: "inbound",
+                    upgrade_configs: [{ upgrade_type: "websocket" }],
                     route_config: { name: "r", virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "httpbin" } }] }] },
                     http_filters: [
                       {
@@ -171,6 +172,19 @@ describe.skipIf(!existsSync(BIN) || !hasCurl || !httpbinAvailable())("authz filt
       expect(r.status, `${t} → ${r.status} ${r.body}`).toBe(403);
     }
     expect((await target("/get", "deny.local.")).status).toBe(403);
+  });
+
+  it("holds for WebSocket upgrade requests (the filters run before the upgrade)", async () => {
+    const upgrade = ["-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13", "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="];
+    for (const t of ["/p", "//p", "/x/../p"]) {
+      const r = await curl([...upgrade, "--path-as-is", "--request-target", t, url("/")]);
+      expect(r.status, t).toBe(403);
+      expect(r.body).toBe("RBAC: access denied");
+    }
+    const bad = await curl([...upgrade, "-H", "Authorization: Bearer abc.def", url("/anything/secure")]);
+    expect(bad.status).toBe(401);
+    expect(bad.headers).toContain("www-authenticate: bearer realm=");
+    expect((await curl([...upgrade, url("/anything/secure")])).status).toBe(403);
   });
 
   it("holds over HTTP/2 (h2c prior knowledge) too", async () => {
