@@ -12,7 +12,7 @@
 // only its other fields are decoded. The result is the message fromBinary
 // would produce: same field values.
 import { fromBinary } from "@bufbuild/protobuf";
-import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { DiscoveryRequestSchema, type DiscoveryRequest } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 
 const RESOURCE_NAMES = 3;
@@ -26,23 +26,56 @@ interface KnownRun {
   names: readonly string[];
 }
 
-/** Where the `resource_names` entries sit: one contiguous byte range, or undefined when absent, split or unparsable. */
+/** Position after the last varint read (module state keeps the walk allocation-free). */
+let after = 0;
+
+/** Reads a varint at `pos` and sets `after`; -1 past the end or beyond 2^56. */
+function varint(bytes: Uint8Array, pos: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8 && pos < bytes.length; i++) {
+    const b = bytes[pos++];
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      after = pos;
+      return value;
+    }
+    scale *= 128;
+  }
+  return -1;
+}
+
+/**
+ * Where the `resource_names` entries sit: one contiguous byte range, or
+ * undefined when absent, split by other fields, or not well-formed (then
+ * fromBinary decodes, or reports, the whole thing). Walks tags and lengths
+ * only, allocating nothing: this runs for every request.
+ */
 function namesRange(bytes: Uint8Array): [number, number] | undefined {
-  const reader = new BinaryReader(bytes);
   let start = -1;
   let end = -1;
-  try {
-    while (reader.pos < reader.len) {
-      const at = reader.pos;
-      const [field, wireType] = reader.tag();
-      reader.skip(wireType, field);
-      if (field !== RESOURCE_NAMES || wireType !== WireType.LengthDelimited) continue;
-      if (start < 0) start = at;
-      else if (end !== at) return undefined; // interleaved with other fields: not worth special-casing
-      end = reader.pos;
-    }
-  } catch {
-    return undefined; // let fromBinary report what is wrong
+  let pos = 0;
+  while (pos < bytes.length) {
+    const at = pos;
+    const tag = varint(bytes, pos);
+    if (tag < 0) return undefined;
+    pos = after;
+    const wireType = tag & 7;
+    if (wireType === WireType.Varint) {
+      if (varint(bytes, pos) < 0) return undefined;
+      pos = after;
+    } else if (wireType === WireType.Bit64) pos += 8;
+    else if (wireType === WireType.Bit32) pos += 4;
+    else if (wireType === WireType.LengthDelimited) {
+      const len = varint(bytes, pos);
+      if (len < 0) return undefined;
+      pos = after + len;
+    } else return undefined; // groups: not in this message
+    if (pos > bytes.length) return undefined;
+    if (tag !== (RESOURCE_NAMES << 3) + WireType.LengthDelimited) continue;
+    if (start < 0) start = at;
+    else if (end !== at) return undefined; // interleaved with other fields: not worth special-casing
+    end = pos;
   }
   return start < 0 ? undefined : [start, end];
 }
