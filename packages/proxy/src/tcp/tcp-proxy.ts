@@ -163,6 +163,8 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
       let connected = false;
       const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);
       up.once(tls ? "secureConnect" : "connect", () => {
+        // The TLS socket refused the server after the handshake (it is being destroyed with the reason).
+        if (up.destroyed) return;
         connected = true;
         clearTimeout(timer);
         cluster.activeRequests++;

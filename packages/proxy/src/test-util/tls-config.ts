@@ -15,7 +15,7 @@ export function sdsConfig(src: SdsSource): Record<string, unknown> | undefined {
   };
 }
 
-export function commonTls(src: SdsSource, o: { alpn?: string[]; san?: Record<string, unknown>[]; typedSan?: Record<string, unknown>[]; cert?: string; root?: string } = {}): Record<string, unknown> {
+export function commonTls(src: SdsSource, o: { alpn?: string[]; san?: Record<string, unknown>[]; typedSan?: Record<string, unknown>[]; cert?: string; root?: string; allowExpired?: boolean } = {}): Record<string, unknown> {
   const sds = sdsConfig(src);
   return {
     tls_params: { tls_minimum_protocol_version: "TLSv1_2", tls_maximum_protocol_version: "TLSv1_3" },
@@ -25,6 +25,7 @@ export function commonTls(src: SdsSource, o: { alpn?: string[]; san?: Record<str
       default_validation_context: {
         ...(o.san ? { match_subject_alt_names: o.san } : {}),
         ...(o.typedSan ? { match_typed_subject_alt_names: o.typedSan } : {}),
+        ...(o.allowExpired ? { allow_expired_certificate: true } : {}),
       },
       validation_context_sds_secret_config: { name: o.root ?? "ROOTCA", ...(sds ? { sds_config: sds } : {}) },
     },

@@ -89,12 +89,14 @@ describe("UpstreamTlsContext", () => {
     const h2 = { typed_extension_protocol_options: { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": { "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions", explicit_http_config: { http2_protocol_options: {} } } } };
     const routes = [
       { match: { prefix: "/h2/" }, route: { cluster: "good-h2" } },
+      { match: { prefix: "/allowed-wrong-san" }, route: { cluster: "expired-allowed-wrong-san" } },
+      { match: { prefix: "/allowed" }, route: { cluster: "expired-allowed" } },
       ...bad.map(([name]) => ({ match: { prefix: `/${name}` }, route: { cluster: name } })),
       { match: { prefix: "/" }, route: { cluster: "good" } },
     ];
     h = await startRuntime({
       secrets: staticSecrets(clientLeaf.certPem, clientLeaf.keyPem, root.certPem),
-      clusters: [cluster("good", ports.good), cluster("good-h2", ports.good, { ...h2, transport_socket: upstreamTls({ kind: "static" }, { san: [{ exact: SERVER_ID }] }) }), cluster("good-tcp", ports.good), cluster("expired-tcp", ports.expired), ...bad.map(([name]) => cluster(name, ports[name]))],
+      clusters: [cluster("good", ports.good), cluster("good-h2", ports.good, { ...h2, transport_socket: upstreamTls({ kind: "static" }, { san: [{ exact: SERVER_ID }] }) }), cluster("good-tcp", ports.good), cluster("expired-tcp", ports.expired), cluster("expired-allowed", ports.expired, { transport_socket: upstreamTls({ kind: "static" }, { san: [{ exact: SERVER_ID }], allowExpired: true }) }), cluster("expired-allowed-wrong-san", ports.expired, { transport_socket: upstreamTls({ kind: "static" }, { san: [{ exact: `${TD}/ns/default/sa/other` }], allowExpired: true }) }), ...bad.map(([name]) => cluster(name, ports[name]))],
       listeners: [
         httpListener("out", [{ name: "all", domains: ["*"], routes }]),
         ...["good-tcp", "expired-tcp"].map((c) => ({
@@ -153,6 +155,14 @@ describe("UpstreamTlsContext", () => {
     const log = await h.logs.waitFor((i) => i.upstreamCluster === "expired-tcp");
     expect(log.responseFlags).toContain("UF");
     expect(log.upstreamTransportFailureReason).toMatch(/^TLS_error:\|.*:TLS_error_end$/);
+  });
+
+  it("allow_expired_certificate accepts an expired server but still checks its SAN (verified after the handshake)", async () => {
+    expect(await get(h.port("out"), "/allowed")).toEqual({ status: 200, body: "ok 1.1" });
+    expect((await get(h.port("out"), "/allowed-wrong-san")).status).toBe(503);
+    const log = await h.logs.waitFor((i) => i.upstreamCluster === "expired-allowed-wrong-san");
+    expect(log.responseFlags).toContain("UF");
+    expect(h.stats.get("cluster.expired-allowed-wrong-san.ssl.fail_verify_san")).toBe(1);
   });
 
   for (const [name, , stat] of bad) {

@@ -58,6 +58,7 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
   const v = ctx?.validation;
   const stats = tls.stats;
   let verdictReason: string | undefined;
+  const strictInHandshake = !!v?.trustedCa && !v.acceptUntrusted && !v.allowExpired;
   const raw = t.pipe ? net.connect(t.pipe) : undefined;
   // localAddress reaches net.connect at runtime; Node's typings leave it out of tls.ConnectionOptions.
   const options: ConnectionOptions & { localAddress?: string } = {
@@ -69,10 +70,12 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
     // Envoy sends SNI only when `sni` is set. (Node still sends a DNS host name as SNI when none is given; endpoints are IPs in a mesh.)
     servername: tls.live.spec.sni ?? "",
     ALPNProtocols: alpnFor(tls, protocol),
-    // Without a validation context Envoy does not verify the server at all.
-    rejectUnauthorized: !!v?.trustedCa && !v.acceptUntrusted && !v.allowExpired,
+    // Without a validation context Envoy does not verify the server at all. With a strict one, OpenSSL
+    // judges the chain and our checks run inside the handshake; Node skips checkServerIdentity after a
+    // chain error, so the lenient options (allow_expired, ACCEPT_UNTRUSTED, no trusted CA) check after it.
+    rejectUnauthorized: strictInHandshake,
     checkServerIdentity: (_host: string, cert: NodePeerCertificate) => {
-      if (!v) return undefined;
+      if (!v || !strictInHandshake) return undefined;
       let parsed;
       try {
         parsed = parsePeerCertificate(cert.raw);
@@ -95,6 +98,23 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
   let settled = false;
   s.once("secureConnect", () => {
     if (settled) return;
+    if (v && !strictInHandshake) {
+      let verdict;
+      try {
+        const x = s.getPeerX509Certificate();
+        const chainError = v.trustedCa && !s.authorized ? String(s.authorizationError) : undefined;
+        verdict = checkPeer(x ? parsePeerCertificate(x.raw) : undefined, chainError, v, stats);
+      } catch (err) {
+        stats.failVerifyError.inc();
+        verdict = { ok: false, reason: `unparsable server certificate: ${(err as Error).message}` };
+      }
+      if (!verdict.ok) {
+        verdictReason = verdict.reason;
+        // Users of the socket check `destroyed` in their own secureConnect handler; the error settles this one.
+        s.destroy(new UpstreamTlsError(verdict.reason ?? "server rejected"));
+        return;
+      }
+    }
     settled = true;
     stats.handshake.inc();
     onSecure?.(undefined);
