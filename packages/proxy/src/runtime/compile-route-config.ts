@@ -1,9 +1,9 @@
 // envoy.config.route.v3.RouteConfiguration → CompiledRouteConfig: virtual hosts
 // indexed for Envoy's domain precedence, routes with precompiled matchers and
 // actions. The only place that reads route protos.
-import type { Any } from "@bufbuild/protobuf/wkt";
+import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import type { RouteConfiguration } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
-import type { Route, VirtualHost } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
+import { FilterConfigSchema, type Route, type VirtualHost } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
 import type { HttpFilterRegistry } from "../http/http-filter.js";
 import { compileHeaderMutation, EMPTY_MUTATION, type HeaderMutation } from "../router/header-mutation.js";
@@ -103,11 +103,15 @@ function compilePerFilter(
 ): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (const [k, any] of Object.entries(map)) {
-    const a = any;
-    // envoy.config.route.v3.FilterConfig wraps a config with is_optional/disabled.
+    let a = any;
+    // envoy.config.route.v3.FilterConfig wraps a config with is_optional/disabled. The wrapped
+    // config applies (ignoring it could drop a stricter per-route RBAC); `disabled` is not
+    // implemented, so the filter keeps running (for the security filters: fail closed).
     if (a.typeUrl === "type.googleapis.com/envoy.config.route.v3.FilterConfig") {
-      deps.report(`${field}.typed_per_filter_config`, "FilterConfig wrapper is not implemented; ignored");
-      continue;
+      const fc = anyUnpack(a, FilterConfigSchema);
+      if (fc?.disabled) deps.report(`${field}.typed_per_filter_config`, "FilterConfig.disabled is not implemented; the filter stays enabled");
+      if (!fc?.config) continue;
+      a = fc.config;
     }
     const f = deps.filters.perRoute(a.typeUrl);
     if (!f?.compilePerRoute) {

@@ -8,6 +8,9 @@ import { testRequest } from "../../test-util/authz.js";
 import type { HttpFilter } from "../http-filter.js";
 import type { RequestContext } from "../request-context.js";
 import { rbacFilterFactory } from "./rbac-filter.js";
+import { createDefaultHttpFilters } from "./default-filters.js";
+import { compileRouteConfig } from "../../runtime/compile-route-config.js";
+import { RouteConfigurationSchema } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
 
 const logger = pino({ level: "silent" });
 
@@ -88,6 +91,36 @@ describe("envoy.filters.http.rbac", () => {
     const q = testRequest({ path: "/q" });
     q.vhost = { perFilter: new Map([["envoy.filters.http.rbac", stricter]]) } as never;
     expect((await f.decodeHeaders!(q))?.status).toBe(403);
+  });
+
+  it("a per-route RBAC wrapped in envoy.config.route.v3.FilterConfig still applies", async () => {
+    const rc = compileRouteConfig(
+      fromEnvoyJson(RouteConfigurationSchema, {
+        name: "r",
+        virtual_hosts: [
+          {
+            name: "v",
+            domains: ["*"],
+            routes: [
+              {
+                match: { prefix: "/" },
+                route: { cluster: "c" },
+                typed_per_filter_config: {
+                  "envoy.filters.http.rbac": {
+                    "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                    config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute", rbac: denyPath("/q") },
+                  },
+                },
+              },
+            ],
+          },
+        ],
+      } as never),
+      { filters: createDefaultHttpFilters(), report() {} },
+    );
+    const ctx = testRequest({ path: "/q" });
+    ctx.route = rc.star!.routes[0];
+    expect((await filter(denyPath("/p")).decodeHeaders!(ctx))?.status).toBe(403);
   });
 
   it("rejects a config whose matchers it cannot evaluate (fail closed), naming the field", () => {
