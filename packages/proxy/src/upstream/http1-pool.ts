@@ -1,8 +1,8 @@
 // HTTP/1.1 upstream pool on undici's Pool: keep-alive, max connections
 // (circuit breaker), max_requests_per_connection, connect timeout. The
 // connector is wrapped so cluster stats see every connection.
-import { Pool, buildConnector } from "undici";
-import type { Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher, buildConnector as BuildConnector } from "undici";
 import type { Socket } from "node:net";
 import {
   UpstreamError,
@@ -31,11 +31,17 @@ export interface Http1PoolOptions {
   tls?: UpstreamTls;
 }
 
+// Loaded on first use: plaintext HTTP/1.1 goes through lean-http1-pool.ts, and undici costs
+// ~19 MB of RSS and startup time in a proxy that never opens a TLS HTTP/1.1 upstream.
+let undici: typeof import("undici") | undefined;
+const loadUndici = (): typeof import("undici") => (undici ??= createRequire(import.meta.url)("undici") as typeof import("undici"));
+
 export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
+  const { Pool, buildConnector } = loadUndici();
   const base = buildConnector({ timeout: o.connectTimeoutMs, socketPath: o.pipe });
   // undici passes the source address per connection (its Client `localAddress` option).
   const tls = o.tls;
-  const connectTls: buildConnector.connector = (_opts, cb) => {
+  const connectTls: BuildConnector.connector = (_opts, cb) => {
     // TLS is ours (SNI, ALPN, client cert from SDS, SAN checks), not undici's: the secure context is read per connection so rotated secrets apply to new connections.
     let done = false;
     const s = connectUpstreamTls({ host: o.ip, port: o.port, pipe: o.pipe, localAddress: o.localAddress }, tls!, "http1", (err) => {
@@ -53,7 +59,7 @@ export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
     });
     const timer = setTimeout(() => s.destroy(Object.assign(new Error("connect timeout"), { code: "UND_ERR_CONNECT_TIMEOUT", syscall: "connect" })), o.connectTimeoutMs);
   };
-  const connect: buildConnector.connector = tls ? connectTls : (opts, cb) => {
+  const connect: BuildConnector.connector = tls ? connectTls : (opts, cb) => {
     base(o.localAddress && !o.pipe ? { ...opts, localAddress: o.localAddress } : opts, (err, socket) => {
       if (err) {
         o.events.connectFailed();
