@@ -39,7 +39,8 @@ function checkAuthorizationPolicy(c: IstioConfig, options: ResolvedOptions): Con
 }
 
 function checkPeerAuthentication(c: IstioConfig): ConfigError[] {
-  if (c.spec.portLevelMtls !== undefined && !isObject(c.spec.selector)) {
+  const sel = isObject(c.spec.selector) && isObject(c.spec.selector.matchLabels) ? c.spec.selector.matchLabels : {};
+  if (c.spec.portLevelMtls !== undefined && Object.keys(sel).length === 0) {
     return [errorOf(c, "spec.portLevelMtls", "applies only to a policy with a workload selector; ignored")];
   }
   return [];

@@ -32,6 +32,11 @@ describe("PeerAuthentication precedence", () => {
     // A workload policy for someone else changes nothing here.
     const other = mesh + pa("default", "rv", "{ selector: { matchLabels: { app: reviews } }, mtls: { mode: DISABLE } }");
     expect(peerAuthenticationFor(smallPush(other), w).mode).toBe("STRICT");
+    // As istiod: a selector in the root namespace applies nowhere; an empty selector is no selector.
+    const rootSel = mesh + pa("istio-system", "sel", "{ selector: { matchLabels: { app: productpage } }, mtls: { mode: DISABLE } }");
+    expect(peerAuthenticationFor(smallPush(rootSel), w).mode).toBe("STRICT");
+    const empty = mesh + pa("default", "empty", "{ selector: { matchLabels: {} }, mtls: { mode: DISABLE } }");
+    expect(peerAuthenticationFor(smallPush(empty), w).mode).toBe("DISABLE");
   });
 
   it("portLevelMtls overrides one workload port; its UNSET inherits the workload's mode", () => {

@@ -28,11 +28,17 @@ function modeOf(v: unknown): MtlsMode | undefined {
 function levels(push: MeshPushContext, w: WorkloadRef): { mesh?: IstioConfig; namespace?: IstioConfig; workload?: IstioConfig } {
   const all = policiesOf(push, "PeerAuthentication");
   const root = push.options.rootNamespace;
-  const mesh = all.find((c) => c.namespace === root && !selectorOf(c));
-  const namespace = w.namespace === root ? undefined : all.find((c) => c.namespace === w.namespace && !selectorOf(c));
-  const workload = all.find((c) => {
+  // istiod (ComposePeerAuthentication): an empty selector is no selector; a selector in the
+  // root namespace makes the policy apply nowhere.
+  const selector = (c: IstioConfig) => {
     const sel = selectorOf(c);
-    return c.namespace === w.namespace && sel !== undefined && Object.entries(sel).every(([k, v]) => w.labels[k] === v);
+    return sel && Object.keys(sel).length > 0 ? sel : undefined;
+  };
+  const mesh = all.find((c) => c.namespace === root && !selector(c));
+  const namespace = w.namespace === root ? undefined : all.find((c) => c.namespace === w.namespace && !selector(c));
+  const workload = all.find((c) => {
+    const sel = selector(c);
+    return c.namespace === w.namespace && c.namespace !== root && sel !== undefined && Object.entries(sel).every(([k, v]) => w.labels[k] === v);
   });
   return { ...(mesh ? { mesh } : {}), ...(namespace ? { namespace } : {}), ...(workload ? { workload } : {}) };
 }

@@ -37,11 +37,12 @@ export interface WorkloadRef {
 /** The policies of `kind` that apply to a workload (store order: oldest first). */
 export function policiesFor(push: MeshPushContext, kind: SecurityKind, w: WorkloadRef): IstioConfig[] {
   const root = push.options.rootNamespace;
+  // istiod's ListAuthorizationPolicies / getConfigsForWorkload: the root namespace's and the
+  // workload namespace's policies whose selector (if any) matches. (PeerAuthentication has
+  // its own composition: peer-authentication.ts.)
   return policiesOf(push, kind).filter((c) => {
+    if (c.namespace !== w.namespace && c.namespace !== root) return false;
     const sel = selectorOf(c);
-    // PeerAuthentication in the root namespace with a selector only reaches the root namespace's own workloads.
-    const meshWideSelector = kind !== "PeerAuthentication" && c.namespace === root;
-    if (c.namespace !== w.namespace && !(c.namespace === root && (!sel || meshWideSelector))) return false;
     return !sel || matchLabels(sel, w.labels);
   });
 }
