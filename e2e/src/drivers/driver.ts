@@ -9,8 +9,13 @@ export interface MeshDriver {
   down(): Promise<void>;
   /** Live config change (Istio config, services). */
   apply(files: string[]): Promise<void>;
-  /** Runs a command inside a workload's network, as its app. */
-  exec(workload: string, command: string[]): Promise<ExecResult>;
+  /**
+   * Runs a command inside a workload's network, as its app; with container "istio-proxy" as
+   * the sidecar container (uid 1337: capture lets it out unproxied, a plaintext client).
+   */
+  exec(workload: string, command: string[], container?: "istio-proxy"): Promise<ExecResult>;
+  /** The workload's pod IP. */
+  podIp(workload: string): Promise<string>;
   /** A workload's app log, or its sidecar's with container "istio-proxy". */
   logs(workload: string, container?: "istio-proxy"): Promise<string>;
   /** Restarts discovery, the ingress gateway, or a workload. */

@@ -28,6 +28,7 @@ export function createKindDriver(): MeshDriver {
     down: notYet,
     apply: notYet,
     exec: notYet,
+    podIp: notYet,
     logs: notYet,
     restart: notYet,
     processes: () => Promise.resolve([]),

@@ -68,7 +68,14 @@ export function createLocalDriver(stateDir: string, options: LocalDriverOptions 
     async apply(files) {
       await ok(run(["local", "apply", ...files.flatMap((f) => ["-f", f])]), "weftctl local apply");
     },
-    exec: (workload, command) => run(["local", "exec", workload, "--", ...command], { timeoutMs: 30_000 }),
+    exec: (workload, command, container) => run(["local", "exec", workload, ...(container ? ["-c", container] : []), "--", ...command], { timeoutMs: 30_000 }),
+    async podIp(workload) {
+      const r = await ok(run(["local", "status", "-o", "json"]), "weftctl local status");
+      const report = JSON.parse(r.stdout) as { workloads: Array<{ name: string; namespace: string; ip: string }> };
+      const w = report.workloads.find((x) => x.name === workload || x.name.replace(/-\d+$/, "") === workload || `${x.namespace}/${x.name}` === workload);
+      if (!w) throw new Error(`no workload ${workload} in weftctl local status: ${report.workloads.map((x) => x.name).join(", ")}`);
+      return w.ip;
+    },
     async logs(workload, container) {
       return (await ok(run(["local", "logs", workload, ...(container ? ["-c", container] : [])]), "weftctl local logs")).stdout;
     },

@@ -1,4 +1,6 @@
 import { execFileSync } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MeshDriver } from "../drivers/driver.js";
@@ -6,6 +8,14 @@ import { SAMPLES } from "../drivers/weftctl.js";
 import { eventually, get, login, starsOf } from "./http.js";
 
 const BOOKINFO = join(SAMPLES, "bookinfo");
+
+/** A namespace-wide PeerAuthentication for `default` with this mTLS mode, written to a temp file for `apply`. */
+async function peerAuthentication(mode: "STRICT" | "PERMISSIVE"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "weft-e2e-pa-"));
+  const file = join(dir, `peer-authentication-${mode.toLowerCase()}.yaml`);
+  await writeFile(file, `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: default}\nspec:\n  mtls: {mode: ${mode}}\n`);
+  return file;
+}
 const NET = join(BOOKINFO, "networking");
 
 function netnsNames(): string[] {
@@ -68,6 +78,28 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       for (const name of ["X-B3-Traceid", "X-B3-Spanid", "X-B3-Sampled", "X-Request-Id"]) expect(headers, name).toHaveProperty(name);
       expect(headers["X-Envoy-Attempt-Count"]).toBe("1");
       expect(headers["X-Forwarded-Proto"]).toBe("http");
+      // mTLS between the sidecars by default: httpbin's sidecar names both identities, as in Istio's sample.
+      expect(headers["X-Forwarded-Client-Cert"], "X-Forwarded-Client-Cert").toMatch(
+        /^By=spiffe:\/\/cluster\.local\/ns\/default\/sa\/httpbin;Hash=[0-9a-f]{64};Subject="";URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/sleep$/,
+      );
+    });
+
+    it("refuses a plaintext client under STRICT PeerAuthentication and accepts it under PERMISSIVE", async () => {
+      const httpbin = await driver.podIp("httpbin");
+      // From sleep's sidecar container (uid 1337), which capture lets out unproxied: a plaintext client of httpbin's pod.
+      const plaintext = () => driver.exec("sleep", ["curl", "-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://${httpbin}:80/get`], "istio-proxy");
+      const viaSidecar = () => driver.exec("sleep", ["curl", "-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", "http://httpbin:8000/get"]);
+      const refused = (r: { code: number; stdout: string }) => r.code !== 0 && r.stdout.replace(/^000$/, "") === "";
+      expect((await plaintext()).stdout, "plaintext is accepted by default (PERMISSIVE)").toBe("200");
+
+      await driver.apply([await peerAuthentication("STRICT")]);
+      const strict = await eventually("STRICT refusing plaintext", plaintext, refused, 20_000);
+      expect(strict.code).not.toBe(0);
+      expect((await viaSidecar()).stdout, "mTLS through the sidecars still works under STRICT").toBe("200");
+
+      await driver.apply([await peerAuthentication("PERMISSIVE")]);
+      await eventually("PERMISSIVE accepting plaintext", plaintext, (r) => r.stdout === "200", 20_000);
+      expect((await viaSidecar()).stdout).toBe("200");
     });
 
     it("logs that request in JSON on both sidecars, as Istio's access log", async () => {

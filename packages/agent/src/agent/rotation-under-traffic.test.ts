@@ -163,7 +163,7 @@ describe.skipIf(skip !== undefined)("certificate rotation under traffic (1-minut
 
     for (const [name, pod] of Object.entries(pods)) {
       try {
-        await waitFor(() => /\n200$/.test(curl(pod, "http://127.0.0.1:15021/healthz/ready", 3)), `${name} sidecar ready`, 120_000);
+        await waitFor(() => /\n200$/.test(curl(pod, "http://127.0.0.1:15021/healthz/ready", 3)), `${name} sidecar ready`, 240_000);
       } catch (error) {
         throw new Error(`${(error as Error).message}\n--- ${name} sidecar ---\n${tail(name)}\n--- discovery ---\n${tail("discovery")}`);
       }
@@ -177,7 +177,7 @@ describe.skipIf(skip !== undefined)("certificate rotation under traffic (1-minut
         throw new Error(`${(error as Error).message}; last answer:\n${last}\n--- sleep sidecar ---\n${tail("sleep")}\n--- httpbin sidecar ---\n${tail("httpbin")}`);
       }
     }
-  }, 420_000);
+  }, 600_000);
 
   afterAll(async () => {
     await net?.close();

@@ -18,7 +18,9 @@ export const LOCAL_USAGE = `Usage: weftctl local <command>
                      (default manifests: bookinfo with its gateway); -d returns once ready
   status [-o json]   workloads, pod IPs, sidecar and app readiness
   apply -f FILE…     live config changes (Istio config, services)
-  exec WORKLOAD -- CMD…   run a command inside the workload's network, as the app
+  exec WORKLOAD [-c istio-proxy] -- CMD…
+                          run a command inside the workload's network, as the app (or as
+                          its sidecar, uid 1337, which traffic capture lets out unproxied)
   logs WORKLOAD [-c istio-proxy]   the app's (or the sidecar's) log
   restart COMPONENT  restart discovery, istio-ingressgateway or a workload (app and sidecar)
   down               stop everything, remove namespaces and rules
@@ -87,9 +89,10 @@ export async function runLocal(argv: string[]): Promise<number> {
     }
     case "exec": {
       const dash = rest.indexOf("--");
-      const workload = rest[0];
-      if (!workload || dash < 0) throw new LocalError("usage: weftctl local exec WORKLOAD -- CMD [ARGS…]");
-      return execInWorkload(requireState(), workload, rest.slice(dash + 1));
+      if (dash < 0) throw new LocalError("usage: weftctl local exec WORKLOAD [-c istio-proxy] -- CMD [ARGS…]");
+      const { values, positionals } = parseArgs({ args: rest.slice(0, dash), options: { container: { type: "string", short: "c" } }, allowPositionals: true, strict: true });
+      if (!positionals[0]) throw new LocalError("usage: weftctl local exec WORKLOAD [-c istio-proxy] -- CMD [ARGS…]");
+      return execInWorkload(requireState(), positionals[0], rest.slice(dash + 1), values.container);
     }
     case "logs": {
       const { values, positionals } = parseArgs({ args: rest, options: { container: { type: "string", short: "c" } }, allowPositionals: true, strict: true });
