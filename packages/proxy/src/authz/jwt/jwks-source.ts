@@ -5,7 +5,7 @@
 // cached so the next request retries.
 import { readFileSync } from "node:fs";
 import type { JwtProvider } from "@weft/xds-api/gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js";
-import { ResourceRejectedError } from "../../contracts.js";
+import { ResourceRejectedError, type Counter } from "../../contracts.js";
 import type { FilterRuntimeDeps } from "../../http/http-filter.js";
 import { durationMs } from "../../runtime/duration.js";
 import { callCluster } from "../cluster-call.js";
@@ -16,7 +16,19 @@ export interface JwksSource {
   keys(): Jwk[] | undefined | Promise<Jwk[] | undefined>;
 }
 
-export function compileJwksSource(p: JwtProvider, res: string, field: string, runtime: FilterRuntimeDeps | undefined, report: (f: string, d?: string) => void): JwksSource {
+export interface JwksFetchStats {
+  success: Counter;
+  failed: Counter;
+}
+
+export function compileJwksSource(
+  p: JwtProvider,
+  res: string,
+  field: string,
+  runtime: FilterRuntimeDeps | undefined,
+  report: (f: string, d?: string) => void,
+  stats?: JwksFetchStats,
+): JwksSource {
   const src = p.jwksSourceSpecifier;
   if (src.case === "localJwks") {
     const ds = src.value.specifier;
@@ -74,8 +86,10 @@ export function compileJwksSource(p: JwtProvider, res: string, field: string, ru
       if (resp.status !== 200) throw new JwksError(`status ${resp.status}`);
       const keys = parseJwks(resp.body.toString("utf8"));
       cached = { keys, until: Date.now() + cacheMs };
+      stats?.success.inc();
       return keys;
     } catch (err) {
+      stats?.failed.inc();
       log?.warn({ uri: uri.uri, cluster, err: (err as Error).message }, "jwt_authn: remote JWKS fetch failed");
       return undefined;
     } finally {

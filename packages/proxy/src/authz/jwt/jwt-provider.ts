@@ -11,7 +11,7 @@ import type { RequestContext } from "../../http/request-context.js";
 import { parseQuery } from "../../router/route-match.js";
 import { compileStringMatcher, type StringPredicate } from "../../runtime/string-matcher.js";
 import { setMetadata } from "../authz-input.js";
-import { compileJwksSource, type JwksSource } from "./jwks-source.js";
+import { compileJwksSource, type JwksFetchStats, type JwksSource } from "./jwks-source.js";
 import { checkTime, parseJwt, verifySignature, type ParsedJwt } from "./jwt-verify.js";
 import { JwtStatus, type JwtStatusText } from "./jwt-status.js";
 
@@ -87,8 +87,16 @@ function claimHeaderValue(v: unknown): string | undefined {
   return undefined;
 }
 
-export function compileProvider(name: string, p: JwtProvider, res: string, field: string, runtime: FilterRuntimeDeps | undefined, report: (f: string, d?: string) => void): CompiledProvider {
-  const jwks: JwksSource = compileJwksSource(p, res, field, runtime, report);
+export function compileProvider(
+  name: string,
+  p: JwtProvider,
+  res: string,
+  field: string,
+  runtime: FilterRuntimeDeps | undefined,
+  report: (f: string, d?: string) => void,
+  fetchStats?: JwksFetchStats,
+): CompiledProvider {
+  const jwks: JwksSource = compileJwksSource(p, res, field, runtime, report, fetchStats);
   const locations: TokenLocation[] = [];
   p.fromHeaders.forEach((h, i) => {
     if (!h.name) throw new ResourceRejectedError(res, `${field}.from_headers[${i}].name`, "must not be empty");

@@ -85,8 +85,22 @@ describe("envoy.filters.http.jwt_authn", () => {
       },
     };
     h = await startRuntime({
-      clusters: [staticCluster("app", [portOf(app)]), staticCluster("jwks", [portOf(jwksServer)])],
-      listeners: [httpListener("main", ROUTES, { http_filters: [jwtFilter, rbacFilter, ROUTER] })],
+      clusters: [staticCluster("app", [portOf(app)]), staticCluster("jwks", [portOf(jwksServer)]), staticCluster("dead", [1])],
+      listeners: [
+        httpListener("main", ROUTES, { http_filters: [jwtFilter, rbacFilter, ROUTER] }),
+        httpListener("nojwks", ROUTES, {
+          http_filters: [
+            {
+              ...jwtFilter,
+              typed_config: {
+                ...jwtFilter.typed_config,
+                providers: { "origins-0": { ...jwtFilter.typed_config.providers["origins-0"], remote_jwks: { http_uri: { uri: "http://dead.local/jwks", cluster: "dead", timeout: "1s" } } } },
+              },
+            },
+            ROUTER,
+          ],
+        }),
+      ],
     });
   });
   afterAll(async () => {
@@ -143,6 +157,14 @@ describe("envoy.filters.http.jwt_authn", () => {
     const r = await get(h.port("main"), "/open", { authorization: `Bearer ${good({ aud: "other" })}` });
     expect(r.status).toBe(403);
     expect(r.body).toBe("Audiences in Jwt are not allowed");
+  });
+
+  it("a JWKS that cannot be fetched → 401 'Jwks remote fetch is failed' (fail closed), counted", async () => {
+    const r = await get(h.port("nojwks"), "/open", { authorization: `Bearer ${good()}` });
+    expect(r.status).toBe(401);
+    expect(r.body).toBe("Jwks remote fetch is failed");
+    expect(h.stats.get("http.nojwks.jwt_authn.jwks_fetch_failed")).toBe(1);
+    expect(h.stats.get("http.main.jwt_authn.jwks_fetch_success")).toBe(1);
   });
 
   it("counts allowed and denied", () => {

@@ -77,8 +77,12 @@ export const jwtAuthnFilterFactory: HttpFilterFactory = {
     const f = `${cc.field}.typed_config`;
     const cfg = config ? anyUnpack(config, JwtAuthenticationSchema) : undefined;
     if (!cfg) throw new ResourceRejectedError(cc.resource, f, `expected ${JWT_AUTHN_TYPE_URL}`);
+    const stats = cc.runtime?.stats ?? NOOP_STATS;
+    const p = `http.${cc.statPrefix ?? ""}.jwt_authn.`;
+    const c = (n: string): Counter => stats.counter(p + n);
+    const fetchStats = { success: c("jwks_fetch_success"), failed: c("jwks_fetch_failed") };
     const providers = new Map<string, CompiledProvider>();
-    for (const [pn, p] of Object.entries(cfg.providers)) providers.set(pn, compileProvider(pn, p, cc.resource, `${f}.providers[${pn}]`, cc.runtime, cc.report));
+    for (const [pn, pv] of Object.entries(cfg.providers)) providers.set(pn, compileProvider(pn, pv, cc.resource, `${f}.providers[${pn}]`, cc.runtime, cc.report, fetchStats));
     const named = new Map<string, RequirementNode>();
     for (const [rn, r] of Object.entries(cfg.requirementMap)) named.set(rn, compileRequirement(r, providers, cc.resource, `${f}.requirement_map[${rn}]`));
     const rules: Array<{ match: RouteMatcher; node?: RequirementNode }> = cfg.rules.map((r, i) => {
@@ -98,9 +102,6 @@ export const jwtAuthnFilterFactory: HttpFilterFactory = {
     // filter_state_rules choose a requirement from filter state; not knowing it must not mean "skip verification".
     if (cfg.filterStateRules) throw new ResourceRejectedError(cc.resource, `${f}.filter_state_rules`, "not implemented (fail closed)");
     if (cfg.stripFailureResponse) cc.report("jwt_authn.strip_failure_response", "not implemented; failures are answered with 401");
-    const stats = cc.runtime?.stats ?? NOOP_STATS;
-    const p = `http.${cc.statPrefix ?? ""}.jwt_authn.`;
-    const c = (n: string): Counter => stats.counter(p + n);
     const allowed = c("allowed");
     const denied = c("denied");
     const corsBypassed = c("cors_preflight_bypassed");
