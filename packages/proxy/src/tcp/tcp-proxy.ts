@@ -105,6 +105,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
       downstreamRemoteAddress: conn.remoteAddress,
       downstreamDirectRemoteAddress: conn.remoteAddress,
       requestedServerName: conn.sni,
+      downstreamTls: conn.tls,
     };
     let logged = false;
     const finish = (): void => {
