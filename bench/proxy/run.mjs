@@ -49,7 +49,7 @@ const WEFT_CONCURRENCY = Number(args["weft-concurrency"]);
 const PROXY_CPU = args["proxy-cpu"];
 const LOAD_CPU = args["load-cpu"];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const WEFT_BIN = join(ROOT, "packages/proxy/dist/bin/weft-proxy.js");
+const WEFT_BIN = process.env.WEFT_BIN ?? join(ROOT, "packages/proxy/dist/bin/weft-proxy.js");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
