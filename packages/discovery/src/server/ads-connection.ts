@@ -49,6 +49,24 @@ export interface AdsConnection<Req = unknown> {
   readonly closed: boolean;
 }
 
+/** snapshot → `only` set → the snapshot restricted to it; one object per push, so responses share its encoded run. */
+const views = new WeakMap<ResourceSnapshot, WeakMap<ReadonlySet<string>, ResourceSnapshot>>();
+
+function viewOf(snapshot: ResourceSnapshot, only: ReadonlySet<string>): ResourceSnapshot {
+  let byOnly = views.get(snapshot);
+  if (!byOnly) views.set(snapshot, (byOnly = new WeakMap()));
+  let view = byOnly.get(only);
+  if (!view) {
+    const resources = new Map();
+    for (const name of only) {
+      const r = snapshot.resources.get(name);
+      if (r) resources.set(name, r);
+    }
+    byOnly.set(only, (view = { version: snapshot.version, resources }));
+  }
+  return view;
+}
+
 export function createAdsConnection<Req, Res>(init: {
   id: string;
   proxy: ProxyInfo;
@@ -99,14 +117,7 @@ export function createAdsConnection<Req, Res>(init: {
       // Delta streams diff the snapshot against what the proxy holds and
       // report every held name missing from it as removed, so they must see
       // the whole snapshot; they send only changed versions anyway.
-      if (only && init.mode === "sotw") {
-        const resources = new Map();
-        for (const name of only) {
-          const r = snapshot.resources.get(name);
-          if (r) resources.set(name, r);
-        }
-        view = { version: snapshot.version, resources };
-      }
+      if (only && init.mode === "sotw") view = viewOf(snapshot, only);
       const response = state.respond(typeUrl, view);
       if (response === undefined) return false;
       sent.set(typeUrl, snapshot);

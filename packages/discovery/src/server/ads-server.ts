@@ -11,7 +11,6 @@ import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import {
   DeltaDiscoveryRequestSchema,
   DeltaDiscoveryResponseSchema,
-  DiscoveryResponseSchema,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
   type DiscoveryRequest,
@@ -24,7 +23,7 @@ import type { PilotMetrics } from "../metrics/pilot-metrics.js";
 import { createAdsConnection, type AdsConnection, type AdsMode, type ServerStreamState } from "./ads-connection.js";
 import { serveDirect, serveViaConnect, type AdsStream } from "./ads-transports.js";
 import { isPlainGrpc, type ResponseSink } from "./grpc-stream.js";
-import { preEncodeResources } from "./pre-encoded-resources.js";
+import { encodeSotwResponse, preEncodeResources } from "./pre-encoded-resources.js";
 import { createSotwRequestDecoder } from "./sotw-request-decoder.js";
 
 export interface AdsServerOptions {
@@ -81,7 +80,7 @@ const DELTA_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscover
 /** Per stream: the SotW decoder remembers the stream's recent subscriptions (sotw-request-decoder.ts). */
 const sotwCodec = () => ({
   decode: createSotwRequestDecoder(),
-  encode: (message: DiscoveryResponse) => toBinary(DiscoveryResponseSchema, message),
+  encode: encodeSotwResponse,
 });
 const preEncodeSotw = (response: DiscoveryResponse, snapshot: ResourceSnapshot, names: readonly string[] | "*") => preEncodeResources(response, { snapshot, names });
 const DELTA_CODEC = {
@@ -240,6 +239,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
       let proxies = 0;
       let responses = 0;
       const targets = [...live.values()];
+      const onlySets = new Map<string, Set<string>>();
       let sliceStart = t0;
       for (let i = 0; i < targets.length; i++) {
         const conn = targets[i];
@@ -248,7 +248,11 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
         let only: Set<string> | undefined;
         if (request.full) types = orderedTypes(conn.types());
         else {
-          only = new Set((request.edsClusters ?? []).filter((c) => conn.watches(EDS, c)));
+          const watched = (request.edsClusters ?? []).filter((c) => conn.watches(EDS, c));
+          // Proxies watching the same changed clusters share one Set, so they share one response view (ads-connection.ts).
+          const key = watched.join("\n");
+          only = onlySets.get(key);
+          if (!only) onlySets.set(key, (only = new Set(watched)));
           types = only.size ? [EDS] : [];
         }
         let sent = 0;

@@ -67,7 +67,7 @@ export function serveViaConnect<Req, Res>(requests: AsyncIterable<Req>, ctx: Han
 export function serveDirect<Req, Res>(
   req: Http2ServerRequest,
   res: Http2ServerResponse,
-  codec: { decode(bytes: Uint8Array): Req; encode(message: Res): Uint8Array },
+  codec: { decode(bytes: Uint8Array): Req; encode(message: Res): Uint8Array | Uint8Array[] },
   logger: Logger,
   open: (sink: ResponseSink<Res>) => AdsStream<Req>,
 ): void {

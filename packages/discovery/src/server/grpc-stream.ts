@@ -25,7 +25,8 @@ export interface ResponseSink<T> {
 
 export interface GrpcStreamHandlers<Req, Res> {
   decode(bytes: Uint8Array): Req;
-  encode(message: Res): Uint8Array;
+  /** The message's bytes, possibly as several chunks written in order (shared buffers stay uncopied). */
+  encode(message: Res): Uint8Array | Uint8Array[];
   /** One request message; a thrown error ends the stream with its status. */
   onMessage(message: Req): void;
   /** The client half-closed its side. */
@@ -72,12 +73,18 @@ export function serveGrpcStream<Req, Res>(req: Http2ServerRequest, res: Http2Ser
   const sink: ResponseSink<Res> = {
     push(message) {
       if (closed || res.stream.destroyed) return;
-      const body = h.encode(message);
-      const frame = Buffer.allocUnsafe(5 + body.length);
+      const encoded = h.encode(message);
+      const chunks = Array.isArray(encoded) ? encoded : [encoded];
+      let length = 0;
+      for (const c of chunks) length += c.length;
+      // The envelope header and the first chunk in one buffer; later chunks as they are.
+      const first = chunks[0] ?? new Uint8Array(0);
+      const frame = Buffer.allocUnsafe(5 + first.length);
       frame[0] = 0;
-      frame.writeUInt32BE(body.length, 1);
-      frame.set(body, 5);
+      frame.writeUInt32BE(length, 1);
+      frame.set(first, 5);
       res.write(frame);
+      for (let i = 1; i < chunks.length; i++) if (chunks[i].length) res.write(chunks[i]);
     },
     end: () => finish(OK),
     fail(error) {

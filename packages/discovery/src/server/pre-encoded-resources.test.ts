@@ -3,7 +3,7 @@ import { packAny } from "@weft/xds-api";
 import { ClusterSchema } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb.js";
 import { DiscoveryResponseSchema } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 import { describe, expect, it } from "vitest";
-import { preEncodeResources } from "./pre-encoded-resources.js";
+import { encodeSotwResponse, preEncodeResources } from "./pre-encoded-resources.js";
 
 describe("preEncodeResources()", () => {
   it.each([0, 1, 3, 200])("encodes %i resources to what a decoder reads back as the same response", (n) => {
@@ -16,6 +16,14 @@ describe("preEncodeResources()", () => {
     expect(decoded.nonce).toBe("n1");
     expect(decoded.$unknown ?? []).toEqual([]);
     expect(fast.length).toBe(plain.length);
+    // Chunked: the per-proxy part, then the shared run, uncopied.
+    const response = preEncodeResources(create(DiscoveryResponseSchema, init));
+    const chunks = encodeSotwResponse(response);
+    if (n > 0) expect(chunks[1]).toBe(response.$unknown?.[0].data);
+    const joined = fromBinary(DiscoveryResponseSchema, Buffer.concat(chunks));
+    expect(joined.resources.map((r) => fromBinary(ClusterSchema, r.value).name)).toEqual(resources.map((r) => fromBinary(ClusterSchema, r.value).name));
+    expect(joined).toMatchObject({ versionInfo: "v1", typeUrl: init.typeUrl, nonce: "n1" });
+    expect(Buffer.concat(chunks).length).toBe(plain.length);
   });
 });
 

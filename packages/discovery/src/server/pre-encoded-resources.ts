@@ -10,7 +10,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
 import { namesKey } from "../cache/config-cache.js";
-import type { DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
+import { DiscoveryResponseSchema, type DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 
 const RESOURCES_FIELD = 2;
 const TAG = (RESOURCES_FIELD << 3) | WireType.LengthDelimited;
@@ -80,4 +80,28 @@ export function preEncodeResources(response: DiscoveryResponse, shared?: { snaps
   response.resources = [];
   response.$unknown = [...(response.$unknown ?? []), { no: RESOURCES_FIELD, wireType: WireType.LengthDelimited, data }];
   return response;
+}
+
+/**
+ * The wire bytes of a response as chunks to write one after the other: the
+ * small per-proxy part (version, type, nonce), then the shared resources run
+ * as is. toBinary would copy the run (hundreds of KB for a full CDS) into a
+ * fresh buffer for every proxy; written as its own chunk it is never copied,
+ * and a thousand streams hold one buffer. Fields may come in any order on the
+ * wire (protobuf encoding), so the run goes last.
+ */
+export function encodeSotwResponse(response: DiscoveryResponse): Uint8Array[] {
+  const unknown = response.$unknown ?? [];
+  const i = unknown.findIndex((f) => f.no === RESOURCES_FIELD && f.wireType === WireType.LengthDelimited);
+  if (i < 0) return [toBinary(DiscoveryResponseSchema, response)];
+  const run = unknown[i].data;
+  const rest = unknown.filter((_, j) => j !== i);
+  response.$unknown = rest.length ? rest : undefined;
+  const small = toBinary(DiscoveryResponseSchema, response);
+  response.$unknown = unknown;
+  // The run leaves out its first tag (protobuf-es writes it for unknown fields): add it here.
+  const head = new Uint8Array(small.length + 1);
+  head.set(small);
+  head[small.length] = TAG;
+  return [head, run];
 }
