@@ -10,7 +10,6 @@ import { createDefaultHttpFilters } from "../http/filters/default-filters.js";
 import { compileCluster } from "./compile-cluster.js";
 import { compileListener } from "./compile-listener.js";
 import { compileRouteConfig } from "./compile-route-config.js";
-import { ResourceRejectedError } from "../contracts.js";
 import { loadRev0Bootstrap } from "../test-util/testdata.js";
 
 const DIR = new URL("../../../../../shared/testdata/istio/", import.meta.url);
