@@ -95,6 +95,26 @@ describe("outlier detector", () => {
     s.close();
   });
 
+  it("lowers the ejection multiplier by one per interval the host stays in", () => {
+    const s = setup({ baseEjectionTimeMs: 1000 });
+    const [a] = s.hosts;
+    const ejectFor = (): number => {
+      for (let i = 0; i < 5; i++) s.d.reportHttp(a, 500);
+      let ms = 0;
+      while (!a.healthy) {
+        s.advance(100);
+        ms += 100;
+      }
+      return ms;
+    };
+    expect(ejectFor()).toBe(1000);
+    expect(ejectFor()).toBe(2000);
+    s.advance(100);
+    s.advance(100);
+    expect(ejectFor()).toBe(1000);
+    s.close();
+  });
+
   it("ejects a host whose success rate is below mean − 1.9 stdev (enough hosts and volume)", () => {
     const s = setup({ successRateMinimumHosts: 5, successRateRequestVolume: 10, consecutive5xx: 1000 }, 6);
     s.hosts.forEach((h, i) => {

@@ -58,8 +58,6 @@ interface Monitor {
   /** Grows with each ejection, shrinks each interval the host stays in (Envoy's eject-time backoff). */
   ejections: number;
   ejectedAt?: number;
-  /** When the host last came back (or its multiplier last went down). */
-  backSince?: number;
   jitterMs: number;
   external: Bucket;
   local: Bucket;
@@ -135,7 +133,9 @@ export function createOutlierDetector(cfg: OutlierConfig, deps: OutlierDeps): Ou
     counter("ejections_enforced_" + type).inc();
     counter("ejections_total").inc();
     if (type === "consecutive_5xx") counter("ejections_consecutive_5xx").inc();
-    m.ejections++;
+    // The multiplier stops growing once base × it reaches max_ejection_time + base (Envoy).
+    const maxEject = Math.max(cfg.maxEjectionTimeMs, cfg.baseEjectionTimeMs);
+    if (cfg.baseEjectionTimeMs * m.ejections < maxEject + cfg.baseEjectionTimeMs) m.ejections++;
     m.ejectedAt = now();
     m.jitterMs = cfg.maxEjectionTimeJitterMs > 0 ? Math.floor(deps.random() * cfg.maxEjectionTimeJitterMs) : 0;
     host.flags |= HealthFlag.FAILED_OUTLIER_CHECK;
@@ -147,7 +147,6 @@ export function createOutlierDetector(cfg: OutlierConfig, deps: OutlierDeps): Ou
   function uneject(host: Host, m: Monitor): void {
     host.flags &= ~HealthFlag.FAILED_OUTLIER_CHECK;
     m.ejectedAt = undefined;
-    m.backSince = now();
     // Counters start over so the host needs a fresh run of failures to be ejected again.
     m.consecutive5xx = m.consecutiveGateway = m.consecutiveLocal = 0;
     ejectedCount = Math.max(0, ejectedCount - 1);
@@ -250,10 +249,9 @@ export function createOutlierDetector(cfg: OutlierConfig, deps: OutlierDeps): Ou
             uneject(h, m);
             changed = true;
           }
-        } else if (m.ejections > 0 && m.backSince !== undefined && t - m.backSince >= cfg.baseEjectionTimeMs * m.ejections) {
-          // Envoy lowers the ejection multiplier by one each time the host stays in for as long as its last ejection lasted.
+        } else if (m.ejections > 0) {
+          // Envoy lowers the ejection multiplier by one for each interval the host stays in.
           m.ejections--;
-          m.backSince = t;
         }
       }
       if (successRatePass((m) => m.external, "success_rate")) changed = true;
