@@ -88,6 +88,42 @@ describe("envoy.filters.http.jwt_authn", () => {
       clusters: [staticCluster("app", [portOf(app)]), staticCluster("jwks", [portOf(jwksServer)]), staticCluster("dead", [1])],
       listeners: [
         httpListener("main", ROUTES, { http_filters: [jwtFilter, rbacFilter, ROUTER] }),
+        // Discovery's Envoy-native form: the payload jwt_authn stored under the issuer (payload_in_metadata).
+        httpListener("native", ROUTES, {
+          http_filters: [
+            jwtFilter,
+            {
+              name: "envoy.filters.http.rbac",
+              typed_config: {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+                rules: {
+                  policies: {
+                    "ns[default]-policy[p]-rule[0]": {
+                      permissions: [{ any: true }],
+                      principals: [
+                        {
+                          and_ids: {
+                            ids: [
+                              { metadata: { filter: "envoy.filters.http.jwt_authn", path: [{ key: ISS }, { key: "sub" }], value: { string_match: { exact: "alice" } } } },
+                              {
+                                metadata: {
+                                  filter: "envoy.filters.http.jwt_authn",
+                                  path: [{ key: ISS }, { key: "groups" }],
+                                  value: { or_match: { value_matchers: [{ string_match: { exact: "admins" } }, { list_match: { one_of: { string_match: { exact: "admins" } } } }] } },
+                                },
+                              },
+                            ],
+                          },
+                        },
+                      ],
+                    },
+                  },
+                },
+              },
+            },
+            ROUTER,
+          ],
+        }),
         httpListener("nojwks", ROUTES, {
           http_filters: [
             {
@@ -165,6 +201,15 @@ describe("envoy.filters.http.jwt_authn", () => {
     expect(r.body).toBe("Jwks remote fetch is failed");
     expect(h.stats.get("http.nojwks.jwt_authn.jwks_fetch_failed")).toBe(1);
     expect(h.stats.get("http.main.jwt_authn.jwks_fetch_success")).toBe(1);
+  });
+
+  it("RBAC on jwt_authn's own metadata (payload_in_metadata = issuer): sub and a list claim", async () => {
+    const port = h.port("native");
+    expect((await get(port, "/", { authorization: `Bearer ${good({ groups: ["dev", "admins"] })}` })).status).toBe(200);
+    expect((await get(port, "/", { authorization: `Bearer ${good({ groups: "admins" })}` })).status).toBe(200);
+    expect((await get(port, "/", { authorization: `Bearer ${good({ groups: ["dev"] })}` })).status).toBe(403);
+    expect((await get(port, "/", { authorization: `Bearer ${good({ sub: "bob", groups: ["admins"] })}` })).status).toBe(403);
+    expect((await get(port, "/")).status).toBe(403);
   });
 
   it("counts allowed and denied", () => {
