@@ -154,7 +154,7 @@ export function createPushContextBuilder(options: PushContextOptions = {}): Mesh
       const registry = buildRegistry(snapshot.objects, resolved.domain);
       const istio = buildIstioStore(snapshot.objects);
       const referenceErrors = checkSubsetReferences(registry, istio, resolved);
-      const securityErrors = checkSecurityPolicies(istio, resolved);
+      const securityErrors = checkSecurityPolicies(istio, resolved, registry);
       return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors]);
     },
   };

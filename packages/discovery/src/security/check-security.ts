@@ -6,6 +6,7 @@
 // as DENY, a JWT issuer whose keys cannot be known rejects its tokens.
 // Errors are listed on the push context (debug/configz); the objects stay.
 import type { ConfigError } from "../contracts.js";
+import type { Registry } from "../model/types.js";
 import type { IstioConfig, IstioStore } from "../push-context/istio-config.js";
 import type { ResolvedOptions } from "../push-context/push-context.js";
 import { isObject } from "../source/field-checker.js";
@@ -46,7 +47,7 @@ function checkPeerAuthentication(c: IstioConfig): ConfigError[] {
   return [];
 }
 
-function checkRequestAuthentication(c: IstioConfig): ConfigError[] {
+function checkRequestAuthentication(c: IstioConfig, registry: Registry): ConfigError[] {
   const out: ConfigError[] = [];
   (Array.isArray(c.spec.jwtRules) ? c.spec.jwtRules : []).forEach((r, i) => {
     const f = `spec.jwtRules[${i}]`;
@@ -60,7 +61,12 @@ function checkRequestAuthentication(c: IstioConfig): ConfigError[] {
         out.push(errorOf(c, `${f}.jwks`, `is not JSON (${(err as Error).message}); ${rejected}`));
       }
     } else if (typeof r.jwksUri === "string" && r.jwksUri) {
-      if (!jwksCluster(r.jwksUri)) out.push(errorOf(c, `${f}.jwksUri`, `${JSON.stringify(r.jwksUri)} is not an http(s) URL; ${rejected}`));
+      const target = jwksCluster(r.jwksUri);
+      if (!target) out.push(errorOf(c, `${f}.jwksUri`, `${JSON.stringify(r.jwksUri)} is not an http(s) URL; ${rejected}`));
+      else if (!registry.byHost.get(target.host)?.some((s) => s.ports.some((p) => p.port === target.port))) {
+        // The proxy fetches keys through outbound|<port>||<host>: without a service (or ServiceEntry) for it there is no such cluster.
+        out.push(errorOf(c, `${f}.jwksUri`, `no service or ServiceEntry for ${target.host}:${target.port}, so the proxy has no cluster ${target.cluster} to fetch keys through; ${rejected}. Add a ServiceEntry for it, or inline the keys in jwks`));
+      }
     } else {
       out.push(errorOf(c, f, `needs jwks or jwksUri (Weft does not discover keys through OpenID Connect); ${rejected}`));
     }
@@ -89,12 +95,12 @@ function checkDestinationRuleTls(c: IstioConfig): ConfigError[] {
   return out;
 }
 
-export function checkSecurityPolicies(istio: IstioStore, options: ResolvedOptions): ConfigError[] {
+export function checkSecurityPolicies(istio: IstioStore, options: ResolvedOptions, registry: Registry): ConfigError[] {
   const out: ConfigError[] = [];
   for (const c of istio.other) {
     if (c.kind === "AuthorizationPolicy") out.push(...checkAuthorizationPolicy(c, options));
     else if (c.kind === "PeerAuthentication") out.push(...checkPeerAuthentication(c));
-    else if (c.kind === "RequestAuthentication") out.push(...checkRequestAuthentication(c));
+    else if (c.kind === "RequestAuthentication") out.push(...checkRequestAuthentication(c, registry));
   }
   for (const dr of istio.destinationRules) out.push(...checkDestinationRuleTls(dr));
   return out;

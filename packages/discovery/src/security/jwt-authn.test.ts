@@ -114,6 +114,11 @@ describe("RequestAuthentication → envoy.filters.http.jwt_authn", () => {
     ]);
   });
 
+  it("reports a jwksUri whose host has no service (no cluster to fetch keys through)", () => {
+    const external = smallPush(ra("default", "ext", `{ jwtRules: [{ issuer: "issuer-9", jwksUri: "https://keys.example.com/jwks.json" }] }`));
+    expect(external.errors).toEqual([expect.objectContaining({ field: "spec.jwtRules[0].jwksUri", reason: expect.stringContaining("no cluster outbound|443||keys.example.com") })]);
+  });
+
   it("every generated resource passes validation", () => {
     expect(validationIssues(allResources(push, productpageProxy()))).toEqual([]);
   });
