@@ -45,12 +45,17 @@ describe("circuit breakers", () => {
   });
 });
 
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await sleep(10);
+  if (!cond()) throw new Error("condition not reached in 5 s");
+}
+
 describe("circuit breakers: pending queue, retries, priorities", () => {
   let h: Harness;
   let slow: Backend;
   let failing: Backend;
   beforeAll(async () => {
-    slow = await startBackend(() => ({ status: 200, body: "slow", delayMs: 400 }));
+    slow = await startBackend(() => ({ status: 200, body: "slow", delayMs: 1500 }));
     failing = await startBackend(() => ({ status: 503, body: "no" }));
     const cb = (t: Record<string, unknown>[]) => ({ circuit_breakers: { thresholds: t } });
     h = await startRuntime({
@@ -86,9 +91,9 @@ describe("circuit breakers: pending queue, retries, priorities", () => {
   it("queues past max_connections (upstream_cx_overflow) and refuses past max_pending_requests (UO, upstream_rq_pending_overflow)", async () => {
     const p = h.port("l");
     const first = curl(p, "/gated/1");
-    await sleep(100);
+    await until(() => slow.requests.some((r) => r.url === "/gated/1"));
     const second = curl(p, "/gated/2");
-    await sleep(100);
+    await until(() => h.stats.get("cluster.gated.upstream_rq_pending_active") === 1);
     expect(h.stats.get("cluster.gated.circuit_breakers.default.rq_pending_open")).toBe(1);
     expect(h.stats.get("cluster.gated.circuit_breakers.default.cx_open")).toBe(1);
     const third = await curl(p, "/gated/3");
@@ -125,7 +130,9 @@ describe("circuit breakers: pending queue, retries, priorities", () => {
     const p = h.port("l");
     const results = await Promise.all([curl(p, "/high/1"), curl(p, "/high/2"), curl(p, "/high/3")]);
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
-    const d = await Promise.all([curl(p, "/default/1"), sleep(100).then(() => curl(p, "/default/2"))]);
+    const d1 = curl(p, "/default/1");
+    await until(() => slow.requests.some((r) => r.url === "/default/1"));
+    const d = await Promise.all([d1, curl(p, "/default/2")]);
     expect(d.map((r) => r.status)).toEqual([200, 503]);
     expect(h.stats.get("cluster.prio.circuit_breakers.high.remaining_rq")).toBe(5);
     const status = h.runtime.clusterStatus().find((c) => c.name === "prio")!;

@@ -94,7 +94,9 @@ describe("fault injection", () => {
     expect((await h.logs.waitFor((i) => i.requestHeader?.(":path") === "/hdr/5")).responseFlags).toEqual(["DI"]);
     expect(h.stats.get("http.l.fault.delays_injected")).toBe(1);
     const n = await curl(p, "/hdr/6", { headers: { "x-envoy-fault-delay-request": "300", "x-envoy-fault-delay-request-percentage": "0" } });
-    expect(n.ms).toBeLessThan(300);
+    expect(n.status).toBe(200);
+    expect((await h.logs.waitFor((i) => i.requestHeader?.(":path") === "/hdr/6")).responseFlags).toEqual([]);
+    expect(h.stats.get("http.l.fault.delays_injected")).toBe(1);
   });
 
   it("downstream_nodes limits faults to the listed x-envoy-downstream-service-node", async () => {
@@ -108,7 +110,9 @@ describe("fault injection", () => {
     const p = h.port("l");
     const [a, b] = await Promise.all([curl(p, "/max/1"), new Promise((r) => setTimeout(r, 100)).then(() => curl(p, "/max/2"))]);
     expect(a.ms).toBeGreaterThanOrEqual(500);
-    expect(b.ms).toBeLessThan(400);
+    expect(b.status).toBe(200);
+    expect((await h.logs.waitFor((i) => i.requestHeader?.(":path") === "/max/1")).responseFlags).toEqual(["DI"]);
+    expect((await h.logs.waitFor((i) => i.requestHeader?.(":path") === "/max/2")).responseFlags).toEqual([]);
     expect(h.stats.get("http.l.fault.faults_overflow")).toBe(1);
     expect(h.stats.get("http.l.fault.active_faults")).toBe(0);
   });
