@@ -6,7 +6,6 @@ import type { HcmRuntime } from "./hcm-runtime.js";
 import { headerValue, type Headers, type RequestContext } from "./request-context.js";
 import { LocalReplies, type LocalReply } from "./local-reply.js";
 import { mutateRequestHeaders } from "./request-headers.js";
-import { stripEnvoyInternalHeaders } from "./sanitize-envoy-headers.js";
 import { selectRoute } from "../router/select-route.js";
 import { applyHeaderMutation } from "../router/header-mutation.js";
 import type { RedirectSpec } from "../router/route-action.js";
@@ -156,12 +155,6 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
     if (ctx.rejected) return localReply(ctx.rejected);
     const rc = rt.routes();
     mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
-    if (ctx.external) {
-      // The full internal-only list (sanitize-envoy-headers.ts); keep the address the HCM just set.
-      const addr = ctx.headers["x-envoy-external-address"];
-      stripEnvoyInternalHeaders(ctx.headers, rc?.internalOnlyHeaders);
-      if (addr !== undefined) ctx.headers["x-envoy-external-address"] = addr;
-    }
     const route = rc ? selectRoute(rc, ctx) : undefined;
     ctx.route = route;
     const routeIdle = route?.action.kind === "route" ? route.action.idleTimeoutMs : 0;

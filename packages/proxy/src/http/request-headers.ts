@@ -6,26 +6,7 @@ import { isIP } from "node:net";
 import { applyXfcc } from "../tls/xfcc.js";
 import type { HcmConfig } from "./compile-hcm.js";
 import type { RequestContext } from "./request-context.js";
-
-// Headers only Envoy itself may set; stripped from external requests (Envoy's edge sanitizing).
-const ENVOY_INTERNAL = [
-  "x-envoy-decorator-operation",
-  "x-envoy-downstream-service-cluster",
-  "x-envoy-downstream-service-node",
-  "x-envoy-expected-rq-timeout-ms",
-  "x-envoy-external-address",
-  "x-envoy-force-trace",
-  "x-envoy-internal",
-  "x-envoy-ip-tags",
-  "x-envoy-max-retries",
-  "x-envoy-retry-grpc-on",
-  "x-envoy-retry-on",
-  "x-envoy-upstream-alt-stat-name",
-  "x-envoy-upstream-rq-per-try-timeout-ms",
-  "x-envoy-upstream-rq-timeout-alt-response",
-  "x-envoy-upstream-rq-timeout-ms",
-  "x-envoy-hedge-on-per-try-timeout",
-];
+import { stripEnvoyInternalHeaders } from "./sanitize-envoy-headers.js";
 
 /** RFC 1918, loopback and unique-local addresses: Envoy's classic internal address set. */
 export function isInternalAddress(ip: string): boolean {
@@ -70,9 +51,8 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
   ctx.external = hcm.useRemoteAddress && !internal;
   if (hcm.useRemoteAddress) {
     if (ctx.external) {
-      for (const k of ENVOY_INTERNAL) if (h[k] !== undefined) delete h[k];
+      stripEnvoyInternalHeaders(h, internalOnly);
       h["x-envoy-external-address"] = trusted;
-      if (internalOnly) for (const k of internalOnly) delete h[k];
     } else {
       h["x-envoy-internal"] = "true";
       delete h["x-envoy-external-address"];

@@ -110,7 +110,8 @@ describe("validateRequestHead() — HTTP/2 pseudo-headers and connection-specifi
   });
   it("refuses a missing :scheme and CONNECT", () => {
     refused({ protocol: "HTTP/2", rawHeaders: [":method", "GET", ":authority", "a", ":path", "/"] }, 400);
-    refused({ protocol: "HTTP/2", rawHeaders: [":method", "CONNECT", ":authority", "a:443"] }, 400);
+    refused({ protocol: "HTTP/2", rawHeaders: [":method", "CONNECT", ":authority", "a:443"] }, 403, "upgrade_failed");
+    refused({ protocol: "HTTP/2", rawHeaders: [":method", "GET", ":scheme", "http", ":authority", "a"] }, 400, "http2.invalid_path");
   });
 });
 

@@ -186,8 +186,9 @@ export function validateRequestHead(head: RawRequestHead, limits: RequestLimits)
 
   // Authority: exactly one source of truth.
   if (hosts > 1) return reject(400, `${codec}.multiple_host`);
-  if (target === undefined) return reject(400, h2 && method === "CONNECT" ? "upgrade_failed" : `${codec}.invalid_path`);
+  // CONNECT is not proxied (no CONNECT upgrade_config support): Envoy's answer without one.
   if (method === "CONNECT") return reject(403, "upgrade_failed");
+  if (target === undefined) return reject(400, `${codec}.invalid_path`);
   if (!h2 && !target.startsWith("/") && target !== "*") {
     // Absolute-form (RFC 9112 §3.2.2): the target's authority is the request's.
     const m = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target);

@@ -155,7 +155,8 @@ export function hostileBootstrap(listenPort: number, upstreamPort: number, hcm: 
 
 export async function startHostileProxy(upstreamPort: number, hcm: HcmOverrides = {}, listener: Record<string, unknown> = {}): Promise<HostileProxy> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", BIN, "--config-yaml", hostileBootstrap(port, upstreamPort, hcm, listener), "-l", process.env.WEFT_HOSTILE_LOG ?? "info"], {
+  // WEFT_HOSTILE_NODE_FLAGS: extra node flags for the proxy (e.g. V8 heap flags when investigating memory).
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.WEFT_HOSTILE_NODE_FLAGS ?? "").split(" ").filter(Boolean), "--import", "tsx", BIN, "--config-yaml", hostileBootstrap(port, upstreamPort, hcm, listener), "-l", process.env.WEFT_HOSTILE_LOG ?? "info"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
