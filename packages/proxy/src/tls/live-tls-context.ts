@@ -32,6 +32,22 @@ export interface LiveTlsContext {
   release(): void;
 }
 
+// createSecureContext costs milliseconds (PEM parsing, a fresh CA store). An Istio sidecar's hundreds
+// of outbound clusters share one certificate, root and parameters: they share one context, and a
+// rotation builds one new context, not hundreds. Keyed by content; bounded.
+const CONTEXT_CACHE_SIZE = 256;
+const contextCache = new Map<string, SecureContext>();
+
+function sharedSecureContext(o: SecureContextOptions): SecureContext {
+  const key = [o.cert, o.key, o.passphrase, o.ca, o.minVersion, o.maxVersion, o.ciphers, o.ecdhCurve].map((v) => (v === undefined ? "" : String(v))).join("\u0000");
+  let ctx = contextCache.get(key);
+  if (ctx) return ctx;
+  ctx = createSecureContext(o);
+  if (contextCache.size >= CONTEXT_CACHE_SIZE) contextCache.delete(contextCache.keys().next().value!);
+  contextCache.set(key, ctx);
+  return ctx;
+}
+
 export function createLiveTlsContext(spec: TlsContextSpec, store: SecretStore, log: Logger): LiveTlsContext {
   let resolved: ResolvedTls | undefined;
   let generation = 0;
@@ -69,7 +85,7 @@ export function createLiveTlsContext(spec: TlsContextSpec, store: SecretStore, l
         ciphers: spec.ciphers,
         ecdhCurve: spec.ecdhCurves,
       };
-      const secureContext = createSecureContext(contextOptions);
+      const secureContext = sharedSecureContext(contextOptions);
       const own = cert ? firstCertificateOfPem(cert.certChain) : undefined;
       resolved = { secureContext, contextOptions, validation, localUriSan: own?.uriSans[0], localSubject: own?.subject, generation: ++generation };
     } catch (err) {
