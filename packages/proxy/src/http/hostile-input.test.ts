@@ -61,6 +61,8 @@ describe("HTTP/1.1 over raw sockets", () => {
     ["a Transfer-Encoding other than chunked", H(["POST /m18 HTTP/1.1", "Host: a", "Transfer-Encoding: gzip, chunked"], "0\r\n\r\n"), 501, "/m18"],
     ["101 headers", H(["GET /m19 HTTP/1.1", "Host: a", ...Array.from({ length: 100 }, (_, i) => `X-H${i}: v`)]), 431, "/m19"],
     ["61 KiB of headers", H(["GET /m20 HTTP/1.1", "Host: a", `X-Big: ${"v".repeat(61 * 1024)}`]), 431, "/m20"],
+    ["an Upgrade request with a duplicate Host", H(["GET /m22 HTTP/1.1", "Host: a", "Host: b", "Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]), 400, "/m22"],
+    ["an Upgrade request with a NUL in a value", H(["GET /m23 HTTP/1.1", "Host: a", "Connection: Upgrade", "Upgrade: websocket", "X-A: b\0c"]), 400, "/m23"],
     ["200 KiB of headers", H(["GET /m21 HTTP/1.1", "Host: a", ...Array.from({ length: 50 }, (_, i) => `X-Big${i}: ${"v".repeat(4096)}`)]), 431, "/m21"],
   ])("refuses %s (%i)", async (_name, request, status, marker) => {
     const r = await rawRequest(proxy.port, request);
