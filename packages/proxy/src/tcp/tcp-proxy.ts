@@ -136,8 +136,10 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
       socket.destroy();
       return finish();
     }
-    if (cluster.activeRequests >= cluster.config.maxConnections) {
-      cluster.stats.rqPendingOverflow.inc();
+    // max_connections is the cluster-wide connections circuit breaker (HTTP pools count in it too).
+    const cxLimit = cluster.resources("default").connections;
+    if (!cxLimit.canCreate()) {
+      cluster.stats.cxOverflow.inc();
       info.responseFlags.push("UO");
       socket.destroy();
       return finish();
@@ -168,6 +170,8 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         if (up.destroyed) return;
         connected = true;
         clearTimeout(timer);
+        cluster.reportLocal(host, "success");
+        cxLimit.inc();
         cluster.activeRequests++;
         host.cxActive++;
         cluster.stats.cxTotal.inc();
@@ -201,6 +205,8 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         clearTimeout(timer);
         if (connected) return;
         cluster.stats.cxConnectFail.inc();
+        // Outlier detection sees tcp_proxy connect failures (Envoy: LocalOriginConnectFailed).
+        cluster.reportLocal(host, "connect_failed");
         info.upstreamTransportFailureReason = transportReasonOf(err);
         if (attempts < cfg.maxConnectAttempts && !socket.destroyed) return tryConnect();
         info.responseFlags.push("UF");
@@ -209,6 +215,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
       });
       up.on("close", () => {
         if (!connected) return;
+        cxLimit.dec();
         cluster.activeRequests--;
         host.cxActive--;
         cluster.stats.cxActive.dec();
