@@ -88,7 +88,7 @@ function withTls(chain: ActiveChain, c: ChainConfig, l: ListenerConfig, deps: Ch
     ...chain,
     tls: { live, terminator },
     drain() {
-      terminator.close();
+      // Handshakes already under way finish on this chain (its context stays); it only stops following rotations.
       live.release();
       chain.drain();
     },
