@@ -82,6 +82,27 @@ describe("RBAC ALLOW by the mTLS peer's SPIFFE identity", () => {
           ],
         },
         {
+          // No tls_inspector: the requested server name comes from the handshake itself.
+          name: "tcp-sni",
+          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+          filter_chains: [
+            {
+              transport_socket: downstreamTls({ kind: "static" }, { typedSan: [{ san_type: "URI", matcher: { prefix: `${TD}/` } }] }),
+              filters: [
+                {
+                  name: "envoy.filters.network.rbac",
+                  typed_config: {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC",
+                    stat_prefix: "sni.",
+                    rules: { policies: { p: { permissions: [{ requested_server_name: { exact: "localhost" } }], principals: [{ authenticated: { principal_name: { exact: SLEEP } } }] } } },
+                  },
+                },
+                { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "echo2", cluster: "echo" } },
+              ],
+            },
+          ],
+        },
+        {
           name: "tcp-mtls",
           address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
           listener_filters: [TLS_INSPECTOR],
@@ -124,9 +145,9 @@ describe("RBAC ALLOW by the mTLS peer's SPIFFE identity", () => {
     expect(h.stats.get("http.inbound_8080.rbac.denied")).toBe(2);
   });
 
-  const tcpExchange = (leaf: TestLeaf) =>
+  const tcpExchange = (leaf: TestLeaf, listener = "tcp-mtls", servername = "localhost") =>
     new Promise<string>((resolve) => {
-      const s = tls.connect({ host: "127.0.0.1", port: h.port("tcp-mtls"), servername: "localhost", ca: root.certPem, cert: leaf.certPem, key: leaf.keyPem }, () => s.write("ping"));
+      const s = tls.connect({ host: "127.0.0.1", port: h.port(listener), servername, ca: root.certPem, cert: leaf.certPem, key: leaf.keyPem, checkServerIdentity: () => undefined }, () => s.write("ping"));
       let got = "";
       s.on("data", (d: Buffer) => {
         got += d.toString();
@@ -141,5 +162,13 @@ describe("RBAC ALLOW by the mTLS peer's SPIFFE identity", () => {
     expect(await tcpExchange(other)).toBe("");
     expect(h.stats.get("tcp.rbac.allowed")).toBe(1);
     expect(h.stats.get("tcp.rbac.denied")).toBe(1);
+  });
+
+  it("requested_server_name and authenticated.principal_name on a TLS chain without tls_inspector", async () => {
+    expect(await tcpExchange(sleep, "tcp-sni", "localhost")).toBe("ping");
+    expect(await tcpExchange(sleep, "tcp-sni", "other.example")).toBe("");
+    expect(await tcpExchange(other, "tcp-sni", "localhost")).toBe("");
+    expect(h.stats.get("sni.rbac.allowed")).toBe(1);
+    expect(h.stats.get("sni.rbac.denied")).toBe(2);
   });
 });

@@ -124,6 +124,9 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
     stats.handshake.inc();
     p.conn.tls = describe(s, peer, ctx?.localUriSan, ctx?.localSubject);
     p.conn.transportProtocol = "tls";
+    // Envoy's requested server name comes from the handshake too (no tls_inspector needed): RBAC requested_server_name, %REQUESTED_SERVER_NAME%.
+    const sni = (s as TLSSocket & { servername?: string | false }).servername;
+    if (!p.conn.sni && typeof sni === "string" && sni) p.conn.sni = sni;
     // The negotiated protocol decides the codec (h2 or HTTP/1.1); without ALPN the HCM sniffs.
     p.conn.alpn = s.alpnProtocol || undefined;
     p.onSecure(s);
