@@ -55,7 +55,9 @@ function percentEncode(message: string): string {
 
 export function serveGrpcStream<Req, Res>(req: Http2ServerRequest, res: Http2ServerResponse, h: GrpcStreamHandlers<Req, Res>): ResponseSink<Res> {
   let closed = false;
-  let pending: Buffer | undefined;
+  /** Bytes received but not yet a whole message: kept as chunks, joined once the message is complete. */
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   res.writeHead(200, { "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" });
 
   const finish = (code: number, message?: string) => {
@@ -98,8 +100,16 @@ export function serveGrpcStream<Req, Res>(req: Http2ServerRequest, res: Http2Ser
 
   const onData = (chunk: Buffer) => {
     if (closed) return;
-    let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = undefined;
+    pending.push(chunk);
+    pendingBytes += chunk.length;
+    // A message split over DATA frames (a 25 KB SotW ACK spans two): wait until it is all here, then join once.
+    if (pendingBytes < 5) return;
+    const head = pending[0].length >= 5 ? pending[0] : Buffer.concat(pending);
+    const declared = head.readUInt32BE(1);
+    if (head[0] === 0 && declared <= MAX_MESSAGE_BYTES && pendingBytes < 5 + declared) return;
+    let buf = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
     try {
       while (buf.length >= 5) {
         const flags = buf[0];
@@ -122,13 +132,16 @@ export function serveGrpcStream<Req, Res>(req: Http2ServerRequest, res: Http2Ser
       sink.fail(error);
       return;
     }
-    if (buf.length > 0) pending = Buffer.from(buf); // copy: the chunk's memory is reused by the stream
+    if (buf.length > 0) {
+      pending = [buf];
+      pendingBytes = buf.length;
+    }
   };
 
   req.on("data", onData);
   req.on("end", () => {
     if (closed) return;
-    if (pending?.length) return sink.fail(new ConnectError(`protocol error: incomplete envelope (${pending.length} bytes left when the client half-closed)`, Code.InvalidArgument));
+    if (pendingBytes > 0) return sink.fail(new ConnectError(`protocol error: incomplete envelope (${pendingBytes} bytes left when the client half-closed)`, Code.InvalidArgument));
     h.onEnd();
   });
   // Reset by the client, connection gone, or ended by us: nothing more to write.
