@@ -172,6 +172,9 @@ describe.skipIf(!existsSync(BIN) || !hasCurl || !httpbinAvailable())("authz filt
       expect(r.status, `${t} → ${r.status} ${r.body}`).toBe(403);
     }
     expect((await target("/get", "deny.local.")).status).toBe(403);
+    // Absolute-form targets name the same resource.
+    expect((await target("http://svc.local/p")).status).toBe(403);
+    expect((await target("http://deny.local/get", "svc.local")).status).not.toBe(200);
   });
 
   it("holds for WebSocket upgrade requests (the filters run before the upgrade)", async () => {
