@@ -12,6 +12,7 @@ import { createFakeStats } from "../test-util/fake-stats.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 import { curl, sleep, startBackend, type Backend } from "../test-util/recording-backend.js";
 import { createCluster } from "./cluster.js";
+import { renderClustersText } from "../admin/cluster-status.js";
 
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<number> {
   const t0 = Date.now();
@@ -55,6 +56,7 @@ describe("active HTTP health checks", () => {
   it("a status outside expected_statuses marks the host down at once; it takes healthy_threshold passes to come back", async () => {
     aHealth = 503;
     await until(() => flags(a.port) === "/failed_active_hc", "a marked down");
+    expect(renderClustersText(h.runtime)).toContain(`hc::127.0.0.1:${a.port}::health_flags::/failed_active_hc\n`);
     expect(h.stats.get("cluster.hc.health_check.failure")).toBeGreaterThanOrEqual(1);
     expect(h.stats.get("cluster.hc.health_check.healthy")).toBe(1);
     expect(h.stats.get("cluster.hc.membership_healthy")).toBe(1);

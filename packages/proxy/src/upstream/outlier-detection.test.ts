@@ -6,6 +6,7 @@ import * as http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 import { curl, sleep, startBackend, type Backend } from "../test-util/recording-backend.js";
+import { renderClustersText } from "../admin/cluster-status.js";
 
 /** n concurrent GETs over keep-alive: fast enough that timing-sensitive steps don't depend on machine load. */
 function burst(port: number, path: string, n: number): Promise<number[]> {
@@ -74,6 +75,9 @@ describe("outlier_detection", () => {
     expect(h.stats.get("cluster.od.outlier_detection.ejections_detected_consecutive_5xx")).toBe(1);
     expect(h.stats.get("cluster.od.outlier_detection.ejections_active")).toBe(1);
     expect(flagsOf("od", bad.port)).toEqual(["/failed_outlier_check"]);
+    // What the admin /clusters endpoint prints.
+    expect(renderClustersText(h.runtime)).toContain(`od::127.0.0.1:${bad.port}::health_flags::/failed_outlier_check\n`);
+    expect(renderClustersText(h.runtime)).toContain(`od::127.0.0.1:${good.port}::health_flags::healthy\n`);
     expect(h.stats.get("cluster.od.membership_healthy")).toBe(1);
 
     // Ejected: every request now goes to the good host.
