@@ -165,6 +165,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
         stats: deps.stats,
         clusterName: config.name,
         random,
+        markPending: config.ignoreNewHostsUntilFirstHc,
         hadTraffic: () => stats.cxTotal.value() > 0,
         onChange: () => rebuild(),
         onSuccess: (h) => outlier?.onActiveHealthCheckSuccess(h),

@@ -45,7 +45,7 @@ describe("active HTTP health checks", () => {
   });
   const flags = (port: number): string => h.runtime.clusterStatus()[0].hosts.find((x) => x.address === `127.0.0.1:${port}`)!.healthFlags.join("");
 
-  it("starts hosts as /failed_active_hc/pending until their first check, which makes them healthy", async () => {
+  it("starts hosts as /failed_active_hc until their first check, which makes them healthy", async () => {
     await until(() => flags(a.port) === "" && flags(b.port) === "", "first checks");
     const probe = a.requests.find((r) => r.url === "/healthz")!;
     expect(probe.headers.host).toBe("hc.example");
@@ -117,7 +117,8 @@ describe("active TCP health checks", () => {
     const cluster = createCluster(compileCluster(fromEnvoyJson(ClusterSchema, json as never), () => {}), { stats, logger: pino({ level: "silent" }) });
     const host = () => cluster.hosts()[0];
     try {
-      expect(host().healthFlags).toEqual(["/failed_active_hc", "/pending_active_hc"]);
+      // Without ignore_new_hosts_until_first_hc a new host is failed but not pending (Envoy).
+      expect(host().healthFlags).toEqual(["/failed_active_hc"]);
       await until(() => host().healthy, "first TCP check");
       await new Promise<void>((r) => server.close(() => r()));
       await until(() => !host().healthy, "down after the server closed");
@@ -154,6 +155,36 @@ describe("active TCP health checks", () => {
     try {
       await sleep(600);
       expect(cluster.hosts()[0].healthFlags).toEqual(["/failed_active_hc"]);
+    } finally {
+      await cluster.close();
+      s.close();
+    }
+  });
+
+  it("ignore_new_hosts_until_first_hc: a new host is /pending_active_hc and outside load balancing until checked", async () => {
+    const s = net.createServer((sock) => sock.end());
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    const port = (s.address() as net.AddressInfo).port;
+    const stats = createFakeStats();
+    const cluster = createCluster(
+      compileCluster(
+        fromEnvoyJson(ClusterSchema, {
+          name: "warm",
+          type: "STATIC",
+          common_lb_config: { ignore_new_hosts_until_first_hc: true },
+          load_assignment: { cluster_name: "warm", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] },
+          health_checks: [{ timeout: "0.5s", interval: "0.1s", initial_jitter: "0.3s", no_traffic_interval: "0.1s", unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }],
+        } as never),
+        () => {},
+      ),
+      { stats, logger: pino({ level: "silent" }), random: () => 0.99 },
+    );
+    try {
+      expect(cluster.hosts()[0].healthFlags).toEqual(["/failed_active_hc", "/pending_active_hc"]);
+      // Not even panic routing reaches it: it is excluded, not just unhealthy.
+      expect(cluster.pickHost(undefined, undefined)).toBeUndefined();
+      await until(() => cluster.hosts()[0].healthy, "first check");
+      expect(cluster.pickHost(undefined, undefined)?.port).toBe(port);
     } finally {
       await cluster.close();
       s.close();

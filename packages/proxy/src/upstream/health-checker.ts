@@ -1,7 +1,9 @@
 // Active health checking (core.v3.HealthCheck) of one cluster: one session
 // per host, each on its own timer. A host added to a checked cluster starts
-// with /failed_active_hc and /pending_active_hc; its first success makes it
-// healthy at once, later it takes healthy_threshold successes. A response
+// with /failed_active_hc (and /pending_active_hc, which keeps it out of load
+// balancing altogether, only with ignore_new_hosts_until_first_hc, as Envoy);
+// its first success makes it healthy at once, later it takes
+// healthy_threshold successes. A response
 // outside expected_statuses (and retriable_statuses) marks it unhealthy at
 // once; network failures and timeouts count towards unhealthy_threshold.
 import * as http from "node:http";
@@ -38,6 +40,8 @@ export interface HealthCheckerDeps {
   stats: StatsStore;
   clusterName: string;
   random: () => number;
+  /** common_lb_config.ignore_new_hosts_until_first_hc: new hosts also carry /pending_active_hc. */
+  markPending: boolean;
   /** Envoy uses no_traffic_interval until the cluster has made an upstream connection. */
   hadTraffic(): boolean;
   /** Called when a host changed health: the cluster rebuilds its load balancer. */
@@ -177,7 +181,7 @@ export function createHealthChecker(configs: HealthCheckConfig[], deps: HealthCh
       }
       for (const h of hosts) {
         if (sessions.has(h)) continue;
-        h.flags |= HealthFlag.FAILED_ACTIVE_HC | HealthFlag.PENDING_ACTIVE_HC;
+        h.flags |= HealthFlag.FAILED_ACTIVE_HC | (deps.markPending ? HealthFlag.PENDING_ACTIVE_HC : 0);
         sessions.set(h, configs.map((c) => startSession(h, c)));
       }
       countHealthy();
