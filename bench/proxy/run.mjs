@@ -10,7 +10,7 @@
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
-//        [--targets direct,haproxy,nginx,weft] [--weft-concurrency 1] [--write]
+//        [--targets direct,haproxy,nginx,weft,weft-undici] [--weft-concurrency 1] [--write]
 //
 // --write puts the result table into bench/RESULTS.md between the
 // proxy-bench markers. Needs: nginx, haproxy, wrk, h2load, taskset, and the
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     "latency-duration": { type: "string", default: "10" },
     rps: { type: "string", default: "1000" },
     "latency-connections": { type: "string", default: "16" },
-    targets: { type: "string", default: "direct,haproxy,nginx,weft" },
+    targets: { type: "string", default: "direct,haproxy,nginx,weft,weft-undici" },
     "weft-concurrency": { type: "string", default: "1" },
     "proxy-cpu": { type: "string", default: "0" },
     "load-cpu": { type: "string", default: "1" },
@@ -292,7 +292,7 @@ http { access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
   return { port, ...p };
 }
 
-async function startWeft(upstream) {
+async function startWeft(upstream, env = {}) {
   const port = await freePort();
   const admin = await freePort();
   const boot = {
@@ -338,7 +338,7 @@ async function startWeft(upstream) {
   };
   const conf = join(dir, "weft.json");
   writeFileSync(conf, JSON.stringify(boot));
-  const p = startPinned("weft-proxy", PROXY_CPU, process.execPath, [...(process.env.WEFT_NODE_ARGS ?? "").split(" ").filter(Boolean), WEFT_BIN, "-c", conf, "--concurrency", String(WEFT_CONCURRENCY), "-l", "warning"]);
+  const p = startPinned("weft-proxy", PROXY_CPU, process.execPath, [...(process.env.WEFT_NODE_ARGS ?? "").split(" ").filter(Boolean), WEFT_BIN, "-c", conf, "--concurrency", String(WEFT_CONCURRENCY), "-l", "warning"], env);
   await waitHttp(port);
   return { port, admin, ...p };
 }
@@ -369,12 +369,20 @@ async function main() {
   const upstream = await startUpstream();
   log(`upstream nginx on :${upstream.port} (1 KiB, keep-alive)`);
   const results = [];
-  const starters = { direct: async () => ({ port: upstream.port, pid: 0, stop: async () => {} }), haproxy: startHaproxy, nginx: startNginxProxy, weft: startWeft };
+  const starters = {
+    direct: async () => ({ port: upstream.port, pid: 0, stop: async () => {} }),
+    haproxy: startHaproxy,
+    nginx: startNginxProxy,
+    weft: startWeft,
+    // The same proxy with undici as the HTTP/1.1 upstream pool (what the lean pool replaced).
+    "weft-undici": (up) => startWeft(up, { WEFT_PROXY_UNDICI_HTTP1: "1" }),
+  };
   for (const t of TARGETS) {
-    if (!starters[t]) throw new Error(`unknown target '${t}' (direct, haproxy, nginx, weft)`);
+    if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
     const target = await starters[t](upstream.port);
     try {
-      results.push(await measure(t === "weft" ? `weft (concurrency ${WEFT_CONCURRENCY})` : t, target));
+      const name = t === "weft" ? `weft (concurrency ${WEFT_CONCURRENCY})` : t === "weft-undici" ? `weft, undici upstream pool` : t;
+      results.push(await measure(name, target));
     } finally {
       await target.stop();
     }

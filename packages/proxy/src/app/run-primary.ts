@@ -151,7 +151,7 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
       if (alive === 0) {
         admin?.close();
         admin?.closeAllConnections();
-        resolveExit(exitCode);
+        log.flush(() => resolveExit(exitCode));
       }
     });
   }

@@ -140,6 +140,12 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
   const adminAddr = bootstrap.admin?.address?.address;
   const channel = deps.workerIndex !== undefined ? createWorkerChannel(stats, logging.component("admin")) : undefined;
   if (deps.workerIndex !== undefined) installWorkerListenerStats(stats, deps.workerIndex);
+  // The primary was killed: its listeners are gone, so is this worker.
+  channel?.onPrimaryGone(() => {
+    log.warn("primary process gone: exiting");
+    void stop(1);
+  });
+
   const adminDeps = {
     statsForAdmin: channel?.statsForAdmin,
     runtime: rt,

@@ -18,6 +18,8 @@ export interface WorkerChannel {
   ready(admin: AdminAddress | null): void;
   /** Starts answering the primary's admin requests. */
   serveAdmin(endpoints: Map<string, AdminEndpoint>): void;
+  /** The primary went away (killed): a worker must not outlive it. */
+  onPrimaryGone(cb: () => void): void;
   close(): void;
 }
 
@@ -51,6 +53,9 @@ export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger): Work
     }
   };
   process.on("message", onMessage);
+  let gone: (() => void) | undefined;
+  const onDisconnect = (): void => gone?.();
+  process.once("disconnect", onDisconnect);
   return {
     async statsForAdmin() {
       const id = nextId++;
@@ -70,8 +75,12 @@ export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger): Work
     serveAdmin(eps) {
       endpoints = eps;
     },
+    onPrimaryGone(cb) {
+      gone = cb;
+    },
     close() {
       process.off("message", onMessage);
+      process.off("disconnect", onDisconnect);
     },
   };
 }

@@ -54,12 +54,33 @@ function statValue(text: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** Starts `weft-proxy --concurrency 2` on a bootstrap file and waits for the admin /ready. */
+async function startMultiProcess(conf: string, admin: number): Promise<{ proxy: ChildProcess; stderr: () => string }> {
+  const proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 25_000;
+  for (;;) {
+    const ok = await get(admin, "/ready").then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline || proxy.exitCode !== null) {
+      proxy.kill("SIGKILL");
+      throw new Error(`proxy not ready: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { proxy, stderr: () => stderr };
+}
+
 describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
   let upstream: Server;
   let proxy: ChildProcess;
   let port = 0;
   let admin = 0;
-  let stderr = "";
+  let stderr: () => string = () => "";
 
   beforeAll(async () => {
     upstream = createServer((_req, res) => res.end(`served by upstream\n`));
@@ -106,18 +127,7 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
     };
     const conf = join(dir, "bootstrap.json");
     writeFileSync(conf, JSON.stringify(boot));
-    proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"] });
-    proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    const deadline = Date.now() + 25_000;
-    for (;;) {
-      const ok = await get(admin, "/ready").then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline || proxy.exitCode !== null) throw new Error(`proxy not ready: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    ({ proxy, stderr } = await startMultiProcess(conf, admin));
   }, 30_000);
 
   afterAll(async () => {
@@ -166,7 +176,22 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
       proxy.once("exit", (c) => resolve(c));
       proxy.kill("SIGTERM");
     });
-    expect(code, stderr).toBe(0);
+    expect(code, stderr()).toBe(0);
     for (const pid of workers) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+});
+
+describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2, primary killed", () => {
+  it("its workers exit too (none is left serving or holding an xDS stream)", { timeout: 40_000 }, async () => {
+    const admin = await freePort();
+    const conf = join(dir, "bare.json");
+    writeFileSync(conf, JSON.stringify({ node: { id: "killed", cluster: "test" }, admin: { address: { socket_address: { address: "127.0.0.1", port_value: admin } } } }));
+    const { proxy } = await startMultiProcess(conf, admin);
+    const workers = childrenOf(proxy.pid!);
+    expect(workers).toHaveLength(2);
+    proxy.kill("SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (workers.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of workers) expect(existsSync(`/proc/${pid}`), `worker ${pid} outlived the primary`).toBe(false);
   });
 });

@@ -9,6 +9,9 @@ import { createRequire } from "node:module";
 import { parseCommandLine, USAGE } from "../cli/parse-command-line.js";
 import { workerIndex } from "../app/worker-messages.js";
 
+/** This process is a --concurrency primary or one of its workers (see the exit below). */
+let multiProcess = false;
+
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 async function main(argv: string[]): Promise<number> {
@@ -33,16 +36,21 @@ async function main(argv: string[]): Promise<number> {
   const index = workerIndex();
   if (index === undefined && options.concurrency > 1 && options.mode !== "validate") {
     const { runPrimary } = await import("../app/run-primary.js");
+    multiProcess = true;
     return runPrimary(options).exited;
   }
+  multiProcess = index !== undefined;
   const { runProxyMain } = await import("../app/proxy-main.js");
   return runProxyMain(options, index);
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // Let buffered stdout/stderr drain before exiting.
+    // Let buffered stdout/stderr drain before exiting. Under --concurrency the primary and
+    // its workers have flushed their logs already, and every millisecond here delays the
+    // proxy's exit after a drain: they go at once.
     process.exitCode = code;
+    if (multiProcess) process.exit(code);
     setTimeout(() => process.exit(code), 50).unref();
   },
   (err: unknown) => {
