@@ -93,14 +93,14 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       expect((await plaintext()).stdout, "plaintext is accepted by default (PERMISSIVE)").toBe("200");
 
       await driver.apply([await peerAuthentication("STRICT")]);
-      const strict = await eventually("STRICT refusing plaintext", plaintext, refused, 20_000);
+      const strict = await eventually("STRICT refusing plaintext", plaintext, refused, 30_000);
       expect(strict.code).not.toBe(0);
       expect((await viaSidecar()).stdout, "mTLS through the sidecars still works under STRICT").toBe("200");
 
       await driver.apply([await peerAuthentication("PERMISSIVE")]);
-      await eventually("PERMISSIVE accepting plaintext", plaintext, (r) => r.stdout === "200", 20_000);
+      await eventually("PERMISSIVE accepting plaintext", plaintext, (r) => r.stdout === "200", 30_000);
       expect((await viaSidecar()).stdout).toBe("200");
-    });
+    }, 120_000);
 
     it("logs that request in JSON on both sidecars, as Istio's access log", async () => {
       const r = await driver.exec("sleep", ["curl", "-sS", "-H", "x-request-id: e2e-access-log-1", "http://httpbin:8000/get"]);
