@@ -28,10 +28,6 @@ export class ResponseParseError extends Error {
 
 const MAX_HEAD = 80 * 1024;
 const MAX_CHUNK_LINE = 4096;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Field values: visible ASCII, SP, HTAB and obs-text; never CR, LF or NUL.
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 
 const enum State {
@@ -55,24 +51,89 @@ export interface ResponseParser {
   readonly started: boolean;
 }
 
+// tchar (RFC 9110 §5.6.2) by char code.
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+/** Field value byte: HTAB, SP, VCHAR or obs-text — never CR, LF, NUL or another control. */
+const valueByteOk = (c: number): boolean => c === 0x09 || (c >= 0x20 && c !== 0x7f && c <= 0xff);
+
+/**
+ * Header lines of a latin1 string (`name: value` separated by CRLF), by index scanning: no
+ * split, no regex; names lower-cased, values stripped of SP/HTAB only. A bare CR or LF, or a
+ * NUL, ends up inside a name or value and fails their checks.
+ */
 export function parseHeaderBlock(block: string, into: ResponseHeaders): void {
-  if (block.length === 0) return;
-  for (const line of block.split("\r\n")) {
-    if (line.length === 0) continue;
-    const c = line.charCodeAt(0);
-    if (c === 0x20 || c === 0x09) throw new ResponseParseError("obs-fold in a response header");
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new ResponseParseError("malformed response header line");
-    const name = line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new ResponseParseError(`invalid response header name '${name}'`);
-    const value = line.slice(colon + 1).trim();
-    if (BAD_VALUE.test(value)) throw new ResponseParseError(`invalid character in response header '${name}'`);
-    const key = name.toLowerCase();
+  const n = block.length;
+  let i = 0;
+  while (i < n) {
+    let eol = block.indexOf("\r\n", i);
+    if (eol < 0) eol = n;
+    if (eol === i) {
+      i += 2;
+      continue;
+    }
+    const first = block.charCodeAt(i);
+    if (first === 0x20 || first === 0x09) throw new ResponseParseError("obs-fold in a response header");
+    let colon = i;
+    while (colon < eol && TCHAR[block.charCodeAt(colon)] === 1) colon++;
+    if (colon === i || colon === eol || block.charCodeAt(colon) !== 0x3a) {
+      throw new ResponseParseError(colon < eol && block.charCodeAt(colon) !== 0x3a ? `invalid response header name '${block.slice(i, eol).split(":")[0]}'` : "malformed response header line");
+    }
+    let vs = colon + 1;
+    let ve = eol;
+    while (vs < ve && (block.charCodeAt(vs) === 0x20 || block.charCodeAt(vs) === 0x09)) vs++;
+    while (ve > vs && (block.charCodeAt(ve - 1) === 0x20 || block.charCodeAt(ve - 1) === 0x09)) ve--;
+    for (let k = vs; k < ve; k++) {
+      if (!valueByteOk(block.charCodeAt(k))) throw new ResponseParseError(`invalid character in response header '${block.slice(i, colon)}'`);
+    }
+    const key = block.slice(i, colon).toLowerCase();
+    const value = block.slice(vs, ve);
     const prev = into[key];
     if (prev === undefined) into[key] = value;
     else if (typeof prev === "string") into[key] = [prev, value];
     else prev.push(value);
+    i = eol + 2;
   }
+}
+
+/** 1 to 15 ASCII digits. */
+function isDigits(v: string): boolean {
+  if (v.length === 0 || v.length > 15) return false;
+  for (let k = 0; k < v.length; k++) {
+    const d = v.charCodeAt(k);
+    if (d < 0x30 || d > 0x39) return false;
+  }
+  return true;
+}
+
+/** Whether the connection ends with this response: HTTP/1.0 unless keep-alive, HTTP/1.1 on close. */
+function connectionCloses(conn: string | string[] | undefined, http10: boolean): boolean {
+  if (conn === undefined) return http10;
+  const v = Array.isArray(conn) ? conn.join(",") : conn;
+  const lower = v.length === 10 || v.length === 5 ? v.toLowerCase() : undefined;
+  if (lower === "keep-alive") return false;
+  if (lower === "close") return true;
+  const tokens = v.toLowerCase().split(",").map((t) => t.trim());
+  return http10 ? !tokens.includes("keep-alive") : tokens.includes("close");
+}
+
+/** `HTTP/1.x SSS[ reason]` → [minor version, status], or undefined. */
+function parseStatusLine(line: string): [number, number] | undefined {
+  if (line.length < 12 || !line.startsWith("HTTP/1.") || line.charCodeAt(8) !== 0x20) return undefined;
+  const minor = line.charCodeAt(7) - 0x30;
+  if (minor !== 0 && minor !== 1) return undefined;
+  let status = 0;
+  for (let k = 9; k < 12; k++) {
+    const d = line.charCodeAt(k) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    status = status * 10 + d;
+  }
+  if (line.length > 12) {
+    if (line.charCodeAt(12) !== 0x20) return undefined;
+    for (let k = 13; k < line.length; k++) if (!valueByteOk(line.charCodeAt(k))) return undefined;
+  }
+  return [minor, status];
 }
 
 /**
@@ -90,9 +151,9 @@ export function createResponseParser(isHead: boolean, ev: ResponseParserEvents):
   const onHeadBytes = (raw: string): void => {
     const eol = raw.indexOf("\r\n");
     const statusLine = eol < 0 ? raw : raw.slice(0, eol);
-    const m = STATUS_LINE.exec(statusLine);
+    const m = parseStatusLine(statusLine);
     if (!m) throw new ResponseParseError("malformed response status line");
-    const status = Number(m[2]);
+    const status = m[1];
     const headers: ResponseHeaders = {};
     const block = eol < 0 ? "" : raw.slice(eol + 2);
     // A bare CR or LF, or a NUL, ends up inside a name or value here and fails their checks.
@@ -103,9 +164,7 @@ export function createResponseParser(isHead: boolean, ev: ResponseParserEvents):
       return;
     }
     started = true;
-    const conn = headers["connection"];
-    const connTokens = (Array.isArray(conn) ? conn.join(",") : conn ?? "").toLowerCase();
-    let close = m[1] === "0" ? !/(^|,)\s*keep-alive\s*(,|$)/.test(connTokens) : /(^|,)\s*close\s*(,|$)/.test(connTokens);
+    let close = connectionCloses(headers["connection"], m[0] === 0);
     const te = headers["transfer-encoding"];
     const cl = headers["content-length"];
     if (isHead || status === 204 || status === 304) {
@@ -118,6 +177,10 @@ export function createResponseParser(isHead: boolean, ev: ResponseParserEvents):
         throw new ResponseParseError(`unsupported response transfer-encoding '${codings.join(",")}'`);
       }
       state = State.ChunkSize;
+    } else if (typeof cl === "string" && isDigits(cl)) {
+      // The common case: one plain Content-Length.
+      remaining = Number(cl);
+      state = remaining === 0 ? State.Done : State.Fixed;
     } else if (cl !== undefined) {
       const values = (Array.isArray(cl) ? cl : [cl]).flatMap((v) => v.split(",").map((s) => s.trim()));
       if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) throw new ResponseParseError("invalid or conflicting response Content-Length");
