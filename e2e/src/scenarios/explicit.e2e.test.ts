@@ -59,7 +59,7 @@ describe.skipIf(unavailable !== undefined)(`the mesh in explicit mode, as ${asRo
     const client = await eventually("client log line", async () => line(await driver.logs("sleep", "istio-proxy")), Boolean);
     expect(JSON.parse(client!)).toMatchObject({ upstream_cluster: "outbound|8000||httpbin.default.svc.cluster.local", response_code: 200 });
     const server = await eventually("server log line", async () => line(await driver.logs("httpbin", "istio-proxy")), Boolean);
-    expect(JSON.parse(server!)).toMatchObject({ upstream_cluster: "inbound|10080||", response_code: 200 });
+    expect(JSON.parse(server!)).toMatchObject({ upstream_cluster: "inbound|20080||", response_code: 200 });
   });
 
   it("answers a host that is not in the mesh with a 502 that says why", async () => {

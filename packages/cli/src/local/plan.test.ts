@@ -93,12 +93,12 @@ describe("hostsFile()", () => {
     const [webPod, details] = p.pods;
     expect(webPod.ip).toMatch(/^127\.10\./);
     expect(webPod.appIp).toBe(webPod.ip.replace(/^127\.10\./, "127.11."));
-    expect(webPod.containerPorts).toEqual([10080]);
+    expect(webPod.containerPorts).toEqual([20080]);
     expect(details.containerPorts).toEqual([9080]);
     const rendered = p.rendered.find((m) => m.kind === "Service" && m.metadata.name === "web")!;
-    expect((rendered.spec as { ports: Array<{ port: number; targetPort: number }> }).ports).toEqual([{ name: "http", port: 8000, targetPort: 10080 }]);
+    expect((rendered.spec as { ports: Array<{ port: number; targetPort: number }> }).ports).toEqual([{ name: "http", port: 8000, targetPort: 20080 }]);
     const renderedPod = p.rendered.find((m) => m.kind === "Pod" && m.metadata.name === "web-0")!;
-    expect(renderedPod).toMatchObject({ status: { podIP: webPod.ip }, spec: { containers: [{ ports: [{ containerPort: 10080 }] }] } });
+    expect(renderedPod).toMatchObject({ status: { podIP: webPod.ip }, spec: { containers: [{ ports: [{ containerPort: 20080 }] }] } });
     expect(p.gateway.ip).toBe("127.0.0.1");
   });
 });

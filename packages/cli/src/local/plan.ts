@@ -60,11 +60,12 @@ export interface PlanOptions {
 
 /**
  * Explicit mode runs without root, where ports below 1024 can't be bound: a
- * privileged container port p becomes 10000 + p (httpbin's 80 → 10080) for the
- * app, its sidecar and the Service's targetPort alike.
+ * privileged container port p becomes 20000 + p (httpbin's 80 → 20080) for the
+ * app, its sidecar and the Service's targetPort alike. Not 10000 + p: 10080 is
+ * on the Fetch standard's blocked-port list, so fetch() and browsers refuse it.
  */
 export function explicitPort(port: number): number {
-  return port < 1024 ? 10_000 + port : port;
+  return port < 1024 ? 20_000 + port : port;
 }
 
 /** Explicit mode's pod addresses (sidecars bind them) and app addresses, side by side in 127/8. */
