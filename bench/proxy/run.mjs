@@ -357,7 +357,7 @@ async function measure(name, target) {
   log(`${name}: latency ${LAT_DURATION}s at ${RPS} rps over ${LAT_CONNS} connections (h2load --h1 --rps)`);
   const { result: lat, peak: latPeak } = await withRssPeak(target.pid, () => paced(target.port));
   log(`${name}: p50 ${lat.p50.toFixed(2)} ms, p90 ${lat.p90.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.achieved} req/s achieved, ${lat.bad} non-200)`);
-  return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, idle, loadRss: Math.max(tpPeak, latPeak), latRss: latPeak, ...lat };
+  return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, idle, loadRss: target.pid ? Math.max(tpPeak, latPeak) : NaN, ...lat };
 }
 
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
