@@ -107,6 +107,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   const drainAndStop = () =>
     (stopping ??= (async () => {
       draining = true;
+      // Shutting down: a proxy that exits now (it may have got the signal too) stays down.
+      supervisor.hold();
       // terminationDrainDuration bounds the whole shutdown, measured from the signal.
       const drainMs = env.proxyConfig.terminationDrainDurationMs;
       const deadline = Date.now() + drainMs;

@@ -74,4 +74,23 @@ setInterval(() => {}, 1000);`,
     expect(readFileSync(starts, "utf8").trim().split("\n")).toEqual(["-c x.json", "-c x.json", "term"]);
     expect(sup.pid).toBeUndefined();
   });
+
+  it("does not restart a proxy that exits after hold() (shutdown under way)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-sup-"));
+    const script = join(dir, "proxy.mjs");
+    const starts = join(dir, "starts");
+    writeFileSync(script, `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(starts)}, "start\\n");\nsetTimeout(() => process.exit(0), 300);`);
+    const sup = createSupervisor({ proxy: resolveProxyBinary(script), args: [], log, backoff: createBackoff(50, 100), stdio: "ignore" });
+    sup.start();
+    sup.hold();
+    const deadline = Date.now() + 10_000;
+    while (sup.pid !== undefined || !existsSync(starts)) {
+      if (Date.now() > deadline) throw new Error("proxy did not exit");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readFileSync(starts, "utf8").trim().split("\n")).toEqual(["start"]);
+    expect(sup.restarts).toBe(0);
+    await sup.stop(1000);
+  });
 });

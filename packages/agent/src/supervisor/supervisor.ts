@@ -17,6 +17,11 @@ export interface SupervisorOptions {
 
 export interface Supervisor {
   start(): void;
+  /**
+   * No more restarts: the sidecar is shutting down, so a proxy exit from now on is final
+   * (e.g. the proxy got the same SIGTERM as the agent from a process-group kill).
+   */
+  hold(): void;
   /** Sends a signal to the running proxy (SIGHUP, SIGUSR1… are passed through). */
   signal(sig: NodeJS.Signals): void;
   /** Stops supervising: `askToExit` (if given), then SIGTERM, then SIGKILL after `graceMs`. Resolves when the proxy is gone. */
@@ -69,6 +74,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
 
   return {
     start: launch,
+    hold() {
+      stopping = true;
+      clearTimeout(restartTimer);
+    },
     signal(sig) {
       child?.kill(sig);
     },

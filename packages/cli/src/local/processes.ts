@@ -52,7 +52,12 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** SIGTERM each process group, wait up to `graceMs`, then SIGKILL what is left. */
+/**
+ * SIGTERM each process, wait up to `graceMs`, then SIGKILL each process group. Sidecars and
+ * the gateway get SIGTERM on the agent alone, as kubelet signals only the container's main
+ * process: the agent drains and stops its proxy itself (a group SIGTERM would kill the proxy
+ * at once and there would be no drain). Apps and discovery get it on their whole group.
+ */
 export async function stopAll(processes: readonly RunningProcess[], graceMs = 5000): Promise<void> {
   const signal = (pid: number, sig: NodeJS.Signals) => {
     try {
@@ -65,8 +70,26 @@ export async function stopAll(processes: readonly RunningProcess[], graceMs = 50
       }
     }
   };
-  for (const p of processes) signal(p.pid, "SIGTERM");
+  for (const p of processes) {
+    if (p.role === "sidecar" || p.role === "gateway") {
+      try {
+        process.kill(p.pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+    } else signal(p.pid, "SIGTERM");
+  }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && processes.some((p) => isAlive(p.pid))) await new Promise((r) => setTimeout(r, 100));
-  for (const p of processes) if (isAlive(p.pid)) signal(p.pid, "SIGKILL");
+  for (const p of processes) {
+    if (isAlive(p.pid)) signal(p.pid, "SIGKILL");
+    else if (p.role === "sidecar" || p.role === "gateway") {
+      // The agent is gone; its group may still hold a proxy it could not stop.
+      try {
+        process.kill(-p.pid, "SIGKILL");
+      } catch {
+        /* nothing left */
+      }
+    }
+  }
 }
