@@ -82,6 +82,27 @@ export function createNetnsMesh(prefix: string): NetnsMesh {
       for (const c of running) c.kill("SIGTERM");
       await Promise.race([Promise.all(running.map((c) => exited(c))), new Promise((r) => setTimeout(r, 5000))]);
       for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+      // Whatever still runs in our namespaces (a proxy whose agent was killed before it could
+      // stop it) goes too, by pid, before the namespaces are deleted.
+      const inNamespaces = () =>
+        namespaces.flatMap((ns) => {
+          try {
+            return sh(["netns", "pids", ns]).split("\n").filter(Boolean).map(Number);
+          } catch {
+            return [];
+          }
+        });
+      for (const [sig, wait] of [["SIGTERM", 2000], ["SIGKILL", 500]] as const) {
+        const pids = inNamespaces();
+        for (const pid of pids) {
+          try {
+            process.kill(pid, sig);
+          } catch {
+            /* gone */
+          }
+        }
+        if (pids.length > 0) await new Promise((r) => setTimeout(r, wait));
+      }
       for (const ns of namespaces.reverse()) {
         try {
           sh(["netns", "del", ns]);
