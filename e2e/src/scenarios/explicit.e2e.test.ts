@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDriver } from "../drivers/local-driver.js";
 import { SAMPLES } from "../drivers/weftctl.js";
-import { eventually, get } from "./http.js";
+import { eventually, get, stillRunning } from "./http.js";
 
 /** `nobody`: when the suite runs as root, weftctl runs as this user to prove it needs no privilege. */
 const UNPRIVILEGED = 65534;
@@ -71,15 +71,7 @@ describe.skipIf(unavailable !== undefined)(`the mesh in explicit mode, as ${asRo
     const pids = await driver.processes();
     expect(pids.length).toBeGreaterThan(5);
     await driver.down();
-    const alive = pids.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    expect(alive).toEqual([]);
+    expect(stillRunning(pids)).toEqual([]);
     expect(existsSync(join(stateDir, "state.json"))).toBe(false);
   }, 30_000);
 });

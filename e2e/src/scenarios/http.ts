@@ -57,3 +57,15 @@ export async function eventually<T>(what: string, attempt: () => Promise<T>, acc
   }
   throw new Error(`${what}: not true within ${timeoutMs} ms; last: ${JSON.stringify(last)?.slice(0, 400) ?? String(error)}`);
 }
+
+/** The pids of `pids` that are still running. */
+export function stillRunning(pids: readonly number[]): number[] {
+  return pids.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}

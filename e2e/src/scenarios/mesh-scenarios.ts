@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MeshDriver } from "../drivers/driver.js";
 import { SAMPLES } from "../drivers/weftctl.js";
-import { eventually, get, login, starsOf } from "./http.js";
+import { eventually, get, stillRunning, login, starsOf } from "./http.js";
 
 const BOOKINFO = join(SAMPLES, "bookinfo");
 
@@ -192,15 +192,7 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       expect(netnsNames().filter((n) => meshNamespaces.includes(n))).toEqual([]);
       expect(execFileSync("ip", ["link", "show"], { encoding: "utf8" })).not.toMatch(/weft0/);
       expect(execFileSync("iptables-save", [], { encoding: "utf8" })).not.toMatch(/weft-local/);
-      const alive = pids.filter((pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-      expect(alive).toEqual([]);
+      expect(stillRunning(pids)).toEqual([]);
     }, 60_000);
   });
 }

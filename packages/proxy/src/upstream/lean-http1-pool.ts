@@ -10,21 +10,12 @@
 // this does one write per request head and hands body bytes straight through.
 import * as net from "node:net";
 import type { Readable } from "node:stream";
-import type { ConnectionEvents } from "./http2-pool.js";
+import type { Http1PoolOptions } from "./http1-pool.js";
 import { createResponseParser, ResponseParseError, type ResponseParser } from "./http1-response-parser.js";
 import { UpstreamError, transportReasonOf, type ConnectionPool, type UpstreamHandler, type UpstreamRequest, type UpstreamStream } from "./upstream-stream.js";
 
-export interface LeanHttp1PoolOptions {
-  ip: string;
-  port: number;
-  pipe?: string;
-  connectTimeoutMs: number;
-  localAddress?: string;
-  maxConnections: number;
-  maxRequestsPerConnection: number;
-  idleTimeoutMs: number;
-  events: ConnectionEvents;
-}
+/** The HTTP/1.1 pool's options without TLS: the lean pool serves plaintext endpoints only. */
+export type LeanHttp1PoolOptions = Omit<Http1PoolOptions, "tls">;
 
 interface Conn {
   socket: net.Socket;
