@@ -70,7 +70,7 @@ const srv = http.createServer((req, res) => {
   });
 });
 srv.keepAliveTimeout = 60000;
-srv.listen(0, "127.0.0.1", () => console.log(srv.address().port));
+srv.listen(0, "127.0.0.1", () => console.log("echo-upstream-port " + srv.address().port));
 `;
 
 /**
@@ -80,11 +80,18 @@ srv.listen(0, "127.0.0.1", () => console.log(srv.address().port));
 export async function startEchoUpstreamProcess(): Promise<{ port: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ["-e", ECHO_CHILD], { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  // Read until the marked line: anything else the child prints first (a NODE_OPTIONS hook,
+  // a warning) must not be taken for the port.
+  let out = "";
   const port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("echo upstream did not start")), 30_000);
-    child.stdout!.once("data", (d: Buffer) => {
+    const t = setTimeout(() => reject(new Error(`echo upstream did not start; it printed: ${out.slice(0, 200)}`)), 30_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /echo-upstream-port (\d+)/.exec(out);
+      if (!m) return;
       clearTimeout(t);
-      resolve(Number(d.toString().trim()));
+      child.stdout!.resume();
+      resolve(Number(m[1]));
     });
   });
   return {
