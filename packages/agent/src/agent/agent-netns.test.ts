@@ -93,7 +93,7 @@ describe.skipIf(skip !== undefined)("weft-agent + weft-proxy with real capture, 
   let dir: string;
 
   const startDiscovery = () => {
-    discovery = spawn("ip", ["netns", "exec", PEER, process.execPath, DISCOVERY_BIN, "--config-dir", join(dir, "mesh"), "--grpc-addr", `${PEER_IP}:15010`, "--http-addr", `${PEER_IP}:18080`, "--monitoring-addr", `${PEER_IP}:15014`, "--log-level", "warn"], { stdio: "inherit" });
+    discovery = spawn("ip", ["netns", "exec", PEER, process.execPath, DISCOVERY_BIN, "--config-dir", join(dir, "mesh"), "--grpc-addr", `${PEER_IP}:15010`, "--http-addr", `${PEER_IP}:18080`, "--monitoring-addr", `${PEER_IP}:15014`, "--mesh-config", join(dir, "meshconfig.yaml"), "--log-level", "warn"], { stdio: "inherit" });
     procs.push(discovery);
   };
 
@@ -117,6 +117,9 @@ describe.skipIf(skip !== undefined)("weft-agent + weft-proxy with real capture, 
     chmodSync(dir, 0o777);
     mkdirSync(join(dir, "mesh"));
     writeFileSync(join(dir, "mesh", "mesh.yaml"), mesh);
+    // This test is about capture and the xDS relay, with placeholder certificates: no auto mTLS
+    // (with it the outbound cluster would wait for real SDS secrets, as Envoy's does).
+    writeFileSync(join(dir, "meshconfig.yaml"), "enableAutoMtls: false\n");
     for (const f of ["cert-chain.pem", "key.pem", "root-cert.pem"]) writeFileSync(join(dir, f), "PEM");
 
     const httpbin = spawn("ip", ["netns", "exec", PEER, "/usr/bin/python3", "-m", "httpbin.core", "--host", PEER_IP, "--port", "8000"], { stdio: "ignore" });
