@@ -60,7 +60,10 @@ export function agentEnv(pod: { dir: string; ports: AgentPorts; log: string }, d
 }
 
 export function spawnAgent(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
-  const child = spawn(TSX, [AGENT_BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] }) as ChildProcess & { output: () => string };
+  // `node --import tsx`, not the tsx CLI: the CLI relays signals and, when the child is slow to
+  // confirm one (a loaded CI machine), exits itself with 143 and orphans the agent — which made
+  // the SIGTERM tests flaky.
+  const child = spawn(process.execPath, ["--import", "tsx", AGENT_BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] }) as ChildProcess & { output: () => string };
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => {
