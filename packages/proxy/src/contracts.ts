@@ -190,4 +190,6 @@ export interface ProxyRuntimeOptions {
    * Envoy's health_check filter answers 503 (with x-envoy-immediate-health-check-fail) while set.
    */
   healthCheckFailed?(): boolean;
+  /** Downstream connection caps from the bootstrap (overload manager / runtime); listener/connection-limits.ts. */
+  connectionLimits?: import("./listener/connection-limits.js").ConnectionLimits;
 }

@@ -17,6 +17,7 @@ import { createLoggingControl, type LoggingControl } from "./logging-control.js"
 import { createServerState, type ServerStateControl } from "./server-state.js";
 import { createWorkerChannel } from "./worker-channel.js";
 import type { AdminAddress } from "./worker-messages.js";
+import { compileConnectionLimits } from "../listener/connection-limits.js";
 
 export type RuntimeFactory = (options: ProxyRuntimeOptions) => ProxyRuntime;
 
@@ -100,6 +101,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     serviceCluster: node?.cluster || undefined,
     reportUnsupported: unsupported.report,
     healthCheckFailed: () => serverState.healthCheckFailed(),
+    connectionLimits: compileConnectionLimits(bootstrap, { workers: options.concurrency || 1, report: unsupported.report }),
   });
   runtimeRef.current = rt;
 

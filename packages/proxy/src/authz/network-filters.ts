@@ -3,6 +3,7 @@
 // and Istio's istio_authn (io.istio.network.authn.Config), which publishes the
 // TLS peer identity as filter state `io.istio.peer_principal` for the RBAC
 // filters' filter_state principals.
+import type { Socket } from "node:net";
 import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import { RBACSchema } from "@weft/xds-api/gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js";
 import { TypedStructSchema } from "@weft/xds-api/gen/udpa/type/v1/typed_struct_pb.js";
@@ -18,8 +19,11 @@ export interface NetworkFilter {
   /**
    * Runs once per connection before the terminal filter. Returns undefined to
    * continue, or the connection termination details when the connection must be closed.
+   * `socket` lets a filter follow the connection's life (connection_limit counts active ones).
    */
-  onConnection(conn: ConnInfo): string | undefined;
+  onConnection(conn: ConnInfo, socket?: Socket): string | undefined;
+  /** Close a refused connection only after this long, reading nothing meanwhile (connection_limit `delay`). */
+  readonly closeDelayMs?: number;
 }
 
 export interface NetworkFilterCompileContext {

@@ -7,7 +7,7 @@ import type { Bootstrap } from "@weft/xds-api/gen/envoy/config/bootstrap/v3/boot
 export function reportUnimplementedBootstrapFields(b: Bootstrap, report: (fieldPath: string, detail?: string) => void): void {
   if (b.tracing?.http) report("tracing.http", `${b.tracing.http.name}: spans are not reported; B3 headers are still propagated`);
   if (b.statsSinks.length) report("stats_sinks", "stats are served on the admin /stats endpoints only");
-  if (b.overloadManager) report("overload_manager");
+  // overload_manager: the downstream connections monitor is enforced; listener/connection-limits.ts reports the rest.
   if (b.watchdog || b.watchdogs) report("watchdogs");
   if (b.hdsConfig) report("hds_config");
   if (b.clusterManager?.loadStatsConfig) report("cluster_manager.load_stats_config");

@@ -19,6 +19,13 @@ export interface ConnInfo {
   listenerName: string;
   /** Set once this proxy terminated TLS on the connection (the filter chain's DownstreamTlsContext). */
   tls?: DownstreamTls;
+  /**
+   * The listener's per_connection_buffer_limit_bytes (default 1 MiB; Infinity when set to 0): the
+   * most a codec may buffer for this connection in one direction before it stops reading the
+   * other side (Envoy's high watermark; resume at half, the low watermark). Always set by the
+   * listener; absent only in hand-built test connections (read it as 1 MiB then).
+   */
+  bufferLimitBytes?: number;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Counter, Gauge, StatsStore, StreamInfo } from "../contracts.js";
 import type { ListenerConfig, ChainConfig } from "../runtime/compile-listener.js";
 import { getOriginalDst, originalDstUnavailableReason } from "../native/original-dst.js";
 import type { ConnInfo } from "./conn-info.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { factsOf, selectFilterChain } from "./filter-chain-match.js";
 import { inspectHttp, parseClientHello } from "./inspectors.js";
 import { peek } from "./peek.js";
@@ -29,6 +30,10 @@ interface ListenerStats {
   cxActive: Gauge;
   noChain: Counter;
   filterTimeout: Counter;
+  /** Refused at accept: the listener's runtime connection_limit. */
+  cxOverflow: Counter;
+  /** Refused at accept: the global downstream connections cap. */
+  globalCxOverflow: Counter;
 }
 
 interface ActiveListener {
@@ -39,6 +44,8 @@ interface ActiveListener {
   server?: net.Server;
   stats: ListenerStats;
   sockets: Set<net.Socket>;
+  /** Connections accepted on this listener's socket and still open (kept across updates of the listener). */
+  accepted: { n: number };
 }
 
 export interface ListenerManager {
@@ -53,8 +60,18 @@ export interface ListenerManager {
   close(): Promise<void>;
 }
 
-export function createListenerManager(deps: { stats: StatsStore; logger: Logger }): ListenerManager {
+export interface ListenerManagerDeps {
+  stats: StatsStore;
+  logger: Logger;
+  /** Connection caps from the bootstrap (connection-limits.ts); none when absent (unit tests). */
+  connectionLimits?: ConnectionLimits;
+}
+
+export function createListenerManager(deps: ListenerManagerDeps): ListenerManager {
   const listeners = new Map<string, ActiveListener>();
+  const globalMax = deps.connectionLimits?.globalMax ?? Number.POSITIVE_INFINITY;
+  const perListener = deps.connectionLimits?.perListener;
+  let globalActive = 0;
   let warnedOrigDst = false;
   const log = deps.logger;
 
@@ -65,6 +82,8 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
       cxActive: deps.stats.gauge(p + "downstream_cx_active"),
       noChain: deps.stats.counter(p + "no_filter_chain_match"),
       filterTimeout: deps.stats.counter(p + "downstream_pre_cx_timeout"),
+      cxOverflow: deps.stats.counter(p + "downstream_cx_overflow"),
+      globalCxOverflow: deps.stats.counter(p + "downstream_global_cx_overflow"),
     };
   }
 
@@ -79,8 +98,38 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
     return wildcard;
   }
 
+  /**
+   * Envoy's accept-time caps: the overload manager's global count (unless the listener sets
+   * ignore_global_conn_limit), then the listener's runtime connection_limit. A connection over
+   * either is closed before a byte is read; the ones already open carry on.
+   */
+  function admit(l: ActiveListener, socket: net.Socket): boolean {
+    const c = l.config;
+    const global = !c.ignoreGlobalConnLimit;
+    if (global && globalActive >= globalMax) {
+      l.stats.globalCxOverflow.inc();
+      socket.destroy();
+      return false;
+    }
+    const max = perListener?.get(c.name);
+    if (max !== undefined && l.accepted.n >= max) {
+      l.stats.cxOverflow.inc();
+      socket.destroy();
+      return false;
+    }
+    const accepted = l.accepted;
+    accepted.n++;
+    if (global) globalActive++;
+    socket.once("close", () => {
+      accepted.n--;
+      if (global) globalActive--;
+    });
+    return true;
+  }
+
   function onAccept(l: ActiveListener, socket: net.Socket): void {
     socket.on("error", () => {});
+    if (!admit(l, socket)) return;
     const remoteIp = socket.remoteAddress ?? "";
     const ip6 = remoteIp.includes(":") && !remoteIp.startsWith("::ffff:");
     const conn: ConnInfo = {
@@ -90,6 +139,7 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
       localAddress: localOf(socket),
       transportProtocol: "raw_buffer",
       listenerName: l.config.name,
+      bufferLimitBytes: l.config.perConnectionBufferLimitBytes,
     };
     if (l.config.originalDstFilter || l.config.useOriginalDst) {
       const od = getOriginalDst(socket);
@@ -113,6 +163,7 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
       if (t && t !== l) target = t;
     }
     conn.listenerName = target.config.name;
+    conn.bufferLimitBytes = target.config.perConnectionBufferLimitBytes;
     void runListenerFilters(target, socket, conn);
   }
 
@@ -233,6 +284,7 @@ export function createListenerManager(deps: { stats: StatsStore; logger: Logger 
         defaultChain,
         stats: statsFor(config),
         sockets: old?.sockets ?? new Set(),
+        accepted: old && sameAddress(old.config, config) ? old.accepted : { n: 0 },
       };
       if (defaultChain?.config.name) l.byName.set(defaultChain.config.name, defaultChain);
       if (old && sameAddress(old.config, config)) {

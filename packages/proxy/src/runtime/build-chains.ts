@@ -34,9 +34,14 @@ export interface ChainDeps {
  */
 function passNetworkFilters(c: ChainConfig, socket: Socket, conn: ConnInfo): boolean {
   for (const f of c.networkFilters) {
-    const closeDetails = f.onConnection(conn);
+    const closeDetails = f.onConnection(conn, socket);
     if (closeDetails !== undefined) {
-      socket.destroy();
+      if (f.closeDelayMs) {
+        // Slow rejection (connection_limit `delay`): read nothing, close later, so a client cannot retry in a tight loop.
+        socket.pause();
+        const t = setTimeout(() => socket.destroy(), f.closeDelayMs);
+        socket.once("close", () => clearTimeout(t));
+      } else socket.destroy();
       return false;
     }
   }

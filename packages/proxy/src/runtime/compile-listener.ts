@@ -11,6 +11,7 @@ import { compileNetworkFilter, type NetworkFilter } from "../authz/network-filte
 import { compileChainMatch, chainMatchKey, type ChainMatch } from "../listener/filter-chain-match.js";
 import { compileChainMatcher, type ChainNameMatcher } from "../listener/chain-matcher.js";
 import { compileTcpProxy, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from "../tcp/tcp-proxy.js";
+import { compileConnectionLimitSpec, createConnectionLimitFilter, isConnectionLimit } from "../listener/connection-limit-filter.js";
 import { compileDownstreamTls, RAW_BUFFER_TYPE_URL, type TlsContextSpec } from "../tls/compile-tls-context.js";
 import { durationMs } from "./duration.js";
 import { socketAddressOf } from "./compile-endpoints.js";
@@ -47,6 +48,23 @@ export interface ListenerConfig {
   /** `ip_port` as Envoy's listener stats name it (`listener.0.0.0.0_15001.`). */
   statName: string;
   internal: boolean;
+  /**
+   * per_connection_buffer_limit_bytes (Envoy default 1 MiB): how much a downstream connection
+   * may buffer in each direction before the proxy stops reading its peer. Handed to the
+   * network filters as ConnInfo.bufferLimitBytes. Infinity when configured as 0 (Envoy: no limit).
+   */
+  perConnectionBufferLimitBytes: number;
+  /** ignore_global_conn_limit: exempt from the overload manager's global connection cap. */
+  ignoreGlobalConnLimit: boolean;
+}
+
+/** Envoy's default per_connection_buffer_limit_bytes (listeners and clusters). */
+export const DEFAULT_CONNECTION_BUFFER_LIMIT = 1024 * 1024;
+
+/** per_connection_buffer_limit_bytes (listener or cluster) → bytes; 0 disables the watermarks as in Envoy. */
+export function bufferLimit(v: number | undefined): number {
+  if (v === undefined) return DEFAULT_CONNECTION_BUFFER_LIMIT;
+  return v === 0 ? Number.POSITIVE_INFINITY : v;
 }
 
 export interface ListenerCompileDeps {
@@ -111,6 +129,9 @@ export function compileListener(l: Listener, deps: ListenerCompileDeps): Listene
     }),
     statName: pipe ? pipe : `${ip}_${port}`,
     internal,
+    // An explicit 0 means no watermarks in Envoy (unbounded): kept as Infinity.
+    perConnectionBufferLimitBytes: bufferLimit(l.perConnectionBufferLimitBytes),
+    ignoreGlobalConnLimit: l.ignoreGlobalConnLimit,
   };
   l.listenerFilters.forEach((f, i) => {
     const t = f.configType.case === "typedConfig" ? f.configType.value.typeUrl : "";
@@ -159,6 +180,7 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
     if (terminal) throw new ResourceRejectedError(res, ff, `${f.name} follows the terminal filter`);
     if (any.typeUrl === HCM_TYPE_URL) terminal = { kind: "http", hcm: compileHcm(any, res, `${ff}.typed_config`, deps) };
     else if (any.typeUrl === TCP_PROXY_TYPE_URL) terminal = { kind: "tcp", tcp: compileTcpProxy(any, res, `${ff}.typed_config`, deps) };
+    else if (isConnectionLimit(any)) networkFilters.push(createConnectionLimitFilter(f.name, compileConnectionLimitSpec(any, res, `${ff}.typed_config`), deps.runtime?.stats));
     else if ((nf = compileNetworkFilter(f.name, any, { resource: res, field: `${ff}.typed_config`, report: deps.report, runtime: deps.runtime }))) networkFilters.push(nf);
     else if (TELEMETRY_NETWORK_FILTERS.has(any.typeUrl)) deps.report(`network_filter[${f.name}]`, "telemetry/metadata network filter is not implemented; skipped (traffic unaffected)");
     else throw new ResourceRejectedError(res, `${ff}.typed_config`, `network filter ${f.name} (${any.typeUrl}) is not implemented`);
