@@ -17,6 +17,7 @@ import { compileHealthChecks, compileOutlier, compileThresholds } from "./compil
 import type { ThresholdsConfig } from "../upstream/resource-manager.js";
 import type { OutlierConfig } from "../upstream/outlier-detector.js";
 import type { HealthCheckConfig } from "../upstream/health-checker.js";
+import { bufferLimit } from "./buffer-limit.js";
 
 export type ClusterType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
 /** http1/http2 explicit; "downstream" = use_downstream_protocol_config. */
@@ -33,6 +34,11 @@ export interface ClusterConfig {
    * the capture rules let the sidecar's own connection to the app through.
    */
   sourceAddress?: string;
+  /**
+   * per_connection_buffer_limit_bytes (Envoy default 1 MiB, 0: none → Infinity): the most an
+   * upstream connection buffers for writing before the proxy stops reading the downstream side.
+   */
+  perConnectionBufferLimitBytes?: number;
   protocol: UpstreamProtocol;
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
@@ -141,6 +147,7 @@ export function compileCluster(
     lbPolicy,
     connectTimeoutMs: durationMs(c.connectTimeout, 5000),
     sourceAddress: c.upstreamBindConfig?.sourceAddress?.address || undefined,
+    perConnectionBufferLimitBytes: bufferLimit(c.perConnectionBufferLimitBytes),
     protocol,
     maxRequestsPerConnection,
     idleTimeoutMs,

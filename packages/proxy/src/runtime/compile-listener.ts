@@ -14,6 +14,7 @@ import { compileTcpProxy, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from "../tcp
 import { compileConnectionLimitSpec, createConnectionLimitFilter, isConnectionLimit } from "../listener/connection-limit-filter.js";
 import { compileDownstreamTls, RAW_BUFFER_TYPE_URL, type TlsContextSpec } from "../tls/compile-tls-context.js";
 import { durationMs } from "./duration.js";
+import { bufferLimit } from "./buffer-limit.js";
 import { socketAddressOf } from "./compile-endpoints.js";
 
 export type NetworkFilterSpec = { kind: "http"; hcm: HcmConfig } | { kind: "tcp"; tcp: TcpProxyConfig };
@@ -56,15 +57,6 @@ export interface ListenerConfig {
   perConnectionBufferLimitBytes: number;
   /** ignore_global_conn_limit: exempt from the overload manager's global connection cap. */
   ignoreGlobalConnLimit: boolean;
-}
-
-/** Envoy's default per_connection_buffer_limit_bytes (listeners and clusters). */
-export const DEFAULT_CONNECTION_BUFFER_LIMIT = 1024 * 1024;
-
-/** per_connection_buffer_limit_bytes (listener or cluster) → bytes; 0 disables the watermarks as in Envoy. */
-export function bufferLimit(v: number | undefined): number {
-  if (v === undefined) return DEFAULT_CONNECTION_BUFFER_LIMIT;
-  return v === 0 ? Number.POSITIVE_INFINITY : v;
 }
 
 export interface ListenerCompileDeps {

@@ -12,6 +12,7 @@ import type { Cluster } from "../upstream/cluster.js";
 import { hash32 } from "../upstream/hash.js";
 import { transportReasonOf } from "../upstream/upstream-stream.js";
 import { connectUpstreamTls } from "../tls/upstream-tls.js";
+import { DEFAULT_CONNECTION_BUFFER_LIMIT } from "../runtime/buffer-limit.js";
 
 export const TCP_PROXY_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
@@ -62,6 +63,31 @@ export function compileTcpProxy(
   if (tp.tunnelingConfig) deps.report("tcp_proxy.tunneling_config", "not implemented");
   if (tp.metadataMatch) deps.report("tcp_proxy.metadata_match", "not implemented");
   return cfg;
+}
+
+/**
+ * Copies `from` into `to`, and stops reading `from` once `to`'s write buffer holds more than
+ * `limit` bytes (Envoy's high watermark on the writing connection); reading resumes when what
+ * was buffered has been flushed to the kernel. Node's own 16 KiB writable mark is not used:
+ * the configured limit is what bounds memory, as in Envoy.
+ */
+export function splice(from: net.Socket, to: net.Socket, limit: number, onBytes: (n: number) => void): void {
+  let paused = false;
+  const resume = (): void => {
+    paused = false;
+    if (!from.destroyed) from.resume();
+  };
+  from.on("data", (d: Buffer) => {
+    onBytes(d.length);
+    if (paused || to.writableLength + d.length <= limit) {
+      to.write(d);
+      return;
+    }
+    // Over the high watermark: this chunk is the last one until the buffer has drained.
+    paused = true;
+    from.pause();
+    to.write(d, resume);
+  });
 }
 
 export interface TcpProxyRuntime {
@@ -187,16 +213,10 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
           socket.setTimeout(cfg.idleTimeoutMs, onIdle);
           up.setTimeout(cfg.idleTimeoutMs, onIdle);
         }
-        socket.on("data", (d: Buffer) => {
-          info.bytesReceived += d.length;
-          if (!up.write(d)) socket.pause();
-        });
-        up.on("drain", () => socket.resume());
-        up.on("data", (d: Buffer) => {
-          info.bytesSent += d.length;
-          if (!socket.write(d)) up.pause();
-        });
-        socket.on("drain", () => up.resume());
+        // per_connection_buffer_limit_bytes: the upstream connection's (cluster) limit pauses the
+        // downstream reader, the downstream connection's (listener) limit pauses the upstream one.
+        splice(socket, up, cluster.config.perConnectionBufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT, (n) => (info.bytesReceived += n));
+        splice(up, socket, conn.bufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT, (n) => (info.bytesSent += n));
         socket.on("end", () => up.end());
         up.on("end", () => socket.end());
         socket.resume();
