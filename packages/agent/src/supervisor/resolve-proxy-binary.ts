@@ -1,7 +1,8 @@
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
-import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
+import { accessSync, constants, existsSync, readFileSync, realpathSync } from "node:fs";
+import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AgentError } from "../errors.js";
+import { proxyNodeFlags } from "./proxy-node-flags.js";
 
 /** How to start the proxy: a native executable, or a Node script run with this Node. */
 export interface ProxyCommand {
@@ -48,10 +49,22 @@ function findWeftProxyPackageBin(from: string): string | undefined {
   }
 }
 
-function asCommand(path: string): ProxyCommand {
-  // A JS entry point (or an npm .bin shim to one) runs under this Node, so no shebang or PATH node is needed.
-  if (/\.(m?js|cjs)$/.test(path)) return { command: process.execPath, prefixArgs: [path], description: path };
+function asCommand(path: string, env: Record<string, string | undefined>): ProxyCommand {
+  // A JS entry point (or an npm .bin shim to one) runs under this Node, so no shebang or PATH node is needed,
+  // with the Node flags weft-proxy declares (startup-only V8 settings such as the young generation's size).
+  if (/\.(m?js|cjs)$/.test(path) || isWeftProxyShim(path)) {
+    return { command: process.execPath, prefixArgs: [...proxyNodeFlags(path, env), path], description: path };
+  }
   return { command: path, prefixArgs: [], description: path };
+}
+
+/** node_modules/.bin/weft-proxy: npm's symlink to @weft/proxy's JS entry point (no extension of its own). */
+function isWeftProxyShim(path: string): boolean {
+  try {
+    return basename(path) === "weft-proxy" && /\.(m?js|cjs)$/.test(realpathSync(path));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -69,14 +82,14 @@ export function resolveProxyBinary(requested: string | undefined, env: Record<st
         "weft-proxy not found: install @weft/proxy next to @weft/agent, put weft-proxy on PATH, or pass --proxy-binary envoy|<path>",
       );
     }
-    return asCommand(found);
+    return asCommand(found, env);
   }
   if (!name.includes("/")) {
     const found = onPath(name, env.PATH);
     if (!found) throw new AgentError("proxy_binary_not_found", `--proxy-binary ${name}: not found on PATH`);
-    return asCommand(found);
+    return asCommand(found, env);
   }
   const p = isAbsolute(name) ? name : resolve(name);
   if (!existsSync(p)) throw new AgentError("proxy_binary_not_found", `--proxy-binary ${name}: no such file`);
-  return asCommand(p);
+  return asCommand(p, env);
 }

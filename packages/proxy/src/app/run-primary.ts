@@ -17,6 +17,7 @@ import { createServer, type Server } from "node:http";
 import { pino, type Logger } from "pino";
 import { createLoggingControl } from "./logging-control.js";
 import { createPatternDestination } from "./log-format.js";
+import { withNodeFlags } from "./node-flags.js";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
 import type { CommandLineOptions } from "../cli/command-line-options.js";
@@ -136,7 +137,8 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
     if (first && code !== 0) setTimeout(() => workers.forEach((w) => !w.isDead() && w.process.kill("SIGTERM")), 100).unref();
   };
 
-  cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), silent: false });
+  // Workers run with the sidecar's Node flags even when the primary was started without them.
+  cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), execArgv: withNodeFlags(process.execArgv), silent: false });
   let alive = n;
   for (let i = 0; i < n; i++) {
     const w = cluster.fork({ [WORKER_INDEX_ENV]: String(i) });

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROXY_NODE_FLAGS } from "../app/node-flags.js";
 
 const BIN = fileURLToPath(new URL("../../dist/bin/weft-proxy.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-"));
@@ -138,6 +139,12 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
   it("runs two worker processes that both serve, and /stats sums them with per-worker listener counters", async () => {
     const workers = childrenOf(proxy.pid!);
     expect(workers).toHaveLength(2);
+    // The primary was started without the sidecar's Node flags; its workers still get them.
+    expect(PROXY_NODE_FLAGS.length).toBeGreaterThan(0);
+    for (const pid of workers) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      expect(argv.slice(1, argv.indexOf(BIN))).toEqual(expect.arrayContaining([...PROXY_NODE_FLAGS]));
+    }
     for (let i = 0; i < 10; i++) {
       const r = await get(port, `/req-${i}`);
       expect(r.status).toBe(200);

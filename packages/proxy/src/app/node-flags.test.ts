@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseNodeFlags, PROXY_NODE_FLAGS, withNodeFlags } from "./node-flags.js";
+
+describe("PROXY_NODE_FLAGS", () => {
+  it("is package.json's weft.nodeFlags and caps the young generation", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { weft: { nodeFlags: string[] } };
+    expect([...PROXY_NODE_FLAGS]).toEqual(pkg.weft.nodeFlags);
+    expect(PROXY_NODE_FLAGS.some((f) => f.startsWith("--max-semi-space-size="))).toBe(true);
+    expect(Object.isFrozen(PROXY_NODE_FLAGS)).toBe(true);
+  });
+});
+
+describe("parseNodeFlags", () => {
+  it("accepts --flag and --flag=value, and nothing for an absent field", () => {
+    expect(parseNodeFlags(["--max-semi-space-size=2", "--no-opt"], "x")).toEqual(["--max-semi-space-size=2", "--no-opt"]);
+    expect(parseNodeFlags(undefined, "x")).toEqual([]);
+  });
+
+  it("names the entry at fault", () => {
+    expect(() => parseNodeFlags("--a", "pkg")).toThrow("pkg: weft.nodeFlags must be an array");
+    expect(() => parseNodeFlags(["--ok", "-x"], "pkg")).toThrow('pkg: weft.nodeFlags[1] "-x" is not a "--flag[=value]" Node option');
+    expect(() => parseNodeFlags(["--a=b c"], "pkg")).toThrow("weft.nodeFlags[0]");
+    expect(() => parseNodeFlags([3], "pkg")).toThrow("weft.nodeFlags[0] 3");
+  });
+});
+
+describe("withNodeFlags", () => {
+  it("adds the flags the exec argv does not set", () => {
+    expect(withNodeFlags([], ["--max-semi-space-size=1"])).toEqual(["--max-semi-space-size=1"]);
+    expect(withNodeFlags(["--import", "tsx"], ["--max-semi-space-size=1"])).toEqual(["--import", "tsx", "--max-semi-space-size=1"]);
+  });
+
+  it("keeps a value the process was started with (by name; _ and - alike)", () => {
+    expect(withNodeFlags(["--max-semi-space-size=4"], ["--max-semi-space-size=1"])).toEqual(["--max-semi-space-size=4"]);
+    expect(withNodeFlags(["--max_semi_space_size=4"], ["--max-semi-space-size=1"])).toEqual(["--max_semi_space_size=4"]);
+  });
+});

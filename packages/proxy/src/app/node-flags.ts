@@ -1,0 +1,55 @@
+// The Node/V8 flags a weft-proxy process runs with. They are startup-only
+// (V8 sizes the young generation when the isolate is created; setting them at
+// runtime has no effect), so whatever starts the proxy passes them: the agent
+// (`node <flags> weft-proxy.js`), the --concurrency primary for its workers
+// (node:cluster execArgv), and bench/proxy/run.mjs, which runs the sidecar the
+// way production does.
+//
+// The list lives in this package's package.json (`weft.nodeFlags`) so that a
+// launcher which may not import this package (the agent: Nx module boundaries
+// allow it only @weft/xds-api) reads the flags of the proxy it actually
+// starts, from the same place. PROXY_NODE_FLAGS is that list for TypeScript.
+//
+// --max-semi-space-size=1 caps each young-generation semi-space at 1 MiB
+// (V8's default grows it to 16 MiB on 64-bit under allocation pressure): the
+// proxy's per-request garbage is short-lived, so a small nursery costs a few
+// more scavenges but keeps ~25-30 MB of RSS off every sidecar (bench/RESULTS.md,
+// "Memory", has the paired CPU measurements).
+import { createRequire } from "node:module";
+
+/** One flag: `--name` or `--name=value`, nothing a shell would have to quote. */
+const FLAG = /^--[a-z0-9][a-z0-9-]*(=[A-Za-z0-9._:/-]+)?$/;
+
+/** Checks a package.json `weft.nodeFlags` value; throws naming the bad entry. */
+export function parseNodeFlags(value: unknown, where: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new Error(`${where}: weft.nodeFlags must be an array of "--flag[=value]" strings`);
+  return value.map((f, i) => {
+    if (typeof f !== "string" || !FLAG.test(f)) {
+      throw new Error(`${where}: weft.nodeFlags[${i}] ${JSON.stringify(f)} is not a "--flag[=value]" Node option`);
+    }
+    return f;
+  });
+}
+
+const pkg = createRequire(import.meta.url)("../../package.json") as { weft?: { nodeFlags?: unknown } };
+
+/** The Node/V8 flags every weft-proxy process is started with (package.json `weft.nodeFlags`). */
+export const PROXY_NODE_FLAGS: readonly string[] = Object.freeze(parseNodeFlags(pkg.weft?.nodeFlags, "@weft/proxy package.json"));
+
+/** The flag's name: `--max-semi-space-size=1` → `--max-semi-space-size`; `_` and `-` are the same to Node. */
+function flagName(flag: string): string {
+  const eq = flag.indexOf("=");
+  return (eq < 0 ? flag : flag.slice(0, eq)).replace(/_/g, "-");
+}
+
+/**
+ * `execArgv` plus each of `flags` it does not already set (by name): what a
+ * --concurrency worker runs with, so a proxy started without the flags (a
+ * plain `weft-proxy` from PATH) still gets them in its workers, and one started
+ * with other values keeps those.
+ */
+export function withNodeFlags(execArgv: readonly string[], flags: readonly string[] = PROXY_NODE_FLAGS): string[] {
+  const present = new Set(execArgv.filter((a) => a.startsWith("--")).map(flagName));
+  return [...execArgv, ...flags.filter((f) => !present.has(flagName(f)))];
+}
