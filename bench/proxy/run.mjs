@@ -10,7 +10,11 @@
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
-//        [--targets direct,haproxy,nginx,weft,weft-undici] [--weft-concurrency 1] [--write]
+//        [--targets direct,haproxy,nginx,weft,weft-undici,weft-noflags] [--weft-concurrency 1] [--write]
+//
+// weft-proxy runs with the sidecar's Node flags (packages/proxy/package.json
+// weft.nodeFlags, as the agent starts it; WEFT_NODE_ARGS="..." replaces them);
+// weft-noflags is the same proxy without them.
 //
 // --write puts the result table into bench/RESULTS.md between the
 // proxy-bench markers. Needs: nginx, haproxy, wrk, h2load, taskset, and the
@@ -292,7 +296,18 @@ http { access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
   return { port, ...p };
 }
 
-async function startWeft(upstream, env = {}) {
+/**
+ * weft-proxy runs as the agent starts a sidecar: `node <flags> weft-proxy.js`, the flags being
+ * @weft/proxy's package.json `weft.nodeFlags` (PROXY_NODE_FLAGS). WEFT_NODE_ARGS replaces them;
+ * the `weft-noflags` target runs without any, for paired CPU/RSS comparisons in one run.
+ */
+function weftNodeFlags(withFlags) {
+  if (!withFlags) return [];
+  if (process.env.WEFT_NODE_ARGS !== undefined) return process.env.WEFT_NODE_ARGS.split(" ").filter(Boolean);
+  return JSON.parse(readFileSync(join(ROOT, "packages/proxy/package.json"), "utf8")).weft?.nodeFlags ?? [];
+}
+
+async function startWeft(upstream, env = {}, nodeFlags = weftNodeFlags(true)) {
   const port = await freePort();
   const admin = await freePort();
   const boot = {
@@ -338,12 +353,13 @@ async function startWeft(upstream, env = {}) {
   };
   const conf = join(dir, "weft.json");
   writeFileSync(conf, JSON.stringify(boot));
-  const p = startPinned("weft-proxy", PROXY_CPU, process.execPath, [...(process.env.WEFT_NODE_ARGS ?? "").split(" ").filter(Boolean), WEFT_BIN, "-c", conf, "--concurrency", String(WEFT_CONCURRENCY), "-l", "warning"], env);
+  const p = startPinned("weft-proxy", PROXY_CPU, process.execPath, [...nodeFlags, WEFT_BIN, "-c", conf, "--concurrency", String(WEFT_CONCURRENCY), "-l", "warning"], env);
   await waitHttp(port);
   return { port, admin, ...p };
 }
 
 async function measure(name, target) {
+  if (target.pid) log(`${name}: RSS ${usage(target.pid).rssMb.toFixed(1)} MB before any request`);
   log(`${name}: warm-up ${WARMUP}s`);
   await wrk(target.port, WARMUP);
   await sleep(500);
@@ -376,12 +392,15 @@ async function main() {
     weft: startWeft,
     // The same proxy with undici as the HTTP/1.1 upstream pool (what the lean pool replaced).
     "weft-undici": (up) => startWeft(up, { WEFT_PROXY_UNDICI_HTTP1: "1" }),
+    // The same proxy without the sidecar's Node flags (what they cost or save, paired in one run).
+    "weft-noflags": (up) => startWeft(up, {}, weftNodeFlags(false)),
   };
   for (const t of TARGETS) {
     if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
     const target = await starters[t](upstream.port);
     try {
-      const name = t === "weft" ? `weft (concurrency ${WEFT_CONCURRENCY})` : t === "weft-undici" ? `weft, undici upstream pool` : t;
+      const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags" };
+      const name = names[t] ?? t;
       results.push(await measure(name, target));
     } finally {
       await target.stop();
