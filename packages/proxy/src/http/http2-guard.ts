@@ -14,6 +14,10 @@
 //   lower configured max_outbound_control_frames / max_outbound_frames too.
 // - empty DATA frames: node:http2 counts them as invalid frames; past
 //   `maxSessionInvalidFrames` the session is destroyed.
+// - PRIORITY floods: this guard counts PRIORITY frames against
+//   max_inbound_priority_frames_per_stream × (1 + opened streams), as Envoy.
+// - WINDOW_UPDATE floods: node:http2 never tells JS about WINDOW_UPDATE frames;
+//   http2-frame-guard.ts reads the frame headers on the socket to count them.
 import * as http2 from "node:http2";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
@@ -116,9 +120,21 @@ export function guardHttp2Session(session: http2.ServerHttp2Session, limits: Req
   session.on("ping", () => checkOutbound(true));
   session.on("remoteSettings", () => checkOutbound(true));
 
+  // max_inbound_priority_frames_per_stream (Envoy's ProtocolConstraints): more than
+  // limit × (1 + streams the peer opened) PRIORITY frames is a flood. node:http2 emits each
+  // PRIORITY frame as 'priority' — on its stream when that stream is open, else on the session.
+  let openedStreams = 0;
+  let priorityFrames = 0;
+  const onPriority = (): void => {
+    if (++priorityFrames > l.maxInboundPriorityFramesPerStream * (1 + openedStreams)) kill("too many PRIORITY frames", h2.inboundPriorityFramesFlood);
+  };
+  session.on("priority", onPriority);
+
   let streams = 0;
   session.on("stream", (stream: http2.ServerHttp2Stream) => {
     const opened = Date.now();
+    openedStreams++;
+    stream.on("priority", onPriority);
     checkOutbound(false);
     // max_requests_per_connection: the Nth stream is served, then GOAWAY and a graceful close.
     if (limits.maxRequestsPerConnection > 0 && ++streams >= limits.maxRequestsPerConnection && !session.closed) {
