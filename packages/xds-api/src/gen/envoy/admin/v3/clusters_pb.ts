@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../descriptor-cache.js";
 import type { SimpleMetric } from "./metrics_pb.js";
 import { file_envoy_admin_v3_metrics } from "./metrics_pb.js";
 import type { CircuitBreakers } from "../../config/cluster/v3/circuit_breaker_pb.js";

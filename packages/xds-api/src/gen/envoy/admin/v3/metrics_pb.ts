@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../descriptor-cache.js";
 import { file_udpa_annotations_status } from "../../../udpa/annotations/status_pb.js";
 import { file_udpa_annotations_versioning } from "../../../udpa/annotations/versioning_pb.js";
 import type { Message } from "@bufbuild/protobuf";

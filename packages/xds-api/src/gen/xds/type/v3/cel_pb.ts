@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../descriptor-cache.js";
 import type { CheckedExpr } from "../../../google/api/expr/v1alpha1/checked_pb.js";
 import { file_google_api_expr_v1alpha1_checked } from "../../../google/api/expr/v1alpha1/checked_pb.js";
 import type { ParsedExpr } from "../../../google/api/expr/v1alpha1/syntax_pb.js";

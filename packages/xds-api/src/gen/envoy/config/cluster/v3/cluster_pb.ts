@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../descriptor-cache.js";
 import type { CircuitBreakers } from "./circuit_breaker_pb.js";
 import { file_envoy_config_cluster_v3_circuit_breaker } from "./circuit_breaker_pb.js";
 import type { Filter } from "./filter_pb.js";

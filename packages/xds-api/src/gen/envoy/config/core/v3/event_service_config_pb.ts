@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../descriptor-cache.js";
 import type { GrpcService } from "./grpc_service_pb.js";
 import { file_envoy_config_core_v3_grpc_service } from "./grpc_service_pb.js";
 import { file_udpa_annotations_status } from "../../../../udpa/annotations/status_pb.js";

@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../descriptor-cache.js";
 import type { DataSource } from "./base_pb.js";
 import { file_envoy_config_core_v3_base } from "./base_pb.js";
 import type { TypedExtensionConfig } from "./extension_pb.js";

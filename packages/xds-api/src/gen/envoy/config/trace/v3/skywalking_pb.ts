@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../descriptor-cache.js";
 import type { GrpcService } from "../../core/v3/grpc_service_pb.js";
 import { file_envoy_config_core_v3_grpc_service } from "../../core/v3/grpc_service_pb.js";
 import { file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";

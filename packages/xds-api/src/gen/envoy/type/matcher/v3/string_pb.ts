@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../descriptor-cache.js";
 import type { RegexMatcher } from "./regex_pb.js";
 import { file_envoy_type_matcher_v3_regex } from "./regex_pb.js";
 import type { TypedExtensionConfig } from "../../../../xds/core/v3/extension_pb.js";

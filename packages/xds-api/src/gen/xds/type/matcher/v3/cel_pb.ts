@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../descriptor-cache.js";
 import { file_xds_annotations_v3_status } from "../../../annotations/v3/status_pb.js";
 import type { CelExpression } from "../../v3/cel_pb.js";
 import { file_xds_type_v3_cel } from "../../v3/cel_pb.js";

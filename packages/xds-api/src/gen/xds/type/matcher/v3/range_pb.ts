@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../descriptor-cache.js";
 import type { DoubleRange, Int32Range, Int64Range } from "../../v3/range_pb.js";
 import { file_xds_type_v3_range } from "../../v3/range_pb.js";
 import type { Matcher_OnMatch } from "./matcher_pb.js";

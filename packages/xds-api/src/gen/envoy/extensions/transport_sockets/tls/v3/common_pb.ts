@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../../descriptor-cache.js";
 import type { DataSource, WatchedDirectory } from "../../../../config/core/v3/base_pb.js";
 import { file_envoy_config_core_v3_base } from "../../../../config/core/v3/base_pb.js";
 import type { TypedExtensionConfig } from "../../../../config/core/v3/extension_pb.js";

@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../../../descriptor-cache.js";
 import type { SubstitutionFormatString } from "../../../../../config/core/v3/substitution_format_string_pb.js";
 import { file_envoy_config_core_v3_substitution_format_string } from "../../../../../config/core/v3/substitution_format_string_pb.js";
 import { file_udpa_annotations_status } from "../../../../../../udpa/annotations/status_pb.js";

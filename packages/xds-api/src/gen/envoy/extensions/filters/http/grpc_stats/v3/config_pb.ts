@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { fileDesc } from "../../../../../../../descriptor-cache.js";
 import type { GrpcMethodList } from "../../../../../config/core/v3/grpc_method_list_pb.js";
 import { file_envoy_config_core_v3_grpc_method_list } from "../../../../../config/core/v3/grpc_method_list_pb.js";
 import type { BoolValue } from "@bufbuild/protobuf/wkt";
