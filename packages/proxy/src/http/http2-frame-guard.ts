@@ -150,19 +150,23 @@ class FrameGuardSocket extends Duplex {
     if (!this.flooded) this.socket.resume();
   }
 
+  /** After a flood: finish the frame under way, then GOAWAY; what the session writes after it is dropped. */
+  private writeFlooded(chunk: Buffer): void {
+    if (this.goawaySent) return;
+    const rest = this.outbound.bytesToBoundary();
+    if (rest !== undefined && rest < chunk.length) {
+      this.socket.write(chunk.subarray(0, rest));
+      this.sendGoaway();
+      return;
+    }
+    this.outbound.feed(chunk);
+    this.socket.write(chunk);
+    if (this.outbound.bytesToBoundary() === 0) this.sendGoaway();
+  }
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.goawaySent) return cb();
-    if (this.flooded) {
-      // Finish the frame under way, then GOAWAY; what the session writes after it is dropped.
-      const rest = this.outbound.bytesToBoundary();
-      if (rest !== undefined && rest < chunk.length) {
-        this.socket.write(chunk.subarray(0, rest));
-        this.sendGoaway();
-        return cb();
-      }
-      this.outbound.feed(chunk);
-      this.socket.write(chunk);
-      if (this.outbound.bytesToBoundary() === 0) this.sendGoaway();
+    if (this.flooded || this.goawaySent) {
+      this.writeFlooded(chunk);
       return cb();
     }
     this.outbound.feed(chunk);
@@ -172,7 +176,7 @@ class FrameGuardSocket extends Duplex {
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
     if (this.flooded || this.goawaySent) {
-      for (const c of chunks) this._write(c.chunk, "buffer", () => {});
+      for (const c of chunks) this.writeFlooded(c.chunk);
       return cb();
     }
     this.socket.cork();
