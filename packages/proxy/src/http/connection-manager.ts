@@ -13,6 +13,7 @@ import type { HcmRuntime } from "./hcm-runtime.js";
 import { handleStream } from "./http-stream.js";
 import type { Headers, RequestContext } from "./request-context.js";
 import { handleWebSocketUpgrade } from "./websocket.js";
+import { createLeanHttp1 } from "./lean-http1-connection.js";
 import { peek } from "../listener/peek.js";
 import { validateRequestHead, type RequestProtocol, type RequestValidation } from "./validate-request.js";
 
@@ -40,6 +41,14 @@ function flatten(src: http2.IncomingHttpHeaders): string[] {
   }
   return out;
 }
+
+/** A codec-level refusal: one plain-text response, then the connection closes. */
+function refuseConnection(socket: Socket, status: number, reason: string): void {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: ${reason.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${reason}`);
+}
+
+/** WEFT_PROXY_NODE_HTTP1=1 serves every HTTP/1.x request through node:http (for comparison). */
+const useLeanHttp1 = process.env.WEFT_PROXY_NODE_HTTP1 !== "1";
 
 export const CONN_INFO = Symbol.for("weft.connInfo");
 const REQUESTS = Symbol("weft.requestsOnConnection");
@@ -111,22 +120,44 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     return ctx;
   };
 
-  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket as InfoSocket;
+  /** One HTTP/1.x request from either codec: count it, validate its head, run it. */
+  const serveHttp1 = (ds: Downstream, socket: InfoSocket, method: string | undefined, target: string | undefined, rawHeaders: string[]): void => {
     const conn = socket[CONN_INFO]!;
-    const ds = createHttp1Downstream(req, res);
     // max_requests_per_connection: the Nth response carries `connection: close` and ends the connection.
     if (limits.maxRequestsPerConnection > 0) {
       const n = (socket[REQUESTS] ?? 0) + 1;
       socket[REQUESTS] = n;
       if (n >= limits.maxRequestsPerConnection) ds.closeAfterResponse();
     }
-    const v = validateRequestHead(
-      { protocol: ds.protocol as RequestProtocol, method: req.method, target: req.url, rawHeaders: req.rawHeaders, localPort: portOf(conn.localAddress) },
-      cfg.limits,
-    );
-    handleStream(ds, contextFor(v, req.method ?? "GET", req.url ?? "/", "http", ds.protocol, conn, ds), rt);
+    const v = validateRequestHead({ protocol: ds.protocol as RequestProtocol, method, target, rawHeaders, localPort: portOf(conn.localAddress) }, limits);
+    handleStream(ds, contextFor(v, method ?? "GET", target ?? "/", "http", ds.protocol, conn, ds), rt);
+  };
+
+  h1.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    serveHttp1(createHttp1Downstream(req, res), req.socket as InfoSocket, req.method, req.url, req.rawHeaders);
   });
+
+  // The common case (keep-alive requests without Transfer-Encoding, Upgrade or Expect) skips
+  // node:http; anything else is handed to it, bytes untouched (lean-request-head.ts).
+  const lean = useLeanHttp1
+    ? createLeanHttp1(
+        { maxHeadBytes: limits.maxRequestHeadersBytes + 8192, maxHeaders: limits.maxHeadersCount + 1, headersTimeoutMs, idleTimeoutMs: cfg.idleTimeoutMs },
+        {
+          onRequest: (stream, head, socket) => serveHttp1(stream, socket as InfoSocket, head.method, head.target, head.rawHeaders),
+          handOff(socket, pending) {
+            socket.pause();
+            if (pending) socket.unshift(pending);
+            h1.emit("connection", socket);
+            socket.resume();
+          },
+          onHeadersTimeout(socket) {
+            rt.stats.guard.rqHeaderTimeout.inc();
+            refuseConnection(socket, 408, "Request Timeout");
+          },
+        },
+      )
+    : undefined;
+
   h1.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     const conn = (socket as InfoSocket)[CONN_INFO]!;
     const protocol: RequestProtocol = req.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1";
@@ -134,8 +165,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     if (!v.ok || v.redirect) {
       const status = v.ok ? 400 : v.status;
       if (!v.ok) countRejection(rt.stats.guard, v.details, v.status);
-      const body = STATUS_BODY[status] ?? "";
-      socket.end(`HTTP/1.1 ${status} ${body}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${body}`);
+      refuseConnection(socket, status, STATUS_BODY[status] ?? "");
       return;
     }
     handleWebSocketUpgrade(req, socket, head, conn, rt, () => newContext(v.method, v.path, v.authority, "http", protocol, v.headers, conn));
@@ -159,7 +189,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
       [status, reason] = err.code === "HPE_INVALID_TRANSFER_ENCODING" && !/chunked/i.test(String((err as { rawPacket?: Buffer }).rawPacket ?? "")) ? [501, "Not Implemented"] : [400, "Bad Request"];
     }
     // The parser is lost after a malformed head: answer once, then close (Envoy's codec error reply).
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: ${reason.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${reason}`);
+    refuseConnection(socket, status, reason);
   });
 
   h2.on("session", (session: http2.ServerHttp2Session) => {
@@ -216,7 +246,8 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
           h2.emit("connection", socket);
         } else {
           rt.stats.cxHttp1Total.inc();
-          h1.emit("connection", socket);
+          if (lean) lean.handle(socket);
+          else h1.emit("connection", socket);
         }
         socket.resume();
       };
@@ -233,6 +264,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     },
     close() {
       for (const s of sessions) s.destroy();
+      lean?.closeAll();
       h1.closeAllConnections();
       // Stops the connection-tracking sweep started above.
       h1.close();

@@ -1,0 +1,209 @@
+// One request/response on a lean HTTP/1.1 connection, as the protocol-neutral
+// Downstream the connection manager and router drive. The response head is
+// held until the first body bytes or the end in the same tick, so a small
+// response leaves in one write (one syscall) — node:http needs two or three.
+import { Readable } from "node:stream";
+import type { Downstream } from "./downstream.js";
+import type { Headers } from "./request-context.js";
+import { serializeChunkedEnd, serializeResponseHead, type ResponseFraming } from "./lean-response-head.js";
+
+/** What a stream needs from its connection. */
+export interface LeanConnectionPort {
+  readonly gone: boolean;
+  lastActive: number;
+  write(data: Buffer | string): boolean;
+  onceDrain(cb: () => void): void;
+  cork(): void;
+  uncork(): void;
+  pauseReading(): void;
+  resumeReading(): void;
+  destroy(): void;
+  /** The response is complete: the next request may start (or the connection closes). */
+  responseDone(stream: LeanHttp1Stream): void;
+}
+
+/** The request body, fed by the connection; reading it resumes the socket. */
+export class LeanRequestBody extends Readable {
+  constructor(private readonly port: LeanConnectionPort) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+  override _read(): void {
+    this.port.resumeReading();
+  }
+}
+
+const CRLF = "\r\n";
+/** Up to this size a body chunk is copied next to its framing rather than written separately. */
+const COPY_LIMIT = 16 * 1024;
+
+export class LeanHttp1Stream implements Downstream {
+  readonly protocol = "HTTP/1.1";
+  body: LeanRequestBody | null = null;
+  /** Request body bytes still expected from the client. */
+  bodyRemaining: number;
+  headersSent = false;
+  /** The response has been completely written. */
+  finished = false;
+  closeAfter: boolean;
+  private framing: ResponseFraming = "length";
+  private pendingHead: string | undefined;
+  private closeCallbacks: (() => void)[] | undefined;
+  private closeFired = false;
+  private idleMs = 0;
+  private idleCb: (() => void) | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly isHead: boolean;
+
+  constructor(
+    private readonly port: LeanConnectionPort,
+    method: string,
+    contentLength: number,
+    keepAlive: boolean,
+  ) {
+    this.isHead = method === "HEAD";
+    this.bodyRemaining = contentLength;
+    this.closeAfter = !keepAlive;
+    if (contentLength > 0) this.body = new LeanRequestBody(port);
+  }
+
+  get closed(): boolean {
+    return this.finished || this.port.gone;
+  }
+
+  /** Takes this request's body bytes from `chunk`; returns what belongs to the next request. */
+  feedBody(chunk: Buffer): Buffer | undefined {
+    const n = Math.min(this.bodyRemaining, chunk.length);
+    this.bodyRemaining -= n;
+    const body = this.body!;
+    if (!body.destroyed) {
+      if (!body.push(n === chunk.length ? chunk : chunk.subarray(0, n))) this.port.pauseReading();
+      if (this.bodyRemaining === 0) body.push(null);
+    }
+    return n < chunk.length ? chunk.subarray(n) : undefined;
+  }
+
+  respond(status: number, headers: Headers, endStream: boolean): void {
+    if (this.port.gone || this.headersSent) return;
+    this.headersSent = true;
+    // A reply before the client finished its body: the unread rest makes the connection unusable.
+    if (endStream && this.bodyRemaining > 0) this.closeAfter = true;
+    const head = serializeResponseHead(status, headers, this.isHead, endStream, this.closeAfter);
+    this.framing = head.framing;
+    if (endStream) {
+      this.port.write(head.text);
+      this.complete();
+      return;
+    }
+    // Sent with the first body bytes if they come in this tick; alone otherwise (streaming responses).
+    this.pendingHead = head.text;
+    queueMicrotask(() => this.flushHead());
+  }
+
+  write(chunk: Buffer): boolean {
+    if (this.finished || this.port.gone) return true;
+    this.port.lastActive = Date.now();
+    if (this.framing === "none" || chunk.length === 0) {
+      this.flushHead();
+      return true;
+    }
+    const head = this.pendingHead;
+    this.pendingHead = undefined;
+    if (this.framing === "chunked") return this.writeFramed((head ?? "") + chunk.length.toString(16) + CRLF, chunk, CRLF);
+    return head === undefined ? this.port.write(chunk) : this.writeFramed(head, chunk, "");
+  }
+
+  /** Small chunks are copied into one buffer with their framing (one write); large ones are corked. */
+  private writeFramed(prefix: string, chunk: Buffer, suffix: string): boolean {
+    if (chunk.length <= COPY_LIMIT) return this.port.write(join(prefix, chunk, suffix));
+    this.port.cork();
+    this.port.write(prefix);
+    let ok = this.port.write(chunk);
+    if (suffix.length > 0) ok = this.port.write(suffix);
+    this.port.uncork();
+    return ok;
+  }
+
+  onDrain(cb: () => void): void {
+    this.port.onceDrain(cb);
+  }
+
+  end(trailers: Headers | undefined): void {
+    if (this.finished || this.port.gone) return;
+    const head = this.pendingHead ?? "";
+    this.pendingHead = undefined;
+    const tail = this.framing === "chunked" ? serializeChunkedEnd(trailers) : "";
+    if (head.length + tail.length > 0) this.port.write(head + tail);
+    this.complete();
+  }
+
+  reset(): void {
+    this.port.destroy();
+  }
+
+  onClose(cb: () => void): void {
+    if (this.closeFired) return void queueMicrotask(cb);
+    (this.closeCallbacks ??= []).push(cb);
+  }
+
+  setIdleTimeout(ms: number, cb: () => void): void {
+    this.idleMs = ms;
+    this.idleCb = cb;
+    clearTimeout(this.idleTimer);
+    if (ms > 0) this.idleTimer = setTimeout(checkIdle, ms, this);
+  }
+
+  closeAfterResponse(): void {
+    this.closeAfter = true;
+  }
+
+  /** The socket went away: abort the body and tell the stream's owner. */
+  connectionGone(): void {
+    if (this.body && this.bodyRemaining > 0 && !this.body.destroyed) this.body.destroy(new Error("downstream connection closed before the request body was complete"));
+    this.fireClose();
+  }
+
+  /** Stream idle timer: fires only after `idleMs` without traffic either way. */
+  checkIdle(): void {
+    if (this.finished || this.port.gone || !this.idleCb) return;
+    const idleFor = Date.now() - this.port.lastActive;
+    if (idleFor >= this.idleMs) this.idleCb();
+    else this.idleTimer = setTimeout(checkIdle, this.idleMs - idleFor, this);
+  }
+
+  private flushHead(): void {
+    const head = this.pendingHead;
+    if (head === undefined || this.port.gone) return;
+    this.pendingHead = undefined;
+    this.port.write(head);
+  }
+
+  private complete(): void {
+    this.finished = true;
+    clearTimeout(this.idleTimer);
+    // Like node:http's 'close' after a response: later, once the caller has finished its own bookkeeping.
+    if (this.closeCallbacks) queueMicrotask(() => this.fireClose());
+    else this.closeFired = true;
+    this.port.responseDone(this);
+  }
+
+  private fireClose(): void {
+    if (this.closeFired) return;
+    this.closeFired = true;
+    const cbs = this.closeCallbacks;
+    this.closeCallbacks = undefined;
+    if (cbs) for (const cb of cbs) cb();
+  }
+}
+
+function checkIdle(s: LeanHttp1Stream): void {
+  s.checkIdle();
+}
+
+/** One buffer holding a latin1 prefix, the chunk and a latin1 suffix: one write instead of three. */
+function join(prefix: string, chunk: Buffer, suffix: string): Buffer {
+  const out = Buffer.allocUnsafe(prefix.length + chunk.length + suffix.length);
+  out.write(prefix, 0, "latin1");
+  chunk.copy(out, prefix.length);
+  if (suffix.length > 0) out.write(suffix, prefix.length + chunk.length, "latin1");
+  return out;
+}
