@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createResponseParser, ResponseParseError, type ResponseHead, type ResponseHeaders } from "./http1-response-parser.js";
+import { createResponseParser, ResponseParseError, type ResponseHeaders } from "./http1-response-parser.js";
+
+interface ResponseHead {
+  status: number;
+  close: boolean;
+  headers: ResponseHeaders;
+  complete?: boolean;
+}
 
 function parse(chunks: Array<string | Buffer>, isHead = false, close = false) {
   let head: ResponseHead | undefined;
@@ -7,7 +14,7 @@ function parse(chunks: Array<string | Buffer>, isHead = false, close = false) {
   let ended = false;
   let trailers: ResponseHeaders | undefined;
   const p = createResponseParser(isHead, {
-    onHead: (h) => (head = h),
+    onHead: (status, headers, complete, close) => (head = { status, close, headers, complete }),
     onBody: (c) => body.push(Buffer.from(c)),
     onEnd: (t) => {
       ended = true;
@@ -27,7 +34,7 @@ describe("HTTP/1.1 response parser", () => {
     const msg = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 5\r\n\r\nhello";
     for (const chunks of [[msg], bytes(msg)]) {
       const r = parse(chunks);
-      expect(r.head).toEqual({ status: 200, close: false, headers: { "content-type": "text/plain", "set-cookie": ["a=1", "b=2"], "content-length": "5" } });
+      expect(r.head).toEqual({ status: 200, close: false, complete: false, headers: { "content-type": "text/plain", "set-cookie": ["a=1", "b=2"], "content-length": "5" } });
       expect(r.body).toBe("hello");
       expect(r.ended).toBe(true);
     }
@@ -84,5 +91,85 @@ describe("HTTP/1.1 response parser", () => {
   it("refuses a head over 80 KiB and a close mid-body", () => {
     expect(() => parse(["HTTP/1.1 200 OK\r\n" + "x-a: b\r\n".repeat(12_000)])).toThrow(/too large/);
     expect(() => parse(["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"], false, true)).toThrow(/closed before/);
+  });
+
+  it("marks responses without a body as complete in onHead: HEAD, 204, 304, Content-Length: 0", () => {
+    expect(parse(["HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"], true).head?.complete).toBe(true);
+    expect(parse(["HTTP/1.1 204 No Content\r\n\r\n"]).head?.complete).toBe(true);
+    expect(parse(["HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"]).head?.complete).toBe(true);
+    expect(parse(["HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]).head?.complete).toBe(true);
+    expect(parse(["HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"]).head?.complete).toBe(false);
+  });
+
+  it("delivers head, body and end in one synchronous run when they arrive together", () => {
+    const events: string[] = [];
+    const p = createResponseParser(false, {
+      onHead: (status) => events.push(`head ${status}`),
+      onBody: (c) => events.push(`body ${c.toString()}`),
+      onEnd: () => events.push("end"),
+    });
+    p.execute(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"));
+    // Nothing deferred: all three happened inside execute().
+    expect(events).toEqual(["head 200", "body hello", "end"]);
+  });
+
+  it("never keeps the caller's buffer: a split head survives the buffer being overwritten", () => {
+    const heads: ResponseHeaders[] = [];
+    const p = createResponseParser(false, { onHead: (_s, h) => heads.push(h), onBody: () => {}, onEnd: () => {} });
+    const reused = Buffer.alloc(64);
+    const feed = (s: string) => {
+      const n = reused.write(s, "latin1");
+      p.execute(reused.subarray(0, n));
+      reused.fill(0x58); // what the next read would do to it
+    };
+    feed("HTTP/1.1 200 OK\r\nX-First: abc");
+    feed("def\r\nContent-Length: 0\r\n\r\n");
+    expect(heads[0]).toEqual({ "x-first": "abcdef", "content-length": "0" });
+  });
+
+  it("parses one response after another on the same connection after reset(), HEAD included", () => {
+    const seen: Array<[number, string]> = [];
+    let body = "";
+    const p = createResponseParser(false, {
+      onHead: (s) => seen.push([s, ""]),
+      onBody: (c) => (body += c.toString()),
+      onEnd: () => {
+        seen[seen.length - 1]![1] = body;
+        body = "";
+      },
+    });
+    p.execute(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nab"));
+    expect(p.done).toBe(true);
+    p.reset(true);
+    expect(p.done).toBe(false);
+    expect(p.started).toBe(false);
+    p.execute(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"));
+    p.reset(false);
+    p.execute(Buffer.from("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n2\r\ncd\r\n0\r\n\r\n"));
+    expect(seen).toEqual([
+      [200, "ab"],
+      [200, ""],
+      [201, "cd"],
+    ]);
+  });
+
+  it("reports bytes after the response (excess) before onEnd, then refuses them", () => {
+    let excessAtEnd: boolean | undefined;
+    const p = createResponseParser(false, { onHead: () => {}, onBody: () => {}, onEnd: () => (excessAtEnd = p.excess) });
+    expect(() => p.execute(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\n\r\n"))).toThrow(/bytes after the response/);
+    expect(excessAtEnd).toBe(true);
+    // An onEnd that starts the next exchange (the pool reusing the connection) sees no excess and nothing is refused.
+    const q = createResponseParser(false, { onHead: () => {}, onBody: () => {}, onEnd: () => q.reset(false) });
+    q.execute(Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"));
+    expect(q.excess).toBe(false);
+    expect(q.done).toBe(false);
+  });
+
+  it("accepts chunk extensions with BWS and refuses oversized chunk sizes and control bytes in extensions", () => {
+    expect(parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 ;a=b\r\nabc\r\n0\r\n\r\n"]).body).toBe("abc");
+    expect(() => parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1000000000000\r\n"])).toThrow(/chunk size/);
+    expect(() => parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a\0b\r\nabc\r\n"])).toThrow(/chunk size/);
+    expect(() => parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3x\r\nabc\r\n"])).toThrow(/chunk size/);
+    expect(() => parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n"])).toThrow(/bare LF/);
   });
 });

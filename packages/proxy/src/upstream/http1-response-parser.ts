@@ -5,25 +5,26 @@
 // the exchange): obs-fold, bare CR/LF inside fields, NUL and control bytes,
 // Content-Length with Transfer-Encoding, conflicting Content-Lengths, a
 // transfer coding other than chunked, oversized heads or chunk lines.
-export type ResponseHeaders = Record<string, string | string[]>;
+//
+// One parser serves every exchange of a connection (`reset()` between them),
+// and it never keeps a reference to the bytes it is fed: the pool reads into
+// one reused buffer (net's `onread`). Body pieces handed to `onBody` are views
+// into that input, valid only during the call. A head and body that arrive in
+// one read are delivered in one synchronous run: onHead, onBody, onEnd.
+import { parseHeaderBlock, ResponseParseError, type ResponseHeaders } from "./http1-header-block.js";
 
-export interface ResponseHead {
-  status: number;
-  /** HTTP/1.0 response, or Connection: close: the connection can't be reused. */
-  close: boolean;
-  headers: ResponseHeaders;
-}
+export { parseHeaderBlock, ResponseParseError, type ResponseHeaders } from "./http1-header-block.js";
 
 export interface ResponseParserEvents {
-  /** Return nothing; the body framing was decided from the head and `noBody`. */
-  onHead(head: ResponseHead): void;
-  /** Return false to ask the caller to stop feeding (backpressure). */
+  /**
+   * The final (non-1xx) head. `complete`: the response has no body (HEAD, 204, 304,
+   * Content-Length: 0); onEnd follows at once. `close`: HTTP/1.0 without keep-alive, or
+   * Connection: close, or a body delimited by the close — the connection can't be reused.
+   */
+  onHead(status: number, headers: ResponseHeaders, complete: boolean, close: boolean): void;
+  /** A piece of the body: a view into the bytes being parsed, valid only during this call. */
   onBody(chunk: Buffer): void;
   onEnd(trailers: ResponseHeaders | undefined): void;
-}
-
-export class ResponseParseError extends Error {
-  override readonly name = "ResponseParseError";
 }
 
 const MAX_HEAD = 80 * 1024;
@@ -42,6 +43,8 @@ const enum State {
 }
 
 export interface ResponseParser {
+  /** Starts the next exchange on the connection (the parser of a fresh connection starts ready). */
+  reset(isHead: boolean): void;
   /** Feeds bytes; throws ResponseParseError (also for bytes after the response: no pipelining). */
   execute(data: Buffer): void;
   /** The connection closed: completes a read-until-close body, else throws if mid-message. */
@@ -49,53 +52,12 @@ export interface ResponseParser {
   readonly done: boolean;
   /** True once a final (non-1xx) head was parsed. */
   readonly started: boolean;
+  /** Set before onEnd when bytes follow the response in the same input: the connection must go. */
+  readonly excess: boolean;
 }
-
-// tchar (RFC 9110 §5.6.2) by char code.
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 
 /** Field value byte: HTAB, SP, VCHAR or obs-text — never CR, LF, NUL or another control. */
 const valueByteOk = (c: number): boolean => c === 0x09 || (c >= 0x20 && c !== 0x7f && c <= 0xff);
-
-/**
- * Header lines of a latin1 string (`name: value` separated by CRLF), by index scanning: no
- * split, no regex; names lower-cased, values stripped of SP/HTAB only. A bare CR or LF, or a
- * NUL, ends up inside a name or value and fails their checks.
- */
-export function parseHeaderBlock(block: string, into: ResponseHeaders): void {
-  const n = block.length;
-  let i = 0;
-  while (i < n) {
-    let eol = block.indexOf("\r\n", i);
-    if (eol < 0) eol = n;
-    if (eol === i) {
-      i += 2;
-      continue;
-    }
-    const first = block.charCodeAt(i);
-    if (first === 0x20 || first === 0x09) throw new ResponseParseError("obs-fold in a response header");
-    let colon = i;
-    while (colon < eol && TCHAR[block.charCodeAt(colon)] === 1) colon++;
-    if (colon === i || colon === eol || block.charCodeAt(colon) !== 0x3a) {
-      throw new ResponseParseError(colon < eol && block.charCodeAt(colon) !== 0x3a ? `invalid response header name '${block.slice(i, eol).split(":")[0]}'` : "malformed response header line");
-    }
-    let vs = colon + 1;
-    let ve = eol;
-    while (vs < ve && (block.charCodeAt(vs) === 0x20 || block.charCodeAt(vs) === 0x09)) vs++;
-    while (ve > vs && (block.charCodeAt(ve - 1) === 0x20 || block.charCodeAt(ve - 1) === 0x09)) ve--;
-    for (let k = vs; k < ve; k++) {
-      if (!valueByteOk(block.charCodeAt(k))) throw new ResponseParseError(`invalid character in response header '${block.slice(i, colon)}'`);
-    }
-    const key = block.slice(i, colon).toLowerCase();
-    const value = block.slice(vs, ve);
-    const prev = into[key];
-    if (prev === undefined) into[key] = value;
-    else if (typeof prev === "string") into[key] = [prev, value];
-    else prev.push(value);
-    i = eol + 2;
-  }
-}
 
 /** 1 to 15 ASCII digits. */
 function isDigits(v: string): boolean {
@@ -118,194 +80,234 @@ function connectionCloses(conn: string | string[] | undefined, http10: boolean):
   return http10 ? !tokens.includes("keep-alive") : tokens.includes("close");
 }
 
-/** `HTTP/1.x SSS[ reason]` → [minor version, status], or undefined. */
-function parseStatusLine(line: string): [number, number] | undefined {
-  if (line.length < 12 || !line.startsWith("HTTP/1.") || line.charCodeAt(8) !== 0x20) return undefined;
-  const minor = line.charCodeAt(7) - 0x30;
-  if (minor !== 0 && minor !== 1) return undefined;
+/** `HTTP/1.x SSS[ reason]` in raw[0, eol) → minor version * 1000 + status, or -1. */
+function parseStatusLine(raw: string, eol: number): number {
+  if (eol < 12 || !raw.startsWith("HTTP/1.") || raw.charCodeAt(8) !== 0x20) return -1;
+  const minor = raw.charCodeAt(7) - 0x30;
+  if (minor !== 0 && minor !== 1) return -1;
   let status = 0;
   for (let k = 9; k < 12; k++) {
-    const d = line.charCodeAt(k) - 0x30;
-    if (d < 0 || d > 9) return undefined;
+    const d = raw.charCodeAt(k) - 0x30;
+    if (d < 0 || d > 9) return -1;
     status = status * 10 + d;
   }
-  if (line.length > 12) {
-    if (line.charCodeAt(12) !== 0x20) return undefined;
-    for (let k = 13; k < line.length; k++) if (!valueByteOk(line.charCodeAt(k))) return undefined;
+  if (eol > 12) {
+    if (raw.charCodeAt(12) !== 0x20) return -1;
+    for (let k = 13; k < eol; k++) if (!valueByteOk(raw.charCodeAt(k))) return -1;
   }
-  return [minor, status];
+  return minor * 1000 + status;
 }
 
-/**
- * `noBody(status)`: the request was HEAD (or the status forbids a body: 1xx, 204, 304 are handled here).
- * 1xx interim responses are skipped (100 Continue, 103 Early Hints).
- */
-export function createResponseParser(isHead: boolean, ev: ResponseParserEvents): ResponseParser {
-  let state = State.Head;
-  let head: Buffer | undefined;
-  let remaining = 0;
-  let trailerBuf = "";
-  let chunkLine = "";
-  let started = false;
+/** `chunk-size [ chunk-ext ] CRLF` → the size, or -1 (1 to 12 hex digits; extensions ignored but checked for controls). */
+function parseChunkLine(line: string): number {
+  const end = line.length - 2;
+  let i = 0;
+  let size = 0;
+  for (; i < end && i < 13; i++) {
+    const c = line.charCodeAt(i);
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (d < 0) break;
+    size = size * 16 + d;
+  }
+  if (i === 0 || i > 12) return -1;
+  // BWS before an extension (RFC 9112 §7.1.1); anything else must start one.
+  let k = i;
+  while (k < end && (line.charCodeAt(k) === 0x20 || line.charCodeAt(k) === 0x09)) k++;
+  if (k < end && line.charCodeAt(k) !== 0x3b) return -1;
+  for (; k < end; k++) if (!valueByteOk(line.charCodeAt(k))) return -1;
+  return size;
+}
 
-  const onHeadBytes = (raw: string): void => {
-    const eol = raw.indexOf("\r\n");
-    const statusLine = eol < 0 ? raw : raw.slice(0, eol);
-    const m = parseStatusLine(statusLine);
-    if (!m) throw new ResponseParseError("malformed response status line");
-    const status = m[1];
+class Http1ResponseParser implements ResponseParser {
+  private state = State.Head;
+  private isHead: boolean;
+  /** A partial head (a copy: the input buffer is reused by the caller). */
+  private head: Buffer | undefined = undefined;
+  private remaining = 0;
+  private trailerBuf = "";
+  private chunkLine = "";
+  started = false;
+  excess = false;
+
+  constructor(
+    isHead: boolean,
+    private readonly ev: ResponseParserEvents,
+  ) {
+    this.isHead = isHead;
+  }
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  reset(isHead: boolean): void {
+    this.state = State.Head;
+    this.isHead = isHead;
+    this.head = undefined;
+    this.remaining = 0;
+    this.trailerBuf = "";
+    this.chunkLine = "";
+    this.started = false;
+    this.excess = false;
+  }
+
+  finish(): void {
+    if (this.state === State.UntilClose) return this.end(undefined, 0);
+    if (this.state !== State.Done) throw new ResponseParseError("connection closed before the response ended");
+  }
+
+  /**
+   * The response is complete. `leftover` bytes followed it in the input: the caller learns it
+   * (`excess`) before onEnd, and they are refused afterwards unless onEnd reset the parser.
+   */
+  private end(trailers: ResponseHeaders | undefined, leftover: number): void {
+    this.state = State.Done;
+    this.excess = leftover > 0;
+    this.ev.onEnd(trailers);
+    if (leftover > 0 && (this.state as State) === State.Done) throw new ResponseParseError("bytes after the response");
+  }
+
+  /** Parses a complete head (status line + fields, no final CRLFCRLF); returns whether the response is final. */
+  private onHeadBytes(raw: string): boolean {
+    let eol = raw.indexOf("\r\n");
+    if (eol < 0) eol = raw.length;
+    const sl = parseStatusLine(raw, eol);
+    if (sl < 0) throw new ResponseParseError("malformed response status line");
+    const status = sl % 1000;
     const headers: ResponseHeaders = {};
-    const block = eol < 0 ? "" : raw.slice(eol + 2);
     // A bare CR or LF, or a NUL, ends up inside a name or value here and fails their checks.
-    parseHeaderBlock(block, headers);
+    if (eol < raw.length) parseHeaderBlock(raw, headers, eol + 2);
     if (status < 200) {
       if (status === 101) throw new ResponseParseError("unexpected 101 Switching Protocols");
-      state = State.Head; // interim response: the final one follows
-      return;
+      return false; // interim response (100 Continue, 103 Early Hints): the final one follows
     }
-    started = true;
-    let close = connectionCloses(headers["connection"], m[0] === 0);
+    this.started = true;
+    let close = connectionCloses(headers["connection"], sl < 1000);
     const te = headers["transfer-encoding"];
     const cl = headers["content-length"];
-    if (isHead || status === 204 || status === 304) {
-      state = State.Done;
+    if (this.isHead || status === 204 || status === 304) {
+      this.state = State.Done;
     } else if (te !== undefined) {
       if (cl !== undefined) throw new ResponseParseError("response has both Content-Length and Transfer-Encoding");
       const codings = (Array.isArray(te) ? te.join(",") : te).toLowerCase().split(",").map((s) => s.trim());
       if (codings[codings.length - 1] !== "chunked" || codings.indexOf("chunked") !== codings.length - 1) {
-        // Not chunked last: the body runs to the close (RFC 9112 §6.3), but only identity-safe when it is alone.
+        // Not chunked last: the body would run to the close (RFC 9112 §6.3); only chunked is accepted.
         throw new ResponseParseError(`unsupported response transfer-encoding '${codings.join(",")}'`);
       }
-      state = State.ChunkSize;
+      this.state = State.ChunkSize;
     } else if (typeof cl === "string" && isDigits(cl)) {
       // The common case: one plain Content-Length.
-      remaining = Number(cl);
-      state = remaining === 0 ? State.Done : State.Fixed;
+      this.remaining = Number(cl);
+      this.state = this.remaining === 0 ? State.Done : State.Fixed;
     } else if (cl !== undefined) {
       const values = (Array.isArray(cl) ? cl : [cl]).flatMap((v) => v.split(",").map((s) => s.trim()));
-      if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) throw new ResponseParseError("invalid or conflicting response Content-Length");
-      remaining = Number(values[0]);
-      state = remaining === 0 ? State.Done : State.Fixed;
+      if (!values.every((v) => isDigits(v) && v === values[0])) throw new ResponseParseError("invalid or conflicting response Content-Length");
+      this.remaining = Number(values[0]);
+      this.state = this.remaining === 0 ? State.Done : State.Fixed;
       if (Array.isArray(cl)) headers["content-length"] = values[0]!;
     } else {
-      state = State.UntilClose;
+      this.state = State.UntilClose;
       close = true;
     }
-    ev.onHead({ status, close, headers });
-    if (state === State.Done) ev.onEnd(undefined);
-  };
+    this.ev.onHead(status, headers, this.state === State.Done, close);
+    return true;
+  }
 
-  const execute = (input: Buffer): void => {
+  execute(input: Buffer): void {
     let data = input;
     while (data.length > 0) {
-      switch (state) {
+      switch (this.state) {
         case State.Head: {
-          const buf = head ? Buffer.concat([head, data]) : data;
+          const buf = this.head ? Buffer.concat([this.head, data]) : data;
           const end = buf.indexOf(CRLFCRLF);
           if (end < 0) {
             if (buf.length > MAX_HEAD) throw new ResponseParseError("response head too large");
-            head = buf;
+            // Kept across reads: copied, the caller's buffer is reused.
+            this.head = buf === data ? Buffer.from(data) : buf;
             return;
           }
-          head = undefined;
-          onHeadBytes(buf.toString("latin1", 0, end));
+          this.head = undefined;
+          if (end > MAX_HEAD) throw new ResponseParseError("response head too large");
+          const final = this.onHeadBytes(buf.toString("latin1", 0, end));
           data = buf.subarray(end + 4);
+          if (final && (this.state as State) === State.Done) return this.end(undefined, data.length);
           continue;
         }
         case State.Fixed: {
-          const n = Math.min(remaining, data.length);
-          const piece = n === data.length ? data : data.subarray(0, n);
-          data = data.subarray(n);
-          remaining -= n;
-          if (remaining === 0) state = State.Done;
-          ev.onBody(piece);
-          if (state === State.Done) ev.onEnd(undefined);
-          continue;
+          const n = this.remaining < data.length ? this.remaining : data.length;
+          this.remaining -= n;
+          if (this.remaining > 0) return this.ev.onBody(data);
+          this.state = State.Done;
+          this.ev.onBody(n === data.length ? data : data.subarray(0, n));
+          // onBody may have aborted the exchange; the framing still ends here.
+          return this.end(undefined, data.length - n);
         }
         case State.UntilClose:
-          ev.onBody(data);
-          return;
+          return this.ev.onBody(data);
         case State.ChunkSize: {
           const nl = data.indexOf(10);
-          const part = data.toString("latin1", 0, nl < 0 ? data.length : nl + 1);
-          chunkLine += part;
-          if (chunkLine.length > MAX_CHUNK_LINE) throw new ResponseParseError("response chunk line too long");
+          this.chunkLine += data.toString("latin1", 0, nl < 0 ? data.length : nl + 1);
+          if (this.chunkLine.length > MAX_CHUNK_LINE) throw new ResponseParseError("response chunk line too long");
           if (nl < 0) return;
           data = data.subarray(nl + 1);
-          if (!chunkLine.endsWith("\r\n")) throw new ResponseParseError("bare LF in a response chunk line");
-          const sizeText = chunkLine.slice(0, -2).split(";")[0]!.trim();
-          chunkLine = "";
-          if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText)) throw new ResponseParseError("invalid response chunk size");
-          remaining = parseInt(sizeText, 16);
-          state = remaining === 0 ? State.Trailers : State.ChunkData;
+          const line = this.chunkLine;
+          this.chunkLine = "";
+          if (line.charCodeAt(line.length - 2) !== 0x0d) throw new ResponseParseError("bare LF in a response chunk line");
+          const size = parseChunkLine(line);
+          if (size < 0) throw new ResponseParseError("invalid response chunk size");
+          this.remaining = size;
+          this.state = size === 0 ? State.Trailers : State.ChunkData;
           continue;
         }
         case State.ChunkData: {
-          const n = Math.min(remaining, data.length);
+          const n = this.remaining < data.length ? this.remaining : data.length;
           const piece = n === data.length ? data : data.subarray(0, n);
           data = data.subarray(n);
-          remaining -= n;
-          if (remaining === 0) {
-            state = State.ChunkDataEnd;
-            chunkLine = "";
-          }
-          ev.onBody(piece);
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = State.ChunkDataEnd;
+          this.ev.onBody(piece);
           continue;
         }
         case State.ChunkDataEnd: {
           // The CRLF after the chunk's data (may arrive split).
-          const need = 2 - chunkLine.length;
-          chunkLine += data.toString("latin1", 0, Math.min(need, data.length));
-          data = data.subarray(Math.min(need, data.length));
-          if (chunkLine.length < 2) return;
-          if (chunkLine !== "\r\n") throw new ResponseParseError("response chunk not followed by CRLF");
-          chunkLine = "";
-          state = State.ChunkSize;
+          const need = 2 - this.chunkLine.length;
+          const take = need < data.length ? need : data.length;
+          this.chunkLine += data.toString("latin1", 0, take);
+          data = data.subarray(take);
+          if (this.chunkLine.length < 2) return;
+          if (this.chunkLine !== "\r\n") throw new ResponseParseError("response chunk not followed by CRLF");
+          this.chunkLine = "";
+          this.state = State.ChunkSize;
           continue;
         }
         case State.Trailers: {
-          trailerBuf += data.toString("latin1", 0, data.length);
-          if (trailerBuf.length > MAX_HEAD) throw new ResponseParseError("response trailers too large");
-          let end: number;
-          if (trailerBuf.startsWith("\r\n")) end = 0;
-          else {
-            end = trailerBuf.indexOf("\r\n\r\n");
-            if (end < 0) return;
-          }
-          const block = trailerBuf.slice(0, end);
-          const rest = trailerBuf.slice(end === 0 ? 2 : end + 4);
-          trailerBuf = "";
+          const before = this.trailerBuf.length;
+          this.trailerBuf += data.toString("latin1");
+          if (this.trailerBuf.length > MAX_HEAD) throw new ResponseParseError("response trailers too large");
+          const tb = this.trailerBuf;
+          const end = tb.startsWith("\r\n") ? 0 : tb.indexOf("\r\n\r\n");
+          if (end < 0) return;
+          const consumed = end === 0 ? 2 : end + 4;
+          this.trailerBuf = "";
           let trailers: ResponseHeaders | undefined;
-          if (block.length > 0) {
+          if (end > 0) {
+            const block = tb.slice(0, end);
             if (/\r(?!\n)|(?<!\r)\n|\0/.test(block)) throw new ResponseParseError("invalid response trailer");
             parseHeaderBlock(block, (trailers = {}));
           }
-          state = State.Done;
-          ev.onEnd(trailers);
-          if (rest.length > 0) throw new ResponseParseError("bytes after the response");
-          return;
+          return this.end(trailers, before + data.length - consumed);
         }
         case State.Done:
           throw new ResponseParseError("bytes after the response");
       }
     }
-  };
+  }
+}
 
-  return {
-    execute,
-    finish() {
-      if (state === State.UntilClose) {
-        state = State.Done;
-        ev.onEnd(undefined);
-        return;
-      }
-      if (state !== State.Done) throw new ResponseParseError("connection closed before the response ended");
-    },
-    get done() {
-      return state === State.Done;
-    },
-    get started() {
-      return started;
-    },
-  };
+/**
+ * A parser for one connection's responses; `isHead`: the first request is HEAD (no body
+ * whatever the head says; 1xx, 204 and 304 are handled here). 1xx interim responses are skipped.
+ */
+export function createResponseParser(isHead: boolean, ev: ResponseParserEvents): ResponseParser {
+  return new Http1ResponseParser(isHead, ev);
 }

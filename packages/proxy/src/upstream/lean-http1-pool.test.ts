@@ -1,8 +1,9 @@
 // The lean HTTP/1.1 pool against a real node:http upstream: keep-alive reuse,
 // max_requests_per_connection, max_connections queueing, request bodies
 // (Content-Length and chunked), connect failures and a close mid-response.
+import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLeanHttp1Pool, type LeanHttp1PoolOptions } from "./lean-http1-pool.js";
@@ -15,6 +16,10 @@ interface Result {
   trailers?: UpstreamHeaders;
   local?: string;
 }
+
+/** 3 MiB of random bytes: bodies that take many reads, to check the copies of the shared read buffer. */
+const BIG = randomBytes(3 * 1024 * 1024);
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 let server: Server;
 let port = 0;
@@ -34,6 +39,14 @@ beforeAll(async () => {
         res.write("partial");
         setTimeout(() => req.socket.destroy(), 20);
         return;
+      }
+      if (req.url === "/big") {
+        res.writeHead(200, { "content-length": String(BIG.length) });
+        return void res.end(BIG);
+      }
+      if (req.url === "/hint") {
+        res.writeHead(200, { "keep-alive": "timeout=1", "content-length": "2" });
+        return void res.end("ok");
       }
       if (req.url === "/trailers") {
         res.writeHead(200, { trailer: "x-t" });
@@ -160,6 +173,193 @@ describe("lean HTTP/1.1 upstream pool", () => {
     const err = await send(p, { headers: { host: "up", "x-bad": "a\r\nx-injected: 1" } }).catch((e: UpstreamError) => e);
     expect((err as UpstreamError).failure).toBe("reset");
     expect(seen).toHaveLength(0);
+    await p.close();
+  });
+});
+
+/** A raw upstream: `answer` gets each request head and the socket, and writes whatever it likes. */
+async function rawUpstream(answer: (head: string, s: Socket) => void): Promise<{ port: number; srv: NetServer; conns: () => number }> {
+  let conns = 0;
+  const srv = createNetServer((s) => {
+    conns++;
+    let buf = "";
+    s.on("data", (d) => {
+      buf += d.toString("latin1");
+      let at: number;
+      while ((at = buf.indexOf("\r\n\r\n")) >= 0) {
+        const head = buf.slice(0, at);
+        buf = buf.slice(at + 4);
+        answer(head, s);
+      }
+    });
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  return { port: (srv.address() as AddressInfo).port, srv, conns: () => conns };
+}
+
+describe("lean HTTP/1.1 upstream pool: reads, framing and connection life", () => {
+  it("hands the handler body chunks it may keep: two large responses at once stay intact", async () => {
+    const { p } = pool();
+    const keep = () =>
+      new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        p.request(
+          { method: "GET", path: "/big", authority: "up", scheme: "http", headers: { host: "up" }, body: null },
+          { onHeaders: () => {}, onData: (c) => (chunks.push(c), true), onEnd: () => resolve(Buffer.concat(chunks)), onError: reject },
+        );
+      });
+    const [a, b] = await Promise.all([keep(), keep()]);
+    expect(a.length).toBe(BIG.length);
+    expect(sha(a)).toBe(sha(BIG));
+    expect(sha(b)).toBe(sha(BIG));
+    await p.close();
+  });
+
+  it("stops reading while the handler asks for a pause and completes after resume()", async () => {
+    const { p } = pool();
+    const chunks: Buffer[] = [];
+    let callsWhilePaused = -1;
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      let paused = false;
+      const s = p.request(
+        { method: "GET", path: "/big", authority: "up", scheme: "http", headers: { host: "up" }, body: null },
+        {
+          onHeaders: () => {},
+          onData: (c) => {
+            chunks.push(c);
+            if (paused || chunks.length !== 2) return true;
+            paused = true;
+            const at = chunks.length;
+            // What was already read is delivered in the same callback; nothing after it until resume().
+            setImmediate(() => {
+              const after = chunks.length;
+              setTimeout(() => {
+                callsWhilePaused = chunks.length - after;
+                s.resume();
+              }, 100);
+              expect(after).toBeGreaterThanOrEqual(at);
+            });
+            return false;
+          },
+          onEnd: () => resolve(Buffer.concat(chunks)),
+          onError: reject,
+        },
+      );
+    });
+    expect(callsWhilePaused).toBe(0);
+    expect(sha(got)).toBe(sha(BIG));
+    // The connection is reusable after a paused exchange.
+    expect((await send(p, { path: "/after-pause" })).status).toBe(200);
+    await p.close();
+  });
+
+  it("closes idle connections after the idle timeout with one pool timer, and then opens a fresh one", async () => {
+    const { p, counts } = pool({ idleTimeoutMs: 100 });
+    await send(p, { path: "/i1" });
+    await send(p, { path: "/i2" });
+    expect(counts.connected).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(counts.closed).toBe(1);
+    expect((await send(p, { path: "/i3" })).status).toBe(200);
+    expect(counts.connected).toBe(2);
+    await p.close();
+  });
+
+  it("never reuses a connection past the upstream's Keep-Alive: timeout= hint minus a second", async () => {
+    const { p, counts } = pool({ idleTimeoutMs: 60_000 });
+    for (let i = 0; i < 3; i++) expect((await send(p, { path: "/hint" })).body).toBe("ok");
+    // timeout=1 leaves no idle time at all: each request gets its own connection.
+    expect(counts.connected).toBe(3);
+    await p.close();
+  });
+
+  it("delivers head, body and end of a response read at once in one synchronous run", async () => {
+    const up = await rawUpstream((_h, s) => s.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"));
+    const { p } = pool({ port: up.port });
+    const events: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      let tick = 0;
+      p.request(
+        { method: "GET", path: "/", authority: "up", scheme: "http", headers: { host: "up" }, body: null },
+        {
+          onHeaders: (status, _h, endStream) => {
+            events.push(`head ${status} ${endStream}`);
+            queueMicrotask(() => tick++);
+          },
+          onData: (c) => (events.push(`data ${c.toString()} tick ${tick}`), true),
+          onEnd: () => (events.push(`end tick ${tick}`), resolve()),
+          onError: reject,
+        },
+      );
+    });
+    expect(events).toEqual(["head 200 false", "data hello tick 0", "end tick 0"]);
+    await p.close();
+    up.srv.close();
+  });
+
+  it("reads a close-delimited body, skips 1xx, ends HEAD at the head, and reuses only what may be reused", async () => {
+    const up = await rawUpstream((head, s) => {
+      if (head.startsWith("HEAD")) return void s.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+      if (head.includes("/early")) return void s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      if (head.includes("/close")) {
+        s.write("HTTP/1.0 200 OK\r\n\r\nuntil ");
+        setTimeout(() => s.end("the close"), 20);
+      }
+    });
+    const { p, counts } = pool({ port: up.port });
+    const h = await new Promise<{ endStream: boolean; ended: boolean }>((resolve, reject) => {
+      const r = { endStream: false, ended: false };
+      p.request(
+        { method: "HEAD", path: "/", authority: "up", scheme: "http", headers: { host: "up" }, body: null },
+        { onHeaders: (_s, _h, e) => (r.endStream = e), onData: () => true, onEnd: () => ((r.ended = true), resolve(r)), onError: reject },
+      );
+    });
+    expect(h).toEqual({ endStream: true, ended: true });
+    expect((await send(p, { path: "/early" })).body).toBe("ok");
+    expect(up.conns()).toBe(1);
+    expect((await send(p, { path: "/close" })).body).toBe("until the close");
+    expect((await send(p, { path: "/early" })).status).toBe(200);
+    expect(up.conns()).toBe(2);
+    expect(counts.connected).toBe(2);
+    await p.close();
+    up.srv.close();
+  });
+
+  it("delivers a response followed by stray bytes, then drops that connection", async () => {
+    const up = await rawUpstream((head, s) => {
+      if (head.includes("/stray")) s.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n\r\n");
+      else s.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext");
+    });
+    const { p } = pool({ port: up.port });
+    expect((await send(p, { path: "/stray" })).body).toBe("ok");
+    expect((await send(p, { path: "/n" })).body).toBe("next");
+    expect(up.conns()).toBe(2);
+    await p.close();
+    up.srv.close();
+  });
+
+  it("recovers when the upstream closes an idle keep-alive connection", async () => {
+    const up = await rawUpstream((_h, s) => s.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    const { p, counts } = pool({ port: up.port });
+    expect((await send(p, { path: "/a" })).body).toBe("ok");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(counts.closed).toBe(1);
+    expect((await send(p, { path: "/b" })).body).toBe("ok");
+    expect(up.conns()).toBe(2);
+    await p.close();
+    up.srv.close();
+  });
+
+  it("names the field that would split the request head, the path included", async () => {
+    const { p } = pool();
+    const err = await send(p, { path: "/a\r\nx: 1" }).catch((e: UpstreamError) => e);
+    expect((err as UpstreamError).failure).toBe("reset");
+    expect((err as UpstreamError).message).toMatch(/':path'/);
+    const nul = await send(p, { headers: { host: "up", "x-from-config": "a\0b" } }).catch((e: UpstreamError) => e);
+    expect((nul as UpstreamError).message).toMatch(/'x-from-config'/);
+    const arr = await send(p, { headers: { host: "up", "x-multi": ["ok", "b\nad"] } }).catch((e: UpstreamError) => e);
+    expect((arr as UpstreamError).message).toMatch(/'x-multi'/);
     await p.close();
   });
 });

@@ -6,300 +6,343 @@
 // (shortened by the upstream's Keep-Alive: timeout= hint), source address.
 //
 // Why not undici: on the proxy's hot path undici's dispatcher, handler
-// wrapping and wasm parser were ~20 % of the CPU per request (bench/RESULTS.md);
-// this does one write per request head and hands body bytes straight through.
+// wrapping and wasm parser were ~20 % of the CPU per request (bench/RESULTS.md).
+// Per exchange this allocates one Exchange (which is also the UpstreamStream)
+// and the head string, writes the head once, and reads through net's `onread`
+// into one reused buffer (no Readable stream machinery per read): the parser
+// never keeps those bytes, and body pieces are copied once before they reach
+// the handler, which may hold them (a queued downstream write, a buffered
+// ext_authz body). No timer per request: idle connections are checked when
+// picked and swept by one timer per pool.
 import * as net from "node:net";
-import type { Readable } from "node:stream";
 import type { Http1PoolOptions } from "./http1-pool.js";
-import { createResponseParser, ResponseParseError, type ResponseParser } from "./http1-response-parser.js";
+import { createResponseParser, ResponseParseError, type ResponseHeaders, type ResponseParser, type ResponseParserEvents } from "./http1-response-parser.js";
+import { pipeRequestBody, serializeRequestHead, type BodyPipe } from "./http1-request-writer.js";
 import { UpstreamError, transportReasonOf, type ConnectionPool, type UpstreamHandler, type UpstreamRequest, type UpstreamStream } from "./upstream-stream.js";
 
 /** The HTTP/1.1 pool's options without TLS: the lean pool serves plaintext endpoints only. */
 export type LeanHttp1PoolOptions = Omit<Http1PoolOptions, "tls">;
 
-interface Conn {
-  socket: net.Socket;
-  requests: number;
-  idleMs: number;
-  exchange: Exchange | undefined;
-}
-
-interface Exchange {
-  req: UpstreamRequest;
-  handler: UpstreamHandler;
-  conn: Conn | undefined;
-  parser: ResponseParser | undefined;
-  aborted: boolean;
-  finished: boolean;
-  /** The request body is still being written: the connection can't be reused yet. */
-  sending: boolean;
-  reusable: boolean;
-  paused: boolean;
-}
-
-// A header value that would split the request (CR, LF, NUL) never reaches the wire.
-const UNSAFE_VALUE = /[\r\n\0]/;
 const DEFAULT_IDLE_MS = 4000;
 
-export function createLeanHttp1Pool(o: LeanHttp1PoolOptions): ConnectionPool {
-  const idle: Conn[] = [];
-  const all = new Set<Conn>();
-  const queue: Exchange[] = [];
-  let closed = false;
-  const baseIdleMs = Math.min(o.idleTimeoutMs || DEFAULT_IDLE_MS, 3_600_000);
+/**
+ * Every lean-pool socket of the process reads into this one buffer. Safe because a read
+ * callback runs to completion before the next read lands in it, and nothing keeps a
+ * reference past the callback (the parser copies a partial head, the pool copies bodies).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
-  const fail = (ex: Exchange, err: UpstreamError): void => {
-    if (ex.finished || ex.aborted) return;
-    ex.finished = true;
-    ex.handler.onError(err);
-  };
+class Exchange implements UpstreamStream, BodyPipe {
+  conn: Conn | undefined = undefined;
+  aborted = false;
+  finished = false;
+  /** The request body is still being written: the connection can't be reused yet. */
+  sending = false;
+  reusable = true;
+  paused = false;
 
-  const release = (c: Conn): void => {
-    c.exchange = undefined;
-    if (c.socket.destroyed) return;
-    const next = queue.shift();
-    if (next) return assign(c, next);
-    c.socket.setTimeout(c.idleMs);
-    idle.push(c);
-  };
+  constructor(
+    readonly pool: LeanPool,
+    readonly req: UpstreamRequest,
+    readonly handler: UpstreamHandler,
+    readonly head: string,
+    readonly chunked: boolean,
+  ) {}
 
-  const retire = (c: Conn): void => {
-    all.delete(c);
-    const i = idle.indexOf(c);
-    if (i >= 0) idle.splice(i, 1);
-    if (!c.socket.destroyed) c.socket.destroy();
-    kick();
-  };
+  fail(err: UpstreamError): void {
+    if (this.finished || this.aborted) return;
+    this.finished = true;
+    this.handler.onError(err);
+  }
 
-  /** A slot freed under max_connections: start the next waiting request on a new connection. */
-  const kick = (): void => {
-    while (!closed && queue.length > 0 && all.size < Math.max(1, o.maxConnections)) connect(queue.shift()!);
-  };
+  localAddress(): string | undefined {
+    return this.conn?.local();
+  }
 
-  const onSocketGone = (c: Conn, err: Error | undefined): void => {
-    all.delete(c);
-    const i = idle.indexOf(c);
-    if (i >= 0) idle.splice(i, 1);
-    const ex = c.exchange;
-    c.exchange = undefined;
-    if (ex && !ex.finished && !ex.aborted) {
-      if (ex.parser && !ex.parser.done) {
-        try {
-          ex.parser.finish(); // a body delimited by the close ends here
-        } catch {
-          fail(ex, new UpstreamError(ex.parser.started ? "reset" : "connection_termination", "", { cause: err }));
-        }
-      } else fail(ex, new UpstreamError("connection_termination", "", { cause: err }));
-    }
-    kick();
-  };
+  resume(): void {
+    if (!this.paused || !this.conn) return;
+    this.paused = false;
+    this.conn.socket.resume();
+  }
 
-  const connect = (ex: Exchange): void => {
-    const socket = o.pipe ? net.connect({ path: o.pipe }) : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true });
-    const c: Conn = { socket, requests: 0, idleMs: baseIdleMs, exchange: undefined };
-    all.add(c);
-    let connected = false;
-    const timer = setTimeout(() => {
-      socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
-    }, o.connectTimeoutMs);
-    socket.once("connect", () => {
-      connected = true;
-      clearTimeout(timer);
-      o.events.connected();
-      if (ex.aborted) return release(c);
-      assign(c, ex);
-    });
-    socket.on("error", (err) => {
-      if (connected) return; // 'close' follows and settles the exchange
-      clearTimeout(timer);
-      o.events.connectFailed();
-      all.delete(c);
-      fail(ex, new UpstreamError("connection_failure", transportReasonOf(err), { cause: err }));
-      kick();
-    });
-    socket.on("close", () => {
-      if (!connected) return;
-      o.events.closed();
-      onSocketGone(c, undefined);
-    });
-    socket.on("timeout", () => {
-      // Only armed while idle.
-      if (!c.exchange) retire(c);
-    });
-    socket.on("data", (d: Buffer) => onData(c, d));
-  };
+  abort(): void {
+    this.pool.abort(this);
+  }
 
-  const onData = (c: Conn, d: Buffer): void => {
-    const ex = c.exchange;
-    if (!ex || !ex.parser) {
+  stopped(): boolean {
+    return this.aborted;
+  }
+
+  bodySent(): void {
+    this.sending = false;
+    // The response may already be complete (the upstream answered early): now the connection can go.
+    const c = this.conn;
+    if (this.finished && c && c.exchange === undefined && !c.socket.destroyed) this.pool.retire(c);
+  }
+
+  bodyFailed(): void {
+    if (this.conn) this.pool.retire(this.conn);
+  }
+}
+
+class Conn implements ResponseParserEvents {
+  readonly socket: net.Socket;
+  readonly parser: ResponseParser;
+  requests = 0;
+  idleMs: number;
+  idleSince = 0;
+  connected = false;
+  exchange: Exchange | undefined = undefined;
+  private localText: string | undefined = undefined;
+
+  constructor(
+    readonly pool: LeanPool,
+    o: LeanHttp1PoolOptions,
+  ) {
+    this.idleMs = pool.baseIdleMs;
+    this.parser = createResponseParser(false, this);
+    const onread = { buffer: READ_BUFFER, callback: (n: number): boolean => this.onRead(n) };
+    this.socket = o.pipe ? net.connect({ path: o.pipe, onread }) : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true, onread });
+  }
+
+  local(): string | undefined {
+    const s = this.socket;
+    if (this.localText === undefined && s.localAddress) this.localText = `${s.localAddress}:${s.localPort}`;
+    return this.localText;
+  }
+
+  /** net's onread callback; always true: backpressure pauses the socket explicitly (onBody). */
+  private onRead(n: number): boolean {
+    const ex = this.exchange;
+    if (!ex) {
       // Bytes on an idle connection: the upstream is confused; never reuse it.
-      retire(c);
-      return;
+      this.pool.retire(this);
+      return true;
     }
     try {
-      ex.parser.execute(d);
+      this.parser.execute(READ_BUFFER.subarray(0, n));
     } catch (err) {
       if (!(err instanceof ResponseParseError)) throw err;
-      const started = ex.parser.started;
-      retire(c);
-      fail(ex, new UpstreamError(started ? "reset" : "connection_termination", `upstream protocol error: ${err.message}`, { cause: err }));
+      const started = this.parser.started;
+      this.pool.retire(this);
+      ex.fail(new UpstreamError(started ? "reset" : "connection_termination", `upstream protocol error: ${err.message}`, { cause: err }));
     }
-  };
+    return true;
+  }
 
-  const assign = (c: Conn, ex: Exchange): void => {
-    c.socket.setTimeout(0);
+  onHead(status: number, headers: ResponseHeaders, complete: boolean, close: boolean): void {
+    const ex = this.exchange;
+    if (!ex || ex.aborted) return;
+    if (close) ex.reusable = false;
+    const ka = headers["keep-alive"];
+    if (typeof ka === "string") {
+      const hint = /timeout=(\d+)/i.exec(ka);
+      // Envoy-like safety margin: stop reusing a second before the upstream would close.
+      if (hint) this.idleMs = Math.max(0, Math.min(this.pool.baseIdleMs, (Number(hint[1]) - 1) * 1000));
+    }
+    ex.handler.onHeaders(status, headers, complete);
+  }
+
+  onBody(chunk: Buffer): void {
+    const ex = this.exchange;
+    if (!ex || ex.aborted || ex.finished) return;
+    // A copy: `chunk` is a view into READ_BUFFER, overwritten by the next read.
+    if (!ex.handler.onData(Buffer.from(chunk)) && !ex.paused) {
+      ex.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  onEnd(trailers: ResponseHeaders | undefined): void {
+    const ex = this.exchange;
+    if (!ex || ex.aborted || ex.finished) return;
+    ex.finished = true;
+    const max = this.pool.o.maxRequestsPerConnection;
+    if ((max > 0 && this.requests >= max) || this.parser.excess) ex.reusable = false;
+    ex.handler.onEnd(trailers);
+    // After the handler: a paused socket must flow again before reuse.
+    if (ex.paused) this.socket.resume();
+    if (!ex.reusable || ex.sending || this.idleMs === 0) {
+      this.exchange = undefined;
+      this.pool.retire(this);
+    } else this.pool.release(this);
+  }
+}
+
+class LeanPool implements ConnectionPool {
+  readonly baseIdleMs: number;
+  private readonly idle: Conn[] = [];
+  private readonly all = new Set<Conn>();
+  private readonly queue: Exchange[] = [];
+  private closed = false;
+  private sweepTimer: NodeJS.Timeout | undefined = undefined;
+  private sweepAt = 0;
+
+  constructor(readonly o: LeanHttp1PoolOptions) {
+    this.baseIdleMs = Math.min(o.idleTimeoutMs || DEFAULT_IDLE_MS, 3_600_000);
+  }
+
+  request(req: UpstreamRequest, handler: UpstreamHandler): UpstreamStream {
+    const head = serializeRequestHead(req);
+    const ex = typeof head === "string" ? new Exchange(this, req, handler, "", false) : new Exchange(this, req, handler, head.text, head.chunked);
+    if (typeof head === "string") {
+      // Nothing reaches the wire; the failure comes after request() returns, as any other would.
+      queueMicrotask(() => ex.fail(new UpstreamError("reset", `invalid value in request header '${head}'`)));
+      return ex;
+    }
+    if (this.closed) {
+      queueMicrotask(() => ex.fail(new UpstreamError("connection_failure", "pool closed")));
+      return ex;
+    }
+    const c = this.pick();
+    if (c) this.assign(c, ex);
+    else if (this.all.size < Math.max(1, this.o.maxConnections)) this.connect(ex);
+    else this.queue.push(ex);
+    return ex;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.sweepTimer);
+    for (const ex of this.queue.splice(0)) ex.fail(new UpstreamError("connection_termination", "pool closed"));
+    for (const c of [...this.all]) this.retire(c);
+  }
+
+  /** The most recently used idle connection whose idle time has not run out. */
+  private pick(): Conn | undefined {
+    let now = 0;
+    for (let c = this.idle.pop(); c !== undefined; c = this.idle.pop()) {
+      if (c.socket.destroyed) continue;
+      if (now === 0) now = Date.now();
+      if (now - c.idleSince < c.idleMs) return c;
+      this.retire(c); // the upstream may be closing it right now
+    }
+    return undefined;
+  }
+
+  release(c: Conn): void {
+    c.exchange = undefined;
+    if (c.socket.destroyed) return;
+    const next = this.queue.shift();
+    if (next) return this.assign(c, next);
+    c.idleSince = Date.now();
+    this.idle.push(c);
+    const due = c.idleSince + c.idleMs;
+    if (this.sweepTimer === undefined || due < this.sweepAt) this.armSweep(due, c.idleSince);
+  }
+
+  private armSweep(due: number, now: number): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepAt = due;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, due - now));
+    this.sweepTimer.unref();
+  }
+
+  /** Closes the idle connections whose idle timeout passed; one timer per pool, re-armed for the next. */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    for (const c of [...this.idle]) {
+      const due = c.idleSince + c.idleMs;
+      if (due <= now) this.retire(c);
+      else if (due < next) next = due;
+    }
+    if (next !== Infinity) this.armSweep(next, now);
+  }
+
+  retire(c: Conn): void {
+    this.all.delete(c);
+    const i = this.idle.indexOf(c);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (!c.socket.destroyed) c.socket.destroy();
+    this.kick();
+  }
+
+  /** A slot freed under max_connections: start the next waiting request on a new connection. */
+  private kick(): void {
+    while (!this.closed && this.queue.length > 0 && this.all.size < Math.max(1, this.o.maxConnections)) this.connect(this.queue.shift()!);
+  }
+
+  abort(ex: Exchange): void {
+    if (ex.aborted) return;
+    ex.aborted = true;
+    const qi = this.queue.indexOf(ex);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    const c = ex.conn;
+    // Mid-exchange the connection's state is unknown: it is never reused.
+    if (c && c.exchange === ex && !ex.finished) {
+      c.exchange = undefined;
+      this.retire(c);
+    }
+  }
+
+  private connect(ex: Exchange): void {
+    const o = this.o;
+    const c = new Conn(this, o);
+    const socket = c.socket;
+    this.all.add(c);
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), o.connectTimeoutMs);
+    socket.once("connect", () => {
+      c.connected = true;
+      clearTimeout(timer);
+      o.events.connected();
+      if (ex.aborted) return this.release(c);
+      this.assign(c, ex);
+    });
+    socket.on("error", (err) => {
+      if (c.connected) return; // 'close' follows and settles the exchange
+      clearTimeout(timer);
+      o.events.connectFailed();
+      this.all.delete(c);
+      ex.fail(new UpstreamError("connection_failure", transportReasonOf(err), { cause: err }));
+      this.kick();
+    });
+    socket.on("close", () => {
+      if (!c.connected) {
+        // Destroyed while connecting without an error (the pool closed): the request can't go.
+        clearTimeout(timer);
+        this.all.delete(c);
+        ex.fail(new UpstreamError("connection_termination", "pool closed")); // a no-op after 'error'
+        return;
+      }
+      o.events.closed();
+      this.onSocketGone(c);
+    });
+  }
+
+  private onSocketGone(c: Conn): void {
+    this.all.delete(c);
+    const i = this.idle.indexOf(c);
+    if (i >= 0) this.idle.splice(i, 1);
+    const ex = c.exchange;
+    if (ex && !ex.finished && !ex.aborted) {
+      if (!c.parser.done) {
+        try {
+          c.parser.finish(); // a body delimited by the close ends here (onEnd)
+        } catch {
+          ex.fail(new UpstreamError(c.parser.started ? "reset" : "connection_termination", ""));
+        }
+      } else ex.fail(new UpstreamError("connection_termination", ""));
+    }
+    c.exchange = undefined;
+    this.kick();
+  }
+
+  private assign(c: Conn, ex: Exchange): void {
     c.exchange = ex;
     ex.conn = c;
     c.requests++;
     const req = ex.req;
-    ex.parser = createResponseParser(req.method === "HEAD", {
-      onHead(head) {
-        if (ex.aborted) return;
-        if (head.close) ex.reusable = false;
-        const ka = head.headers["keep-alive"];
-        const hint = typeof ka === "string" ? /timeout=(\d+)/i.exec(ka) : null;
-        // Envoy-like safety margin: stop reusing a second before the upstream would close.
-        if (hint) c.idleMs = Math.max(0, Math.min(baseIdleMs, (Number(hint[1]) - 1) * 1000));
-        ex.handler.onHeaders(head.status, head.headers, false);
-      },
-      onBody(chunk) {
-        if (ex.aborted || ex.finished) return;
-        if (!ex.handler.onData(chunk) && !ex.paused) {
-          ex.paused = true;
-          c.socket.pause();
-        }
-      },
-      onEnd(trailers) {
-        if (ex.aborted || ex.finished) return;
-        ex.finished = true;
-        const max = o.maxRequestsPerConnection;
-        if (max > 0 && c.requests >= max) ex.reusable = false;
-        ex.handler.onEnd(trailers);
-        // After the handler: a paused socket must flow again before reuse.
-        if (ex.paused) c.socket.resume();
-        if (!ex.reusable || ex.sending || c.idleMs === 0) retire(c);
-        else release(c);
-      },
-    });
-    writeHead(c.socket, req, ex);
-  };
-
-  const writeHead = (socket: net.Socket, req: UpstreamRequest, ex: Exchange): void => {
-    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
-    const h = req.headers;
-    if (h["host"] === undefined) head += `host: ${req.authority}\r\n`;
-    let hasLength = false;
-    for (const k in h) {
-      const v = h[k];
-      if (v === undefined) continue;
-      if (k === "content-length") hasLength = true;
-      if (typeof v === "string") {
-        if (UNSAFE_VALUE.test(v)) return badHeader(ex, k);
-        head += `${k}: ${v}\r\n`;
-      } else
-        for (const x of v) {
-          if (UNSAFE_VALUE.test(x)) return badHeader(ex, k);
-          head += `${k}: ${x}\r\n`;
-        }
-    }
-    const body = req.body;
-    if (body === null) {
-      socket.write(head + "\r\n", "latin1");
-      return;
-    }
-    const chunked = !hasLength;
-    if (chunked) head += "transfer-encoding: chunked\r\n";
-    socket.write(head + "\r\n", "latin1");
+    c.parser.reset(req.method === "HEAD");
+    const socket = c.socket;
+    socket.write(ex.head, "latin1");
+    if (req.body === null) return;
     ex.sending = true;
-    pipeBody(socket, body, chunked, ex, req.onBodyBytes);
-  };
+    pipeRequestBody(socket, req.body, ex.chunked, req.onBodyBytes, ex);
+  }
+}
 
-  const badHeader = (ex: Exchange, name: string): void => {
-    const c = ex.conn!;
-    c.exchange = undefined;
-    retire(c);
-    fail(ex, new UpstreamError("reset", `invalid value in request header '${name}'`));
-  };
-
-  const pipeBody = (socket: net.Socket, body: Readable, chunked: boolean, ex: Exchange, onBytes: ((n: number) => void) | undefined): void => {
-    const onChunk = (chunk: Buffer): void => {
-      if (ex.aborted || socket.destroyed) return;
-      onBytes?.(chunk.length);
-      let ok: boolean;
-      if (chunked) {
-        if (chunk.length === 0) return;
-        socket.write(chunk.length.toString(16) + "\r\n", "latin1");
-        socket.write(chunk);
-        ok = socket.write("\r\n", "latin1");
-      } else ok = socket.write(chunk);
-      if (!ok) {
-        body.pause();
-        socket.once("drain", () => body.resume());
-      }
-    };
-    const onEnd = (): void => {
-      cleanup();
-      ex.sending = false;
-      if (chunked && !socket.destroyed) socket.write("0\r\n\r\n", "latin1");
-      // The response may already be complete (the upstream answered early): now the connection can go.
-      if (ex.finished && ex.conn && ex.conn.exchange === undefined && !socket.destroyed) retire(ex.conn);
-    };
-    const onError = (): void => {
-      cleanup();
-      if (ex.conn) retire(ex.conn);
-    };
-    const cleanup = (): void => {
-      body.off("data", onChunk);
-      body.off("end", onEnd);
-      body.off("error", onError);
-    };
-    body.on("data", onChunk);
-    body.once("end", onEnd);
-    body.once("error", onError);
-    if (body.readableEnded) onEnd();
-    else body.resume();
-  };
-
-  return {
-    request(req: UpstreamRequest, handler: UpstreamHandler): UpstreamStream {
-      const ex: Exchange = { req, handler, conn: undefined, parser: undefined, aborted: false, finished: false, sending: false, reusable: true, paused: false };
-      if (closed) {
-        queueMicrotask(() => fail(ex, new UpstreamError("connection_failure", "pool closed")));
-      } else {
-        let c = idle.pop();
-        while (c && c.socket.destroyed) c = idle.pop();
-        if (c) assign(c, ex);
-        else if (all.size < Math.max(1, o.maxConnections)) connect(ex);
-        else queue.push(ex);
-      }
-      return {
-        localAddress() {
-          const s = ex.conn?.socket;
-          return s?.localAddress ? `${s.localAddress}:${s.localPort}` : undefined;
-        },
-        resume() {
-          if (!ex.paused || !ex.conn) return;
-          ex.paused = false;
-          ex.conn.socket.resume();
-        },
-        abort() {
-          if (ex.aborted) return;
-          ex.aborted = true;
-          const qi = queue.indexOf(ex);
-          if (qi >= 0) queue.splice(qi, 1);
-          const c = ex.conn;
-          // Mid-exchange the connection's state is unknown: it is never reused.
-          if (c && c.exchange === ex && !ex.finished) {
-            c.exchange = undefined;
-            retire(c);
-          }
-        },
-      };
-    },
-    async close() {
-      closed = true;
-      for (const ex of queue.splice(0)) fail(ex, new UpstreamError("connection_termination", "pool closed"));
-      for (const c of [...all]) retire(c);
-    },
-  };
+export function createLeanHttp1Pool(o: LeanHttp1PoolOptions): ConnectionPool {
+  return new LeanPool(o);
 }

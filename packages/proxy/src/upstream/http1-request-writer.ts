@@ -1,0 +1,119 @@
+// The request half of an HTTP/1.1 upstream exchange: the head as one latin1
+// string (one write), and the body piped with its framing (Content-Length
+// as given, else chunked), counted and under the socket's backpressure.
+import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
+import type { UpstreamRequest } from "./upstream-stream.js";
+
+export interface RequestHead {
+  /** The head, CRLF CRLF included. */
+  text: string;
+  /** The body goes chunked (no Content-Length among the headers). */
+  chunked: boolean;
+}
+
+function count(s: string, ch: string): number {
+  let n = 0;
+  for (let i = s.indexOf(ch); i >= 0; i = s.indexOf(ch, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Serializes the request head, or returns the name of the field that would split it (a CR, LF or
+ * NUL in a value from config or a header mutation, or in the path). Downstream headers were
+ * checked by validate-request.ts already, so instead of testing each value the whole head is
+ * checked once: it must hold exactly one CR and one LF per line, and no NUL.
+ */
+export function serializeRequestHead(req: UpstreamRequest): RequestHead | string {
+  let text = req.method + " " + req.path + " HTTP/1.1\r\n";
+  let lines = 2; // the request line and the empty line
+  const h = req.headers;
+  if (h["host"] === undefined) {
+    text += "host: " + req.authority + "\r\n";
+    lines++;
+  }
+  let hasLength = false;
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined) continue;
+    if (typeof v === "string") {
+      text += k + ": " + v + "\r\n";
+      lines++;
+    } else {
+      for (let i = 0; i < v.length; i++) text += k + ": " + v[i] + "\r\n";
+      lines += v.length;
+    }
+    if (k === "content-length") hasLength = true;
+  }
+  const chunked = req.body !== null && !hasLength;
+  if (chunked) {
+    text += "transfer-encoding: chunked\r\n";
+    lines++;
+  }
+  text += "\r\n";
+  if (count(text, "\n") !== lines || count(text, "\r") !== lines || text.indexOf("\0") >= 0) return unsafeField(req);
+  return { text, chunked };
+}
+
+const UNSAFE = /[\r\n\0]/;
+
+/** The slow path, for the error only: which field holds the bad byte. */
+function unsafeField(req: UpstreamRequest): string {
+  if (UNSAFE.test(req.method)) return ":method";
+  if (UNSAFE.test(req.path)) return ":path";
+  for (const k in req.headers) {
+    const v = req.headers[k];
+    if (v === undefined) continue;
+    if (UNSAFE.test(k) || (typeof v === "string" ? UNSAFE.test(v) : v.some((x) => UNSAFE.test(x)))) return k;
+  }
+  return ":authority";
+}
+
+export interface BodyPipe {
+  /** The body ended and its framing went out. */
+  bodySent(): void;
+  /** The body stream failed: the exchange can't complete. */
+  bodyFailed(): void;
+  /** Stop sending (the exchange was aborted). */
+  stopped(): boolean;
+}
+
+/** Pipes `body` to the socket, counting bytes; chunked framing goes out in the same writev as the data. */
+export function pipeRequestBody(socket: Socket, body: Readable, chunked: boolean, onBytes: ((n: number) => void) | undefined, p: BodyPipe): void {
+  const onChunk = (chunk: Buffer): void => {
+    if (p.stopped() || socket.destroyed) return;
+    onBytes?.(chunk.length);
+    let ok: boolean;
+    if (chunked) {
+      if (chunk.length === 0) return;
+      socket.cork();
+      socket.write(chunk.length.toString(16) + "\r\n", "latin1");
+      socket.write(chunk);
+      ok = socket.write("\r\n", "latin1");
+      socket.uncork();
+    } else ok = socket.write(chunk);
+    if (!ok) {
+      body.pause();
+      socket.once("drain", () => body.resume());
+    }
+  };
+  const onEnd = (): void => {
+    cleanup();
+    if (chunked && !socket.destroyed) socket.write("0\r\n\r\n", "latin1");
+    p.bodySent();
+  };
+  const onError = (): void => {
+    cleanup();
+    p.bodyFailed();
+  };
+  const cleanup = (): void => {
+    body.off("data", onChunk);
+    body.off("end", onEnd);
+    body.off("error", onError);
+  };
+  body.on("data", onChunk);
+  body.once("end", onEnd);
+  body.once("error", onError);
+  if (body.readableEnded) onEnd();
+  else body.resume();
+}
