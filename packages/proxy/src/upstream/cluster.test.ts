@@ -70,4 +70,22 @@ describe("createCluster()", () => {
     for (let i = 0; i < 20; i++) expect(cluster.pickHost(undefined, undefined)!.ip).toBe("10.0.0.1");
     await cluster.close();
   });
+
+  it("keeps one pool per host and protocol, and never hands out the pool of a host that was removed", async () => {
+    const { cluster } = make({ name: "p", type: "EDS" });
+    const cla = (ip: string) =>
+      compileAssignment(fromEnvoyJson(ClusterLoadAssignmentSchema, { cluster_name: "p", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: ip, port_value: 80 } } } }] }] } as never), "p", "", false);
+    cluster.setAssignment(cla("10.0.0.1"));
+    const a = cluster.pickHost(undefined, undefined)!;
+    const first = cluster.pool(a, "http1");
+    expect(cluster.pool(a, "http1")).toBe(first);
+    expect(cluster.pool(a, "http2")).not.toBe(first);
+    cluster.setAssignment(cla("10.0.0.2"));
+    cluster.setAssignment(cla("10.0.0.1"));
+    // The first pool was closed with its host; a request still holding the old Host gets a live one.
+    expect(cluster.pool(a, "http1")).not.toBe(first);
+    const again = cluster.pickHost(undefined, undefined)!;
+    expect(cluster.pool(again, "http1")).toBe(cluster.pool(a, "http1"));
+    await cluster.close();
+  });
 });

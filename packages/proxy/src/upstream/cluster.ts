@@ -139,6 +139,10 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
   const stats = createClusterStats(deps.stats, config.name);
   const log = deps.logger.child({ cluster: config.name });
   const pools = new Map<string, ConnectionPool>();
+  // The request path's lookup, per Host object (no ALPN override): no key string built and hashed per
+  // request. Every removal from `pools` bumps poolsGen, which invalidates all these entries.
+  let poolsGen = 0;
+  const hostPools = { http1: new WeakMap<Host, { pool: ConnectionPool; gen: number }>(), http2: new WeakMap<Host, { pool: ConnectionPool; gen: number }>() };
   let set: PrioritySet = createPrioritySet([], { ...config, policy: config.lbPolicy, overprovisioningFactor: 1.4, random });
   let warm = config.type !== "EDS";
   let markReady!: () => void;
@@ -200,6 +204,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
       const hostKey = k.slice(k.indexOf("|") + 1);
       if (!keep.has(hostKey)) {
         pools.delete(k);
+        poolsGen++;
         void p.close();
       }
     }
@@ -313,6 +318,10 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     },
     transportFor: (host) => deps.transport?.forHost(host.transportSocketMatch),
     pool(host, protocol, alpn) {
+      if (alpn === undefined) {
+        const e = hostPools[protocol].get(host);
+        if (e !== undefined && e.gen === poolsGen) return e.pool;
+      }
       const base = deps.transport?.forHost(host.transportSocketMatch);
       const tls = base && alpn ? { ...base, alpn } : base;
       // Connections differ by offered ALPN (Envoy keys pools by it too); the host key stays after the first "|".
@@ -336,6 +345,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
         else p = createLeanHttp1Pool({ ...o, maxConnections: config.maxConnections });
         pools.set(k, p);
       }
+      if (alpn === undefined) hostPools[protocol].set(host, { pool: p, gen: poolsGen });
       return p;
     },
     setAssignment(a) {
@@ -359,6 +369,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
       origDstHosts = new Map();
       const ps = [...pools.values()];
       pools.clear();
+      poolsGen++;
       await Promise.all(ps.map((p) => p.close()));
     },
   };
@@ -383,6 +394,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
             const p = pools.get(proto + e.host.key);
             if (p) {
               pools.delete(proto + e.host.key);
+              poolsGen++;
               void p.close();
             }
           }
