@@ -72,6 +72,9 @@ function isDigits(v: string): boolean {
 /** Whether the connection ends with this response: HTTP/1.0 unless keep-alive, HTTP/1.1 on close. */
 function connectionCloses(conn: string | string[] | undefined, http10: boolean): boolean {
   if (conn === undefined) return http10;
+  // The usual spellings first: no lower-cased copy per response.
+  if (conn === "keep-alive") return false;
+  if (conn === "close") return true;
   const v = Array.isArray(conn) ? conn.join(",") : conn;
   const lower = v.length === 10 || v.length === 5 ? v.toLowerCase() : undefined;
   if (lower === "keep-alive") return false;
