@@ -14,7 +14,7 @@ export { originalDstUnavailableReason } from "./native/original-dst.js";
 
 // ---- control surface -------------------------------------------------------
 export { startProxy, WEFT_PROXY_VERSION, type RunningProxy, type StartProxyDeps, type RuntimeFactory } from "./app/start-proxy.js";
-export { PROXY_NODE_FLAGS, withNodeFlags, parseNodeFlags } from "./app/node-flags.js";
+export { PROXY_NODE_FLAGS, PROXY_RUNTIME_V8_FLAGS, applyRuntimeV8Flags, withNodeFlags, parseNodeFlags } from "./app/node-flags.js";
 export { createServerState, type ServerStateControl } from "./app/server-state.js";
 export { createLoggingControl, type LoggingControl } from "./app/logging-control.js";
 export { parseCommandLine, defaultCommandLineOptions } from "./cli/parse-command-line.js";

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseNodeFlags, PROXY_NODE_FLAGS, withNodeFlags } from "./node-flags.js";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { parseNodeFlags, PROXY_NODE_FLAGS, PROXY_RUNTIME_V8_FLAGS, withNodeFlags } from "./node-flags.js";
 
 describe("PROXY_NODE_FLAGS", () => {
   it("is package.json's weft.nodeFlags and caps the young generation", () => {
@@ -34,5 +36,19 @@ describe("withNodeFlags", () => {
   it("keeps a value the process was started with (by name; _ and - alike)", () => {
     expect(withNodeFlags(["--max-semi-space-size=4"], ["--max-semi-space-size=1"])).toEqual(["--max-semi-space-size=4"]);
     expect(withNodeFlags(["--max_semi_space_size=4"], ["--max-semi-space-size=1"])).toEqual(["--max_semi_space_size=4"]);
+  });
+});
+
+describe("PROXY_RUNTIME_V8_FLAGS", () => {
+  it("are flags this Node's V8 knows (an unknown one would only be reported on stderr)", () => {
+    expect(PROXY_RUNTIME_V8_FLAGS).toContain("--heap-growing-percent=50");
+    // Given on the command line, V8 refuses unknown flags: each of ours must start a process.
+    const r = spawnSync(process.execPath, [...PROXY_RUNTIME_V8_FLAGS, ...PROXY_NODE_FLAGS, "-e", "0"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("are applied by the weft-proxy entry point before anything else", () => {
+    const bin = readFileSync(fileURLToPath(new URL("../bin/weft-proxy.ts", import.meta.url)), "utf8");
+    expect(bin).toMatch(/^applyRuntimeV8Flags\(\);$/m);
   });
 });

@@ -16,6 +16,7 @@
 // more scavenges but keeps ~25-30 MB of RSS off every sidecar (bench/RESULTS.md,
 // "Memory", has the paired CPU measurements).
 import { createRequire } from "node:module";
+import { setFlagsFromString } from "node:v8";
 
 /** One flag: `--name` or `--name=value`, nothing a shell would have to quote. */
 const FLAG = /^--[a-z0-9][a-z0-9-]*(=[A-Za-z0-9._:/-]+)?$/;
@@ -36,6 +37,26 @@ const pkg = createRequire(import.meta.url)("../../package.json") as { weft?: { n
 
 /** The Node/V8 flags every weft-proxy process is started with (package.json `weft.nodeFlags`). */
 export const PROXY_NODE_FLAGS: readonly string[] = Object.freeze(parseNodeFlags(pkg.weft?.nodeFlags, "@weft/proxy package.json"));
+
+/**
+ * V8 settings the proxy gives itself when it starts, so they hold however it
+ * was launched. Unlike the young generation's size, V8 reads these on every
+ * major GC, so setting them at runtime works (measured: an unknown one would
+ * be ignored here, where on the command line it stops Node from starting).
+ *
+ * --heap-growing-percent=50: after each mark-compact the old generation may
+ * grow to 1.5× what survived before the next one (V8 picks 1.1-4× from its
+ * GC/mutator speed; under load it let a proxy with ~23 MB live grow to 70 MB of
+ * promoted garbage). With a 1 MiB nursery much per-request garbage is promoted
+ * (requests in flight at a scavenge), so this is what keeps RSS under load near
+ * the idle figure: 157 → 94 MB peak under wrk -c64 (bench/RESULTS.md, "Memory").
+ */
+export const PROXY_RUNTIME_V8_FLAGS: readonly string[] = Object.freeze(["--heap-growing-percent=50"]);
+
+/** Applies PROXY_RUNTIME_V8_FLAGS to this process (before the data path is loaded). */
+export function applyRuntimeV8Flags(flags: readonly string[] = PROXY_RUNTIME_V8_FLAGS): void {
+  for (const f of flags) setFlagsFromString(f);
+}
 
 /** The flag's name: `--max-semi-space-size=1` → `--max-semi-space-size`; `_` and `-` are the same to Node. */
 function flagName(flag: string): string {

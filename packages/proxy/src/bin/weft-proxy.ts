@@ -8,6 +8,10 @@ import { CommandLineError } from "../cli/command-line-options.js";
 import { createRequire } from "node:module";
 import { parseCommandLine, USAGE } from "../cli/parse-command-line.js";
 import { workerIndex } from "../app/worker-messages.js";
+import { applyRuntimeV8Flags } from "../app/node-flags.js";
+
+// GC tuning that must not depend on how the proxy was launched (node-flags.ts).
+applyRuntimeV8Flags();
 
 /** This process is a --concurrency primary or one of its workers (see the exit below). */
 let multiProcess = false;
