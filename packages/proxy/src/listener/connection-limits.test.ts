@@ -15,6 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../test-util/httpbin.js";
 import { spawnProxy, type ProxyProcess } from "../test-util/spawn-proxy.js";
 import { compileConnectionLimits, DEFAULT_GLOBAL_MAX_CONNECTIONS } from "./connection-limits.js";
+import { compileConnectionLimitSpec } from "./connection-limit-filter.js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { anyPack, AnySchema } from "@bufbuild/protobuf/wkt";
+import { TypedStructSchema } from "@weft/xds-api/gen/xds/type/v3/typed_struct_pb.js";
 
 const DC_TYPE = "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig";
 const CL_TYPE = "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit";
@@ -71,6 +75,31 @@ describe("compileConnectionLimits", () => {
       report: (f) => seen.push(f),
     });
     expect(seen).toEqual(["overload_manager.resource_monitors[0][envoy.resource_monitors.fixed_heap]", "overload_manager.actions"]);
+  });
+});
+
+describe("connection_limit filter config", () => {
+  /** ConnectionLimit as xDS sends it: stat_prefix = 1, max_connections = 2 (UInt64Value), delay = 3, runtime_enabled = 4. */
+  const wire = (f: { prefix?: string; max?: number; delayS?: number; delayNanos?: number; enabled?: boolean }) => {
+    const w = new BinaryWriter();
+    if (f.prefix !== undefined) w.tag(1, 2).string(f.prefix);
+    if (f.max !== undefined) w.tag(2, 2).bytes(new BinaryWriter().tag(1, 0).uint64(f.max).finish());
+    if (f.delayS !== undefined) w.tag(3, 2).bytes(new BinaryWriter().tag(1, 0).int64(f.delayS).tag(2, 0).int32(f.delayNanos ?? 0).finish());
+    if (f.enabled !== undefined) w.tag(4, 2).bytes(new BinaryWriter().tag(1, 2).bytes(new BinaryWriter().tag(1, 0).bool(f.enabled).finish()).tag(2, 2).string("k").finish());
+    return create(AnySchema, { typeUrl: CL_TYPE, value: w.finish() });
+  };
+  it("decodes the xDS wire form and the TypedStruct form alike", () => {
+    expect(compileConnectionLimitSpec(wire({ prefix: "p", max: 7, delayS: 1, delayNanos: 500_000_000 }), "l", "f")).toEqual({ statPrefix: "p", maxConnections: 7, delayMs: 1500, enabled: true });
+    expect(compileConnectionLimitSpec(wire({ prefix: "p", max: 1, enabled: false }), "l", "f").enabled).toBe(false);
+    const ts = anyPack(TypedStructSchema, create(TypedStructSchema, { typeUrl: CL_TYPE, value: { stat_prefix: "q", max_connections: "3", delay: "0.25s" } }));
+    expect(compileConnectionLimitSpec(ts, "l", "f")).toEqual({ statPrefix: "q", maxConnections: 3, delayMs: 250, enabled: true });
+  });
+  it("refuses what Envoy refuses, naming the field", () => {
+    expect(() => compileConnectionLimitSpec(wire({ max: 1 }), "l", "filters[0].typed_config")).toThrow(/filters\[0\]\.typed_config\.stat_prefix.*must not be empty/);
+    expect(() => compileConnectionLimitSpec(wire({ prefix: "p" }), "l", "f")).toThrow(/f\.max_connections.*at least 1/);
+    expect(() => compileConnectionLimitSpec(wire({ prefix: "p", max: 0 }), "l", "f")).toThrow(/f\.max_connections.*at least 1/);
+    const ts = anyPack(TypedStructSchema, create(TypedStructSchema, { typeUrl: CL_TYPE, value: { stat_prefix: "q", max_connections: 2, delay: "soon" } }));
+    expect(() => compileConnectionLimitSpec(ts, "l", "f")).toThrow(/f\.delay.*duration/);
   });
 });
 
