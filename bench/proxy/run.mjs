@@ -393,7 +393,8 @@ async function main() {
     // The same proxy with undici as the HTTP/1.1 upstream pool (what the lean pool replaced).
     "weft-undici": (up) => startWeft(up, { WEFT_PROXY_UNDICI_HTTP1: "1" }),
     // The same proxy without the sidecar's Node flags (what they cost or save, paired in one run).
-    "weft-noflags": (up) => startWeft(up, {}, weftNodeFlags(false)),
+    // (neither the launch flags nor those the proxy sets itself: WEFT_PROXY_RUNTIME_V8_FLAGS="").
+    "weft-noflags": (up) => startWeft(up, { WEFT_PROXY_RUNTIME_V8_FLAGS: "" }, weftNodeFlags(false)),
   };
   for (const t of TARGETS) {
     if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);

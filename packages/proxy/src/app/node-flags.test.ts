@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { parseNodeFlags, PROXY_NODE_FLAGS, PROXY_RUNTIME_V8_FLAGS, withNodeFlags } from "./node-flags.js";
+import { applyRuntimeV8Flags, parseNodeFlags, PROXY_NODE_FLAGS, PROXY_RUNTIME_V8_FLAGS, withNodeFlags } from "./node-flags.js";
 
 describe("PROXY_NODE_FLAGS", () => {
   it("is package.json's weft.nodeFlags and caps the young generation", () => {
@@ -20,10 +20,10 @@ describe("parseNodeFlags", () => {
   });
 
   it("names the entry at fault", () => {
-    expect(() => parseNodeFlags("--a", "pkg")).toThrow("pkg: weft.nodeFlags must be an array");
-    expect(() => parseNodeFlags(["--ok", "-x"], "pkg")).toThrow('pkg: weft.nodeFlags[1] "-x" is not a "--flag[=value]" Node option');
-    expect(() => parseNodeFlags(["--a=b c"], "pkg")).toThrow("weft.nodeFlags[0]");
-    expect(() => parseNodeFlags([3], "pkg")).toThrow("weft.nodeFlags[0] 3");
+    expect(() => parseNodeFlags("--a", "pkg: weft.nodeFlags")).toThrow("pkg: weft.nodeFlags must be an array");
+    expect(() => parseNodeFlags(["--ok", "-x"], "pkg: weft.nodeFlags")).toThrow('pkg: weft.nodeFlags[1] "-x" is not a "--flag[=value]" Node option');
+    expect(() => parseNodeFlags(["--a=b c"], "F")).toThrow("F[0]");
+    expect(() => parseNodeFlags([3], "F")).toThrow("F[0] 3");
   });
 });
 
@@ -45,6 +45,12 @@ describe("PROXY_RUNTIME_V8_FLAGS", () => {
     // Given on the command line, V8 refuses unknown flags: each of ours must start a process.
     const r = spawnSync(process.execPath, [...PROXY_RUNTIME_V8_FLAGS, ...PROXY_NODE_FLAGS, "-e", "0"], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("WEFT_PROXY_RUNTIME_V8_FLAGS replaces them (empty: none) and is checked", () => {
+    expect(applyRuntimeV8Flags({ WEFT_PROXY_RUNTIME_V8_FLAGS: "" })).toEqual([]);
+    expect(applyRuntimeV8Flags({})).toEqual([...PROXY_RUNTIME_V8_FLAGS]);
+    expect(() => applyRuntimeV8Flags({ WEFT_PROXY_RUNTIME_V8_FLAGS: "--ok bad" })).toThrow('WEFT_PROXY_RUNTIME_V8_FLAGS[1] "bad" is not');
   });
 
   it("are applied by the weft-proxy entry point before anything else", () => {

@@ -21,13 +21,13 @@ import { setFlagsFromString } from "node:v8";
 /** One flag: `--name` or `--name=value`, nothing a shell would have to quote. */
 const FLAG = /^--[a-z0-9][a-z0-9-]*(=[A-Za-z0-9._:/-]+)?$/;
 
-/** Checks a package.json `weft.nodeFlags` value; throws naming the bad entry. */
+/** Checks a list of Node flags (`where` names it, e.g. "package.json weft.nodeFlags"); throws naming the bad entry. */
 export function parseNodeFlags(value: unknown, where: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new Error(`${where}: weft.nodeFlags must be an array of "--flag[=value]" strings`);
+  if (!Array.isArray(value)) throw new Error(`${where} must be an array of "--flag[=value]" strings`);
   return value.map((f, i) => {
     if (typeof f !== "string" || !FLAG.test(f)) {
-      throw new Error(`${where}: weft.nodeFlags[${i}] ${JSON.stringify(f)} is not a "--flag[=value]" Node option`);
+      throw new Error(`${where}[${i}] ${JSON.stringify(f)} is not a "--flag[=value]" Node option`);
     }
     return f;
   });
@@ -36,7 +36,7 @@ export function parseNodeFlags(value: unknown, where: string): string[] {
 const pkg = createRequire(import.meta.url)("../../package.json") as { weft?: { nodeFlags?: unknown } };
 
 /** The Node/V8 flags every weft-proxy process is started with (package.json `weft.nodeFlags`). */
-export const PROXY_NODE_FLAGS: readonly string[] = Object.freeze(parseNodeFlags(pkg.weft?.nodeFlags, "@weft/proxy package.json"));
+export const PROXY_NODE_FLAGS: readonly string[] = Object.freeze(parseNodeFlags(pkg.weft?.nodeFlags, "@weft/proxy package.json: weft.nodeFlags"));
 
 /**
  * V8 settings the proxy gives itself when it starts, so they hold however it
@@ -53,9 +53,16 @@ export const PROXY_NODE_FLAGS: readonly string[] = Object.freeze(parseNodeFlags(
  */
 export const PROXY_RUNTIME_V8_FLAGS: readonly string[] = Object.freeze(["--heap-growing-percent=50"]);
 
-/** Applies PROXY_RUNTIME_V8_FLAGS to this process (before the data path is loaded). */
-export function applyRuntimeV8Flags(flags: readonly string[] = PROXY_RUNTIME_V8_FLAGS): void {
+/**
+ * Applies PROXY_RUNTIME_V8_FLAGS to this process (before the data path is
+ * loaded); WEFT_PROXY_RUNTIME_V8_FLAGS (space-separated, empty for none)
+ * replaces them, for measurements and operators.
+ */
+export function applyRuntimeV8Flags(env: Record<string, string | undefined> = process.env): string[] {
+  const override = env.WEFT_PROXY_RUNTIME_V8_FLAGS;
+  const flags = override === undefined ? [...PROXY_RUNTIME_V8_FLAGS] : parseNodeFlags(override.split(/\s+/).filter(Boolean), "WEFT_PROXY_RUNTIME_V8_FLAGS");
   for (const f of flags) setFlagsFromString(f);
+  return flags;
 }
 
 /** The flag's name: `--max-semi-space-size=1` → `--max-semi-space-size`; `_` and `-` are the same to Node. */
