@@ -50,7 +50,11 @@ function enabledOf(f: ConfigFields, res: string, field: string): boolean {
   return d !== 0n;
 }
 
-export function compileConnectionLimitSpec(any: Any, res: string, field: string): ConnectionLimitSpec {
+/**
+ * `workers`: Envoy's count is shared by its worker threads; Weft's workers are processes, so
+ * each enforces its share, ⌈max_connections / workers⌉.
+ */
+export function compileConnectionLimitSpec(any: Any, res: string, field: string, workers = 1): ConnectionLimitSpec {
   const f = typedConfigFields(any, CONNECTION_LIMIT_TYPE_URL, res, field);
   const statPrefix = stringField(f, 1, "stat_prefix", res, field) ?? "";
   if (!statPrefix) throw new ResourceRejectedError(res, `${field}.stat_prefix`, "must not be empty");
@@ -59,7 +63,7 @@ export function compileConnectionLimitSpec(any: Any, res: string, field: string)
   if (max === undefined || max < 1n) throw new ResourceRejectedError(res, `${field}.max_connections`, "must be at least 1");
   return {
     statPrefix,
-    maxConnections: Number(max > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : max),
+    maxConnections: Math.ceil(Number(max > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : max) / Math.max(1, workers)),
     delayMs: durationField(f, 3, "delay", res, field) ?? 0,
     enabled: enabledOf(f, res, field),
   };

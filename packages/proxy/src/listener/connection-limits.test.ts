@@ -58,6 +58,8 @@ describe("compileConnectionLimits", () => {
     });
     expect(compileConnectionLimits(b, none)).toMatchObject({ globalMax: 1000, globalSource: "overload_manager" });
     expect(compileConnectionLimits(b, { ...none, workers: 3 }).globalMax).toBe(334);
+    const perListener = bootstrapOf({ layered_runtime: { layers: [{ name: "a", static_layer: { "envoy.resource_limits.listener.in.connection_limit": 5 } }] } });
+    expect(compileConnectionLimits(perListener, { ...none, workers: 2 }).perListener.get("in")).toBe(3);
     // Istio's 2147483647 on a 1024-fd process: (1024 - 64) / 2.
     const istio = bootstrapOf({ layered_runtime: { layers: [{ name: "g", static_layer: { "overload.global_downstream_max_connections": 2147483647 } }] } });
     expect(compileConnectionLimits(istio, { ...none, fdLimit: 1024 }).globalMax).toBe(480);
@@ -91,6 +93,8 @@ describe("connection_limit filter config", () => {
   it("decodes the xDS wire form and the TypedStruct form alike", () => {
     expect(compileConnectionLimitSpec(wire({ prefix: "p", max: 7, delayS: 1, delayNanos: 500_000_000 }), "l", "f")).toEqual({ statPrefix: "p", maxConnections: 7, delayMs: 1500, enabled: true });
     expect(compileConnectionLimitSpec(wire({ prefix: "p", max: 1, enabled: false }), "l", "f").enabled).toBe(false);
+    // Two worker processes: each takes its share.
+    expect(compileConnectionLimitSpec(wire({ prefix: "p", max: 7 }), "l", "f", 2).maxConnections).toBe(4);
     const ts = anyPack(TypedStructSchema, create(TypedStructSchema, { typeUrl: CL_TYPE, value: { stat_prefix: "q", max_connections: "3", delay: "0.25s" } }));
     expect(compileConnectionLimitSpec(ts, "l", "f")).toEqual({ statPrefix: "q", maxConnections: 3, delayMs: 250, enabled: true });
   });

@@ -34,6 +34,8 @@ export interface ConnectionLimits {
   globalSource: "overload_manager" | "runtime" | "default";
   /** Per-listener caps by listener name (runtime `envoy.resource_limits.listener.<name>.connection_limit`). */
   perListener: Map<string, number>;
+  /** Worker processes (--concurrency) the caps were divided among. */
+  workers: number;
 }
 
 export interface ConnectionLimitOptions {
@@ -124,5 +126,7 @@ export function compileConnectionLimits(b: Bootstrap, opts: ConnectionLimitOptio
     const ceiling = Math.max(1, Math.floor((fds - FD_RESERVE) / 2));
     if (globalMax > ceiling) globalMax = ceiling;
   }
-  return { globalMax, globalSource, perListener };
+  // A listener's own runtime limit is shared the same way.
+  if (workers > 1) for (const [k, v] of perListener) perListener.set(k, Math.ceil(v / workers));
+  return { globalMax, globalSource, perListener, workers };
 }

@@ -65,6 +65,8 @@ export interface ListenerCompileDeps {
   report(field: string, detail?: string): void;
   /** Stats, logger and clusters for filters (rbac, jwt_authn, ext_authz); absent in pure compile checks. */
   runtime?: FilterRuntimeDeps;
+  /** Worker processes sharing the listeners: process-wide counts (connection_limit) take their share. */
+  workers?: number;
 }
 
 // Network filters that only produce telemetry/metadata in Istio's configs; they never change traffic.
@@ -172,7 +174,7 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
     if (terminal) throw new ResourceRejectedError(res, ff, `${f.name} follows the terminal filter`);
     if (any.typeUrl === HCM_TYPE_URL) terminal = { kind: "http", hcm: compileHcm(any, res, `${ff}.typed_config`, deps) };
     else if (any.typeUrl === TCP_PROXY_TYPE_URL) terminal = { kind: "tcp", tcp: compileTcpProxy(any, res, `${ff}.typed_config`, deps) };
-    else if (isConnectionLimit(any)) networkFilters.push(createConnectionLimitFilter(f.name, compileConnectionLimitSpec(any, res, `${ff}.typed_config`), deps.runtime?.stats));
+    else if (isConnectionLimit(any)) networkFilters.push(createConnectionLimitFilter(f.name, compileConnectionLimitSpec(any, res, `${ff}.typed_config`, deps.workers), deps.runtime?.stats));
     else if ((nf = compileNetworkFilter(f.name, any, { resource: res, field: `${ff}.typed_config`, report: deps.report, runtime: deps.runtime }))) networkFilters.push(nf);
     else if (TELEMETRY_NETWORK_FILTERS.has(any.typeUrl)) deps.report(`network_filter[${f.name}]`, "telemetry/metadata network filter is not implemented; skipped (traffic unaffected)");
     else throw new ResourceRejectedError(res, `${ff}.typed_config`, `network filter ${f.name} (${any.typeUrl}) is not implemented`);

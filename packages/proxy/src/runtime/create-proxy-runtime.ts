@@ -133,6 +133,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     report,
     // rbac / jwt_authn / ext_authz count stats and call clusters (remote JWKS, the authz service) at request time.
     runtime: { stats: options.stats, logger: log, cluster: (name: string) => clusters.get(name)?.value },
+    workers: options.connectionLimits?.workers,
   };
 
   function decode<S extends DescMessage>(r: { name: string; resource: Any }, schema: S): MessageShape<S> {
