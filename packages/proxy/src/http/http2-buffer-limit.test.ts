@@ -29,7 +29,7 @@ const held = (): number => {
 };
 
 /** Waits until `f()` stops growing for `quietMs` (or `maxMs` pass), returns its last value. */
-async function settled(f: () => number, quietMs = 500, maxMs = 8000): Promise<number> {
+async function settled(f: () => number, quietMs = 800, maxMs = 10_000): Promise<number> {
   const end = Date.now() + maxMs;
   let last = f();
   let since = Date.now();

@@ -39,7 +39,7 @@ const flushed = (s: net.Socket): number => s.bytesWritten - s.writableLength;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `f()` stops growing for `quietMs` (or `maxMs` pass), returns its last value. */
-async function settled(f: () => number, quietMs = 400, maxMs = 5000): Promise<number> {
+async function settled(f: () => number, quietMs = 800, maxMs = 10_000): Promise<number> {
   const end = Date.now() + maxMs;
   let last = f();
   let since = Date.now();
