@@ -1,6 +1,7 @@
 // envoy.type.matcher.v3.StringMatcher / RegexMatcher compiled to plain predicates.
 // Regexes use RE2 semantics (re2-wasm), anchored for Envoy's full-match rule.
-import { RE2 } from "re2-wasm";
+import { createRequire } from "node:module";
+import type { RE2 } from "re2-wasm";
 import type { StringMatcher } from "@weft/xds-api/gen/envoy/type/matcher/v3/string_pb.js";
 import type { RegexMatcher } from "@weft/xds-api/gen/envoy/type/matcher/v3/regex_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
@@ -13,9 +14,15 @@ export function compileFullRegex(regex: string, resource: string, field: string)
   return (v) => re.test(v);
 }
 
+// re2-wasm (CommonJS) instantiates its WASM module when loaded (~3-4 MB of RSS and a
+// wasm compile at startup): required on the first regex, so a proxy whose config has
+// none never pays for it.
+let RE2Class: typeof RE2 | undefined;
+const re2 = (): typeof RE2 => (RE2Class ??= (createRequire(import.meta.url)("re2-wasm") as { RE2: typeof RE2 }).RE2);
+
 export function compileRe2(source: string, flags: string, resource: string, field: string): RE2 {
   try {
-    return new RE2(source, flags.includes("u") ? flags : flags + "u");
+    return new (re2())(source, flags.includes("u") ? flags : flags + "u");
   } catch (err) {
     throw new ResourceRejectedError(resource, field, `invalid RE2 regex ${JSON.stringify(source)}: ${(err as Error).message}`);
   }

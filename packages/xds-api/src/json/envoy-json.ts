@@ -1,7 +1,14 @@
 import { fromJson, toJson, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { XdsError } from "../errors.js";
 import { xdsRegistry } from "../registry.js";
+
+// yaml (CommonJS) is required on first use: bootstraps are JSON in Istio
+// (envoy-rev.json) and xDS is binary, so most processes never parse YAML and
+// need not load it at startup.
+let yamlModule: typeof Yaml | undefined;
+const yaml = (): typeof Yaml => (yamlModule ??= createRequire(import.meta.url)("yaml") as typeof Yaml);
 
 export interface ReadOptions {
   /** Like Envoy's --allow-unknown-static-fields: skip unknown fields instead of failing. */
@@ -42,7 +49,7 @@ export function parseEnvoyText(text: string, fileName = "<config>"): JsonValue {
     }
   }
   try {
-    return (parseYaml(text, { version: "1.2", merge: true }) ?? {}) as JsonValue;
+    return (yaml().parse(text, { version: "1.2", merge: true }) ?? {}) as JsonValue;
   } catch (cause) {
     throw new XdsError("invalid_yaml", `${fileName}: ${(cause as Error).message}`, undefined, { cause });
   }
@@ -55,5 +62,5 @@ export function readEnvoyText<Desc extends DescMessage>(schema: Desc, text: stri
 
 /** Writes a message as YAML (for `-o yaml` and debug pages). */
 export function toEnvoyYaml<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>, options: WriteOptions = {}): string {
-  return stringifyYaml(toEnvoyJson(schema, message, options));
+  return yaml().stringify(toEnvoyJson(schema, message, options));
 }
