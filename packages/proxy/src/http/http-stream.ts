@@ -150,23 +150,35 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
 
   let abortUpstream: (() => void) | undefined;
 
-  const run = async (): Promise<void> => {
-    // A head refused by validate-request.ts never reaches header mutation, routes or filters.
-    if (ctx.rejected) return localReply(ctx.rejected);
-    const rc = rt.routes();
-    mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
-    const route = rc ? selectRoute(rc, ctx) : undefined;
-    ctx.route = route;
-    const routeIdle = route?.action.kind === "route" ? route.action.idleTimeoutMs : 0;
-    armIdleTimeout(routeIdle > 0 ? routeIdle : rt.config.streamIdleTimeoutMs);
-    if (route) ctx.info.routeName = route.name;
-    for (const f of rt.config.filters) {
+  const failed = (err: unknown): void => {
+    rt.logger.error({ err }, "request handling failed");
+    if (!done) localReply({ status: 500, body: "internal error", details: "weft_internal_error" });
+  };
+
+  /** The decoder filters from `from` on; synchronous unless a filter answers with a promise. */
+  const runFilters = (from: number): void => {
+    const filters = rt.config.filters;
+    for (let i = from; i < filters.length; i++) {
+      const f = filters[i];
       if (!f.decodeHeaders) continue;
-      let r = f.decodeHeaders(ctx);
-      if (r instanceof Promise) r = await r;
+      const r = f.decodeHeaders(ctx);
+      if (r instanceof Promise) {
+        r.then((res) => {
+          if (done) return;
+          if (res) return localReply(res);
+          runFilters(i + 1);
+        }).catch(failed);
+        return;
+      }
       if (done) return;
       if (r) return localReply(r);
     }
+    routeRequest();
+  };
+
+  const routeRequest = (): void => {
+    const route = ctx.route;
+    const rc = rt.routes();
     if (!route || !rc) {
       stats.noRoute.inc();
       return localReply(LocalReplies.routeNotFound());
@@ -188,10 +200,21 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
       finish,
     });
   };
-  run().catch((err: unknown) => {
-    rt.logger.error({ err }, "request handling failed");
-    if (!done) localReply({ status: 500, body: "internal error", details: "weft_internal_error" });
-  });
+
+  try {
+    // A head refused by validate-request.ts never reaches header mutation, routes or filters.
+    if (ctx.rejected) return localReply(ctx.rejected);
+    const rc = rt.routes();
+    mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
+    const route = rc ? selectRoute(rc, ctx) : undefined;
+    ctx.route = route;
+    const routeIdle = route?.action.kind === "route" ? route.action.idleTimeoutMs : 0;
+    armIdleTimeout(routeIdle > 0 ? routeIdle : rt.config.streamIdleTimeoutMs);
+    if (route) ctx.info.routeName = route.name;
+    runFilters(0);
+  } catch (err) {
+    failed(err);
+  }
 }
 
 function redirectLocation(r: RedirectSpec, ctx: RequestContext, matchedPrefix: string | undefined): string {

@@ -19,8 +19,9 @@ export function isInternalAddress(ip: string): boolean {
   return /^f[cd][0-9a-f]{2}:/i.test(ip);
 }
 
-function xffList(v: string | string[] | undefined): string[] {
-  if (v === undefined) return [];
+const NO_XFF: readonly string[] = [];
+
+function xffList(v: string | string[]): string[] {
   const s = typeof v === "string" ? v : v.join(",");
   return s.split(",").map((x) => x.trim()).filter(Boolean);
 }
@@ -29,8 +30,9 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
   const h = ctx.headers;
   const remote = ctx.downstreamRemoteIp.startsWith("::ffff:") ? ctx.downstreamRemoteIp.slice(7) : ctx.downstreamRemoteIp;
   let trusted: string;
+  const xffHeader = h["x-forwarded-for"];
   if (hcm.useRemoteAddress) {
-    const xff = xffList(h["x-forwarded-for"]);
+    const xff = xffHeader === undefined ? NO_XFF : xffList(xffHeader);
     // With trusted hops the client is N from the right of the existing XFF.
     trusted = hcm.xffNumTrustedHops > 0 && xff.length >= hcm.xffNumTrustedHops ? xff[xff.length - hcm.xffNumTrustedHops] : remote;
     if (!hcm.skipXffAppend) {
@@ -39,7 +41,7 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
     }
     h["x-forwarded-proto"] = ctx.scheme;
   } else {
-    const xff = xffList(h["x-forwarded-for"]);
+    const xff = xffHeader === undefined ? NO_XFF : xffList(xffHeader);
     const idx = xff.length - 1 - hcm.xffNumTrustedHops;
     trusted = idx >= 0 ? xff[idx] : remote;
     if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = ctx.scheme;

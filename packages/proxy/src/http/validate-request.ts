@@ -109,7 +109,8 @@ export function validateRequestHead(head: RawRequestHead, limits: RequestLimits)
   let dropped = 0;
   const headers: Headers = {};
   let regularSeen = false;
-  const pseudoSeen = new Set<string>();
+  // HTTP/2 only: the pseudo-headers already seen (HTTP/1 requests never allocate it).
+  let pseudoSeen: Set<string> | undefined;
 
   for (let i = 0; i < raw.length; i += 2) {
     const rawName = raw[i];
@@ -117,6 +118,7 @@ export function validateRequestHead(head: RawRequestHead, limits: RequestLimits)
     if (!isValidFieldValue(value)) return reject(400, `${codec}.invalid_characters`);
     if (h2 && rawName.charCodeAt(0) === 0x3a) {
       // RFC 9113 §8.3: known pseudo-headers, once each, before any regular header.
+      pseudoSeen ??= new Set<string>();
       if (regularSeen || pseudoSeen.has(rawName)) return reject(400, "http2.violation.of.messaging.rule");
       pseudoSeen.add(rawName);
       if (rawName === ":method") method = value;
