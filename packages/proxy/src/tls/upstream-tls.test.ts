@@ -2,6 +2,7 @@
 // against real TLS servers: SNI, ALPN and our client certificate reach the
 // server; every server certificate Weft must refuse gives 503 UF with the
 // TLS failure reason, and never a plaintext fallback.
+import { createHash, randomBytes } from "node:crypto";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -14,6 +15,8 @@ import { staticSecrets, upstreamTls } from "../test-util/tls-config.js";
 
 const TD = "spiffe://cluster.local";
 const SERVER_ID = `${TD}/ns/default/sa/httpbin`;
+/** A body of many TLS records, to check what the HTTP/1.1 pool hands on is whole. */
+const BIG = randomBytes(2 * 1024 * 1024);
 
 interface Seen {
   sni?: string;
@@ -23,7 +26,7 @@ interface Seen {
 
 /** An HTTPS (HTTP/1.1 + h2) server with a given certificate that records what the client presented. */
 async function tlsBackend(leaf: TestLeaf, root: TestCa, seen: Seen[]): Promise<{ port: number; close(): void }> {
-  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => res.end(`ok ${req.httpVersion}`);
+  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => res.end(req.url === "/big" ? BIG : `ok ${req.httpVersion}`);
   const h1 = http.createServer(handler);
   const h2 = http2.createServer(handler);
   // h2 when offered, else http/1.1, else whatever the client offered first (Istio's istio-peer-exchange), served as HTTP/1.1.
@@ -123,6 +126,22 @@ describe("UpstreamTlsContext", () => {
     // The cluster offered istio-peer-exchange,istio only: the server picked its fallback, never h2 on an HTTP/1.1 pool.
     expect(s.alpn).toBe("istio-peer-exchange");
     expect(h.stats.get("cluster.good.ssl.handshake")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("HTTP/1.1 pool: keep-alive reuses one TLS connection, and a large body arrives whole", async () => {
+    expect((await get(h.port("out"), "/")).body).toBe("ok 1.1");
+    const handshakes = h.stats.get("cluster.good.ssl.handshake");
+    for (let i = 0; i < 3; i++) expect((await get(h.port("out"), "/")).body).toBe("ok 1.1");
+    expect(h.stats.get("cluster.good.ssl.handshake")).toBe(handshakes);
+    const big = await new Promise<Buffer>((resolve, reject) => {
+      http.get({ host: "127.0.0.1", port: h.port("out"), path: "/big", agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("end", () => resolve(Buffer.concat(chunks)));
+      }).on("error", reject);
+    });
+    expect(big.length).toBe(BIG.length);
+    expect(createHash("sha256").update(big).digest("hex")).toBe(createHash("sha256").update(BIG).digest("hex"));
   });
 
   it("HTTP/2 pool over TLS: no alpn_protocols configured, so it offers h2 (Envoy's codec fallback)", async () => {

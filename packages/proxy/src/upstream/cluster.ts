@@ -339,9 +339,9 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
           events,
           tls,
         };
-        // Plaintext HTTP/1.1 takes the lean pool (the hot path); TLS stays on undici's.
+        // HTTP/1.1, plaintext or TLS (the mesh's mTLS hop), takes the lean pool; undici's stays as an opt-out.
         if (protocol === "http2") p = createHttp2Pool(o);
-        else if (tls || process.env.WEFT_PROXY_UNDICI_HTTP1 === "1") p = createHttp1Pool({ ...o, maxConnections: config.maxConnections });
+        else if (process.env.WEFT_PROXY_UNDICI_HTTP1 === "1") p = createHttp1Pool({ ...o, maxConnections: config.maxConnections });
         else p = createLeanHttp1Pool({ ...o, maxConnections: config.maxConnections });
         pools.set(k, p);
       }

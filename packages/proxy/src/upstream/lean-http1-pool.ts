@@ -1,5 +1,6 @@
-// HTTP/1.1 upstream pool over plain net sockets, for plaintext endpoints
-// (TLS endpoints keep the undici pool, http1-pool.ts). One request at a time
+// HTTP/1.1 upstream pool over net sockets, or TLS ones from upstream-tls.ts
+// (the UpstreamTlsContext transport socket, as the other pools use it; the
+// undici pool in http1-pool.ts is kept behind WEFT_PROXY_UNDICI_HTTP1=1). One request at a time
 // per connection (no pipelining), keep-alive with the most recently used
 // idle connection first, at most max_connections (circuit breaker; the rest
 // wait in order), max_requests_per_connection, connect timeout, idle timeout
@@ -8,20 +9,22 @@
 // Why not undici: on the proxy's hot path undici's dispatcher, handler
 // wrapping and wasm parser were ~20 % of the CPU per request (bench/RESULTS.md).
 // Per exchange this allocates one Exchange (which is also the UpstreamStream)
-// and the head string, writes the head once, and reads through net's `onread`
-// into one reused buffer (no Readable stream machinery per read): the parser
+// and the head string, writes the head once, and reads plaintext sockets through
+// net's `onread` into one reused buffer (no Readable stream machinery per read;
+// TLS sockets deliver their own buffers through 'data'): the parser
 // never keeps those bytes, and body pieces are copied once before they reach
 // the handler, which may hold them (a queued downstream write, a buffered
 // ext_authz body). No timer per request: idle connections are checked when
 // picked and swept by one timer per pool.
 import * as net from "node:net";
 import type { Http1PoolOptions } from "./http1-pool.js";
+import { connectUpstreamTls } from "../tls/upstream-tls.js";
 import { createResponseParser, ResponseParseError, type ResponseHeaders, type ResponseParser, type ResponseParserEvents } from "./http1-response-parser.js";
 import { pipeRequestBody, serializeRequestHead, type BodyPipe } from "./http1-request-writer.js";
 import { UpstreamError, transportReasonOf, type ConnectionPool, type UpstreamHandler, type UpstreamRequest, type UpstreamStream } from "./upstream-stream.js";
 
-/** The HTTP/1.1 pool's options without TLS: the lean pool serves plaintext endpoints only. */
-export type LeanHttp1PoolOptions = Omit<Http1PoolOptions, "tls">;
+/** The HTTP/1.1 pool's options; `tls` makes every connection a TLS one. */
+export type LeanHttp1PoolOptions = Http1PoolOptions;
 
 const DEFAULT_IDLE_MS = 4000;
 
@@ -93,16 +96,31 @@ class Conn implements ResponseParserEvents {
   idleSince = 0;
   connected = false;
   exchange: Exchange | undefined = undefined;
+  /** Reads arrive in buffers of their own (TLS 'data'), not in READ_BUFFER: bodies need no copy. */
+  private readonly ownReads: boolean;
   private localText: string | undefined = undefined;
 
+  /** `settle(err)`: the connection is established (TCP, or TLS handshake and server checks done) or failed. */
   constructor(
     readonly pool: LeanPool,
     o: LeanHttp1PoolOptions,
+    settle: (err: Error | undefined) => void,
   ) {
     this.idleMs = pool.baseIdleMs;
     this.parser = createResponseParser(false, this);
-    const onread = { buffer: READ_BUFFER, callback: (n: number): boolean => this.onRead(n) };
-    this.socket = o.pipe ? net.connect({ path: o.pipe, onread }) : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true, onread });
+    if (o.tls) {
+      // TLS failures reach settle as UpstreamTlsError (Envoy's transport failure reason), before the socket's own 'error'.
+      this.socket = connectUpstreamTls({ host: o.ip, port: o.port, pipe: o.pipe, localAddress: o.localAddress }, o.tls, "http1", settle);
+      this.socket.setNoDelay(true);
+      this.socket.on("data", (d: Buffer) => this.onRead(d));
+      this.ownReads = true;
+    } else {
+      const onread = { buffer: READ_BUFFER, callback: (n: number): boolean => this.onRead(READ_BUFFER.subarray(0, n)) };
+      this.socket = o.pipe ? net.connect({ path: o.pipe, onread }) : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true, onread });
+      this.socket.once("connect", () => settle(undefined));
+      this.ownReads = false;
+    }
+    this.socket.on("error", settle);
   }
 
   local(): string | undefined {
@@ -111,8 +129,8 @@ class Conn implements ResponseParserEvents {
     return this.localText;
   }
 
-  /** net's onread callback; always true: backpressure pauses the socket explicitly (onBody). */
-  private onRead(n: number): boolean {
+  /** Bytes read (net's onread callback, or 'data'); always true: backpressure pauses the socket explicitly (onBody). */
+  private onRead(data: Buffer): boolean {
     const ex = this.exchange;
     if (!ex) {
       // Bytes on an idle connection: the upstream is confused; never reuse it.
@@ -120,7 +138,7 @@ class Conn implements ResponseParserEvents {
       return true;
     }
     try {
-      this.parser.execute(READ_BUFFER.subarray(0, n));
+      this.parser.execute(data);
     } catch (err) {
       if (!(err instanceof ResponseParseError)) throw err;
       const started = this.parser.started;
@@ -146,8 +164,8 @@ class Conn implements ResponseParserEvents {
   onBody(chunk: Buffer): void {
     const ex = this.exchange;
     if (!ex || ex.aborted || ex.finished) return;
-    // A copy: `chunk` is a view into READ_BUFFER, overwritten by the next read.
-    if (!ex.handler.onData(Buffer.from(chunk)) && !ex.paused) {
+    // A copy when `chunk` is a view into READ_BUFFER, which the next read overwrites.
+    if (!ex.handler.onData(this.ownReads ? chunk : Buffer.from(chunk)) && !ex.paused) {
       ex.paused = true;
       this.socket.pause();
     }
@@ -279,31 +297,35 @@ class LeanPool implements ConnectionPool {
 
   private connect(ex: Exchange): void {
     const o = this.o;
-    const c = new Conn(this, o);
-    const socket = c.socket;
-    this.all.add(c);
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), o.connectTimeoutMs);
-    socket.once("connect", () => {
-      c.connected = true;
+    let settled = false;
+    const settle = (err: Error | undefined): void => {
+      if (settled) return; // later socket errors: 'close' follows and settles the exchange
+      settled = true;
       clearTimeout(timer);
+      if (err) {
+        o.events.connectFailed();
+        this.all.delete(c);
+        if (!c.socket.destroyed) c.socket.destroy();
+        ex.fail(new UpstreamError("connection_failure", transportReasonOf(err), { cause: err }));
+        this.kick();
+        return;
+      }
+      c.connected = true;
       o.events.connected();
       if (ex.aborted) return this.release(c);
       this.assign(c, ex);
-    });
-    socket.on("error", (err) => {
-      if (c.connected) return; // 'close' follows and settles the exchange
-      clearTimeout(timer);
-      o.events.connectFailed();
-      this.all.delete(c);
-      ex.fail(new UpstreamError("connection_failure", transportReasonOf(err), { cause: err }));
-      this.kick();
-    });
+    };
+    const c = new Conn(this, o, settle);
+    const socket = c.socket;
+    this.all.add(c);
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), o.connectTimeoutMs);
     socket.on("close", () => {
       if (!c.connected) {
-        // Destroyed while connecting without an error (the pool closed): the request can't go.
+        // Closed before it was established, without an error (the pool closed): the request can't go.
+        settled = true;
         clearTimeout(timer);
         this.all.delete(c);
-        ex.fail(new UpstreamError("connection_termination", "pool closed")); // a no-op after 'error'
+        ex.fail(new UpstreamError("connection_termination", "connection closed before it was established")); // a no-op after a failure
         return;
       }
       o.events.closed();

@@ -1,5 +1,7 @@
 // The protocol-neutral shape of one upstream request, shared by the HTTP/1.1
-// (undici) and HTTP/2 (node:http2) pools.
+// pools (lean-http1-pool.ts on net sockets, http1-pool.ts on undici) and the
+// HTTP/2 pool (node:http2). A pool may call onHeaders, onData and onEnd in one
+// synchronous run when the whole response was read at once.
 import type { Readable } from "node:stream";
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -41,7 +43,11 @@ export class UpstreamError extends Error {
 export interface UpstreamHandler {
   /** `endStream` when the response has no body (HTTP/2 trailers-only, HEAD, 204…). */
   onHeaders(status: number, headers: UpstreamHeaders, endStream: boolean): void;
-  /** Return false to ask for a pause; resume() is called on the stream later. */
+  /**
+   * Return false to ask for a pause; resume() is called on the stream later. The chunk is the
+   * handler's to keep (a queued downstream write, a buffered body): pools that read into a
+   * reused buffer hand over a copy.
+   */
   onData(chunk: Buffer): boolean;
   onEnd(trailers: UpstreamHeaders | undefined): void;
   onError(err: UpstreamError): void;
