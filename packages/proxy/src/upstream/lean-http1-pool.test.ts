@@ -266,6 +266,20 @@ describe("lean HTTP/1.1 upstream pool: reads, framing and connection life", () =
     await p.close();
   });
 
+  it("checks the idle time when picking a connection, before the sweep timer had a chance to run", async () => {
+    const { p, counts } = pool({ idleTimeoutMs: 100 });
+    await send(p, { path: "/p1" });
+    // Keep the event loop busy past the idle timeout: no timer runs, so only the pick can notice.
+    const until = Date.now() + 200;
+    while (Date.now() < until);
+    const r = send(p, { path: "/p2" });
+    expect(counts.connected).toBe(1);
+    expect(counts.closed).toBe(0);
+    expect((await r).status).toBe(200);
+    expect(counts.connected).toBe(2);
+    await p.close();
+  });
+
   it("never reuses a connection past the upstream's Keep-Alive: timeout= hint minus a second", async () => {
     const { p, counts } = pool({ idleTimeoutMs: 60_000 });
     for (let i = 0; i < 3; i++) expect((await send(p, { path: "/hint" })).body).toBe("ok");
