@@ -9,11 +9,13 @@ import type { ConnInfo } from "../listener/conn-info.js";
 import { createHttp1Downstream, createHttp2Downstream, type Downstream } from "./downstream.js";
 import { countRejection } from "./hardening-stats.js";
 import { guardHttp2Session, http2ServerOptions } from "./http2-guard.js";
+import { guardHttp2Frames } from "./http2-frame-guard.js";
 import type { HcmRuntime } from "./hcm-runtime.js";
 import { handleStream } from "./http-stream.js";
 import type { Headers, RequestContext } from "./request-context.js";
 import { handleWebSocketUpgrade } from "./websocket.js";
 import { createLeanHttp1 } from "./lean-http1-connection.js";
+import { DEFAULT_CONNECTION_BUFFER_LIMIT } from "../runtime/buffer-limit.js";
 import { peek } from "../listener/peek.js";
 import { validateRequestHead, type RequestProtocol, type RequestValidation } from "./validate-request.js";
 
@@ -192,7 +194,13 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     refuseConnection(socket, status, reason);
   });
 
+  // The connection each HTTP/2 session serves. The session's socket may be the frame guard's
+  // wrapper rather than the listener's socket, so it is looked up here, not on the socket.
+  const sessionConn = new WeakMap<http2.Http2Session, ConnInfo>();
+  let accepting: ConnInfo | undefined;
   h2.on("session", (session: http2.ServerHttp2Session) => {
+    // Emitted synchronously inside h2.emit("connection"), while `accepting` is set.
+    if (accepting) sessionConn.set(session, accepting);
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     guardHttp2Session(session, limits, rt.stats.guard, rt.logger);
@@ -216,8 +224,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     // listener that error would take the whole process down.
     stream.on("error", () => {});
     if (stream.destroyed) return;
-    const socket = stream.session?.socket as InfoSocket | undefined;
-    const conn = socket?.[CONN_INFO];
+    const conn = stream.session ? sessionConn.get(stream.session) : undefined;
     if (!conn) {
       if (!stream.closed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       return;
@@ -243,10 +250,16 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
         else useH2 = conn.alpn === "h2" || conn.alpn === "h2c" || (first !== undefined && isHttp2Preface(first) === true);
         if (useH2) {
           rt.stats.cxHttp2Total.inc();
-          h2.emit("connection", socket);
+          accepting = conn;
+          try {
+            // max_inbound_window_update_frames_per_data_frame_sent, when configured (opt-in: see request-limits.ts).
+            h2.emit("connection", limits.http2.enforceWindowUpdateLimit ? guardHttp2Frames(socket, limits.http2, rt.stats.guard.http2, rt.logger) : socket);
+          } finally {
+            accepting = undefined;
+          }
         } else {
           rt.stats.cxHttp1Total.inc();
-          if (lean) lean.handle(socket);
+          if (lean) lean.handle(socket, conn.bufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT);
           else h1.emit("connection", socket);
         }
         socket.resume();

@@ -172,7 +172,8 @@ describe("PRIORITY flood against weft-proxy", () => {
   let proxy: HostileProxy;
   beforeAll(async () => {
     upstream = await startEchoUpstreamProcess();
-    proxy = await startHostileProxy(upstream.port, { http2_protocol_options: { max_inbound_priority_frames_per_stream: 20 } });
+    // The WINDOW_UPDATE limit is opt-in (its frame reader costs CPU): set explicitly here.
+    proxy = await startHostileProxy(upstream.port, { http2_protocol_options: { max_inbound_priority_frames_per_stream: 20, max_inbound_window_update_frames_per_data_frame_sent: 10 } });
   }, 120_000);
   afterAll(async () => {
     await proxy?.stop();
@@ -196,5 +197,18 @@ describe("PRIORITY flood against weft-proxy", () => {
     expect(await fine.waitFor((f) => f.type === FrameType.PING && (f.flags & Flag.ACK) !== 0)).toBeDefined();
     expect(fine.isClosed()).toBe(false);
     fine.socket.destroy();
+  });
+
+  it("enforces max_inbound_window_update_frames_per_data_frame_sent when configured, and still serves nghttp and HTTP/2 downloads", async () => {
+    const c = await h2connect(proxy.port);
+    const flood: Buffer[] = [];
+    for (let i = 0; i < 200; i++) flood.push(windowUpdate(0));
+    c.write(Buffer.concat(flood));
+    await c.closed;
+    expect(c.goawayCode()).toBe(ErrorCode.ENHANCE_YOUR_CALM);
+    expect(await proxy.stat("http2.inbound_window_update_frames_flood")).toBe(1);
+    const n = await nghttp(`http://127.0.0.1:${proxy.port}/after-window-flood`);
+    expect(n.code).toBe(0);
+    expect((await h2get(proxy.port, "/after-window-flood"))[0]).toBe(200);
   });
 });

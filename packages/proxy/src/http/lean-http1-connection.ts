@@ -29,12 +29,14 @@ export interface LeanHttp1Hooks {
 }
 
 export interface LeanHttp1 {
-  handle(socket: Socket): void;
+  /** `bufferLimitBytes`: the listener's per_connection_buffer_limit_bytes. */
+  handle(socket: Socket, bufferLimitBytes: number): void;
   /** Destroys every connection the lean codec still owns. */
   closeAll(): void;
 }
 
 const LF = 10;
+const MAX_BODY_BUFFER = 64 * 1024;
 
 class LeanConnection implements LeanConnectionPort {
   gone = false;
@@ -54,6 +56,7 @@ class LeanConnection implements LeanConnectionPort {
   constructor(
     readonly socket: Socket,
     private readonly owner: LeanHttp1Impl,
+    private readonly bodyBufferBytes: number,
   ) {
     this.lastActive = Date.now();
     // Like node:http: a new connection's first head is timed from the accept.
@@ -141,7 +144,7 @@ class LeanConnection implements LeanConnectionPort {
         this.headSince = 0;
         let rest = head.end < this.buf.length ? this.buf.subarray(head.end) : undefined;
         this.buf = undefined;
-        const stream = new LeanHttp1Stream(this, head.method, head.contentLength, head.keepAlive);
+        const stream = new LeanHttp1Stream(this, head.method, head.contentLength, head.keepAlive, this.bodyBufferBytes);
         this.stream = stream;
         if (rest && stream.bodyRemaining > 0) rest = stream.feedBody(rest);
         this.buf = rest;
@@ -203,8 +206,10 @@ class LeanHttp1Impl implements LeanHttp1 {
     this.sweepMs = Math.max(50, Math.min(1000, ...periods));
   }
 
-  handle(socket: Socket): void {
-    this.conns.add(new LeanConnection(socket, this));
+  handle(socket: Socket, bufferLimitBytes: number): void {
+    // The body buffer never exceeds the connection's limit (and a read is at most 64 KiB anyway).
+    const bodyBufferBytes = Math.max(1024, Math.min(MAX_BODY_BUFFER, bufferLimitBytes));
+    this.conns.add(new LeanConnection(socket, this, bodyBufferBytes));
     if (!this.sweep && (this.options.headersTimeoutMs > 0 || this.options.idleTimeoutMs > 0)) {
       this.sweep = setInterval(() => this.check(), this.sweepMs);
       this.sweep.unref();

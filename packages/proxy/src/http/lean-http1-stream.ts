@@ -24,8 +24,11 @@ export interface LeanConnectionPort {
 
 /** The request body, fed by the connection; reading it resumes the socket. */
 export class LeanRequestBody extends Readable {
-  constructor(private readonly port: LeanConnectionPort) {
-    super({ highWaterMark: 64 * 1024 });
+  constructor(
+    private readonly port: LeanConnectionPort,
+    highWaterMark: number,
+  ) {
+    super({ highWaterMark });
   }
   override _read(): void {
     this.port.resumeReading();
@@ -59,11 +62,13 @@ export class LeanHttp1Stream implements Downstream {
     method: string,
     contentLength: number,
     keepAlive: boolean,
+    /** Request body bytes buffered before the socket is paused (per_connection_buffer_limit_bytes, at most 64 KiB). */
+    bodyBufferBytes: number,
   ) {
     this.isHead = method === "HEAD";
     this.bodyRemaining = contentLength;
     this.closeAfter = !keepAlive;
-    if (contentLength > 0) this.body = new LeanRequestBody(port);
+    if (contentLength > 0) this.body = new LeanRequestBody(port, bodyBufferBytes);
   }
 
   get closed(): boolean {

@@ -26,6 +26,12 @@ export interface Http2Limits {
   /** max_inbound_window_update_frames_per_data_frame_sent (Envoy 10). */
   maxInboundWindowUpdatePerDataSent: number;
   /**
+   * Whether the WINDOW_UPDATE limit is enforced: only when the field is set explicitly.
+   * Checking it puts a frame reader between the socket and node:http2, which costs
+   * 25–45 % more CPU per HTTP/2 request (RESILIENCE.md), so it is opt-in.
+   */
+  enforceWindowUpdateLimit: boolean;
+  /**
    * Premature resets (CVE-2023-44487): once this many streams have closed on a
    * connection and at least half were reset by the client before the response
    * finished, the connection gets GOAWAY(ENHANCE_YOUR_CALM). Envoy's runtime key
@@ -114,6 +120,7 @@ export function compileRequestLimits(hcm: HttpConnectionManager, res: string, fi
       maxConsecutiveEmptyFrames: h2?.maxConsecutiveInboundFramesWithEmptyPayload ?? 1,
       maxInboundPriorityFramesPerStream: h2?.maxInboundPriorityFramesPerStream ?? 100,
       maxInboundWindowUpdatePerDataSent: positive(h2?.maxInboundWindowUpdateFramesPerDataFrameSent, 10, "max_inbound_window_update_frames_per_data_frame_sent"),
+      enforceWindowUpdateLimit: h2?.maxInboundWindowUpdateFramesPerDataFrameSent !== undefined,
       prematureResetTotalStreamCount: 100,
       maxHeaderListBytes: kb * 1024,
     },
