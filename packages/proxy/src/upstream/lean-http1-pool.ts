@@ -1,26 +1,21 @@
 // HTTP/1.1 upstream pool over net sockets, or TLS ones from upstream-tls.ts
 // (the UpstreamTlsContext transport socket, as the other pools use it; the
-// undici pool in http1-pool.ts is kept behind WEFT_PROXY_UNDICI_HTTP1=1). One request at a time
-// per connection (no pipelining), keep-alive with the most recently used
-// idle connection first, at most max_connections (circuit breaker; the rest
-// wait in order), max_requests_per_connection, connect timeout, idle timeout
-// (shortened by the upstream's Keep-Alive: timeout= hint), source address.
+// undici pool in http1-pool.ts stays behind WEFT_PROXY_UNDICI_HTTP1=1). One
+// request at a time per connection (no pipelining), keep-alive with the most
+// recently used idle connection first, at most max_connections (circuit
+// breaker; the rest wait in order), max_requests_per_connection, connect
+// timeout, idle timeout (shortened by the upstream's Keep-Alive: timeout=
+// hint), source address.
 //
 // Why not undici: on the proxy's hot path undici's dispatcher, handler
 // wrapping and wasm parser were ~20 % of the CPU per request (bench/RESULTS.md).
 // Per exchange this allocates one Exchange (which is also the UpstreamStream)
-// and the head string, writes the head once, and reads plaintext sockets through
-// net's `onread` into one reused buffer (no Readable stream machinery per read;
-// TLS sockets deliver their own buffers through 'data'): the parser
-// never keeps those bytes, and body pieces are copied once before they reach
-// the handler, which may hold them (a queued downstream write, a buffered
-// ext_authz body). No timer per request: idle connections are checked when
-// picked and swept by one timer per pool.
-import * as net from "node:net";
+// and the head string, and writes the head once; connections and their reads
+// are in lean-http1-conn.ts. No timer per request: idle connections are
+// checked when picked and swept by one timer per pool.
 import type { Http1PoolOptions } from "./http1-pool.js";
-import { connectUpstreamTls } from "../tls/upstream-tls.js";
-import { createResponseParser, ResponseParseError, type ResponseHeaders, type ResponseParser, type ResponseParserEvents } from "./http1-response-parser.js";
-import { pipeRequestBody, serializeRequestHead, type BodyPipe } from "./http1-request-writer.js";
+import { pipeRequestBody, serializeRequestHead } from "./http1-request-writer.js";
+import { Conn, Exchange, type LeanPoolSide } from "./lean-http1-conn.js";
 import { UpstreamError, transportReasonOf, type ConnectionPool, type UpstreamHandler, type UpstreamRequest, type UpstreamStream } from "./upstream-stream.js";
 
 /** The HTTP/1.1 pool's options; `tls` makes every connection a TLS one. */
@@ -28,166 +23,7 @@ export type LeanHttp1PoolOptions = Http1PoolOptions;
 
 const DEFAULT_IDLE_MS = 4000;
 
-/**
- * Every lean-pool socket of the process reads into this one buffer. Safe because a read
- * callback runs to completion before the next read lands in it, and nothing keeps a
- * reference past the callback (the parser copies a partial head, the pool copies bodies).
- */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-
-class Exchange implements UpstreamStream, BodyPipe {
-  conn: Conn | undefined = undefined;
-  aborted = false;
-  finished = false;
-  /** The request body is still being written: the connection can't be reused yet. */
-  sending = false;
-  reusable = true;
-  paused = false;
-
-  constructor(
-    readonly pool: LeanPool,
-    readonly req: UpstreamRequest,
-    readonly handler: UpstreamHandler,
-    readonly head: string,
-    readonly chunked: boolean,
-  ) {}
-
-  fail(err: UpstreamError): void {
-    if (this.finished || this.aborted) return;
-    this.finished = true;
-    this.handler.onError(err);
-  }
-
-  localAddress(): string | undefined {
-    return this.conn?.local();
-  }
-
-  resume(): void {
-    if (!this.paused || !this.conn) return;
-    this.paused = false;
-    this.conn.socket.resume();
-  }
-
-  abort(): void {
-    this.pool.abort(this);
-  }
-
-  stopped(): boolean {
-    return this.aborted;
-  }
-
-  bodySent(): void {
-    this.sending = false;
-    // The response may already be complete (the upstream answered early): now the connection can go.
-    const c = this.conn;
-    if (this.finished && c && c.exchange === undefined && !c.socket.destroyed) this.pool.retire(c);
-  }
-
-  bodyFailed(): void {
-    if (this.conn) this.pool.retire(this.conn);
-  }
-}
-
-class Conn implements ResponseParserEvents {
-  readonly socket: net.Socket;
-  readonly parser: ResponseParser;
-  requests = 0;
-  idleMs: number;
-  idleSince = 0;
-  connected = false;
-  exchange: Exchange | undefined = undefined;
-  /** Reads arrive in buffers of their own (TLS 'data'), not in READ_BUFFER: bodies need no copy. */
-  private readonly ownReads: boolean;
-  private localText: string | undefined = undefined;
-
-  /** `settle(err)`: the connection is established (TCP, or TLS handshake and server checks done) or failed. */
-  constructor(
-    readonly pool: LeanPool,
-    o: LeanHttp1PoolOptions,
-    settle: (err: Error | undefined) => void,
-  ) {
-    this.idleMs = pool.baseIdleMs;
-    this.parser = createResponseParser(false, this);
-    if (o.tls) {
-      // TLS failures reach settle as UpstreamTlsError (Envoy's transport failure reason), before the socket's own 'error'.
-      this.socket = connectUpstreamTls({ host: o.ip, port: o.port, pipe: o.pipe, localAddress: o.localAddress }, o.tls, "http1", settle);
-      this.socket.setNoDelay(true);
-      this.socket.on("data", (d: Buffer) => this.onRead(d));
-      this.ownReads = true;
-    } else {
-      const onread = { buffer: READ_BUFFER, callback: (n: number): boolean => this.onRead(READ_BUFFER.subarray(0, n)) };
-      this.socket = o.pipe ? net.connect({ path: o.pipe, onread }) : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress, noDelay: true, onread });
-      this.socket.once("connect", () => settle(undefined));
-      this.ownReads = false;
-    }
-    this.socket.on("error", settle);
-  }
-
-  local(): string | undefined {
-    const s = this.socket;
-    if (this.localText === undefined && s.localAddress) this.localText = `${s.localAddress}:${s.localPort}`;
-    return this.localText;
-  }
-
-  /** Bytes read (net's onread callback, or 'data'); always true: backpressure pauses the socket explicitly (onBody). */
-  private onRead(data: Buffer): boolean {
-    const ex = this.exchange;
-    if (!ex) {
-      // Bytes on an idle connection: the upstream is confused; never reuse it.
-      this.pool.retire(this);
-      return true;
-    }
-    try {
-      this.parser.execute(data);
-    } catch (err) {
-      if (!(err instanceof ResponseParseError)) throw err;
-      const started = this.parser.started;
-      this.pool.retire(this);
-      ex.fail(new UpstreamError(started ? "reset" : "connection_termination", `upstream protocol error: ${err.message}`, { cause: err }));
-    }
-    return true;
-  }
-
-  onHead(status: number, headers: ResponseHeaders, complete: boolean, close: boolean): void {
-    const ex = this.exchange;
-    if (!ex || ex.aborted) return;
-    if (close) ex.reusable = false;
-    const ka = headers["keep-alive"];
-    if (typeof ka === "string") {
-      const hint = /timeout=(\d+)/i.exec(ka);
-      // Envoy-like safety margin: stop reusing a second before the upstream would close.
-      if (hint) this.idleMs = Math.max(0, Math.min(this.pool.baseIdleMs, (Number(hint[1]) - 1) * 1000));
-    }
-    ex.handler.onHeaders(status, headers, complete);
-  }
-
-  onBody(chunk: Buffer): void {
-    const ex = this.exchange;
-    if (!ex || ex.aborted || ex.finished) return;
-    // A copy when `chunk` is a view into READ_BUFFER, which the next read overwrites.
-    if (!ex.handler.onData(this.ownReads ? chunk : Buffer.from(chunk)) && !ex.paused) {
-      ex.paused = true;
-      this.socket.pause();
-    }
-  }
-
-  onEnd(trailers: ResponseHeaders | undefined): void {
-    const ex = this.exchange;
-    if (!ex || ex.aborted || ex.finished) return;
-    ex.finished = true;
-    const max = this.pool.o.maxRequestsPerConnection;
-    if ((max > 0 && this.requests >= max) || this.parser.excess) ex.reusable = false;
-    ex.handler.onEnd(trailers);
-    // After the handler: a paused socket must flow again before reuse.
-    if (ex.paused) this.socket.resume();
-    if (!ex.reusable || ex.sending || this.idleMs === 0) {
-      this.exchange = undefined;
-      this.pool.retire(this);
-    } else this.pool.release(this);
-  }
-}
-
-class LeanPool implements ConnectionPool {
+class LeanPool implements ConnectionPool, LeanPoolSide {
   readonly baseIdleMs: number;
   private readonly idle: Conn[] = [];
   private readonly all = new Set<Conn>();
