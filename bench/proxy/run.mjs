@@ -10,7 +10,8 @@
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
-//        [--targets direct,haproxy,nginx,weft,weft-undici,weft-noflags] [--weft-concurrency 1] [--write]
+//        [--targets direct,haproxy,nginx,node-floor,weft,weft-nodehttp,weft-undici,weft-noflags]
+//        [--weft-concurrency 1] [--write]
 //
 // weft-proxy runs with the sidecar's Node flags (packages/proxy/package.json
 // weft.nodeFlags, as the agent starts it; WEFT_NODE_ARGS="..." replaces them);
@@ -35,7 +36,7 @@ const { values: args } = parseArgs({
     "latency-duration": { type: "string", default: "10" },
     rps: { type: "string", default: "1000" },
     "latency-connections": { type: "string", default: "16" },
-    targets: { type: "string", default: "direct,haproxy,nginx,weft,weft-undici" },
+    targets: { type: "string", default: "direct,haproxy,nginx,node-floor,weft,weft-nodehttp" },
     "weft-concurrency": { type: "string", default: "1" },
     "proxy-cpu": { type: "string", default: "0" },
     "load-cpu": { type: "string", default: "1" },
@@ -307,6 +308,13 @@ function weftNodeFlags(withFlags) {
   return JSON.parse(readFileSync(join(ROOT, "packages/proxy/package.json"), "utf8")).weft?.nodeFlags ?? [];
 }
 
+async function startNodeFloor(upstream) {
+  const port = await freePort();
+  const p = startPinned("node floor proxy", PROXY_CPU, process.execPath, [join(ROOT, "bench/proxy/node-floor-proxy.mjs"), String(port), String(upstream)]);
+  await waitHttp(port);
+  return { port, ...p };
+}
+
 async function startWeft(upstream, env = {}, nodeFlags = weftNodeFlags(true)) {
   const port = await freePort();
   const admin = await freePort();
@@ -395,12 +403,16 @@ async function main() {
     // The same proxy without the sidecar's Node flags (what they cost or save, paired in one run).
     // (neither the launch flags nor those the proxy sets itself: WEFT_PROXY_RUNTIME_V8_FLAGS="").
     "weft-noflags": (up) => startWeft(up, { WEFT_PROXY_RUNTIME_V8_FLAGS: "" }, weftNodeFlags(false)),
+    // The least a Node process can do to relay these requests (node-floor-proxy.mjs): Node's own ceiling here.
+    "node-floor": startNodeFloor,
+    // weft-proxy with node:http for every HTTP/1.1 request (what the lean codec replaced).
+    "weft-nodehttp": (up) => startWeft(up, { WEFT_PROXY_NODE_HTTP1: "1" }),
   };
   for (const t of TARGETS) {
     if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
     const target = await starters[t](upstream.port);
     try {
-      const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags" };
+      const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream" };
       const name = names[t] ?? t;
       results.push(await measure(name, target));
     } finally {
