@@ -6,6 +6,7 @@
 // shows the configured value is the one in force. The stalled connections
 // then finish: every byte arrives, in order.
 import * as net from "node:net";
+import { settled } from "../test-util/settled.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 
@@ -38,19 +39,6 @@ const flushed = (s: net.Socket): number => s.bytesWritten - s.writableLength;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until `f()` stops growing for `quietMs` (or `maxMs` pass), returns its last value. */
-async function settled(f: () => number, quietMs = 800, maxMs = 10_000): Promise<number> {
-  const end = Date.now() + maxMs;
-  let last = f();
-  let since = Date.now();
-  while (Date.now() < end) {
-    await sleep(50);
-    const v = f();
-    if (v !== last) [last, since] = [v, Date.now()];
-    else if (Date.now() - since >= quietMs) break;
-  }
-  return last;
-}
 
 describe("tcp_proxy per_connection_buffer_limit_bytes", () => {
   let h: Harness;
