@@ -133,6 +133,8 @@ describe("UpstreamTlsContext", () => {
     const handshakes = h.stats.get("cluster.good.ssl.handshake");
     for (let i = 0; i < 3; i++) expect((await get(h.port("out"), "/")).body).toBe("ok 1.1");
     expect(h.stats.get("cluster.good.ssl.handshake")).toBe(handshakes);
+    // %UPSTREAM_LOCAL_ADDRESS% is known for TLS HTTP/1.1 too (the pool owns its sockets).
+    expect((await h.logs.waitFor((i) => i.upstreamCluster === "good")).upstreamLocalAddress).toMatch(/^127\.0\.0\.1:\d+$/);
     const big = await new Promise<Buffer>((resolve, reject) => {
       http.get({ host: "127.0.0.1", port: h.port("out"), path: "/big", agent: false }, (res) => {
         const chunks: Buffer[] = [];
