@@ -1,9 +1,10 @@
 // The lean HTTP/1.1 pool against a real node:http upstream: keep-alive reuse,
 // max_requests_per_connection, max_connections queueing, request bodies
 // (Content-Length and chunked), connect failures and a close mid-response.
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLeanHttp1Pool, type LeanHttp1PoolOptions } from "./lean-http1-pool.js";
@@ -363,6 +364,28 @@ describe("lean HTTP/1.1 upstream pool: reads, framing and connection life", () =
     expect(up.conns()).toBe(2);
     await p.close();
     up.srv.close();
+  });
+
+  it("fails a connect that hangs past connect_timeout with Envoy's reason, and counts it", async () => {
+    // A listener whose process is stopped: once its accept queue (backlog 1) is full the kernel drops SYNs.
+    const child = spawn(process.execPath, ["-e", "const s = require('net').createServer(); s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => console.log(s.address().port));"], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const stuckPort = await new Promise<number>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
+      child.kill("SIGSTOP");
+      const fillers = [0, 1, 2, 3].map(() => netConnect(stuckPort, "127.0.0.1").on("error", () => {}));
+      await new Promise((r) => setTimeout(r, 100));
+      const { p, counts } = pool({ port: stuckPort, connectTimeoutMs: 300 });
+      const started = Date.now();
+      const err = await send(p, {}).catch((e: UpstreamError) => e);
+      expect((err as UpstreamError).failure).toBe("connection_failure");
+      expect((err as UpstreamError).transportReason).toBe("connect timeout");
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(counts.failed).toBe(1);
+      for (const f of fillers) f.destroy();
+      await p.close();
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   it("names the field that would split the request head, the path included", async () => {
