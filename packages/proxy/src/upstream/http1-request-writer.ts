@@ -5,26 +5,24 @@ import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { UpstreamRequest } from "./upstream-stream.js";
 
-export interface RequestHead {
-  /** The head, CRLF CRLF included. */
-  text: string;
-  /** The body goes chunked (no Content-Length among the headers). */
-  chunked: boolean;
-}
-
 function count(s: string, ch: string): number {
   let n = 0;
   for (let i = s.indexOf(ch); i >= 0; i = s.indexOf(ch, i + 1)) n++;
   return n;
 }
 
+/** The body goes chunked: there is one and no Content-Length among the headers (RFC 9112 §6.1). */
+export function sendsChunked(req: UpstreamRequest): boolean {
+  return req.body !== null && req.headers["content-length"] === undefined;
+}
+
 /**
- * Serializes the request head, or returns the name of the field that would split it (a CR, LF or
- * NUL in a value from config or a header mutation, or in the path). Downstream headers were
- * checked by validate-request.ts already, so instead of testing each value the whole head is
- * checked once: it must hold exactly one CR and one LF per line, and no NUL.
+ * The request head, CRLF CRLF included, or undefined when a field would split it (a CR, LF or NUL
+ * in a value from config or a header mutation, or in the path: `unsafeField` names it).
+ * Downstream headers were checked by validate-request.ts already, so instead of testing each
+ * value the whole head is checked once: it must hold exactly one CR and one LF per line, and no NUL.
  */
-export function serializeRequestHead(req: UpstreamRequest): RequestHead | string {
+export function serializeRequestHead(req: UpstreamRequest, chunked: boolean): string | undefined {
   let text = req.method + " " + req.path + " HTTP/1.1\r\n";
   let lines = 2; // the request line and the empty line
   const h = req.headers;
@@ -32,7 +30,6 @@ export function serializeRequestHead(req: UpstreamRequest): RequestHead | string
     text += "host: " + req.authority + "\r\n";
     lines++;
   }
-  let hasLength = false;
   for (const k in h) {
     const v = h[k];
     if (v === undefined) continue;
@@ -43,22 +40,20 @@ export function serializeRequestHead(req: UpstreamRequest): RequestHead | string
       for (let i = 0; i < v.length; i++) text += k + ": " + v[i] + "\r\n";
       lines += v.length;
     }
-    if (k === "content-length") hasLength = true;
   }
-  const chunked = req.body !== null && !hasLength;
   if (chunked) {
     text += "transfer-encoding: chunked\r\n";
     lines++;
   }
   text += "\r\n";
-  if (count(text, "\n") !== lines || count(text, "\r") !== lines || text.indexOf("\0") >= 0) return unsafeField(req);
-  return { text, chunked };
+  if (count(text, "\n") !== lines || count(text, "\r") !== lines || text.indexOf("\0") >= 0) return undefined;
+  return text;
 }
 
 const UNSAFE = /[\r\n\0]/;
 
-/** The slow path, for the error only: which field holds the bad byte. */
-function unsafeField(req: UpstreamRequest): string {
+/** The slow path, for the error only: which field holds the byte that would split the head. */
+export function unsafeField(req: UpstreamRequest): string {
   if (UNSAFE.test(req.method)) return ":method";
   if (UNSAFE.test(req.path)) return ":path";
   for (const k in req.headers) {

@@ -14,7 +14,7 @@
 // are in lean-http1-conn.ts. No timer per request: idle connections are
 // checked when picked and swept by one timer per pool.
 import type { Http1PoolOptions } from "./http1-pool.js";
-import { pipeRequestBody, serializeRequestHead } from "./http1-request-writer.js";
+import { pipeRequestBody, sendsChunked, serializeRequestHead, unsafeField } from "./http1-request-writer.js";
 import { Conn, Exchange, type LeanPoolSide } from "./lean-http1-conn.js";
 import { UpstreamError, transportReasonOf, type ConnectionPool, type UpstreamHandler, type UpstreamRequest, type UpstreamStream } from "./upstream-stream.js";
 
@@ -37,11 +37,13 @@ class LeanPool implements ConnectionPool, LeanPoolSide {
   }
 
   request(req: UpstreamRequest, handler: UpstreamHandler): UpstreamStream {
-    const head = serializeRequestHead(req);
-    const ex = typeof head === "string" ? new Exchange(this, req, handler, "", false) : new Exchange(this, req, handler, head.text, head.chunked);
-    if (typeof head === "string") {
+    const chunked = sendsChunked(req);
+    const head = serializeRequestHead(req, chunked);
+    const ex = new Exchange(this, req, handler, head ?? "", chunked);
+    if (head === undefined) {
       // Nothing reaches the wire; the failure comes after request() returns, as any other would.
-      queueMicrotask(() => ex.fail(new UpstreamError("reset", `invalid value in request header '${head}'`)));
+      const field = unsafeField(req);
+      queueMicrotask(() => ex.fail(new UpstreamError("reset", `invalid value in request header '${field}'`)));
       return ex;
     }
     if (this.closed) {
