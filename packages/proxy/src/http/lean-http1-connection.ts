@@ -180,7 +180,10 @@ class LeanConnection implements LeanConnectionPort {
 
   /** The sweep: request headers timeout and keep-alive idle timeout. */
   check(now: number, o: LeanHttp1Options): void {
-    if (this.stream) return;
+    if (this.stream) {
+      this.stream.checkCoarseIdle(now);
+      return;
+    }
     if (this.headSince > 0) {
       if (o.headersTimeoutMs > 0 && now - this.headSince >= o.headersTimeoutMs) {
         this.detach();
@@ -210,7 +213,9 @@ class LeanHttp1Impl implements LeanHttp1 {
     // The body buffer never exceeds the connection's limit (and a read is at most 64 KiB anyway).
     const bodyBufferBytes = Math.max(1024, Math.min(MAX_BODY_BUFFER, bufferLimitBytes));
     this.conns.add(new LeanConnection(socket, this, bodyBufferBytes));
-    if (!this.sweep && (this.options.headersTimeoutMs > 0 || this.options.idleTimeoutMs > 0)) {
+    // Always swept: besides the headers and keep-alive timeouts, the sweep times long
+    // stream idle timeouts (lean-http1-stream.ts: a timer per request is what it avoids).
+    if (!this.sweep) {
       this.sweep = setInterval(() => this.check(), this.sweepMs);
       this.sweep.unref();
     }

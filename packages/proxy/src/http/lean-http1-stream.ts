@@ -38,6 +38,8 @@ export class LeanRequestBody extends Readable {
 const CRLF = "\r\n";
 /** Up to this size a body chunk is copied next to its framing rather than written separately. */
 const COPY_LIMIT = 16 * 1024;
+/** Stream idle timeouts from this long on are timed by the connection manager's sweep (≤ 1 s late). */
+const COARSE_IDLE_MIN_MS = 10_000;
 
 export class LeanHttp1Stream implements Downstream {
   readonly protocol = "HTTP/1.1";
@@ -150,11 +152,28 @@ export class LeanHttp1Stream implements Downstream {
     (this.closeCallbacks ??= []).push(cb);
   }
 
+  /**
+   * stream_idle_timeout. A long one (Envoy's default is 5 minutes) is checked by the
+   * connection manager's sweep, at most a second late: a timer per request, even cleared
+   * within milliseconds, kept each request's objects alive through two scavenges (measured
+   * with --trace-gc-nvp: 9x the promoted bytes and 4.5x the scavenge time per request).
+   */
   setIdleTimeout(ms: number, cb: () => void): void {
     this.idleMs = ms;
     this.idleCb = cb;
     clearTimeout(this.idleTimer);
-    if (ms > 0) this.idleTimer = setTimeout(checkIdle, ms, this);
+    this.idleTimer = undefined;
+    if (ms > 0 && ms < COARSE_IDLE_MIN_MS) this.idleTimer = setTimeout(checkIdle, ms, this);
+  }
+
+  /** The sweep's check of a long stream idle timeout. */
+  checkCoarseIdle(now: number): void {
+    if (this.idleMs < COARSE_IDLE_MIN_MS || this.finished || this.port.gone || !this.idleCb) return;
+    if (now - this.port.lastActive >= this.idleMs) {
+      const cb = this.idleCb;
+      this.idleCb = undefined;
+      cb();
+    }
   }
 
   closeAfterResponse(): void {
