@@ -47,7 +47,7 @@ describe("LeanHttp1Stream", () => {
     const s = new LeanHttp1Stream(port, "GET", 0, true, 64 * 1024);
     let fired = 0;
     s.setIdleTimeout(60_000, () => fired++);
-    s.respond(200, { "content-length": "0" }, true, false);
+    s.respond(200, { "content-length": "0" }, true);
     s.checkCoarseIdle(Date.now() + 3_600_000);
     expect(fired).toBe(0);
     expect(port.done).toBe(1);
@@ -56,7 +56,7 @@ describe("LeanHttp1Stream", () => {
   it("sends a small response's head and body in one write, chunked when the length is unknown", async () => {
     const port = fakePort();
     const s = new LeanHttp1Stream(port, "GET", 0, true, 64 * 1024);
-    s.respond(200, { "content-type": "text/plain", connection: "keep-alive" }, false, false);
+    s.respond(200, { "content-type": "text/plain", connection: "keep-alive" }, false);
     s.write(Buffer.from("hello"));
     s.end(undefined);
     expect(port.written).toEqual([
@@ -68,7 +68,7 @@ describe("LeanHttp1Stream", () => {
   it("drops response headers that would break the message", () => {
     const port = fakePort();
     const s = new LeanHttp1Stream(port, "GET", 0, false, 64 * 1024);
-    s.respond(204, { "x-ok": "1", "x-bad": "a\r\nInjected: 1", "bad name": "v", "x-list": ["a", "b\nc"] }, true, false);
+    s.respond(204, { "x-ok": "1", "x-bad": "a\r\nInjected: 1", "bad name": "v", "x-list": ["a", "b\nc"] }, true);
     expect(port.written).toEqual(["HTTP/1.1 204 No Content\r\nx-ok: 1\r\nx-list: a\r\nconnection: close\r\n\r\n"]);
   });
 });

@@ -372,8 +372,21 @@ describe("lean HTTP/1.1 upstream pool: reads, framing and connection life", () =
     try {
       const stuckPort = await new Promise<number>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
       child.kill("SIGSTOP");
-      const fillers = [0, 1, 2, 3].map(() => netConnect(stuckPort, "127.0.0.1").on("error", () => {}));
-      await new Promise((r) => setTimeout(r, 100));
+      // Fill the accept queue one connection at a time until a connect hangs (the kernel then
+      // drops SYNs for this port): timing-independent, however loaded the machine is.
+      const fillers: ReturnType<typeof netConnect>[] = [];
+      for (let i = 0; i < 16; i++) {
+        const f = netConnect(stuckPort, "127.0.0.1").on("error", () => {});
+        fillers.push(f);
+        const connected = await new Promise<boolean>((r) => {
+          const t = setTimeout(() => r(false), 500);
+          f.once("connect", () => {
+            clearTimeout(t);
+            r(true);
+          });
+        });
+        if (!connected) break;
+      }
       const { p, counts } = pool({ port: stuckPort, connectTimeoutMs: 300 });
       const started = Date.now();
       const err = await send(p, {}).catch((e: UpstreamError) => e);
