@@ -368,9 +368,18 @@ describe("lean HTTP/1.1 upstream pool: reads, framing and connection life", () =
 
   it("fails a connect that hangs past connect_timeout with Envoy's reason, and counts it", async () => {
     // A listener whose process is stopped: once its accept queue (backlog 1) is full the kernel drops SYNs.
-    const child = spawn(process.execPath, ["-e", "const s = require('net').createServer(); s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => console.log(s.address().port));"], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["-e", "const s = require('net').createServer(); s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => console.log(String(s.address().port)));"], { stdio: ["ignore", "pipe", "inherit"] });
     try {
-      const stuckPort = await new Promise<number>((resolve) => child.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
+      // The port is the first all-digits line (the first chunk may be something else, or a part of it).
+      const stuckPort = await new Promise<number>((resolve, reject) => {
+        let out = "";
+        child.stdout!.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /^(\d+)$/m.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once("exit", () => reject(new Error(`the stuck listener exited before printing its port: ${out}`)));
+      });
       child.kill("SIGSTOP");
       // Fill the accept queue one connection at a time until a connect hangs (the kernel then
       // drops SYNs for this port): timing-independent, however loaded the machine is.
