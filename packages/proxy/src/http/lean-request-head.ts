@@ -11,6 +11,8 @@
 // rules, header limits, path normalization), like every other codec's output.
 
 /** The parsed head of one request, with the offset just past its blank line. */
+import { TCHAR } from "./field-syntax.js";
+
 export interface LeanRequestHead {
   method: string;
   target: string;
@@ -32,9 +34,6 @@ const SP = 32;
 const HTAB = 9;
 const COLON = 58;
 
-// RFC 9110 tchar.
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 // request-target: visible ASCII only (no obs-text, no controls, no space).
 const TARGET = new Uint8Array(256);
 for (let c = 0x21; c < 0x7f; c++) TARGET[c] = 1;

@@ -1,12 +1,13 @@
 // Serializes an HTTP/1.1 response head for the lean codec: the status line,
 // the headers (hop-by-hop ones dropped: the codec frames the message itself),
 // then the framing it chose. A header that would break the message — a name
-// that is not a token, a value with CR, LF or NUL — is dropped, never written
+// that is not a token, a value with CR, LF, NUL or another control — is dropped, never written
 // (node:http would throw; an upstream's headers were already checked by the
 // response parser, so this only catches config and filter mutations).
 import { STATUS_CODES } from "node:http";
 import type { Headers } from "./request-context.js";
 import { isHopByHop } from "./downstream.js";
+import { isToken, isValidFieldValue } from "./field-syntax.js";
 
 const statusLines = new Map<number, string>();
 
@@ -19,8 +20,6 @@ function statusLine(status: number): string {
   return line;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const UNSAFE_VALUE = /[\r\n\0]/;
 
 export type ResponseFraming = "length" | "chunked" | "none";
 
@@ -39,12 +38,12 @@ export function serializeResponseHead(status: number, headers: Headers, bodiless
   for (const name in headers) {
     const v = headers[name];
     if (v === undefined || isHopByHop(name)) continue;
-    if (!TOKEN.test(name)) continue;
+    if (!isToken(name)) continue;
     if (name === "content-length") hasLength = true;
     if (typeof v === "string") {
-      if (!UNSAFE_VALUE.test(v)) text += name + ": " + v + "\r\n";
+      if (isValidFieldValue(v)) text += name + ": " + v + "\r\n";
     } else {
-      for (const x of v) if (!UNSAFE_VALUE.test(x)) text += name + ": " + x + "\r\n";
+      for (const x of v) if (isValidFieldValue(x)) text += name + ": " + x + "\r\n";
     }
   }
   let framing: ResponseFraming = "length";
@@ -66,8 +65,8 @@ export function serializeChunkedEnd(trailers: Headers | undefined): string {
   if (trailers) {
     for (const name in trailers) {
       const v = trailers[name];
-      if (v === undefined || isHopByHop(name) || !TOKEN.test(name)) continue;
-      for (const x of typeof v === "string" ? [v] : v) if (!UNSAFE_VALUE.test(x)) text += name + ": " + x + "\r\n";
+      if (v === undefined || isHopByHop(name) || !isToken(name)) continue;
+      for (const x of typeof v === "string" ? [v] : v) if (isValidFieldValue(x)) text += name + ": " + x + "\r\n";
     }
   }
   return text + "\r\n";

@@ -11,6 +11,7 @@ import type { Headers } from "./request-context.js";
 import { normalizeAuthority, normalizePath } from "./normalize-path.js";
 import type { RequestLimits } from "./request-limits.js";
 import { stripHopByHop } from "./sanitize-hop-by-hop.js";
+import { isToken, isValidFieldValue } from "./field-syntax.js";
 
 export type RequestProtocol = "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
 
@@ -52,27 +53,6 @@ export interface RejectedRequest {
 
 export type RequestValidation = ValidRequest | RejectedRequest;
 
-// RFC 9110 tchar, as a 128-entry table.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
-
-export function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return true;
-}
-
-/** RFC 9110 field-value: VCHAR, obs-text, SP and HTAB; never NUL, CR, LF or another control. */
-export function isValidFieldValue(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 0x20 ? c !== 0x09 : c === 0x7f || c > 0xff) return false;
-  }
-  return true;
-}
 
 // Node's rules for folding repeated headers into one value: these keep the
 // first occurrence (a second one is meaningless), cookie joins with "; ",
