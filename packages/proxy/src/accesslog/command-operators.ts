@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { HeaderLookup, StreamInfo } from "../contracts.js";
+import type { StreamInfo } from "../contracts.js";
 import { RESPONSE_FLAG_LONG_NAMES } from "./response-flags.js";
 import { compileStartTimeFormat } from "./start-time-format.js";
 import { tlsOperator } from "./tls-operators.js";
@@ -31,13 +31,13 @@ const portOf = (address: string | undefined): number | null => {
 
 const orNull = <T>(v: T | undefined): T | null => (v === undefined || v === "" ? null : v);
 
-function headerOperator(arg: string, pick: (info: StreamInfo) => HeaderLookup | undefined, fallback?: (name: string, info: StreamInfo) => string | undefined): ValueFn {
+/** `lookup` calls the StreamInfo's lookup as a method: an HTTP stream's reads its own header maps. */
+function headerOperator(arg: string, lookup: (info: StreamInfo, name: string) => string | undefined, fallback?: (name: string, info: StreamInfo) => string | undefined): ValueFn {
   const [main, alt] = arg.split("?").map((h) => h.trim().toLowerCase());
   if (!main) throw new AccessLogFormatError(`header operator needs a header name, got '(${arg})'`);
   return (info) => {
-    const lookup = pick(info);
-    let v = lookup?.(main);
-    if (v === undefined && alt) v = lookup?.(alt);
+    let v = lookup(info, main);
+    if (v === undefined && alt) v = lookup(info, alt);
     if (v === undefined && fallback) v = fallback(main, info);
     return v === undefined ? null : v;
   };
@@ -64,15 +64,15 @@ export function compileOperator(command: string, arg: string | undefined): Value
       return (info) => fmt(info.startTime);
     }
     case "REQ":
-      return headerOperator(needsArg(command), (i) => i.requestHeader);
+      return headerOperator(needsArg(command), (i, n) => i.requestHeader?.(n));
     case "RESP":
       // The router adds x-envoy-upstream-service-time; fall back to the
       // measured value when the data path didn't surface the header.
-      return headerOperator(needsArg(command), (i) => i.responseHeader, (name, info) =>
+      return headerOperator(needsArg(command), (i, n) => i.responseHeader?.(n), (name, info) =>
         name === "x-envoy-upstream-service-time" && info.upstreamServiceTimeMs !== undefined ? String(Math.round(info.upstreamServiceTimeMs)) : undefined,
       );
     case "TRAILER":
-      return headerOperator(needsArg(command), (i) => i.responseTrailer);
+      return headerOperator(needsArg(command), (i, n) => i.responseTrailer?.(n));
     case "RESPONSE_CODE":
       return (i) => i.responseCode ?? 0;
     case "RESPONSE_CODE_DETAILS":

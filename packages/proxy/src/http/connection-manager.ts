@@ -4,7 +4,6 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
-import type { StreamInfo } from "../contracts.js";
 import type { ConnInfo } from "../listener/conn-info.js";
 import { createHttp1Downstream, createHttp2Downstream, type Downstream } from "./downstream.js";
 import { countRejection } from "./hardening-stats.js";
@@ -12,7 +11,9 @@ import { guardHttp2Session, http2ServerOptions } from "./http2-guard.js";
 import { guardHttp2Frames } from "./http2-frame-guard.js";
 import type { HcmRuntime } from "./hcm-runtime.js";
 import { handleStream } from "./http-stream.js";
-import type { Headers, RequestContext } from "./request-context.js";
+import { newContext, type RequestContext } from "./request-context.js";
+
+export { newContext };
 import { handleWebSocketUpgrade } from "./websocket.js";
 import { createLeanHttp1 } from "./lean-http1-connection.js";
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from "../runtime/buffer-limit.js";
@@ -282,45 +283,5 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
       // Stops the connection-tracking sweep started above.
       h1.close();
     },
-  };
-}
-
-export function newContext(
-  method: string,
-  path: string,
-  authority: string,
-  scheme: string,
-  protocol: string,
-  headers: Headers,
-  conn: ConnInfo,
-): RequestContext {
-  const info: StreamInfo = {
-    startTime: Date.now(),
-    protocol,
-    responseFlags: [],
-    bytesReceived: 0,
-    bytesSent: 0,
-    downstreamLocalAddress: conn.localAddress,
-    downstreamRemoteAddress: conn.remoteAddress,
-    downstreamDirectRemoteAddress: conn.remoteAddress,
-    requestedServerName: conn.sni,
-    downstreamTls: conn.tls,
-  };
-  return {
-    method,
-    path,
-    authority,
-    // HTTP/1 has no :scheme: Envoy derives it (and x-forwarded-proto) from the connection's TLS.
-    scheme: conn.tls && protocol !== "HTTP/2" ? "https" : scheme,
-    protocol,
-    headers,
-    downstreamRemoteIp: conn.remoteIp,
-    downstreamRemotePort: conn.remotePort,
-    downstreamLocalAddress: conn.localAddress,
-    originalDst: conn.originalDst,
-    external: false,
-    info,
-    conn,
-    attempt: 1,
   };
 }

@@ -3,79 +3,121 @@
 // the response path, stats and access logs.
 import type { Downstream } from "./downstream.js";
 import type { HcmRuntime } from "./hcm-runtime.js";
-import { headerValue, type Headers, type RequestContext } from "./request-context.js";
+import type { Headers, RequestContext } from "./request-context.js";
 import { LocalReplies, type LocalReply } from "./local-reply.js";
 import { mutateRequestHeaders } from "./request-headers.js";
 import { selectRoute } from "../router/select-route.js";
-import { applyHeaderMutation } from "../router/header-mutation.js";
+import { applyHeaderMutation, type HeaderMutation } from "../router/header-mutation.js";
 import type { RedirectSpec } from "../router/route-action.js";
-import { forwardUpstream } from "../router/forward.js";
+import { forwardUpstream, type ForwardHooks, type UpstreamCall } from "../router/forward.js";
 
 const GRPC_STATUS_BY_HTTP: Record<number, string> = { 400: "13", 401: "16", 403: "7", 404: "12", 429: "14", 502: "14", 503: "14", 504: "14" };
 
 export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime): void {
-  const stats = rt.stats;
-  stats.rqTotal.inc();
-  stats.rqActive.inc();
-  (ds.protocol === "HTTP/2" ? stats.rqHttp2 : stats.rqHttp1).inc();
-  let done = false;
-  const started = ctx.info.startTime;
-  const reqHeaders = ctx.headers;
-  ctx.info.requestHeader = (n) => headerValue(ctx, n);
+  new HttpExchange(ds, ctx, rt).start();
+}
 
-  const finish = (): void => {
-    if (done) return;
-    done = true;
-    const info = ctx.info;
-    info.durationMs = Date.now() - started;
+/**
+ * The state of one request between the downstream codec and the router. One
+ * object with methods rather than a closure per step: it lives as long as the
+ * request does, so its size is what every in-flight request costs the
+ * young-generation collector.
+ */
+class HttpExchange implements ForwardHooks {
+  private done = false;
+  private upstream: UpstreamCall | undefined = undefined;
+  private requestTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(
+    private readonly ds: Downstream,
+    private readonly ctx: RequestContext,
+    private readonly rt: HcmRuntime,
+  ) {}
+
+  start(): void {
+    const { ds, ctx, rt } = this;
+    const stats = rt.stats;
+    stats.rqTotal.inc();
+    stats.rqActive.inc();
+    (ds.protocol === "HTTP/2" ? stats.rqHttp2 : stats.rqHttp1).inc();
+    ds.onClose(() => this.downstreamClosed());
+    if (rt.config.requestTimeoutMs > 0 && ds.body) {
+      this.requestTimer = setTimeout(requestTimedOut, rt.config.requestTimeoutMs, this);
+      ds.body.once("end", () => clearTimeout(this.requestTimer));
+    }
+    try {
+      // A head refused by validate-request.ts never reaches header mutation, routes or filters.
+      if (ctx.rejected) return this.localReply(ctx.rejected);
+      const rc = rt.routes();
+      mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
+      const route = rc ? selectRoute(rc, ctx) : undefined;
+      ctx.route = route;
+      const routeIdle = route?.action.kind === "route" ? route.action.idleTimeoutMs : 0;
+      this.armIdleTimeout(routeIdle > 0 ? routeIdle : rt.config.streamIdleTimeoutMs);
+      if (route) ctx.info.routeName = route.name;
+      this.runFilters(0);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.requestTimer);
+    const info = this.ctx.info;
+    const stats = this.rt.stats;
+    info.durationMs = Date.now() - info.startTime;
     stats.rqActive.dec();
     stats.rqCompleted.inc();
     const code = info.responseCode ?? 0;
     if (code >= 100 && code < 600) stats.rqXx[Math.floor(code / 100)].inc();
     stats.rqTime.record(info.durationMs);
-    for (const l of rt.config.accessLoggers) {
+    for (const l of this.rt.config.accessLoggers) {
       try {
         l.log(info);
       } catch (err) {
-        rt.logger.debug({ err }, "access logger threw");
+        this.rt.logger.debug({ err }, "access logger threw");
       }
     }
-  };
+  }
 
   /** Envoy's response header finishing, shared by upstream and local replies. */
-  const finishResponseHeaders = (status: number, headers: Headers, weighted?: { responseHeaders: import("../router/header-mutation.js").HeaderMutation }): void => {
+  finishResponseHeaders(status: number, headers: Headers, weighted?: { responseHeaders: HeaderMutation }): void {
+    const { ctx, rt } = this;
     for (const f of rt.config.filters) f.encodeHeaders?.(ctx, status, headers);
     if (ctx.extraResponseHeaders) for (const k in ctx.extraResponseHeaders) headers[k] = ctx.extraResponseHeaders[k];
     const r = ctx.route;
-    const v = ctx;
-    if (weighted) applyHeaderMutation(headers, weighted.responseHeaders, v);
-    if (r) applyHeaderMutation(headers, r.responseHeaders, v);
+    if (weighted) applyHeaderMutation(headers, weighted.responseHeaders, ctx);
+    if (r) applyHeaderMutation(headers, r.responseHeaders, ctx);
     if (ctx.vhost) {
-      applyHeaderMutation(headers, ctx.vhost.responseHeaders, v);
+      applyHeaderMutation(headers, ctx.vhost.responseHeaders, ctx);
       if (ctx.vhost.includeAttemptCountInResponse) headers["x-envoy-attempt-count"] = String(ctx.attempt);
     }
     const rc = rt.routes();
-    if (rc) applyHeaderMutation(headers, rc.responseHeaders, v);
+    if (rc) applyHeaderMutation(headers, rc.responseHeaders, ctx);
     const cfg = rt.config;
     if (cfg.serverHeader === "overwrite" || (cfg.serverHeader === "append_if_absent" && headers["server"] === undefined)) headers["server"] = cfg.serverName;
+    const reqHeaders = ctx.headers;
     if (cfg.alwaysSetRequestIdInResponse && reqHeaders["x-request-id"] !== undefined) headers["x-request-id"] = reqHeaders["x-request-id"];
-    if (rt.draining() && ds.protocol !== "HTTP/2") {
+    if (rt.draining() && this.ds.protocol !== "HTTP/2") {
       headers["connection"] = "close";
-      ds.closeAfterResponse();
+      this.ds.closeAfterResponse();
     }
-  };
+  }
 
-  const localReply = (r: LocalReply): void => {
+  localReply(r: LocalReply): void {
+    const { ds, ctx } = this;
     const info = ctx.info;
     if (r.flag) info.responseFlags.push(r.flag);
     info.responseCodeDetails = r.details;
     if (ds.headersSent) {
       info.responseCode = info.responseCode ?? r.status;
       ds.reset();
-      finish();
+      this.finish();
       return;
     }
-    const isGrpc = String(reqHeaders["content-type"] ?? "").startsWith("application/grpc");
+    const isGrpc = String(ctx.headers["content-type"] ?? "").startsWith("application/grpc");
     let headers: Headers;
     let status = r.status;
     let body: Buffer | undefined;
@@ -93,12 +135,9 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
     }
     headers["date"] = httpDate();
     if (r.headers) Object.assign(headers, r.headers);
-    finishResponseHeaders(status, headers);
+    this.finishResponseHeaders(status, headers);
     info.responseCode = status;
-    info.responseHeader = (n) => {
-      const v = headers[n];
-      return typeof v === "string" ? v : v?.join(",");
-    };
+    info.responseHeaders = headers;
     const head = ctx.method === "HEAD";
     ds.respond(status, headers, !body || head, false);
     if (body && !head) {
@@ -106,115 +145,97 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
       ds.write(body);
       ds.end(undefined);
     }
-    drainRequestBody();
-    finish();
-  };
-
-  const drainRequestBody = (): void => {
     if (ds.body && !ds.body.readableEnded) ds.body.resume();
-  };
-
-  ds.onClose(() => {
-    if (done) return;
-    ctx.info.responseFlags.push("DC");
-    ctx.info.connectionTerminationDetails ??= "downstream_remote_disconnect";
-    abortUpstream?.();
-    finish();
-  });
-
-  // stream_idle_timeout (or the route's idle_timeout, which overrides it): no activity in either direction.
-  const armIdleTimeout = (ms: number): void => {
-    if (ms <= 0) return;
-    ds.setIdleTimeout(ms, () => {
-      if (done) return;
-      stats.rqIdleTimeout.inc();
-      abortUpstream?.();
-      if (ds.headersSent) {
-        ctx.info.responseFlags.push("SI");
-        ds.reset();
-        finish();
-      } else localReply({ ...LocalReplies.streamIdleTimeout(), flag: "SI" });
-    });
-  };
-  let requestTimer: NodeJS.Timeout | undefined;
-  if (rt.config.requestTimeoutMs > 0 && ds.body) {
-    requestTimer = setTimeout(() => {
-      if (done) return;
-      stats.rqTimeout.inc();
-      abortUpstream?.();
-      localReply(LocalReplies.requestTimeout());
-    }, rt.config.requestTimeoutMs);
-    ds.body.once("end", () => clearTimeout(requestTimer));
-    ds.onClose(() => clearTimeout(requestTimer));
+    this.finish();
   }
 
-  let abortUpstream: (() => void) | undefined;
+  private downstreamClosed(): void {
+    clearTimeout(this.requestTimer);
+    if (this.done) return;
+    const info = this.ctx.info;
+    info.responseFlags.push("DC");
+    info.connectionTerminationDetails ??= "downstream_remote_disconnect";
+    this.upstream?.abort();
+    this.finish();
+  }
 
-  const failed = (err: unknown): void => {
-    rt.logger.error({ err }, "request handling failed");
-    if (!done) localReply({ status: 500, body: "internal error", details: "weft_internal_error" });
-  };
+  /** request_timeout: the whole request (head and body) must arrive within it. */
+  requestTimedOut(): void {
+    if (this.done) return;
+    this.rt.stats.rqTimeout.inc();
+    this.upstream?.abort();
+    this.localReply(LocalReplies.requestTimeout());
+  }
+
+  /** stream_idle_timeout (or the route's idle_timeout, which overrides it): no activity in either direction. */
+  private armIdleTimeout(ms: number): void {
+    if (ms <= 0) return;
+    this.ds.setIdleTimeout(ms, () => this.idleTimedOut());
+  }
+
+  private idleTimedOut(): void {
+    if (this.done) return;
+    this.rt.stats.rqIdleTimeout.inc();
+    this.upstream?.abort();
+    if (this.ds.headersSent) {
+      this.ctx.info.responseFlags.push("SI");
+      this.ds.reset();
+      this.finish();
+    } else this.localReply({ ...LocalReplies.streamIdleTimeout(), flag: "SI" });
+  }
+
+  private failed(err: unknown): void {
+    this.rt.logger.error({ err }, "request handling failed");
+    if (!this.done) this.localReply({ status: 500, body: "internal error", details: "weft_internal_error" });
+  }
 
   /** The decoder filters from `from` on; synchronous unless a filter answers with a promise. */
-  const runFilters = (from: number): void => {
-    const filters = rt.config.filters;
+  private runFilters(from: number): void {
+    const filters = this.rt.config.filters;
+    const ctx = this.ctx;
     for (let i = from; i < filters.length; i++) {
       const f = filters[i];
       if (!f.decodeHeaders) continue;
       const r = f.decodeHeaders(ctx);
       if (r instanceof Promise) {
         r.then((res) => {
-          if (done) return;
-          if (res) return localReply(res);
-          runFilters(i + 1);
-        }).catch(failed);
+          if (this.done) return;
+          if (res) return this.localReply(res);
+          this.runFilters(i + 1);
+        }).catch((err: unknown) => this.failed(err));
         return;
       }
-      if (done) return;
-      if (r) return localReply(r);
+      if (this.done) return;
+      if (r) return this.localReply(r);
     }
-    routeRequest();
-  };
+    this.routeRequest();
+  }
 
-  const routeRequest = (): void => {
+  private routeRequest(): void {
+    const { ctx, rt } = this;
     const route = ctx.route;
     const rc = rt.routes();
     if (!route || !rc) {
-      stats.noRoute.inc();
-      return localReply(LocalReplies.routeNotFound());
+      rt.stats.noRoute.inc();
+      return this.localReply(LocalReplies.routeNotFound());
     }
     const action = route.action;
     if (action.kind === "direct") {
       ctx.info.responseCodeDetails = "direct_response";
-      return localReply(LocalReplies.directResponse(action.status, action.body));
+      return this.localReply(LocalReplies.directResponse(action.status, action.body));
     }
     if (action.kind === "redirect") {
       const r = LocalReplies.directResponse(action.status, "");
       r.details = "direct_response";
       r.headers = { location: redirectLocation(action, ctx, route.matchedPrefix) };
-      return localReply(r);
+      return this.localReply(r);
     }
-    abortUpstream = forwardUpstream(ctx, ds, action, route, rc, rt, {
-      localReply,
-      finishResponseHeaders,
-      finish,
-    });
-  };
-
-  try {
-    // A head refused by validate-request.ts never reaches header mutation, routes or filters.
-    if (ctx.rejected) return localReply(ctx.rejected);
-    const rc = rt.routes();
-    mutateRequestHeaders(ctx, rt.config, rc?.internalOnlyHeaders);
-    const route = rc ? selectRoute(rc, ctx) : undefined;
-    ctx.route = route;
-    const routeIdle = route?.action.kind === "route" ? route.action.idleTimeoutMs : 0;
-    armIdleTimeout(routeIdle > 0 ? routeIdle : rt.config.streamIdleTimeoutMs);
-    if (route) ctx.info.routeName = route.name;
-    runFilters(0);
-  } catch (err) {
-    failed(err);
+    this.upstream = forwardUpstream(ctx, this.ds, action, route, rc, rt, this);
   }
+}
+
+function requestTimedOut(x: HttpExchange): void {
+  x.requestTimedOut();
 }
 
 function redirectLocation(r: RedirectSpec, ctx: RequestContext, matchedPrefix: string | undefined): string {

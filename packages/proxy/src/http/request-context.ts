@@ -1,7 +1,7 @@
 // Per-request state shared by the HCM, its filters and the router. One object
 // per request; headers are Node's already-parsed header object, mutated in place.
 import type { StreamInfo } from "../contracts.js";
-import type { ConnInfo } from "../listener/conn-info.js";
+import type { ConnInfo, DownstreamTls } from "../listener/conn-info.js";
 import type { CompiledRoute, CompiledVirtualHost } from "../runtime/compile-route-config.js";
 import type { LocalReply } from "./local-reply.js";
 
@@ -33,7 +33,7 @@ export interface RequestContext {
   external: boolean;
   vhost?: CompiledVirtualHost;
   route?: CompiledRoute;
-  info: StreamInfo;
+  info: HttpStreamInfo;
   /** The downstream connection (TLS peer identity in `conn.tls`). */
   conn: ConnInfo;
   /** Set by istio.alpn: the ALPN override for upstream TLS connections. */
@@ -66,4 +66,104 @@ export function headerValue(ctx: RequestContext, name: string): string | undefin
   const v = ctx.headers[name];
   if (v === undefined) return undefined;
   return typeof v === "string" ? v : v.join(",");
+}
+
+function joined(h: Headers | undefined, name: string): string | undefined {
+  const v = h?.[name];
+  return typeof v === "string" ? v : v?.join(",");
+}
+
+/**
+ * An HTTP request's StreamInfo. The header lookups access logs use are methods
+ * reading the exchange's header maps, not closures made for every request: a
+ * sidecar keeps one of these per request in flight, and with a small young
+ * generation whatever a request holds on to is what the scavenger copies.
+ */
+export class HttpStreamInfo implements StreamInfo {
+  durationMs: number | undefined = undefined;
+  responseCode: number | undefined = undefined;
+  responseCodeDetails: string | undefined = undefined;
+  responseFlags: string[] = [];
+  bytesReceived = 0;
+  bytesSent = 0;
+  upstreamHost: string | undefined = undefined;
+  upstreamCluster: string | undefined = undefined;
+  upstreamLocalAddress: string | undefined = undefined;
+  upstreamTransportFailureReason: string | undefined = undefined;
+  upstreamServiceTimeMs: number | undefined = undefined;
+  downstreamDirectRemoteAddress: string;
+  routeName: string | undefined = undefined;
+  connectionTerminationDetails: string | undefined = undefined;
+  dynamicMetadata: Record<string, Record<string, unknown>> | undefined = undefined;
+  filterState: Record<string, unknown> | undefined = undefined;
+  requestDurationMs: number | undefined = undefined;
+  responseDurationMs: number | undefined = undefined;
+  healthCheck: boolean | undefined = undefined;
+  /** The request these facts are about (its headers answer %REQ()%). */
+  ctx: RequestContext | undefined = undefined;
+  /** The response head sent downstream, once there is one (%RESP()%). */
+  responseHeaders: Headers | undefined = undefined;
+  /** The upstream's trailers, when it sent any (%TRAILER()%). */
+  responseTrailers: Headers | undefined = undefined;
+
+  constructor(
+    public startTime: number,
+    public protocol: string,
+    public downstreamLocalAddress: string,
+    public downstreamRemoteAddress: string,
+    public requestedServerName: string | undefined,
+    public downstreamTls: DownstreamTls | undefined,
+  ) {
+    this.downstreamDirectRemoteAddress = downstreamRemoteAddress;
+  }
+
+  requestHeader(name: string): string | undefined {
+    return this.ctx ? headerValue(this.ctx, name) : undefined;
+  }
+  responseHeader(name: string): string | undefined {
+    return joined(this.responseHeaders, name);
+  }
+  responseTrailer(name: string): string | undefined {
+    return joined(this.responseTrailers, name);
+  }
+}
+
+/** One request's context; every field exists from the start so all contexts share one shape. */
+class HttpRequestContext implements RequestContext {
+  vhost: CompiledVirtualHost | undefined = undefined;
+  route: CompiledRoute | undefined = undefined;
+  upstreamAlpn: UpstreamAlpn | undefined = undefined;
+  rejected: LocalReply | undefined = undefined;
+  extraResponseHeaders: Headers | undefined = undefined;
+  external = false;
+  attempt = 1;
+  readonly downstreamRemoteIp: string;
+  readonly downstreamRemotePort: number;
+  readonly downstreamLocalAddress: string;
+  readonly originalDst: string | undefined;
+
+  constructor(
+    public method: string,
+    public path: string,
+    public authority: string,
+    public scheme: string,
+    readonly protocol: string,
+    public headers: Headers,
+    readonly conn: ConnInfo,
+    readonly info: HttpStreamInfo,
+  ) {
+    this.downstreamRemoteIp = conn.remoteIp;
+    this.downstreamRemotePort = conn.remotePort;
+    this.downstreamLocalAddress = conn.localAddress;
+    this.originalDst = conn.originalDst;
+  }
+}
+
+/** A request's context and StreamInfo, from its validated head and its connection. */
+export function newContext(method: string, path: string, authority: string, scheme: string, protocol: string, headers: Headers, conn: ConnInfo): RequestContext {
+  const info = new HttpStreamInfo(Date.now(), protocol, conn.localAddress, conn.remoteAddress, conn.sni, conn.tls);
+  // HTTP/1 has no :scheme: Envoy derives it (and x-forwarded-proto) from the connection's TLS.
+  const ctx = new HttpRequestContext(method, path, authority, conn.tls && protocol !== "HTTP/2" ? "https" : scheme, protocol, headers, conn, info);
+  info.ctx = ctx;
+  return ctx;
 }
