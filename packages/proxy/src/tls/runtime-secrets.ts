@@ -12,7 +12,7 @@ import { ResourceRejectedError, type DumpEntry, type ResourceUpdate, type StatsS
 import type { ClusterConfig } from "../runtime/compile-cluster.js";
 import type { ListenerConfig } from "../runtime/compile-listener.js";
 import type { AdsTarget } from "../xds/ads-target.js";
-import { createAdsTransport } from "../xds/ads-transport.js";
+import { createAdsChannel } from "../xds/ads-transport.js";
 import { createClusterTransport, type ClusterTransport } from "./cluster-transport.js";
 import { compileSecret } from "./compile-secret.js";
 import type { SecretRef, SecretSource, TlsContextSpec } from "./compile-tls-context.js";
@@ -90,7 +90,7 @@ export function createRuntimeSecrets(deps: RuntimeSecretsDeps): RuntimeSecrets {
         key,
         createSdsClient({
           node,
-          transport: createAdsTransport(address),
+          channel: createAdsChannel(address),
           delta: src.delta,
           names: () => store.wanted(key),
           apply: (u) => applyFrom(src, u),

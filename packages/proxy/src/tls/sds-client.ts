@@ -4,18 +4,19 @@
 // the names the secret store wants from this source, ACK/NACK through the
 // xds-api client state machines, reconnecting with jittered backoff. Secrets
 // already received keep serving while the server is away.
-import { createClient, type Transport } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { createDeltaClient, createSotwClient, TypeUrl, type ApplyUpdate } from "@weft/xds-api";
 import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import { SecretDiscoveryService } from "@weft/xds-api/gen/envoy/service/secret/v3/sds_pb.js";
+import type { GrpcChannel } from "../grpc/grpc-channel.js";
 import type { ResourceUpdate } from "../contracts.js";
 import { backoffDelayMs } from "../xds/ads-target.js";
 import { RequestQueue } from "../xds/request-queue.js";
 
 export interface SdsClientOptions {
   node: Node;
-  transport: Transport;
+  /** The SDS cluster's channel; the client closes it when it is closed. */
+  channel: GrpcChannel;
   delta: boolean;
   /** Names to subscribe to now (read again on every change and reconnect). */
   names(): string[];
@@ -37,7 +38,7 @@ interface Req {
 }
 
 export function createSdsClient(o: SdsClientOptions): SdsClient {
-  const stub = createClient(SecretDiscoveryService, o.transport);
+  const sds = SecretDiscoveryService.method;
   const log = o.logger;
   let closed = false;
   let isConnected = false;
@@ -60,9 +61,7 @@ export function createSdsClient(o: SdsClientOptions): SdsClient {
       started = true;
       subscribe();
     } else for (const r of machine.reconnect()) queue.push(r);
-    const responses = o.delta
-      ? stub.deltaSecrets(queue as never, { signal: abort.signal })
-      : stub.streamSecrets(queue as never, { signal: abort.signal });
+    const responses = o.delta ? o.channel.bidiStream(sds.deltaSecrets, queue as never, abort.signal) : o.channel.bidiStream(sds.streamSecrets, queue as never, abort.signal);
     try {
       for await (const response of responses as AsyncIterable<unknown>) {
         if (!isConnected) {
@@ -107,6 +106,7 @@ export function createSdsClient(o: SdsClientOptions): SdsClient {
       if (sleepTimer) clearTimeout(sleepTimer);
       wake?.();
       await running.catch(() => undefined);
+      o.channel.close();
     },
   };
 }

@@ -1,10 +1,11 @@
-import type { Transport } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { createDeltaClient, createSotwClient, TypeUrl, TYPE_SHORT_NAME, type AdsClientTypeStatus, type ApplyUpdate } from "@weft/xds-api";
 import type { Node } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb";
+import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb";
+import type { GrpcChannel } from "../grpc/grpc-channel.js";
 import type { ProxyRuntime, StatsStore } from "../contracts.js";
 import { backoffDelayMs, type AdsTarget } from "./ads-target.js";
-import { createAdsStub, createAdsTransport } from "./ads-transport.js";
+import { createAdsChannel } from "./ads-transport.js";
 import { RequestQueue } from "./request-queue.js";
 import { validateUpdate } from "./validate-update.js";
 
@@ -14,8 +15,8 @@ export interface AdsClientOptions {
   runtime: Pick<ProxyRuntime, "apply" | "subscriptions">;
   stats: StatsStore;
   logger: Logger;
-  /** Tests inject a transport; otherwise one is made from target.address. */
-  transport?: Transport;
+  /** Tests inject a channel; otherwise one is made from target.address (and closed with the client). */
+  channel?: GrpcChannel;
   random?: () => number;
   /** How long LDS waits for the EDS of a new CDS batch before applying anyway (Envoy: initial_fetch_timeout, 15 s). */
   warmingTimeoutMs?: number;
@@ -44,8 +45,8 @@ interface Protocol {
   open(requests: AsyncIterable<Request>, signal: AbortSignal): AsyncIterable<Response>;
 }
 
-function protocolFor(delta: boolean, node: Node, transport: Transport): Protocol {
-  const stub = createAdsStub(transport);
+function protocolFor(delta: boolean, node: Node, channel: GrpcChannel): Protocol {
+  const ads = AggregatedDiscoveryService.method;
   if (delta) {
     const c = createDeltaClient(node);
     return {
@@ -53,7 +54,7 @@ function protocolFor(delta: boolean, node: Node, transport: Transport): Protocol
       receive: (r, a) => c.receive(r as never, a),
       reconnect: () => c.reconnect(),
       status: () => c.status(),
-      open: (reqs, signal) => stub.deltaAggregatedResources(reqs as never, { signal }),
+      open: (reqs, signal) => channel.bidiStream(ads.deltaAggregatedResources, reqs as never, signal),
     };
   }
   const c = createSotwClient(node);
@@ -62,7 +63,7 @@ function protocolFor(delta: boolean, node: Node, transport: Transport): Protocol
     receive: (r, a) => c.receive(r as never, a),
     reconnect: () => c.reconnect(),
     status: () => c.status(),
-    open: (reqs, signal) => stub.streamAggregatedResources(reqs as never, { signal }),
+    open: (reqs, signal) => channel.bidiStream(ads.streamAggregatedResources, reqs as never, signal),
   };
 }
 
@@ -88,8 +89,8 @@ const STAT_PREFIX: Record<string, string> = {
 export function createAdsClient(options: AdsClientOptions): AdsClient {
   const { logger, stats, runtime } = options;
   const log = logger.child({ component: "ads" });
-  const transport = options.transport ?? createAdsTransport(options.target.address);
-  const protocol = protocolFor(options.target.delta, options.node, transport);
+  const channel = options.channel ?? createAdsChannel(options.target.address);
+  const protocol = protocolFor(options.target.delta, options.node, channel);
   const warmingTimeoutMs = options.warmingTimeoutMs ?? 15_000;
   const connectedGauge = stats.gauge("control_plane.connected_state", "never_import");
 
@@ -267,6 +268,7 @@ export function createAdsClient(options: AdsClientOptions): AdsClient {
       if (warmingTimer) clearTimeout(warmingTimer);
       await running?.catch(() => undefined);
       await tail;
+      if (!options.channel) channel.close();
     },
     connected: () => isConnected,
     status: () => protocol.status(),

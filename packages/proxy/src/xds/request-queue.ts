@@ -34,7 +34,7 @@ export class RequestQueue<T> implements AsyncIterable<T> {
         this.end();
         return Promise.resolve({ value: undefined as never, done: true });
       },
-      // connect-es drives the iterator with throw() when the call fails.
+      // A consumer may end the iteration with throw().
       throw: (err?: unknown) => {
         this.end();
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
