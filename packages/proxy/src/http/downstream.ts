@@ -8,6 +8,12 @@ import type { Readable } from "node:stream";
 import type { Headers } from "./request-context.js";
 import { LOCAL_RESET } from "./http2-guard.js";
 
+/** What the stream's owner hears from its codec; an object (the exchange itself), not closures per request. */
+export interface StreamListener {
+  downstreamClosed(): void;
+  streamIdleTimedOut(): void;
+}
+
 export interface Downstream {
   readonly protocol: string;
   /** Request body, or null when the request carries none. */
@@ -21,8 +27,13 @@ export interface Downstream {
   end(trailers: Headers | undefined): void;
   /** Abort the downstream stream (reset / close the connection). */
   reset(): void;
-  onClose(cb: () => void): void;
-  setIdleTimeout(ms: number, cb: () => void): void;
+  /**
+   * The stream closed before its response completed (client gone, reset). After a completed
+   * response a codec may or may not call it: listeners must treat a late call as a no-op.
+   */
+  onClose(listener: StreamListener): void;
+  /** stream_idle_timeout: calls `listener.streamIdleTimedOut()` after `ms` without traffic either way. */
+  setIdleTimeout(ms: number, listener: StreamListener): void;
   /** HTTP/1.1: close the connection after this response (drain). */
   closeAfterResponse(): void;
 }
@@ -72,11 +83,11 @@ export function createHttp1Downstream(req: IncomingMessage, res: ServerResponse)
       res.destroy();
       req.socket.destroy();
     },
-    onClose: (cb) => res.once("close", cb),
-    setIdleTimeout(ms, cb) {
+    onClose: (l) => res.once("close", () => l.downstreamClosed()),
+    setIdleTimeout(ms, l) {
       // Through the response: Node's server destroys a timed-out socket unless the request or
       // response handles 'timeout', and re-arms keep-alive timing itself after the response.
-      res.setTimeout(ms, cb);
+      res.setTimeout(ms, () => l.streamIdleTimedOut());
     },
     closeAfterResponse() {
       res.shouldKeepAlive = false;
@@ -121,9 +132,9 @@ export function createHttp2Downstream(stream: http2.ServerHttp2Stream, endStream
       (stream as unknown as Record<symbol, boolean>)[LOCAL_RESET] = true;
       stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     },
-    onClose: (cb) => stream.once("close", cb),
-    setIdleTimeout(ms, cb) {
-      stream.setTimeout(ms, cb);
+    onClose: (l) => stream.once("close", () => l.downstreamClosed()),
+    setIdleTimeout(ms, l) {
+      stream.setTimeout(ms, () => l.streamIdleTimedOut());
     },
     closeAfterResponse() {},
   };

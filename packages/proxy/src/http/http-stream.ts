@@ -1,7 +1,7 @@
 // One HTTP request through the connection manager: header mutation, route
 // selection, the filter chain, the router (cluster, host, retries, timeouts),
 // the response path, stats and access logs.
-import type { Downstream } from "./downstream.js";
+import type { Downstream, StreamListener } from "./downstream.js";
 import type { HcmRuntime } from "./hcm-runtime.js";
 import type { Headers, RequestContext } from "./request-context.js";
 import { LocalReplies, type LocalReply } from "./local-reply.js";
@@ -23,7 +23,7 @@ export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime
  * request does, so its size is what every in-flight request costs the
  * young-generation collector.
  */
-class HttpExchange implements ForwardHooks {
+class HttpExchange implements ForwardHooks, StreamListener {
   private done = false;
   private upstream: UpstreamCall | undefined = undefined;
   private requestTimer: NodeJS.Timeout | undefined = undefined;
@@ -40,7 +40,7 @@ class HttpExchange implements ForwardHooks {
     stats.rqTotal.inc();
     stats.rqActive.inc();
     (ds.protocol === "HTTP/2" ? stats.rqHttp2 : stats.rqHttp1).inc();
-    ds.onClose(() => this.downstreamClosed());
+    ds.onClose(this);
     if (rt.config.requestTimeoutMs > 0 && ds.body) {
       this.requestTimer = setTimeout(requestTimedOut, rt.config.requestTimeoutMs, this);
       ds.body.once("end", () => clearTimeout(this.requestTimer));
@@ -149,7 +149,7 @@ class HttpExchange implements ForwardHooks {
     this.finish();
   }
 
-  private downstreamClosed(): void {
+  downstreamClosed(): void {
     clearTimeout(this.requestTimer);
     if (this.done) return;
     const info = this.ctx.info;
@@ -169,11 +169,10 @@ class HttpExchange implements ForwardHooks {
 
   /** stream_idle_timeout (or the route's idle_timeout, which overrides it): no activity in either direction. */
   private armIdleTimeout(ms: number): void {
-    if (ms <= 0) return;
-    this.ds.setIdleTimeout(ms, () => this.idleTimedOut());
+    if (ms > 0) this.ds.setIdleTimeout(ms, this);
   }
 
-  private idleTimedOut(): void {
+  streamIdleTimedOut(): void {
     if (this.done) return;
     this.rt.stats.rqIdleTimeout.inc();
     this.upstream?.abort();

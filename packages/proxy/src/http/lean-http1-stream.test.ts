@@ -31,7 +31,7 @@ describe("LeanHttp1Stream", () => {
     const port = fakePort();
     const s = new LeanHttp1Stream(port, "GET", 0, true, 64 * 1024);
     let fired = 0;
-    s.setIdleTimeout(300_000, () => fired++);
+    s.setIdleTimeout(300_000, { streamIdleTimedOut: () => fired++, downstreamClosed() {} });
     const now = Date.now();
     port.lastActive = now - 299_000;
     s.checkCoarseIdle(now);
@@ -46,7 +46,7 @@ describe("LeanHttp1Stream", () => {
     const port = fakePort();
     const s = new LeanHttp1Stream(port, "GET", 0, true, 64 * 1024);
     let fired = 0;
-    s.setIdleTimeout(60_000, () => fired++);
+    s.setIdleTimeout(60_000, { streamIdleTimedOut: () => fired++, downstreamClosed() {} });
     s.respond(200, { "content-length": "0" }, true);
     s.checkCoarseIdle(Date.now() + 3_600_000);
     expect(fired).toBe(0);

@@ -3,7 +3,7 @@
 // held until the first body bytes or the end in the same tick, so a small
 // response leaves in one write (one syscall) — node:http needs two or three.
 import { Readable } from "node:stream";
-import type { Downstream } from "./downstream.js";
+import type { Downstream, StreamListener } from "./downstream.js";
 import type { Headers } from "./request-context.js";
 import { serializeChunkedEnd, serializeResponseHead, type ResponseFraming } from "./lean-response-head.js";
 
@@ -52,10 +52,10 @@ export class LeanHttp1Stream implements Downstream {
   closeAfter: boolean;
   private framing: ResponseFraming = "length";
   private pendingHead: string | undefined;
-  private closeCallbacks: (() => void)[] | undefined;
+  private closeListener: StreamListener | undefined;
   private closeFired = false;
   private idleMs = 0;
-  private idleCb: (() => void) | undefined;
+  private idleListener: StreamListener | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly isHead: boolean;
 
@@ -103,7 +103,7 @@ export class LeanHttp1Stream implements Downstream {
     }
     // Sent with the first body bytes if they come in this tick; alone otherwise (streaming responses).
     this.pendingHead = head.text;
-    queueMicrotask(() => this.flushHead());
+    deferHeadFlush(this);
   }
 
   write(chunk: Buffer): boolean {
@@ -147,9 +147,9 @@ export class LeanHttp1Stream implements Downstream {
     this.port.destroy();
   }
 
-  onClose(cb: () => void): void {
-    if (this.closeFired) return void queueMicrotask(cb);
-    (this.closeCallbacks ??= []).push(cb);
+  onClose(listener: StreamListener): void {
+    if (this.closeFired) return void queueMicrotask(() => listener.downstreamClosed());
+    this.closeListener = listener;
   }
 
   /**
@@ -157,9 +157,9 @@ export class LeanHttp1Stream implements Downstream {
    * connection manager's sweep, at most a second late, instead of a timer created and
    * cleared for every request; short ones keep a real timer.
    */
-  setIdleTimeout(ms: number, cb: () => void): void {
+  setIdleTimeout(ms: number, listener: StreamListener): void {
     this.idleMs = ms;
-    this.idleCb = cb;
+    this.idleListener = listener;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (ms > 0 && ms < COARSE_IDLE_MIN_MS) this.idleTimer = setTimeout(checkIdle, ms, this);
@@ -167,11 +167,11 @@ export class LeanHttp1Stream implements Downstream {
 
   /** The sweep's check of a long stream idle timeout. */
   checkCoarseIdle(now: number): void {
-    if (this.idleMs < COARSE_IDLE_MIN_MS || this.finished || this.port.gone || !this.idleCb) return;
+    if (this.idleMs < COARSE_IDLE_MIN_MS || this.finished || this.port.gone || !this.idleListener) return;
     if (now - this.port.lastActive >= this.idleMs) {
-      const cb = this.idleCb;
-      this.idleCb = undefined;
-      cb();
+      const l = this.idleListener;
+      this.idleListener = undefined;
+      l.streamIdleTimedOut();
     }
   }
 
@@ -187,13 +187,14 @@ export class LeanHttp1Stream implements Downstream {
 
   /** Stream idle timer: fires only after `idleMs` without traffic either way. */
   checkIdle(): void {
-    if (this.finished || this.port.gone || !this.idleCb) return;
+    if (this.finished || this.port.gone || !this.idleListener) return;
     const idleFor = Date.now() - this.port.lastActive;
-    if (idleFor >= this.idleMs) this.idleCb();
+    if (idleFor >= this.idleMs) this.idleListener.streamIdleTimedOut();
     else this.idleTimer = setTimeout(checkIdle, this.idleMs - idleFor, this);
   }
 
-  private flushHead(): void {
+  /** Writes a head still held back (its body did not follow in the same tick). */
+  flushHead(): void {
     const head = this.pendingHead;
     if (head === undefined || this.port.gone) return;
     this.pendingHead = undefined;
@@ -203,18 +204,43 @@ export class LeanHttp1Stream implements Downstream {
   private complete(): void {
     this.finished = true;
     clearTimeout(this.idleTimer);
-    // Like node:http's 'close' after a response: later, once the caller has finished its own bookkeeping.
-    if (this.closeCallbacks) queueMicrotask(() => this.fireClose());
-    else this.closeFired = true;
+    // A completed response closes the stream without a notification: its owner ends it
+    // itself (Downstream.onClose), and a microtask per request only to say so costs more
+    // than the rest of the stream's bookkeeping.
+    this.closeFired = true;
+    this.closeListener = undefined;
     this.port.responseDone(this);
   }
 
   private fireClose(): void {
     if (this.closeFired) return;
     this.closeFired = true;
-    const cbs = this.closeCallbacks;
-    this.closeCallbacks = undefined;
-    if (cbs) for (const cb of cbs) cb();
+    const l = this.closeListener;
+    this.closeListener = undefined;
+    l?.downstreamClosed();
+  }
+}
+
+/**
+ * Heads held back for their body, flushed together at the end of the tick. One
+ * already-resolved promise's reaction per batch: queueMicrotask would wrap every
+ * call in an AsyncResource and a bound function.
+ */
+const heldHeads: LeanHttp1Stream[] = [];
+const resolved = Promise.resolve();
+
+function deferHeadFlush(s: LeanHttp1Stream): void {
+  if (heldHeads.push(s) === 1) void resolved.then(flushHeldHeads);
+}
+
+function flushHeldHeads(): void {
+  const n = heldHeads.length;
+  try {
+    for (let i = 0; i < n; i++) heldHeads[i].flushHead();
+  } finally {
+    heldHeads.splice(0, n);
+    // Held while this batch was written: their own turn comes at the end of this tick.
+    if (heldHeads.length > 0) void resolved.then(flushHeldHeads);
   }
 }
 
