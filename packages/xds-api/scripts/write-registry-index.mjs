@@ -136,15 +136,20 @@ const lines = [
   ...generated.map((g) => `  [${JSON.stringify(g.fdp.name)}, "${g.b64}", [${depIndexes(g).join(", ")}]],`),
   "];",
   "",
-  "/** Full type name (message, enum, extension, service) → index of the file defining it. */",
+  "/** Full type name (message, enum, extension, service) -> index of the file defining it. */",
   "export const typeFiles: Readonly<Record<string, number>> = {",
   ...typeFiles.sort(byKey).map(([t, i]) => `  ${JSON.stringify(t)}: ${i},`),
   "};",
   "",
-  '/** "extendee:field number" → index of the file defining that extension. */',
+  '/** "extendee:field number" -> index of the file defining that extension. */',
   "export const extensionFiles: Readonly<Record<string, number>> = {",
   ...extensionFiles.sort(byKey).map(([e, i]) => `  ${JSON.stringify(e)}: ${i},`),
   "};",
   "",
 ];
-writeFileSync(join(genDir, "registry-index.ts"), lines.join("\n"));
+// ASCII only: V8 keeps every module's source text, and one character outside Latin-1
+// stores the whole ≈ 380 KB of this one as two-byte (twice the heap).
+const text = lines.join("\n");
+const wide = /[^\x00-\xff]/u.exec(text);
+if (wide) throw new Error(`registry-index.ts would hold ${JSON.stringify(wide[0])} (at ${wide.index}): keep it Latin-1`);
+writeFileSync(join(genDir, "registry-index.ts"), text);

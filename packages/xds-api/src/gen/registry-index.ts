@@ -202,7 +202,7 @@ export const embeddedFiles: readonly (readonly [name: string, descriptor: string
   ["xds/type/v3/typed_struct.proto", "Ch54ZHMvdHlwZS92My90eXBlZF9zdHJ1Y3QucHJvdG8SC3hkcy50eXBlLnYzIkcKC1R5cGVkU3RydWN0EhAKCHR5cGVfdXJsGAEgASgJEiYKBXZhbHVlGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEJQChZjb20uZ2l0aHViLnhkcy50eXBlLnYzQhBUeXBlZFN0cnVjdFByb3RvUAFaImdpdGh1Yi5jb20vY25jZi94ZHMvZ28veGRzL3R5cGUvdjNiBnByb3RvMw", [7]],
 ];
 
-/** Full type name (message, enum, extension, service) → index of the file defining it. */
+/** Full type name (message, enum, extension, service) -> index of the file defining it. */
 export const typeFiles: Readonly<Record<string, number>> = {
   "envoy.admin.v3.BootstrapConfigDump": 13,
   "envoy.admin.v3.Certificate": 11,
@@ -1128,7 +1128,7 @@ export const typeFiles: Readonly<Record<string, number>> = {
   "xds.type.v3.TypedStruct": 190,
 };
 
-/** "extendee:field number" → index of the file defining that extension. */
+/** "extendee:field number" -> index of the file defining that extension. */
 export const extensionFiles: Readonly<Record<string, number>> = {
   "google.protobuf.EnumOptions:171962766": 166,
   "google.protobuf.EnumValueOptions:171962766": 166,
