@@ -238,7 +238,8 @@ function flushHeldHeads(): void {
   try {
     for (let i = 0; i < n; i++) heldHeads[i].flushHead();
   } finally {
-    heldHeads.splice(0, n);
+    if (heldHeads.length === n) heldHeads.length = 0;
+    else heldHeads.splice(0, n);
     // Held while this batch was written: their own turn comes at the end of this tick.
     if (heldHeads.length > 0) void resolved.then(flushHeldHeads);
   }

@@ -24,6 +24,7 @@ import { createReplayBody, type ReplayBody } from "./replay-body.js";
 import { startMirrors } from "./mirror.js";
 import { failureReply, headerMs } from "./forward-support.js";
 import { UpstreamAttempt } from "./upstream-attempt.js";
+import { deadlineList, type DeadlineEntry, type DeadlineList } from "../timers/deadline-list.js";
 
 type WeightedCluster = NonNullable<RouteForwardSpec["weighted"]>[number];
 
@@ -106,7 +107,10 @@ export function forwardUpstream(
 }
 
 /** One request's upstream side, across its attempts. */
-export class RouterRequest implements UpstreamCall {
+export class RouterRequest implements UpstreamCall, DeadlineEntry {
+  dlPrev: DeadlineEntry | null = null;
+  dlNext: DeadlineEntry | null = null;
+  dlAt = 0;
   finished = false;
   responseStarted = false;
   /** Set when a retry was wanted but none was left (URX) or the retry circuit breaker said no (UO). */
@@ -118,7 +122,8 @@ export class RouterRequest implements UpstreamCall {
   readonly perTryIdleMs: number;
   private readonly hash: number | undefined;
   readonly protocol: "http1" | "http2";
-  private globalTimer: NodeJS.Timeout | undefined = undefined;
+  /** The route timeout's deadlines (shared by every request with this timeout). */
+  private readonly deadlines: DeadlineList | undefined;
   private retryTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
@@ -143,7 +148,8 @@ export class RouterRequest implements UpstreamCall {
     this.hash = computeHash(spec.hashPolicy, ctx);
     const p = cluster.config.protocol;
     this.protocol = p === "downstream" ? (ds.protocol === "HTTP/2" ? "http2" : "http1") : p;
-    if (timeoutMs > 0) this.globalTimer = setTimeout(globalTimeout, timeoutMs, this);
+    this.deadlines = timeoutMs > 0 ? deadlineList(timeoutMs) : undefined;
+    this.deadlines?.add(this);
   }
 
   /** x-envoy-expected-rq-timeout-ms: the per-try timeout when shorter, else the global one. */
@@ -232,7 +238,7 @@ export class RouterRequest implements UpstreamCall {
   release(): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.globalTimer);
+    this.deadlines?.remove(this);
     clearTimeout(this.retryTimer);
     this.current?.end();
     this.rm.requests.dec();
@@ -254,7 +260,7 @@ export class RouterRequest implements UpstreamCall {
   }
 
   /** The route's timeout: the whole upstream exchange, across retries. */
-  globalTimeout(): void {
+  deadlineReached(): void {
     if (this.finished) return;
     const attempt = this.current;
     attempt?.abortStream();
@@ -268,10 +274,6 @@ export class RouterRequest implements UpstreamCall {
   currentStream(): UpstreamStream | undefined {
     return this.current?.stream;
   }
-}
-
-function globalTimeout(r: RouterRequest): void {
-  r.globalTimeout();
 }
 
 function retryNow(r: RouterRequest): void {

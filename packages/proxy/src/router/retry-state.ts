@@ -66,47 +66,80 @@ export function createRetryState(route: RetryPolicySpec | undefined, ctx: Reques
   if (policy.retryOn === 0) return undefined;
   if (policy.retriableRequestHeaders.length && !policy.retriableRequestHeaders.some((m) => m(ctx))) return undefined;
 
-  const on = policy.retryOn;
-  let interval = policy.baseIntervalMs;
-  const tried = new Set<Host>();
-  const responseCtx = { headers: {} as Headers } as RequestContext;
+  return new RequestRetryState(policy, random);
+}
 
-  const state: RetryState = {
-    policy,
-    remaining: policy.numRetries,
-    used: 0,
-    wouldRetryResponse(status, headers) {
-      // An upstream that says it is overloaded is never retried.
-      if (headers["x-envoy-overloaded"] !== undefined) return false;
-      if (on & RetryOn.ENVOY_RATELIMITED && headers["x-envoy-ratelimited"] !== undefined) return true;
-      if (on & RetryOn.R5XX && status >= 500 && status < 600) return true;
-      if (on & RetryOn.GATEWAY_ERROR && (status === 502 || status === 503 || status === 504)) return true;
-      if (on & RetryOn.RETRIABLE_4XX && status === 409) return true;
-      if (on & RetryOn.RETRIABLE_STATUS_CODES && policy.retriableStatusCodes.has(status)) return true;
-      if (on & RetryOn.RETRIABLE_HEADERS && policy.retriableHeaders.length) {
-        responseCtx.headers = headers;
-        if (policy.retriableHeaders.some((m) => m(responseCtx))) return true;
-      }
-      const grpc = first(headers["grpc-status"]);
-      if (grpc !== undefined) for (const [code, bit] of GRPC_BITS) if (on & bit && grpc === code) return true;
-      return false;
-    },
-    wouldRetryFailure(f) {
-      // 5xx, gateway-error and reset cover every reset (a reset becomes a locally generated 503/504).
-      if (on & (RetryOn.R5XX | RetryOn.GATEWAY_ERROR | RetryOn.RESET)) return true;
-      if (f === "connect_failure" && on & (RetryOn.CONNECT_FAILURE | RetryOn.RESET_BEFORE_REQUEST)) return true;
-      if (f === "refused_stream" && on & RetryOn.REFUSED_STREAM) return true;
-      return false;
-    },
-    nextBackoffMs() {
-      const b = interval;
-      interval = interval > policy.maxIntervalMs / 2 ? policy.maxIntervalMs : interval * 2;
-      return Math.min(Math.floor(random() * b), policy.maxIntervalMs);
-    },
-    attempted(host) {
-      tried.add(host);
-    },
-  };
-  if (policy.previousHosts) state.rejectHost = (host) => tried.has(host);
-  return state;
+/**
+ * One request's retry state. A class rather than an object of closures: with
+ * Istio's default retry policy every request in a sidecar carries one, and the
+ * hosts it tried are only collected once there is a second try.
+ */
+class RequestRetryState implements RetryState {
+  remaining: number;
+  used = 0;
+  private interval: number;
+  private firstHost: Host | undefined = undefined;
+  private laterHosts: Host[] | undefined = undefined;
+  private rejecter: ((host: Host) => boolean) | undefined = undefined;
+  /** What retriable-header matchers read: the response's headers in a request-shaped object. */
+  private responseCtx: RequestContext | undefined = undefined;
+
+  constructor(
+    readonly policy: RetryPolicySpec,
+    private readonly random: () => number,
+  ) {
+    this.remaining = policy.numRetries;
+    this.interval = policy.baseIntervalMs;
+  }
+
+  wouldRetryResponse(status: number, headers: Headers): boolean {
+    const policy = this.policy;
+    const on = policy.retryOn;
+    // An upstream that says it is overloaded is never retried.
+    if (headers["x-envoy-overloaded"] !== undefined) return false;
+    if (on & RetryOn.ENVOY_RATELIMITED && headers["x-envoy-ratelimited"] !== undefined) return true;
+    if (on & RetryOn.R5XX && status >= 500 && status < 600) return true;
+    if (on & RetryOn.GATEWAY_ERROR && (status === 502 || status === 503 || status === 504)) return true;
+    if (on & RetryOn.RETRIABLE_4XX && status === 409) return true;
+    if (on & RetryOn.RETRIABLE_STATUS_CODES && policy.retriableStatusCodes.has(status)) return true;
+    if (on & RetryOn.RETRIABLE_HEADERS && policy.retriableHeaders.length) {
+      const rc = (this.responseCtx ??= { headers: {} as Headers } as RequestContext);
+      rc.headers = headers;
+      if (policy.retriableHeaders.some((m) => m(rc))) return true;
+    }
+    const grpc = first(headers["grpc-status"]);
+    if (grpc !== undefined) for (const [code, bit] of GRPC_BITS) if (on & bit && grpc === code) return true;
+    return false;
+  }
+
+  wouldRetryFailure(f: AttemptFailure): boolean {
+    const on = this.policy.retryOn;
+    // 5xx, gateway-error and reset cover every reset (a reset becomes a locally generated 503/504).
+    if (on & (RetryOn.R5XX | RetryOn.GATEWAY_ERROR | RetryOn.RESET)) return true;
+    if (f === "connect_failure" && on & (RetryOn.CONNECT_FAILURE | RetryOn.RESET_BEFORE_REQUEST)) return true;
+    if (f === "refused_stream" && on & RetryOn.REFUSED_STREAM) return true;
+    return false;
+  }
+
+  nextBackoffMs(): number {
+    const max = this.policy.maxIntervalMs;
+    const b = this.interval;
+    this.interval = b > max / 2 ? max : b * 2;
+    return Math.min(Math.floor(this.random() * b), max);
+  }
+
+  attempted(host: Host): void {
+    if (this.firstHost === undefined) this.firstHost = host;
+    else (this.laterHosts ??= []).push(host);
+  }
+
+  /** previous_hosts: the hosts already tried (nothing to avoid before the first try). */
+  get rejectHost(): ((host: Host) => boolean) | undefined {
+    if (!this.policy.previousHosts || this.firstHost === undefined) return undefined;
+    return (this.rejecter ??= (host) => this.tried(host));
+  }
+
+  private tried(host: Host): boolean {
+    return host === this.firstHost || (this.laterHosts !== undefined && this.laterHosts.includes(host));
+  }
 }
