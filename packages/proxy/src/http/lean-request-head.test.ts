@@ -80,3 +80,29 @@ describe("parseLeanRequestHead", () => {
     expect(second).toMatchObject({ target: "/2", end: text.length });
   });
 });
+
+describe("parseLeanRequestHead — strings it hands out", () => {
+  it("keeps each head's header list its own", () => {
+    const a = ok("GET /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nX-Two: 2\r\n\r\n");
+    const b = ok("POST /b HTTP/1.1\r\nhost: b\r\nContent-Length: 0\r\n\r\n");
+    expect(a.rawHeaders).toEqual(["Host", "a", "X-One", "1", "X-Two", "2"]);
+    expect(b.rawHeaders).toEqual(["host", "b", "Content-Length", "0"]);
+    expect(b).toMatchObject({ method: "POST", target: "/b" });
+  });
+
+  it("keeps the case of known names and methods as sent, and reads unknown ones too", () => {
+    const h = ok("PATCH / HTTP/1.1\r\nUSER-AGENT: x\r\nUser-Agent: y\r\nuser-agent: z\r\nHosT: h\r\nAccept-Encodinh: q\r\n\r\n");
+    expect(h.method).toBe("PATCH");
+    expect(h.rawHeaders).toEqual(["USER-AGENT", "x", "User-Agent", "y", "user-agent", "z", "HosT", "h", "Accept-Encodinh", "q"]);
+    expect(ok("GETX / HTTP/1.1\r\nHost: a\r\n\r\n").method).toBe("GETX");
+    expect(ok("get / HTTP/1.1\r\nHost: a\r\n\r\n").method).toBe("get");
+  });
+
+  it("recognizes framing headers in the known spellings and others", () => {
+    expect(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe("handoff");
+    expect(parse("POST / HTTP/1.1\r\nHost: a\r\nTRANSFER-ENCODING: chunked\r\n\r\n")).toBe("handoff");
+    expect(ok("POST / HTTP/1.1\r\nHost: a\r\ncontent-length: 7\r\n\r\n").contentLength).toBe(7);
+    expect(ok("POST / HTTP/1.1\r\nHost: a\r\nCONTENT-LENGTH: 8\r\n\r\n").contentLength).toBe(8);
+    expect(ok("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").keepAlive).toBe(false);
+  });
+});

@@ -12,6 +12,7 @@
 
 /** The parsed head of one request, with the offset just past its blank line. */
 import { TCHAR } from "./field-syntax.js";
+import { KNOWN_METHODS, KNOWN_NAMES_BY_LENGTH, lowerName, matchKnown } from "./known-names.js";
 
 export interface LeanRequestHead {
   method: string;
@@ -46,6 +47,11 @@ const HTTP11 = Buffer.from(" HTTP/1.1\r\n", "latin1");
 /** At most 15 digits: beyond Number's exact integers is not a length we take. */
 const MAX_CL_DIGITS = 15;
 
+// Names and values are collected here and copied out at the end: an array grown by push() starts
+// with room for 17 entries, most heads have a handful. Holds the last head's strings until the
+// next one overwrites them (at most maxHeaders pairs).
+const scratch: string[] = [];
+
 /**
  * Parses the request head starting at `start`. `maxHeadBytes` and `maxHeaders`
  * are the codec's own caps (larger than validation's): a head beyond them is
@@ -58,7 +64,7 @@ export function parseLeanRequestHead(buf: Buffer, start: number, maxHeadBytes: n
   while (i < len && TCHAR[buf[i]] === 1) i++;
   if (i === len) return tooLong(len - start, maxHeadBytes);
   if (buf[i] !== SP || i === start) return "handoff";
-  const method = buf.toString("latin1", start, i);
+  const method = matchKnown(buf, start, i, KNOWN_METHODS) ?? buf.toString("latin1", start, i);
   if (method === "CONNECT") return "handoff";
   const targetStart = ++i;
   while (i < len && TARGET[buf[i]] === 1) i++;
@@ -69,7 +75,7 @@ export function parseLeanRequestHead(buf: Buffer, start: number, maxHeadBytes: n
   if (HTTP11.compare(buf, i, i + HTTP11.length) !== 0) return "handoff";
   i += HTTP11.length;
 
-  const rawHeaders: string[] = [];
+  let count = 0;
   let contentLength = -1;
   let keepAlive = true;
   for (;;) {
@@ -93,13 +99,15 @@ export function parseLeanRequestHead(buf: Buffer, start: number, maxHeadBytes: n
     let valueEnd = i;
     while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
     i += 2;
-    if (rawHeaders.length >= maxHeaders * 2) return "handoff";
-    const name = buf.toString("latin1", nameStart, nameEnd);
+    if (count >= maxHeaders * 2) return "handoff";
+    const known = nameEnd - nameStart < KNOWN_NAMES_BY_LENGTH.length ? KNOWN_NAMES_BY_LENGTH[nameEnd - nameStart] : undefined;
+    const name = (known && matchKnown(buf, nameStart, nameEnd, known)) ?? buf.toString("latin1", nameStart, nameEnd);
     const value = buf.toString("latin1", valueStart, valueEnd);
-    rawHeaders.push(name, value);
+    scratch[count++] = name;
+    scratch[count++] = value;
     switch (nameEnd - nameStart) {
       case 14:
-        if (name.toLowerCase() === "content-length") {
+        if (lowerName(name) === "content-length") {
           if (contentLength >= 0 || value.length === 0 || value.length > MAX_CL_DIGITS) return "handoff";
           for (let k = 0; k < value.length; k++) {
             const c = value.charCodeAt(k);
@@ -109,16 +117,16 @@ export function parseLeanRequestHead(buf: Buffer, start: number, maxHeadBytes: n
         }
         break;
       case 17:
-        if (name.toLowerCase() === "transfer-encoding") return "handoff";
+        if (lowerName(name) === "transfer-encoding") return "handoff";
         break;
       case 7:
-        if (name.toLowerCase() === "upgrade") return "handoff";
+        if (lowerName(name) === "upgrade") return "handoff";
         break;
       case 6:
-        if (name.toLowerCase() === "expect") return "handoff";
+        if (lowerName(name) === "expect") return "handoff";
         break;
       case 10:
-        if (name.toLowerCase() === "connection") {
+        if (lowerName(name) === "connection") {
           const tokens = value.toLowerCase();
           if (tokens.includes("upgrade")) return "handoff";
           if (/(?:^|[\s,])close(?:$|[\s,])/.test(tokens)) keepAlive = false;
@@ -128,7 +136,7 @@ export function parseLeanRequestHead(buf: Buffer, start: number, maxHeadBytes: n
   }
   const end = i + 2;
   if (end - start > maxHeadBytes) return "handoff";
-  return { method, target, rawHeaders, contentLength: contentLength < 0 ? 0 : contentLength, keepAlive, end };
+  return { method, target, rawHeaders: scratch.slice(0, count), contentLength: contentLength < 0 ? 0 : contentLength, keepAlive, end };
 }
 
 /** An incomplete head: wait for more bytes unless it is already over the codec's cap. */

@@ -8,6 +8,10 @@ import { STATUS_CODES } from "node:http";
 import type { Headers } from "./request-context.js";
 import { isHopByHop } from "./downstream.js";
 import { isToken, isValidFieldValue } from "./field-syntax.js";
+import { createFieldLineCache } from "./field-line-cache.js";
+
+// Hop-by-hop names are never written (the codec frames the message itself); nor are non-tokens.
+const LINES = createFieldLineCache((name) => !isHopByHop(name) && isToken(name), isValidFieldValue);
 
 const statusLines = new Map<number, string>();
 
@@ -37,14 +41,22 @@ export function serializeResponseHead(status: number, headers: Headers, bodiless
   let hasLength = false;
   for (const name in headers) {
     const v = headers[name];
-    if (v === undefined || isHopByHop(name)) continue;
-    if (!isToken(name)) continue;
-    if (name === "content-length") hasLength = true;
+    if (v === undefined) continue;
     if (typeof v === "string") {
-      if (isValidFieldValue(v)) text += name + ": " + v + "\r\n";
+      const line = LINES.line(name, v);
+      if (line === undefined) continue;
+      text += line;
     } else {
-      for (const x of v) if (isValidFieldValue(x)) text += name + ": " + x + "\r\n";
+      let wrote = false;
+      for (let i = 0; i < v.length; i++) {
+        const line = LINES.line(name, v[i]);
+        if (line === undefined) continue;
+        text += line;
+        wrote = true;
+      }
+      if (!wrote) continue;
     }
+    if (name === "content-length") hasLength = true;
   }
   let framing: ResponseFraming = "length";
   if (bodiless || status === 204 || status === 304 || status < 200) framing = "none";

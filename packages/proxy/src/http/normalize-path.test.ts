@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizeAuthority, normalizePath, removeDotSegments, type PathNormalization } from "./normalize-path.js";
+import { INVALID_AUTHORITY, normalizeAuthority, normalizeAuthorityValue, normalizePath, removeDotSegments, type PathNormalization } from "./normalize-path.js";
 
 const ok = (target: string, opts?: PathNormalization): string => {
   const r = normalizePath(target, opts);
@@ -130,5 +130,52 @@ describe("normalizeAuthority()", () => {
 
   it.each(["", "a b", "user@host", "a/b", "host:80:90", "host:abc", "host:123456", "[::1", "[::1]x", "[zz]", "\u0000", ":80"])("refuses %j", (a) => {
     expect(normalizeAuthority(a).ok).toBe(false);
+  });
+});
+
+describe("normalizePath() on paths it leaves alone", () => {
+  it("returns the target itself, or without its fragment, whatever the options", () => {
+    const all: PathNormalization[] = [
+      { normalize: true, mergeSlashes: true, escapedSlashes: "keep" },
+      { normalize: false, mergeSlashes: false, escapedSlashes: "reject" },
+      { normalize: true, mergeSlashes: false, escapedSlashes: "unescape_and_redirect" },
+    ];
+    for (const opts of all) {
+      const t = "/api/v1/users/123.json?x=%2F&y=..//z";
+      expect(normalizePath(t, opts)).toEqual({ ok: true, path: t, redirect: false });
+      expect(ok("/a/b.c/d-e_f~g!$&'()*+,;=:@?q#frag", opts)).toBe("/a/b.c/d-e_f~g!$&'()*+,;=:@?q");
+      expect(ok("/", opts)).toBe("/");
+    }
+  });
+
+  it("still normalizes a path with a segment starting with a dot, an escape, a backslash or an empty segment", () => {
+    expect(ok("/.well-known/x")).toBe("/.well-known/x");
+    expect(ok("/a/./b/../c")).toBe("/a/c");
+    expect(ok("/a/%62")).toBe("/a/b");
+    expect(ok("/a\\b")).toBe("/a/b");
+    expect(ok("/a//b")).toBe("/a/b");
+    expect(normalizePath("/a b").ok).toBe(false);
+  });
+});
+
+describe("normalizeAuthorityValue()", () => {
+  const corpus = [
+    "example.com", "Example.COM", "example.com.", "EXAMPLE.com.:8080", "a.b:80", "a.b:81", "a.b:", "127.0.0.1:19900", "127.0.0.1",
+    ".", "a.", "A", "x-y_z~!$&'()*+,;=%41:0", "[::1]:80", "[FE80::1]", "[::1]", "[v1.x]:9",
+    "a b", "user@host", "a/b", "host:80:90", "host:abc", "host:123456", "[::1", "[::1]x", "[zz]", "\u0000", ":80", "h\u0100st", "host:8\u00e90",
+  ];
+  it("agrees with normalizeAuthority() for every option", () => {
+    for (const a of corpus) {
+      for (const [stripAnyPort, stripMatchingPort] of [[false, undefined], [true, undefined], [false, 80], [false, 19900]] as const) {
+        const r = normalizeAuthority(a, { stripAnyPort, stripMatchingPort });
+        const v = normalizeAuthorityValue(a, stripAnyPort, stripMatchingPort);
+        expect(v, `${JSON.stringify(a)} ${stripAnyPort} ${stripMatchingPort}`).toBe(r.ok ? r.authority : a === "" ? v : INVALID_AUTHORITY);
+      }
+    }
+  });
+
+  it("returns an authority that needs no change as it came", () => {
+    const a = Buffer.from("backend.default.svc:8080", "latin1").toString("latin1");
+    expect(Object.is(normalizeAuthorityValue(a, false, 80), a)).toBe(true);
   });
 });

@@ -56,14 +56,17 @@ export function normalizePath(target: string, opts: PathNormalization = DEFAULT_
   if (hash >= 0) end = hash;
   const q = target.indexOf("?");
   const pathEnd = q >= 0 && q < end ? q : end;
-  const query = pathEnd < end ? target.slice(pathEnd, end) : "";
   for (let i = pathEnd; i < end; i++) {
     const c = target.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f || c > 0xff) return { ok: false, details: "invalid_query" };
   }
 
+  // The usual path needs none of the steps below: it is forwarded as it came.
+  if (isPlainPath(target, pathEnd)) return { ok: true, path: end === target.length ? target : target.slice(0, end), redirect: false };
+
   // One pass: validate and canonicalize escapes, decode unreserved ones, and
   // (per the action) escaped slashes.
+  const query = pathEnd < end ? target.slice(pathEnd, end) : "";
   let out = "";
   let sawEscapedSlash = false;
   for (let i = 0; i < pathEnd; i++) {
@@ -110,6 +113,22 @@ export function normalizePath(target: string, opts: PathNormalization = DEFAULT_
   return { ok: true, path: out + query, redirect };
 }
 
+/**
+ * Whether normalization leaves `target[0, pathEnd)` unchanged whatever the options: no %-escape,
+ * backslash, control, space or 8-bit byte, no empty segment (`//`) and no segment starting with
+ * a dot (so no `.` or `..` segment). Anything else takes the full pass.
+ */
+function isPlainPath(target: string, pathEnd: number): boolean {
+  let prev = 0;
+  for (let i = 0; i < pathEnd; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x25 || c === 0x5c) return false;
+    if (prev === 0x2f && (c === 0x2f || c === 0x2e)) return false;
+    prev = c;
+  }
+  return true;
+}
+
 /** RFC 3986 §5.2.4 on an absolute path: `.` segments vanish, `..` pops one (never above the root). */
 export function removeDotSegments(path: string): string {
   if (path.indexOf(".") < 0) return path;
@@ -137,6 +156,55 @@ export interface AuthorityNormalization {
 }
 
 export type AuthorityResult = { ok: true; authority: string } | { ok: false; details: string };
+
+// reg-name bytes (RFC 3986 §3.2.2: unreserved / pct-encoded / sub-delims): 1, and 2 for an
+// upper-case letter (still allowed; it is lower-cased).
+const REG_NAME = new Uint8Array(256);
+for (const c of "abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%") REG_NAME[c.charCodeAt(0)] = 1;
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZ") REG_NAME[c.charCodeAt(0)] = 2;
+
+/** normalizeAuthorityValue's answer for an authority outside the grammar. */
+export const INVALID_AUTHORITY = null;
+
+/**
+ * normalizeAuthority without a result object: the normalized authority, or INVALID_AUTHORITY
+ * (`""` is refused by the caller as missing_host_header). A reg-name authority that needs no
+ * change — already lower-case, no trailing dot, no port to strip — is returned as it came:
+ * the per-request case is one scan and no new string.
+ */
+export function normalizeAuthorityValue(authority: string, stripAnyPort: boolean, stripMatchingPort: number | undefined): string | typeof INVALID_AUTHORITY {
+  const n = authority.length;
+  if (n === 0 || authority.charCodeAt(0) === 0x5b) {
+    const r = normalizeAuthority(authority, { stripAnyPort, stripMatchingPort });
+    return r.ok ? r.authority : INVALID_AUTHORITY;
+  }
+  let i = 0;
+  let upper = 0;
+  for (; i < n; i++) {
+    const c = authority.charCodeAt(i);
+    if (c > 0xff) return INVALID_AUTHORITY;
+    const t = REG_NAME[c];
+    if (t === 0) break;
+    upper |= t;
+  }
+  const hostEnd = i;
+  if (hostEnd === 0) return INVALID_AUTHORITY;
+  if (hostEnd < n) {
+    // Only a port may follow the host: ":" and at most five digits.
+    if (authority.charCodeAt(hostEnd) !== 0x3a || n - hostEnd - 1 > 5) return INVALID_AUTHORITY;
+    for (let k = hostEnd + 1; k < n; k++) {
+      const c = authority.charCodeAt(k);
+      if (c < 0x30 || c > 0x39) return INVALID_AUTHORITY;
+    }
+  }
+  const trailingDot = hostEnd > 1 && authority.charCodeAt(hostEnd - 1) === 0x2e;
+  const hasPort = hostEnd < n;
+  const dropPort = hasPort && (hostEnd === n - 1 || stripAnyPort || (stripMatchingPort !== undefined && Number(authority.slice(hostEnd + 1)) === stripMatchingPort));
+  if ((upper & 2) === 0 && !trailingDot && !dropPort) return authority;
+  let host = authority.slice(0, trailingDot ? hostEnd - 1 : hostEnd);
+  if (upper & 2) host = host.toLowerCase();
+  return hasPort && !dropPort ? host + authority.slice(hostEnd) : host;
+}
 
 /**
  * Lower-cases the host, strips one trailing dot (`Example.COM.:80` → `example.com:80`),

@@ -1,11 +1,12 @@
 // What Envoy's connection manager does to request headers before routing:
 // x-forwarded-for / -proto, x-envoy-external-address and internal header
 // sanitizing (use_remote_address, xff_num_trusted_hops), x-request-id, and B3.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { applyXfcc } from "../tls/xfcc.js";
 import type { HcmConfig } from "./compile-hcm.js";
 import type { RequestContext } from "./request-context.js";
+import { randomRequestId } from "./request-id.js";
 import { stripEnvoyInternalHeaders } from "./sanitize-envoy-headers.js";
 
 /** RFC 1918, loopback and unique-local addresses: Envoy's classic internal address set. */
@@ -63,7 +64,7 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
 
   if (hcm.generateRequestId) {
     const cur = h["x-request-id"];
-    if (cur === undefined || cur === "" || (ctx.external && !hcm.preserveExternalRequestId)) h["x-request-id"] = randomUUID();
+    if (cur === undefined || cur === "" || (ctx.external && !hcm.preserveExternalRequestId)) h["x-request-id"] = randomRequestId();
   }
 
   applyXfcc(h, ctx.conn.tls, hcm.xfcc);

@@ -152,3 +152,15 @@ describe("validateRequestHead() — paths", () => {
     expect(validateRequestHead({ protocol: "HTTP/1.1", method: "GET", target: "/", rawHeaders: ["Host", "a:9090"], localPort: 8080 }, l)).toMatchObject({ ok: true, authority: "a:9090" });
   });
 });
+
+describe("validateRequestHead() — header names", () => {
+  it("lower-cases names in any spelling, known or not", () => {
+    const v = validateRequestHead(h1("/", "Content-Type", "a", "USER-AGENT", "b", "X-Custom-Thing", "c", "accept", "d"), limits);
+    expect(v.ok && v.headers).toEqual({ "content-type": "a", "user-agent": "b", "x-custom-thing": "c", accept: "d" });
+  });
+
+  it("still refuses an upper-case known name in HTTP/2", () => {
+    const v = validateRequestHead(h2("Content-Type", "a"), limits);
+    expect(v).toMatchObject({ ok: false, status: 400, details: "http2.invalid.header.field" });
+  });
+});

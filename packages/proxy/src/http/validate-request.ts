@@ -8,10 +8,11 @@
 // Transfer-Encoding other than chunked, 400 for everything malformed
 // (framing ambiguities, bad characters, Host confusion, bad paths).
 import type { Headers } from "./request-context.js";
-import { normalizeAuthority, normalizePath } from "./normalize-path.js";
+import { INVALID_AUTHORITY, normalizeAuthorityValue, normalizePath } from "./normalize-path.js";
 import type { RequestLimits } from "./request-limits.js";
 import { stripHopByHop } from "./sanitize-hop-by-hop.js";
 import { isToken, isValidFieldValue } from "./field-syntax.js";
+import { KNOWN_NAME_LOWER } from "./known-names.js";
 
 export type RequestProtocol = "HTTP/1.0" | "HTTP/1.1" | "HTTP/2";
 
@@ -109,8 +110,12 @@ export function validateRequestHead(head: RawRequestHead, limits: RequestLimits)
       continue;
     }
     regularSeen = true;
-    if (!isToken(rawName)) return reject(400, `${codec}.invalid_characters`);
-    const name = rawName.toLowerCase();
+    // A known name (known-names.ts) is a token already.
+    let name = KNOWN_NAME_LOWER.get(rawName);
+    if (name === undefined) {
+      if (!isToken(rawName)) return reject(400, `${codec}.invalid_characters`);
+      name = rawName.toLowerCase();
+    }
     // HTTP/2 field names are lower-case on the wire (RFC 9113 §8.2.1); leading/trailing whitespace is malformed.
     if (h2 && (name !== rawName || /^[ \t]|[ \t]$/.test(value))) return reject(400, "http2.invalid.header.field");
     if (name.includes("_")) {
@@ -187,12 +192,9 @@ export function validateRequestHead(head: RawRequestHead, limits: RequestLimits)
   if (authority === undefined || authority === "") {
     if (head.protocol !== "HTTP/1.0") return reject(400, "missing_host_header");
   } else {
-    const a = normalizeAuthority(authority, {
-      stripAnyPort: false,
-      stripMatchingPort: limits.stripMatchingHostPort ? head.localPort : undefined,
-    });
-    if (!a.ok) return reject(400, a.details);
-    normalizedAuthority = a.authority;
+    const a = normalizeAuthorityValue(authority, false, limits.stripMatchingHostPort ? head.localPort : undefined);
+    if (a === INVALID_AUTHORITY) return reject(400, "invalid_authority");
+    normalizedAuthority = a;
   }
 
   let path: string;

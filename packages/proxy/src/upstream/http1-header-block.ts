@@ -18,8 +18,45 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZ") NAME[c.charCodeAt(0)] = 2;
 // Field names as received → their lower-case form, the same string object every time: the headers
 // object is then keyed by one (internalized) string per name instead of a fresh one per response.
 // Bounded: an upstream inventing names can't grow it past this.
-const NAMES = new Map<string, string>();
+interface Name {
+  /** As received. */
+  readonly raw: string;
+  /** Lower-case. */
+  readonly key: string;
+}
+const NAMES = new Map<string, Name>();
 const MAX_NAMES = 1024;
+
+// In front of NAMES: the last name per (length, first and last byte) slot, compared in place
+// (startsWith at the line's offset), so a name seen before makes no string at all.
+const SLOTS = 256;
+const slots: Name[] = new Array<Name>(SLOTS).fill({ raw: "", key: "" });
+
+/**
+ * A copy of `s` that shares nothing with the string it was sliced from: V8 makes a slice of 13 or
+ * more characters a view into its parent, and a kept name must not keep a whole head alive.
+ */
+function detached(s: string): string {
+  return Buffer.from(s, "latin1").toString("latin1");
+}
+
+/** The name at `block[start, end)`; `upper`: it holds an upper-case letter. */
+function fieldName(block: string, start: number, end: number, upper: boolean): string {
+  const len = end - start;
+  const slot = (len * 31 + block.charCodeAt(start) * 7 + block.charCodeAt(end - 1)) & (SLOTS - 1);
+  const seen = slots[slot];
+  if (seen.raw.length === len && block.startsWith(seen.raw, start)) return seen.key;
+  const raw = block.slice(start, end);
+  let name = NAMES.get(raw);
+  if (name === undefined) {
+    if (NAMES.size >= MAX_NAMES) return upper ? raw.toLowerCase() : raw;
+    const own = detached(raw);
+    name = { raw: own, key: upper ? own.toLowerCase() : own };
+    NAMES.set(own, name);
+  }
+  slots[slot] = name;
+  return name.key;
+}
 
 // By char code: 1 for a byte a field value may not hold (CTLs but HTAB, DEL, and anything above 0xFF).
 const BAD_VALUE = new Uint8Array(256);
@@ -61,12 +98,7 @@ export function parseHeaderBlock(block: string, into: ResponseHeaders, from = 0)
       const c = block.charCodeAt(k);
       if (c > 0xff || BAD_VALUE[c] === 1) throw new ResponseParseError(`invalid character in response header '${block.slice(i, colon)}'`);
     }
-    const raw = block.slice(i, colon);
-    let key = NAMES.get(raw);
-    if (key === undefined) {
-      key = upper & 2 ? raw.toLowerCase() : raw;
-      if (NAMES.size < MAX_NAMES) NAMES.set(raw, key);
-    }
+    const key = fieldName(block, i, colon, (upper & 2) !== 0);
     const value = block.slice(vs, ve);
     const prev = into[key];
     if (prev === undefined) into[key] = value;

@@ -3,6 +3,7 @@
 // as given, else chunked), counted and under the socket's backpressure.
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
+import { createFieldLineCache } from "../http/field-line-cache.js";
 import type { UpstreamRequest } from "./upstream-stream.js";
 
 function count(s: string, ch: string): number {
@@ -16,28 +17,47 @@ export function sendsChunked(req: UpstreamRequest): boolean {
   return req.body !== null && req.headers["content-length"] === undefined;
 }
 
+// Lines are checked once for the whole head (below), so the cache takes every name and value.
+const ANY = (): boolean => true;
+const LINES = createFieldLineCache(ANY, ANY);
+
+// The last request line: the same method and path (a health check, a hot endpoint) reuse it.
+let lastMethod = "";
+let lastPath = "";
+let lastRequestLine = "";
+
+function requestLine(method: string, path: string): string {
+  if (method !== lastMethod || path !== lastPath) {
+    lastMethod = method;
+    lastPath = path;
+    lastRequestLine = method + " " + path + " HTTP/1.1\r\n";
+  }
+  return lastRequestLine;
+}
+
 /**
  * The request head, CRLF CRLF included, or undefined when a field would split it (a CR, LF or NUL
  * in a value from config or a header mutation, or in the path: `unsafeField` names it).
  * Downstream headers were checked by validate-request.ts already, so instead of testing each
  * value the whole head is checked once: it must hold exactly one CR and one LF per line, and no NUL.
+ * Repeated lines come from a cache (field-line-cache.ts); the check still covers them.
  */
 export function serializeRequestHead(req: UpstreamRequest, chunked: boolean): string | undefined {
-  let text = req.method + " " + req.path + " HTTP/1.1\r\n";
+  let text = requestLine(req.method, req.path);
   let lines = 2; // the request line and the empty line
   const h = req.headers;
   if (h["host"] === undefined) {
-    text += "host: " + req.authority + "\r\n";
+    text += LINES.line("host", req.authority)!;
     lines++;
   }
   for (const k in h) {
     const v = h[k];
     if (v === undefined) continue;
     if (typeof v === "string") {
-      text += k + ": " + v + "\r\n";
+      text += LINES.line(k, v)!;
       lines++;
     } else {
-      for (let i = 0; i < v.length; i++) text += k + ": " + v[i] + "\r\n";
+      for (let i = 0; i < v.length; i++) text += LINES.line(k, v[i])!;
       lines += v.length;
     }
   }

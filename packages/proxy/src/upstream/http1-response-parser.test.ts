@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createResponseParser, ResponseParseError, type ResponseHeaders } from "./http1-response-parser.js";
+import { createResponseParser, parseHeaderBlock, ResponseParseError, type ResponseHeaders } from "./http1-response-parser.js";
 
 interface ResponseHead {
   status: number;
@@ -171,5 +171,31 @@ describe("HTTP/1.1 response parser", () => {
     expect(() => parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a\0b\r\nabc\r\n"])).toThrow(/chunk size/);
     expect(() => parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3x\r\nabc\r\n"])).toThrow(/chunk size/);
     expect(() => parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n"])).toThrow(/bare LF/);
+  });
+});
+
+describe("parseHeaderBlock — names seen before", () => {
+  const block = (lines: string[]): ResponseHeaders => {
+    const into: ResponseHeaders = {};
+    parseHeaderBlock(lines.join("\r\n"), into);
+    return into;
+  };
+
+  it("maps every spelling to its lower-case name, response after response", () => {
+    for (let round = 0; round < 3; round++) {
+      expect(block(["Content-Type: a", "content-type: b", "CONTENT-TYPE: c"])).toEqual({ "content-type": ["a", "b", "c"] });
+    }
+  });
+
+  it("tells apart names that share a length and their first and last characters", () => {
+    for (let round = 0; round < 3; round++) {
+      expect(block(["x-aa-z: 1", "x-bb-z: 2", "x-aa-z: 3", "X-CC-z: 4"])).toEqual({ "x-aa-z": ["1", "3"], "x-bb-z": "2", "x-cc-z": "4" });
+    }
+  });
+
+  it("still refuses a bad name that is close to a known one", () => {
+    block(["x-aa-z: 1"]);
+    expect(() => block(["x-a z: 1"])).toThrow(new ResponseParseError("invalid response header name 'x-a z'"));
+    expect(() => block(["x-aa-z : 1"])).toThrow(ResponseParseError);
   });
 });
