@@ -36,6 +36,15 @@ describe("createFieldLineCache", () => {
     expect(c.line("x-ok", "good")).toBe("x-ok: good\r\n");
   });
 
+  it("writes long values without keeping them, and still answers right afterwards", () => {
+    const c = createFieldLineCache(isToken, isValidFieldValue);
+    const long = "v".repeat(5000);
+    expect(c.line("x-big", "short")).toBe("x-big: short\r\n");
+    expect(c.line("x-big", long)).toBe(`x-big: ${long}\r\n`);
+    expect(c.line("x-big", long)).toBe(`x-big: ${long}\r\n`);
+    expect(c.line("x-big", "short")).toBe("x-big: short\r\n");
+  });
+
   it("keeps working past the number of names it remembers", () => {
     const c = createFieldLineCache(isToken, isValidFieldValue);
     for (let i = 0; i < 2000; i++) expect(c.line(`x-n${i}`, `v${i}`)).toBe(`x-n${i}: v${i}\r\n`);

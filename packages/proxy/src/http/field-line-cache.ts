@@ -27,6 +27,11 @@ export interface FieldLineCache {
 
 /** Names remembered at most (beyond it lines are built but not kept: an unbounded set of names can't grow it). */
 const MAX_NAMES = 512;
+/**
+ * Longer values are written but not kept: the repeating ones are short, and a client or upstream
+ * sending large values under many names must not make the cache hold megabytes.
+ */
+const MAX_KEPT_VALUE = 256;
 
 class LineCache implements FieldLineCache {
   private readonly entries = new Map<string, Entry>();
@@ -50,6 +55,7 @@ class LineCache implements FieldLineCache {
     if (!this.valueOk(value)) return undefined;
     // join() makes one flat string. `prefix + value + CRLF` would be a tree of three strings
     // holding on to `value`, and a value sliced from an upstream head holds that whole head.
+    if (value.length > MAX_KEPT_VALUE) return prefix + value + "\r\n";
     const line = [prefix, value, "\r\n"].join("");
     e.line = line;
     return line;

@@ -26,6 +26,8 @@ interface Name {
 }
 const NAMES = new Map<string, Name>();
 const MAX_NAMES = 1024;
+/** Longer names are not remembered (1024 names of an 80 KiB head each would be 80 MiB). */
+const MAX_KEPT_NAME = 64;
 
 // In front of NAMES: the last name per (length, first and last byte) slot, compared in place
 // (startsWith at the line's offset), so a name seen before makes no string at all.
@@ -49,7 +51,7 @@ function fieldName(block: string, start: number, end: number, upper: boolean): s
   const raw = block.slice(start, end);
   let name = NAMES.get(raw);
   if (name === undefined) {
-    if (NAMES.size >= MAX_NAMES) return upper ? raw.toLowerCase() : raw;
+    if (NAMES.size >= MAX_NAMES || len > MAX_KEPT_NAME) return upper ? raw.toLowerCase() : raw;
     const own = detached(raw);
     name = { raw: own, key: upper ? own.toLowerCase() : own };
     NAMES.set(own, name);
