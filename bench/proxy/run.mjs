@@ -10,7 +10,7 @@
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
-//        [--targets direct,haproxy,nginx,node-floor,weft,weft-nodehttp,weft-undici,weft-noflags]
+//        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-nodehttp,weft-undici,weft-noflags]
 //        [--weft-concurrency 1] [--write]
 //
 // weft-proxy runs with the sidecar's Node flags (packages/proxy/package.json
@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
     "latency-duration": { type: "string", default: "10" },
     rps: { type: "string", default: "1000" },
     "latency-connections": { type: "string", default: "16" },
-    targets: { type: "string", default: "direct,haproxy,nginx,node-floor,weft,weft-nodehttp" },
+    targets: { type: "string", default: "direct,haproxy,nginx,node-floor,weft,weft-istio,weft-nodehttp" },
     "weft-concurrency": { type: "string", default: "1" },
     "proxy-cpu": { type: "string", default: "0" },
     "load-cpu": { type: "string", default: "1" },
@@ -315,7 +315,28 @@ async function startNodeFloor(upstream) {
   return { port, ...p };
 }
 
-async function startWeft(upstream, env = {}, nodeFlags = weftNodeFlags(true)) {
+/**
+ * The connection manager of a real Istio sidecar's outbound listener (bench/proxy/istio-sidecar-outbound-hcm.json:
+ * outbound_0.0.0.0_8000 from shared/testdata/istio/sidecar-configdump-authz.yaml — metadata exchange, grpc_stats,
+ * istio.alpn, fault, cors, istio.stats, router; tracing, normalize_path, the UUID request id — with its RDS swapped for
+ * an inline route carrying Istio's default route action from http-config-dump.json: timeout 0s and the retry policy
+ * every sidecar route gets, pointed at the bench upstream).
+ */
+function istioSidecarHcm() {
+  return JSON.parse(readFileSync(join(ROOT, "bench/proxy/istio-sidecar-outbound-hcm.json"), "utf8"));
+}
+
+const minimalHcm = {
+  "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+  stat_prefix: "bench",
+  route_config: {
+    name: "local",
+    virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "upstream" } }] }],
+  },
+  http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
+};
+
+async function startWeft(upstream, env = {}, nodeFlags = weftNodeFlags(true), hcm = minimalHcm) {
   const port = await freePort();
   const admin = await freePort();
   const boot = {
@@ -328,20 +349,7 @@ async function startWeft(upstream, env = {}, nodeFlags = weftNodeFlags(true)) {
           address: { socket_address: { address: "127.0.0.1", port_value: port } },
           filter_chains: [
             {
-              filters: [
-                {
-                  name: "envoy.filters.network.http_connection_manager",
-                  typed_config: {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                    stat_prefix: "bench",
-                    route_config: {
-                      name: "local",
-                      virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "upstream" } }] }],
-                    },
-                    http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
-                  },
-                },
-              ],
+              filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: hcm }],
             },
           ],
         },
@@ -403,6 +411,8 @@ async function main() {
     // The same proxy without the sidecar's Node flags (what they cost or save, paired in one run).
     // (neither the launch flags nor those the proxy sets itself: WEFT_PROXY_RUNTIME_V8_FLAGS="").
     "weft-noflags": (up) => startWeft(up, { WEFT_PROXY_RUNTIME_V8_FLAGS: "" }, weftNodeFlags(false)),
+    // A real sidecar's outbound HTTP filter chain and route (Istio's filters, retry policy, tracing, request ids).
+    "weft-istio": (up) => startWeft(up, {}, weftNodeFlags(true), istioSidecarHcm()),
     // The least a Node process can do to relay these requests (node-floor-proxy.mjs): Node's own ceiling here.
     "node-floor": startNodeFloor,
     // weft-proxy with node:http for every HTTP/1.1 request (what the lean codec replaced).
@@ -412,7 +422,7 @@ async function main() {
     if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
     const target = await starters[t](upstream.port);
     try {
-      const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream" };
+      const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy" };
       const name = names[t] ?? t;
       results.push(await measure(name, target));
     } finally {

@@ -1,12 +1,11 @@
 // What Envoy's connection manager does to request headers before routing:
 // x-forwarded-for / -proto, x-envoy-external-address and internal header
 // sanitizing (use_remote_address, xff_num_trusted_hops), x-request-id, and B3.
-import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { applyXfcc } from "../tls/xfcc.js";
 import type { HcmConfig } from "./compile-hcm.js";
 import type { RequestContext } from "./request-context.js";
-import { randomRequestId } from "./request-id.js";
+import { randomHex64, randomRequestId } from "./request-id.js";
 import { stripEnvoyInternalHeaders } from "./sanitize-envoy-headers.js";
 
 /** RFC 1918, loopback and unique-local addresses: Envoy's classic internal address set. */
@@ -72,10 +71,6 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
   if (hcm.tracing) applyB3(ctx, hcm);
 }
 
-function hex(bytes: number): string {
-  return randomBytes(bytes).toString("hex");
-}
-
 /**
  * Envoy's Zipkin tracer: a new span per hop. An existing trace continues with
  * parentspanid = incoming spanid; otherwise a new 64-bit trace starts.
@@ -96,9 +91,9 @@ function applyB3(ctx: RequestContext, hcm: HcmConfig): void {
   const spanId = h["x-b3-spanid"];
   if (typeof traceId === "string" && traceId) {
     if (typeof spanId === "string" && spanId) h["x-b3-parentspanid"] = spanId;
-    h["x-b3-spanid"] = hex(8);
+    h["x-b3-spanid"] = randomHex64();
   } else {
-    const id = hex(8);
+    const id = randomHex64();
     h["x-b3-traceid"] = id;
     h["x-b3-spanid"] = id;
     delete h["x-b3-parentspanid"];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { randomRequestId } from "./request-id.js";
+import { randomHex64, randomRequestId } from "./request-id.js";
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -25,5 +25,19 @@ describe("randomRequestId", () => {
     }
     expect(counts.size).toBe(16);
     for (const n of counts.values()) expect(Math.abs(n - 7500)).toBeLessThan(750);
+  });
+});
+
+describe("randomHex64", () => {
+  it("is 16 lower-case hex digits, unique across refills, and interleaves with request ids without reuse", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const id = randomHex64();
+      expect(id).toMatch(/^[0-9a-f]{16}$/);
+      seen.add(id);
+      // The UUIDs drawn from the same pool never repeat a trace id's bytes.
+      seen.add(randomRequestId().replace(/-/g, "").slice(0, 16));
+    }
+    expect(seen.size).toBe(6000);
   });
 });

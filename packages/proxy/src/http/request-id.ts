@@ -22,15 +22,35 @@ for (let b = 0; b < 256; b++) {
 }
 const DASH = 0x2d;
 
-/** A random UUID in the 8-4-4-4-12 lower-case form, e.g. `9f0e4b1c-3d2a-4e6f-8a7b-1c2d3e4f5a6b`. */
-export function randomRequestId(): string {
+/** 16 random bytes of the pool (refilled when spent); returns their offset in `pool`. */
+function take16(): number {
   if (next === pool.length) {
     randomFillSync(pool);
     next = 0;
   }
-  const p = pool;
   const o = next;
   next += 16;
+  return o;
+}
+
+/**
+ * A random 64-bit id as 16 lower-case hex digits (B3 trace and span ids), from the same pool:
+ * randomBytes(8).toString("hex") per id cost a CSPRNG call and two buffers (7 % of a traced request).
+ */
+export function randomHex64(): string {
+  const p = pool;
+  const o = take16();
+  // prettier-ignore
+  return String.fromCharCode(
+    HI[p[o]], LO[p[o]], HI[p[o + 1]], LO[p[o + 1]], HI[p[o + 2]], LO[p[o + 2]], HI[p[o + 3]], LO[p[o + 3]],
+    HI[p[o + 4]], LO[p[o + 4]], HI[p[o + 5]], LO[p[o + 5]], HI[p[o + 6]], LO[p[o + 6]], HI[p[o + 7]], LO[p[o + 7]],
+  );
+}
+
+/** A random UUID in the 8-4-4-4-12 lower-case form, e.g. `9f0e4b1c-3d2a-4e6f-8a7b-1c2d3e4f5a6b`. */
+export function randomRequestId(): string {
+  const p = pool;
+  const o = take16();
   // Byte 6's high nibble is the version (4); byte 8's two top bits the variant (10).
   const b6 = (p[o + 6] & 0x0f) | 0x40;
   const b8 = (p[o + 8] & 0x3f) | 0x80;

@@ -143,6 +143,9 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
   // request. Every removal from `pools` bumps poolsGen, which invalidates all these entries.
   let poolsGen = 0;
   const hostPools = { http1: new WeakMap<Host, { pool: ConnectionPool; gen: number }>(), http2: new WeakMap<Host, { pool: ConnectionPool; gen: number }>() };
+  // The same per host for an ALPN override, keyed by the override list itself: istio.alpn hands every
+  // request of a route the same array, and every sidecar outbound request carries one.
+  const alpnPools = { http1: new WeakMap<readonly string[], WeakMap<Host, { pool: ConnectionPool; gen: number }>>(), http2: new WeakMap<readonly string[], WeakMap<Host, { pool: ConnectionPool; gen: number }>>() };
   let set: PrioritySet = createPrioritySet([], { ...config, policy: config.lbPolicy, overprovisioningFactor: 1.4, random });
   let warm = config.type !== "EDS";
   let markReady!: () => void;
@@ -318,10 +321,9 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     },
     transportFor: (host) => deps.transport?.forHost(host.transportSocketMatch),
     pool(host, protocol, alpn) {
-      if (alpn === undefined) {
-        const e = hostPools[protocol].get(host);
-        if (e !== undefined && e.gen === poolsGen) return e.pool;
-      }
+      const cache = alpn === undefined ? hostPools[protocol] : alpnPools[protocol].get(alpn);
+      const e = cache?.get(host);
+      if (e !== undefined && e.gen === poolsGen) return e.pool;
       const base = deps.transport?.forHost(host.transportSocketMatch);
       const tls = base && alpn ? { ...base, alpn } : base;
       // Connections differ by offered ALPN (Envoy keys pools by it too); the host key stays after the first "|".
@@ -346,6 +348,11 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
         pools.set(k, p);
       }
       if (alpn === undefined) hostPools[protocol].set(host, { pool: p, gen: poolsGen });
+      else {
+        let byHost = alpnPools[protocol].get(alpn);
+        if (!byHost) alpnPools[protocol].set(alpn, (byHost = new WeakMap()));
+        byHost.set(host, { pool: p, gen: poolsGen });
+      }
       return p;
     },
     setAssignment(a) {
