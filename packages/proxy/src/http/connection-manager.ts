@@ -34,6 +34,17 @@ function portOf(address: string): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
+const LOCAL_PORT = Symbol("weft.localPort");
+type PortConn = ConnInfo & { [LOCAL_PORT]?: number | null };
+
+/** The connection's local port, parsed once per connection rather than per request. */
+function localPortOf(conn: ConnInfo): number | undefined {
+  const c = conn as PortConn;
+  let p = c[LOCAL_PORT];
+  if (p === undefined) c[LOCAL_PORT] = p = portOf(conn.localAddress) ?? null;
+  return p ?? undefined;
+}
+
 /** Raw header list from Node's parsed HTTP/2 headers (only when the codec did not hand one over). */
 function flatten(src: http2.IncomingHttpHeaders): string[] {
   const out: string[] = [];
@@ -132,7 +143,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
       socket[REQUESTS] = n;
       if (n >= limits.maxRequestsPerConnection) ds.closeAfterResponse();
     }
-    const v = validateRequestHead({ protocol: ds.protocol as RequestProtocol, method, target, rawHeaders, localPort: portOf(conn.localAddress) }, limits);
+    const v = validateRequestHead({ protocol: ds.protocol as RequestProtocol, method, target, rawHeaders, localPort: localPortOf(conn) }, limits);
     handleStream(ds, contextFor(v, method ?? "GET", target ?? "/", "http", ds.protocol, conn, ds), rt);
   };
 
@@ -164,7 +175,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
   h1.on("upgrade", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     const conn = (socket as InfoSocket)[CONN_INFO]!;
     const protocol: RequestProtocol = req.httpVersion === "1.0" ? "HTTP/1.0" : "HTTP/1.1";
-    const v = validateRequestHead({ protocol, method: req.method, target: req.url, rawHeaders: req.rawHeaders, localPort: portOf(conn.localAddress) }, limits);
+    const v = validateRequestHead({ protocol, method: req.method, target: req.url, rawHeaders: req.rawHeaders, localPort: localPortOf(conn) }, limits);
     if (!v.ok || v.redirect) {
       const status = v.ok ? 400 : v.status;
       if (!v.ok) countRejection(rt.stats.guard, v.details, v.status);
@@ -232,7 +243,7 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     }
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     const ds = createHttp2Downstream(stream, endStream);
-    const v = validateRequestHead({ protocol: "HTTP/2", rawHeaders: rawHeaders ?? flatten(src), localPort: portOf(conn.localAddress) }, cfg.limits);
+    const v = validateRequestHead({ protocol: "HTTP/2", rawHeaders: rawHeaders ?? flatten(src), localPort: localPortOf(conn) }, cfg.limits);
     const scheme = String(src[":scheme"] ?? "http");
     handleStream(ds, contextFor(v, String(src[":method"] ?? "GET"), String(src[":path"] ?? "/"), scheme, "HTTP/2", conn, ds), rt);
   });
