@@ -82,6 +82,8 @@ describe("header behaviour", () => {
               { header: { key: "x-level", value: "route" } },
               { header: { key: "x-client", value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" } },
               { header: { key: "x-over", value: "route" }, append_action: "OVERWRITE_IF_EXISTS_OR_ADD" },
+              // Sent as its UTF-8 bytes (Envoy); U+010A must not lose its high byte and become a LF.
+              { header: { key: "x-utf8", value: "caf\u00e9 \u2192 \u010Ax-injected: 1" } },
             ],
             request_headers_to_remove: ["x-secret"],
             response_headers_to_remove: ["x-upstream"],
@@ -133,6 +135,8 @@ describe("header behaviour", () => {
     expect(u.headers["x-level"]).toBe("route, vhost");
     expect(u.headers["x-client"]).toBe("127.0.0.1");
     expect(u.headers["x-over"]).toBe("route");
+    expect(Buffer.from(u.headers["x-utf8"], "latin1").toString("utf8")).toBe("caf\u00e9 \u2192 \u010Ax-injected: 1");
+    expect(u.headers["x-injected"]).toBeUndefined();
     expect(u.headers["x-secret"]).toBeUndefined();
     expect(r.headers["x-resp"]).toBe("vhost");
     expect(r.headers["x-upstream"]).toBeUndefined();

@@ -42,7 +42,9 @@ export function compileHeaderMutation(
   add.forEach((o, i) => {
     const key = o.header?.key.toLowerCase();
     if (!key) throw new ResourceRejectedError(resource, `${field}_to_add[${i}].header.key`, "header key is required");
-    const raw = o.header!.value || new TextDecoder().decode(o.header!.rawValue);
+    // Header values travel as bytes; the codecs write strings one byte per character (latin1).
+    // A config `value` is UTF-8 (Envoy sends those bytes), `raw_value` is the bytes themselves.
+    const raw = o.header!.value ? Buffer.from(o.header!.value, "utf8").toString("latin1") : Buffer.from(o.header!.rawValue).toString("latin1");
     const action: Action = o.append !== undefined ? (o.append ? 0 : 2) : (o.appendAction as Action);
     out.add.push({ key, value: compileFormat(raw, (d) => report(`${field}_to_add.header.value`, d)), action, keepEmpty: o.keepEmptyValue });
   });

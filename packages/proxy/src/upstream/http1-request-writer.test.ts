@@ -51,6 +51,8 @@ describe("serializeRequestHead", () => {
     ["one of a list", req({ "x-list": ["ok", "b\rc"] }), "x-list"],
     ["the path", req({}, { path: "/a\r\nx: y" }), ":path"],
     ["the authority", req({}, { authority: "a\r\nb" }), ":authority"],
+    // Written as latin1, U+010A would lose its high byte and become a LF.
+    ["a value above U+00FF", req({ "x-wide": "a\u010Ax-injected: 1" }), "x-wide"],
   ])("refuses %s that would split the head, and names it", (_what, r, field) => {
     expect(serializeRequestHead(r, false)).toBeUndefined();
     expect(unsafeField(r)).toBe(field);

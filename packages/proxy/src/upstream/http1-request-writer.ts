@@ -37,7 +37,8 @@ function requestLine(method: string, path: string): string {
 
 /**
  * The request head, CRLF CRLF included, or undefined when a field would split it (a CR, LF or NUL
- * in a value from config or a header mutation, or in the path: `unsafeField` names it).
+ * in a value from config or a header mutation, or in the path, or a character latin1 can't carry:
+ * `unsafeField` names it).
  * Downstream headers were checked by validate-request.ts already, so instead of testing each
  * value the whole head is checked once: it must hold exactly one CR and one LF per line, and no NUL.
  * Repeated lines come from a cache (field-line-cache.ts); the check still covers them.
@@ -66,11 +67,15 @@ export function serializeRequestHead(req: UpstreamRequest, chunked: boolean): st
     lines++;
   }
   text += "\r\n";
-  if (count(text, "\n") !== lines || count(text, "\r") !== lines || text.indexOf("\0") >= 0) return undefined;
+  if (count(text, "\n") !== lines || count(text, "\r") !== lines || text.indexOf("\0") >= 0 || WIDE.test(text)) return undefined;
   return text;
 }
 
-const UNSAFE = /[\r\n\0]/;
+// The head goes out as latin1, one byte per character: a character above U+00FF would lose its high
+// byte (U+010A would become a LF and split the head). Config values are UTF-8 encoded when compiled
+// (header-mutation.ts), so one here is a bug elsewhere: refused, never truncated.
+const WIDE = /[^\x00-\xff]/;
+const UNSAFE = /[\r\n\0]|[^\x00-\xff]/;
 
 /** The slow path, for the error only: which field holds the byte that would split the head. */
 export function unsafeField(req: UpstreamRequest): string {
