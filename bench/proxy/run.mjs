@@ -11,7 +11,10 @@
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
 //        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-nodehttp,weft-undici,weft-noflags]
-//        [--weft-concurrency 1] [--write]
+//        [--weft-concurrency 1] [--rounds 1] [--write]
+//
+// --rounds N measures every target N times, interleaved, and reports each number's median:
+// this VM's req/s and percentiles swing ±30 % between minutes.
 //
 // weft-proxy runs with the sidecar's Node flags (packages/proxy/package.json
 // weft.nodeFlags, as the agent starts it; WEFT_NODE_ARGS="..." replaces them);
@@ -40,9 +43,13 @@ const { values: args } = parseArgs({
     "weft-concurrency": { type: "string", default: "1" },
     "proxy-cpu": { type: "string", default: "0" },
     "load-cpu": { type: "string", default: "1" },
+    rounds: { type: "string", default: "1" },
     write: { type: "boolean", default: false },
   },
 });
+// Rounds: every target measured again in each round (targets interleaved, so a noisy minute on a
+// shared machine hits all of them), the table then shows each number's median over the rounds.
+const ROUNDS = Math.max(1, Number(args.rounds));
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const CONNS = Number(args.connections);
@@ -392,6 +399,21 @@ async function measure(name, target) {
   return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, idle, loadRss: target.pid ? Math.max(tpPeak, latPeak) : NaN, ...lat };
 }
 
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+/** One row from a target's rounds: each number's median (RSS under load: the highest seen). */
+function medianResult(rounds) {
+  const out = { ...rounds[0] };
+  for (const k of ["rps", "cpuPer1000", "idle", "p50", "p90", "p99"]) out[k] = median(rounds.map((r) => r[k]));
+  out.loadRss = Math.max(...rounds.map((r) => r.loadRss));
+  return out;
+}
+
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "–");
 
 async function main() {
@@ -418,17 +440,21 @@ async function main() {
     // weft-proxy with node:http for every HTTP/1.1 request (what the lean codec replaced).
     "weft-nodehttp": (up) => startWeft(up, { WEFT_PROXY_NODE_HTTP1: "1" }),
   };
-  for (const t of TARGETS) {
-    if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
-    const target = await starters[t](upstream.port);
-    try {
-      const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy" };
-      const name = names[t] ?? t;
-      results.push(await measure(name, target));
-    } finally {
-      await target.stop();
+  for (const t of TARGETS) if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
+  const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy" };
+  const byTarget = new Map(TARGETS.map((t) => [t, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);
+    for (const t of TARGETS) {
+      const target = await starters[t](upstream.port);
+      try {
+        byTarget.get(t).push(await measure(names[t] ?? t, target));
+      } finally {
+        await target.stop();
+      }
     }
   }
+  for (const t of TARGETS) results.push(medianResult(byTarget.get(t)));
   await upstream.stop();
   const loadAfter = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
@@ -442,8 +468,9 @@ async function main() {
     ),
   ];
   const cmd = `node bench/proxy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
+  const rounds = ROUNDS > 1 ? ` Medians over ${ROUNDS} interleaved rounds (RSS under load: the highest).` : "";
   const text = [
-    `Run ${new Date(startedAt).toISOString()} (${((Date.now() - startedAt) / 1000).toFixed(0)} s), \`${cmd}\`, load average before ${load}, after ${loadAfter}.`,
+    `Run ${new Date(startedAt).toISOString()} (${((Date.now() - startedAt) / 1000).toFixed(0)} s), \`${cmd}\`, load average before ${load}, after ${loadAfter}.${rounds}`,
     "",
     ...rows,
     "",
