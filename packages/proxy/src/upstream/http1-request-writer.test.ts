@@ -51,12 +51,23 @@ describe("serializeRequestHead", () => {
     ["one of a list", req({ "x-list": ["ok", "b\rc"] }), "x-list"],
     ["the path", req({}, { path: "/a\r\nx: y" }), ":path"],
     ["the authority", req({}, { authority: "a\r\nb" }), ":authority"],
-    // Written as latin1, U+010A would lose its high byte and become a LF.
-    ["a value above U+00FF", req({ "x-wide": "a\u010Ax-injected: 1" }), "x-wide"],
+    // A LF in the text stays a LF after UTF-8 encoding: still refused.
+    ["a wide value that also holds a LF", req({ "x-wide": "\u2192\nx-injected: 1" }), "x-wide"],
   ])("refuses %s that would split the head, and names it", (_what, r, field) => {
     expect(serializeRequestHead(r, false)).toBeUndefined();
     expect(unsafeField(r)).toBe(field);
     // The refusal is not remembered as a good line: the next clean request goes out whole.
     expect(serializeRequestHead(req({ "x-bad": "fine", "x-list": "fine" }), false)).toContain("x-bad: fine\r\nx-list: fine\r\n\r\n");
+  });
+
+  it("sends a string holding characters above U+00FF as its UTF-8 bytes, never cut to its low bytes", () => {
+    // Written as latin1, U+010A would lose its high byte and become a LF (a header injection).
+    const head = serializeRequestHead(req({ "x-wide": "caf\u00e9 \u010Ax-injected: 1", "x-raw": "caf\u00e9" }), false)!;
+    expect(head).toBeDefined();
+    const wire = Buffer.from(head, "latin1");
+    expect(wire.toString("latin1").split("\r\n").filter((l) => l.startsWith("x-injected"))).toEqual([]);
+    // The wide value as UTF-8; a value without wide characters keeps its bytes (é as 0xE9, as received).
+    expect(head).toContain(`x-wide: ${Buffer.from("caf\u00e9 \u010Ax-injected: 1", "utf8").toString("latin1")}\r\n`);
+    expect(head).toContain("x-raw: caf\u00e9\r\n");
   });
 });

@@ -67,15 +67,31 @@ export function serializeRequestHead(req: UpstreamRequest, chunked: boolean): st
     lines++;
   }
   text += "\r\n";
-  if (count(text, "\n") !== lines || count(text, "\r") !== lines || text.indexOf("\0") >= 0 || WIDE.test(text)) return undefined;
-  return text;
+  if (count(text, "\n") !== lines || count(text, "\r") !== lines || text.indexOf("\0") >= 0) return undefined;
+  return WIDE.test(text) ? serializeRequestHead(asBytes(req), chunked) : text;
 }
 
 // The head goes out as latin1, one byte per character: a character above U+00FF would lose its high
-// byte (U+010A would become a LF and split the head). Config values are UTF-8 encoded when compiled
-// (header-mutation.ts), so one here is a bug elsewhere: refused, never truncated.
+// byte (U+010A would become a LF and split the head). Strings holding one are text, not bytes off the
+// wire (config values are encoded when compiled, header-mutation.ts; this catches what a filter
+// adds): they go as their UTF-8 bytes, as Envoy sends its strings. Bytes from the downstream are
+// ≤ 0xFF already and stay as they are.
 const WIDE = /[^\x00-\xff]/;
-const UNSAFE = /[\r\n\0]|[^\x00-\xff]/;
+const UNSAFE = /[\r\n\0]/;
+
+function bytesOf(s: string): string {
+  return WIDE.test(s) ? Buffer.from(s, "utf8").toString("latin1") : s;
+}
+
+/** The request with every string that holds a character above U+00FF as its UTF-8 bytes. */
+function asBytes(req: UpstreamRequest): UpstreamRequest {
+  const headers: UpstreamRequest["headers"] = {};
+  for (const k in req.headers) {
+    const v = req.headers[k];
+    if (v !== undefined) headers[bytesOf(k)] = typeof v === "string" ? bytesOf(v) : v.map(bytesOf);
+  }
+  return { ...req, method: bytesOf(req.method), path: bytesOf(req.path), authority: bytesOf(req.authority), headers };
+}
 
 /** The slow path, for the error only: which field holds the byte that would split the head. */
 export function unsafeField(req: UpstreamRequest): string {
