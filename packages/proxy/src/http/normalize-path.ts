@@ -167,17 +167,15 @@ for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZ") REG_NAME[c.charCodeAt(0)] = 2;
 export const INVALID_AUTHORITY = null;
 
 /**
- * normalizeAuthority without a result object: the normalized authority, or INVALID_AUTHORITY
- * (`""` is refused by the caller as missing_host_header). A reg-name authority that needs no
+ * The normalized authority (see normalizeAuthority, which wraps this with Envoy's details), or
+ * INVALID_AUTHORITY; `""` is refused by the caller as missing_host_header. A reg-name authority that needs no
  * change — already lower-case, no trailing dot, no port to strip — is returned as it came:
  * the per-request case is one scan and no new string.
  */
 export function normalizeAuthorityValue(authority: string, stripAnyPort: boolean, stripMatchingPort: number | undefined): string | typeof INVALID_AUTHORITY {
   const n = authority.length;
-  if (n === 0 || authority.charCodeAt(0) === 0x5b) {
-    const r = normalizeAuthority(authority, { stripAnyPort, stripMatchingPort });
-    return r.ok ? r.authority : INVALID_AUTHORITY;
-  }
+  if (n === 0) return INVALID_AUTHORITY;
+  if (authority.charCodeAt(0) === 0x5b) return normalizeIpLiteral(authority, stripAnyPort, stripMatchingPort);
   let i = 0;
   let upper = 0;
   for (; i < n; i++) {
@@ -214,34 +212,23 @@ export function normalizeAuthorityValue(authority: string, stripAnyPort: boolean
  */
 export function normalizeAuthority(authority: string, opts: AuthorityNormalization = { stripAnyPort: false }): AuthorityResult {
   if (authority.length === 0) return { ok: false, details: "missing_host_header" };
-  let host: string;
+  const a = normalizeAuthorityValue(authority, opts.stripAnyPort, opts.stripMatchingPort);
+  return a === INVALID_AUTHORITY ? { ok: false, details: "invalid_authority" } : { ok: true, authority: a };
+}
+
+/** `[IPv6]` / `[vX.…]` with an optional port: the literal lower-cased, the port per the options. */
+function normalizeIpLiteral(authority: string, stripAnyPort: boolean, stripMatchingPort: number | undefined): string | typeof INVALID_AUTHORITY {
+  const close = authority.indexOf("]");
+  if (close < 0) return INVALID_AUTHORITY;
+  const host = authority.slice(0, close + 1);
+  const rest = authority.slice(close + 1);
   let port: string | undefined;
-  if (authority.charCodeAt(0) === 0x5b) {
-    const close = authority.indexOf("]");
-    if (close < 0) return { ok: false, details: "invalid_authority" };
-    host = authority.slice(0, close + 1);
-    const rest = authority.slice(close + 1);
-    if (rest !== "") {
-      if (rest[0] !== ":") return { ok: false, details: "invalid_authority" };
-      port = rest.slice(1);
-    }
-    if (!/^\[[0-9A-Fa-f:.]+\]$/.test(host) && !/^\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]$/.test(host)) {
-      return { ok: false, details: "invalid_authority" };
-    }
-  } else {
-    const colon = authority.indexOf(":");
-    if (colon >= 0) {
-      host = authority.slice(0, colon);
-      port = authority.slice(colon + 1);
-    } else host = authority;
-    // reg-name: unreserved / pct-encoded / sub-delims.
-    if (!/^[A-Za-z0-9\-._~!$&'()*+,;=%]*$/.test(host) || host === "") return { ok: false, details: "invalid_authority" };
+  if (rest !== "") {
+    if (rest[0] !== ":") return INVALID_AUTHORITY;
+    port = rest.slice(1);
+    if (!/^[0-9]{0,5}$/.test(port)) return INVALID_AUTHORITY;
   }
-  if (port !== undefined && !/^[0-9]{0,5}$/.test(port)) return { ok: false, details: "invalid_authority" };
-  host = host.toLowerCase();
-  if (host.length > 1 && host.endsWith(".")) host = host.slice(0, -1);
-  if (port !== undefined && (port === "" || opts.stripAnyPort || (opts.stripMatchingPort !== undefined && Number(port) === opts.stripMatchingPort))) {
-    port = undefined;
-  }
-  return { ok: true, authority: port === undefined ? host : `${host}:${port}` };
+  if (!/^\[[0-9A-Fa-f:.]+\]$/.test(host) && !/^\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]$/.test(host)) return INVALID_AUTHORITY;
+  const dropPort = port !== undefined && (port === "" || stripAnyPort || (stripMatchingPort !== undefined && Number(port) === stripMatchingPort));
+  return port === undefined || dropPort ? host.toLowerCase() : `${host.toLowerCase()}:${port}`;
 }
