@@ -12,6 +12,7 @@ import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile
 import { compileXfcc, type XfccConfig } from "../tls/xfcc.js";
 import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry } from "./http-filter.js";
 import { compileRequestLimits, type RequestLimits } from "./request-limits.js";
+import { utf8WireString } from "./wire-string.js";
 
 export interface HcmConfig {
   statPrefix: string;
@@ -146,7 +147,8 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     alwaysSetRequestIdInResponse: hcm.alwaysSetRequestIdInResponse,
     tracing: !!t,
     tracingSampling: t?.randomSampling?.value ?? 100,
-    serverName: hcm.serverName || "envoy",
+    // Sent as its UTF-8 bytes, as Envoy does; the response writers drop a value they cannot carry.
+    serverName: utf8WireString(hcm.serverName || "envoy"),
     serverHeader: hcm.serverHeaderTransformation === 1 ? "append_if_absent" : hcm.serverHeaderTransformation === 2 ? "pass_through" : "overwrite",
     websocket,
     accessLoggers,

@@ -3,6 +3,7 @@
 import type { HeaderValueOption } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import type { Headers } from "../http/request-context.js";
 import { ResourceRejectedError } from "../contracts.js";
+import { utf8WireString } from "../http/wire-string.js";
 
 type Action = 0 | 1 | 2 | 3; // APPEND_IF_EXISTS_OR_ADD, ADD_IF_ABSENT, OVERWRITE_IF_EXISTS_OR_ADD, OVERWRITE_IF_EXISTS
 
@@ -44,7 +45,7 @@ export function compileHeaderMutation(
     if (!key) throw new ResourceRejectedError(resource, `${field}_to_add[${i}].header.key`, "header key is required");
     // Header values travel as bytes; the codecs write strings one byte per character (latin1).
     // A config `value` is UTF-8 (Envoy sends those bytes), `raw_value` is the bytes themselves.
-    const raw = o.header!.value ? Buffer.from(o.header!.value, "utf8").toString("latin1") : Buffer.from(o.header!.rawValue).toString("latin1");
+    const raw = o.header!.value ? utf8WireString(o.header!.value) : Buffer.from(o.header!.rawValue).toString("latin1");
     const action: Action = o.append !== undefined ? (o.append ? 0 : 2) : (o.appendAction as Action);
     out.add.push({ key, value: compileFormat(raw, (d) => report(`${field}_to_add.header.value`, d)), action, keepEmpty: o.keepEmptyValue });
   });
