@@ -25,7 +25,12 @@ export type LogSinkTarget =
 // Envoy's AccessLogFileImpl buffers in memory and flushes from a separate
 // thread every --file-flush-interval-msec or when 64 KiB accumulate. Here the
 // flush is an async write; while one is in flight, lines keep buffering.
-const FLUSH_AT_BYTES = 64 * 1024;
+// Each line is encoded into a 64 KiB block the moment it is written, so the
+// line's string dies young: keeping hundreds of lines as strings until the
+// flush made every one of them survive scavenges (GC was a fifth of the
+// proxy's time with Istio's access log on).
+const BLOCK_BYTES = 64 * 1024;
+const SPARE_BLOCKS = 4;
 
 export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOptions): LogSink {
   let target = initialTarget;
@@ -37,7 +42,13 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
   const dropped = options.stats.counter("filesystem.write_dropped");
   const pendingBytes = options.stats.gauge("filesystem.write_total_buffered");
 
-  let chunks: string[] = [];
+  // Blocks are reused once written: a fresh one per flush would be freed only by a full GC (it lives
+  // through the write), and the malloc heap grew by ~8 MB under load waiting for that.
+  const spare: Buffer[] = [];
+  let block: Buffer = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+  let used = 0;
+  /** Filled blocks (and oversized lines) waiting for the next write. */
+  let sealed: Buffer[] = [];
   let bytes = 0;
   let inFlight: Promise<void> | undefined;
   let handle: Promise<FileHandle> | undefined;
@@ -46,11 +57,18 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
 
   const getHandle = () => (handle ??= open((target as { path: string }).path, "a"));
 
-  const writeOut = async (data: string): Promise<void> => {
+  const seal = (): void => {
+    if (used === 0) return;
+    sealed.push(block.subarray(0, used));
+    block = spare.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
+    used = 0;
+  };
+
+  const writeOut = async (data: Buffer[]): Promise<void> => {
     if (target.kind === "stream") {
       const stream = target.stream;
       await new Promise<void>((resolve, reject) => {
-        stream.write(data, (err?: Error | null) => (err ? reject(err) : resolve()));
+        stream.write(data.length === 1 ? data[0]! : Buffer.concat(data), (err?: Error | null) => (err ? reject(err) : resolve()));
       });
       return;
     }
@@ -63,18 +81,22 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
       target = { kind: "stream", stream: target.fallbackStream };
       return writeOut(data);
     }
-    await fh.write(data);
+    await writeAll(fh, data);
   };
 
   const flushNow = (): Promise<void> => {
-    if (inFlight) return inFlight.then(() => (chunks.length ? flushNow() : undefined));
-    if (chunks.length === 0) return Promise.resolve();
-    const data = chunks.join("");
-    chunks = [];
+    if (inFlight) return inFlight.then(() => (bytes ? flushNow() : undefined));
+    seal();
+    if (sealed.length === 0) return Promise.resolve();
+    const data = sealed;
+    sealed = [];
     bytes = 0;
     pendingBytes.set(0);
     inFlight = writeOut(data)
-      .then(() => completed.inc())
+      .then(() => {
+        completed.inc();
+        for (const b of data) if (b.buffer.byteLength === BLOCK_BYTES && b.byteOffset === 0 && spare.length < SPARE_BLOCKS) spare.push(Buffer.from(b.buffer));
+      })
       .catch((err: Error) => {
         failed.inc();
         if (!reportedFailure) {
@@ -89,7 +111,7 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
   };
 
   const timer = setInterval(() => {
-    if (chunks.length) {
+    if (bytes) {
       byTimer.inc();
       void flushNow();
     }
@@ -99,15 +121,26 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
   return {
     write(line) {
       if (closed) return;
-      if (bytes + line.length > maxBuffer) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit; measure exactly only near the limits.
+      let room = line.length * 3;
+      if (bytes + room > maxBuffer || room > BLOCK_BYTES) room = Buffer.byteLength(line);
+      if (bytes + room > maxBuffer) {
         dropped.inc();
         return;
       }
-      chunks.push(line);
-      bytes += line.length;
+      if (room > BLOCK_BYTES) {
+        seal();
+        sealed.push(Buffer.from(line, "utf8"));
+        bytes += room;
+      } else {
+        if (room > BLOCK_BYTES - used) seal();
+        const n = block.write(line, used, "utf8");
+        used += n;
+        bytes += n;
+      }
       pendingBytes.set(bytes);
       buffered.inc();
-      if (bytes >= FLUSH_AT_BYTES && !inFlight) void flushNow();
+      if (sealed.length && !inFlight) void flushNow();
     },
     flush: flushNow,
     async close() {
@@ -117,4 +150,16 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
       if (handle) await (await handle).close().catch(() => undefined);
     },
   };
+}
+
+/** Writes every byte of `data`, continuing after a short write. */
+async function writeAll(fh: FileHandle, data: Buffer[]): Promise<void> {
+  let rest = data;
+  while (rest.length) {
+    const { bytesWritten } = await fh.writev(rest);
+    let n = bytesWritten;
+    while (rest.length && n >= rest[0]!.length) n -= rest.shift()!.length;
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
+    if (bytesWritten === 0 && rest.length) throw new Error("access log write made no progress");
+  }
 }

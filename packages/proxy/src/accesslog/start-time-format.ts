@@ -81,10 +81,17 @@ export function compileStartTimeFormat(format: string = DEFAULT_START_TIME_FORMA
     const text = pieces.join("");
     return () => text;
   }
+  // Start times have millisecond resolution and a busy proxy logs many requests per millisecond:
+  // the last answer is kept.
+  let lastMs = Number.NaN;
+  let lastText = "";
   return (epochMs) => {
+    if (epochMs === lastMs) return lastText;
     const d = new Date(epochMs);
     let out = "";
     for (const p of pieces) out += typeof p === "string" ? p : p(d, epochMs);
+    lastMs = epochMs;
+    lastText = out;
     return out;
   };
 }
