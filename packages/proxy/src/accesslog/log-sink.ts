@@ -154,7 +154,7 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
 
 /** Writes every byte of `data`, continuing after a short write. */
 async function writeAll(fh: FileHandle, data: Buffer[]): Promise<void> {
-  let rest = data;
+  const rest = data;
   while (rest.length) {
     const { bytesWritten } = await fh.writev(rest);
     let n = bytesWritten;
