@@ -10,7 +10,7 @@
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
-//        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-nodehttp,weft-undici,weft-noflags]
+//        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-istio-log,weft-nodehttp,weft-undici,weft-noflags]
 //        [--weft-concurrency 1] [--rounds 1] [--write]
 //
 // --rounds N measures every target N times, interleaved, and reports each number's median:
@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
     "latency-duration": { type: "string", default: "10" },
     rps: { type: "string", default: "1000" },
     "latency-connections": { type: "string", default: "16" },
-    targets: { type: "string", default: "direct,haproxy,nginx,node-floor,weft,weft-istio,weft-nodehttp" },
+    targets: { type: "string", default: "direct,haproxy,nginx,node-floor,weft,weft-istio,weft-istio-log,weft-nodehttp" },
     "weft-concurrency": { type: "string", default: "1" },
     "proxy-cpu": { type: "string", default: "0" },
     "load-cpu": { type: "string", default: "1" },
@@ -333,6 +333,24 @@ function istioSidecarHcm() {
   return JSON.parse(readFileSync(join(ROOT, "bench/proxy/istio-sidecar-outbound-hcm.json"), "utf8"));
 }
 
+/**
+ * The same connection manager with the access log Istio turns on with meshConfig.accessLogFile: its default text
+ * format, as discovery generates it (packages/discovery/src/generators/envoy-json.ts), to /dev/null.
+ */
+function istioSidecarHcmWithAccessLog() {
+  const format =
+    '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n';
+  const accessLog = {
+    name: "envoy.access_loggers.file",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+      path: "/dev/null",
+      log_format: { text_format_source: { inline_string: format } },
+    },
+  };
+  return { ...istioSidecarHcm(), access_log: [accessLog] };
+}
+
 const minimalHcm = {
   "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
   stat_prefix: "bench",
@@ -435,13 +453,14 @@ async function main() {
     "weft-noflags": (up) => startWeft(up, { WEFT_PROXY_RUNTIME_V8_FLAGS: "" }, weftNodeFlags(false)),
     // A real sidecar's outbound HTTP filter chain and route (Istio's filters, retry policy, tracing, request ids).
     "weft-istio": (up) => startWeft(up, {}, weftNodeFlags(true), istioSidecarHcm()),
+    "weft-istio-log": (up) => startWeft(up, {}, weftNodeFlags(true), istioSidecarHcmWithAccessLog()),
     // The least a Node process can do to relay these requests (node-floor-proxy.mjs): Node's own ceiling here.
     "node-floor": startNodeFloor,
     // weft-proxy with node:http for every HTTP/1.1 request (what the lean codec replaced).
     "weft-nodehttp": (up) => startWeft(up, { WEFT_PROXY_NODE_HTTP1: "1" }),
   };
   for (const t of TARGETS) if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
-  const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy" };
+  const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy", "weft-istio-log": "weft, the same + Istio's access log" };
   const byTarget = new Map(TARGETS.map((t) => [t, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);
