@@ -1,7 +1,7 @@
 // Small pure pieces of the router's upstream half: response-code stats, the
 // local reply for a failed attempt, and the millisecond request headers.
 import { LocalReplies, type LocalReply } from "../http/local-reply.js";
-import type { ClusterStats } from "../upstream/cluster.js";
+import type { ClusterStats } from "../upstream/cluster-stats.js";
 import type { UpstreamError, UpstreamFailure } from "../upstream/upstream-stream.js";
 import type { AttemptFailure } from "./retry-state.js";
 

@@ -4,7 +4,7 @@
 // all looked up once here.
 import { lookup } from "node:dns/promises";
 import type { Logger } from "pino";
-import type { Counter, Gauge, Histogram, StatsStore } from "../contracts.js";
+import type { StatsStore } from "../contracts.js";
 import type { ClusterConfig } from "../runtime/compile-cluster.js";
 import type { CompiledAssignment } from "../runtime/compile-endpoints.js";
 import { createHost, HealthFlag, sameEndpoint, type Host } from "./host.js";
@@ -13,43 +13,12 @@ import { createOutlierDetector, type OutlierDetector } from "./outlier-detector.
 import { createResourceManager, type ResourceManager } from "./resource-manager.js";
 import { createPendingGate, type PendingGate } from "./pending-gate.js";
 import { createPrioritySet, type PriorityLevel, type PrioritySet } from "./priority-set.js";
-import { createHttp1Pool } from "./http1-pool.js";
-import { createLeanHttp1Pool } from "./lean-http1-pool.js";
-import { createHttp2Pool, type ConnectionEvents } from "./http2-pool.js";
+import type { ConnectionEvents } from "./http2-pool.js";
+import { createClusterPools } from "./cluster-pools.js";
+import { createClusterStats, type ClusterStats } from "./cluster-stats.js";
 import type { ConnectionPool } from "./upstream-stream.js";
 import type { ClusterTransport } from "../tls/cluster-transport.js";
 import type { UpstreamTls } from "../tls/upstream-tls.js";
-
-export interface ClusterStats {
-  rqTotal: Counter;
-  rq2xx: Counter;
-  rq3xx: Counter;
-  rq4xx: Counter;
-  rq5xx: Counter;
-  rqTimeout: Counter;
-  rqPerTryTimeout: Counter;
-  rqPerTryIdleTimeout: Counter;
-  rqRetry: Counter;
-  rqRetryOverflow: Counter;
-  rqRetrySuccess: Counter;
-  rqRetryLimitExceeded: Counter;
-  rqRetryBackoffExponential: Counter;
-  rqPendingOverflow: Counter;
-  rqPendingTotal: Counter;
-  rqPendingActive: Gauge;
-  cxOverflow: Counter;
-  retryOrShadowAbandoned: Counter;
-  rqActive: Gauge;
-  cxTotal: Counter;
-  cxActive: Gauge;
-  cxConnectFail: Counter;
-  cxNone: Counter;
-  membershipHealthy: Gauge;
-  membershipTotal: Gauge;
-  rqTime: Histogram;
-  /** upstream_rq_<code>, created on first use of a code. */
-  byCode(code: number): Counter;
-}
 
 export interface Cluster {
   readonly config: ClusterConfig;
@@ -96,56 +65,10 @@ export interface ClusterDeps {
   random?: () => number;
 }
 
-export function createClusterStats(store: StatsStore, name: string): ClusterStats {
-  const p = `cluster.${name}.`;
-  const codes = new Map<number, Counter>();
-  return {
-    rqTotal: store.counter(p + "upstream_rq_total"),
-    rq2xx: store.counter(p + "upstream_rq_2xx"),
-    rq3xx: store.counter(p + "upstream_rq_3xx"),
-    rq4xx: store.counter(p + "upstream_rq_4xx"),
-    rq5xx: store.counter(p + "upstream_rq_5xx"),
-    rqTimeout: store.counter(p + "upstream_rq_timeout"),
-    rqPerTryTimeout: store.counter(p + "upstream_rq_per_try_timeout"),
-    rqPerTryIdleTimeout: store.counter(p + "upstream_rq_per_try_idle_timeout"),
-    rqRetry: store.counter(p + "upstream_rq_retry"),
-    rqRetryOverflow: store.counter(p + "upstream_rq_retry_overflow"),
-    rqRetrySuccess: store.counter(p + "upstream_rq_retry_success"),
-    rqRetryLimitExceeded: store.counter(p + "upstream_rq_retry_limit_exceeded"),
-    rqRetryBackoffExponential: store.counter(p + "upstream_rq_retry_backoff_exponential"),
-    rqPendingOverflow: store.counter(p + "upstream_rq_pending_overflow"),
-    rqPendingTotal: store.counter(p + "upstream_rq_pending_total"),
-    rqPendingActive: store.gauge(p + "upstream_rq_pending_active"),
-    cxOverflow: store.counter(p + "upstream_cx_overflow"),
-    retryOrShadowAbandoned: store.counter(p + "retry_or_shadow_abandoned"),
-    rqActive: store.gauge(p + "upstream_rq_active"),
-    cxTotal: store.counter(p + "upstream_cx_total"),
-    cxActive: store.gauge(p + "upstream_cx_active"),
-    cxConnectFail: store.counter(p + "upstream_cx_connect_fail"),
-    cxNone: store.counter(p + "upstream_cx_none_healthy"),
-    membershipHealthy: store.gauge(p + "membership_healthy"),
-    membershipTotal: store.gauge(p + "membership_total"),
-    rqTime: store.histogram(p + "upstream_rq_time", "milliseconds"),
-    byCode(code) {
-      let c = codes.get(code);
-      if (!c) codes.set(code, (c = store.counter(p + "upstream_rq_" + code)));
-      return c;
-    },
-  };
-}
-
 export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster {
   const random = deps.random ?? Math.random;
   const stats = createClusterStats(deps.stats, config.name);
   const log = deps.logger.child({ cluster: config.name });
-  const pools = new Map<string, ConnectionPool>();
-  // The request path's lookup, per Host object (no ALPN override): no key string built and hashed per
-  // request. Every removal from `pools` bumps poolsGen, which invalidates all these entries.
-  let poolsGen = 0;
-  const hostPools = { http1: new WeakMap<Host, { pool: ConnectionPool; gen: number }>(), http2: new WeakMap<Host, { pool: ConnectionPool; gen: number }>() };
-  // The same per host for an ALPN override, keyed by the override list itself: istio.alpn hands every
-  // request of a route the same array, and every sidecar outbound request carries one.
-  const alpnPools = { http1: new WeakMap<readonly string[], WeakMap<Host, { pool: ConnectionPool; gen: number }>>(), http2: new WeakMap<readonly string[], WeakMap<Host, { pool: ConnectionPool; gen: number }>>() };
   let set: PrioritySet = createPrioritySet([], { ...config, policy: config.lbPolicy, overprovisioningFactor: 1.4, random });
   let warm = config.type !== "EDS";
   let markReady!: () => void;
@@ -193,6 +116,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
       rms.default.connections.dec();
     },
   };
+  const pools = createClusterPools(config, events, deps.transport);
 
   /** New membership: health checkers and outlier detection follow it, then the load balancer is rebuilt. */
   function build(hosts: Host[], a: CompiledAssignment | undefined): void {
@@ -201,16 +125,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     checker?.setHosts(hosts);
     outlier?.setHosts(hosts);
     rebuild();
-    // Drop pools of hosts that are gone.
-    const keep = new Set(hosts.map((h) => h.key));
-    for (const [k, p] of pools) {
-      const hostKey = k.slice(k.indexOf("|") + 1);
-      if (!keep.has(hostKey)) {
-        pools.delete(k);
-        poolsGen++;
-        void p.close();
-      }
-    }
+    pools.retain(new Set(hosts.map((h) => h.key)));
   }
 
   /** Same hosts, new health: regroup into priority levels and rebuild the load balancers. */
@@ -320,41 +235,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
       outlier?.reportLocal(host, event);
     },
     transportFor: (host) => deps.transport?.forHost(host.transportSocketMatch),
-    pool(host, protocol, alpn) {
-      const cache = alpn === undefined ? hostPools[protocol] : alpnPools[protocol].get(alpn);
-      const e = cache?.get(host);
-      if (e !== undefined && e.gen === poolsGen) return e.pool;
-      const base = deps.transport?.forHost(host.transportSocketMatch);
-      const tls = base && alpn ? { ...base, alpn } : base;
-      // Connections differ by offered ALPN (Envoy keys pools by it too); the host key stays after the first "|".
-      const k = protocol + (base && alpn ? "+" + alpn.join(",") : "") + "|" + host.key;
-      let p = pools.get(k);
-      if (!p) {
-        const o = {
-          ip: host.ip,
-          port: host.port,
-          pipe: host.pipe,
-          connectTimeoutMs: config.connectTimeoutMs,
-          localAddress: config.sourceAddress,
-          maxRequestsPerConnection: config.maxRequestsPerConnection,
-          idleTimeoutMs: config.idleTimeoutMs,
-          events,
-          tls,
-        };
-        // HTTP/1.1, plaintext or TLS (the mesh's mTLS hop), takes the lean pool; undici's stays as an opt-out.
-        if (protocol === "http2") p = createHttp2Pool(o);
-        else if (process.env.WEFT_PROXY_UNDICI_HTTP1 === "1") p = createHttp1Pool({ ...o, maxConnections: config.maxConnections });
-        else p = createLeanHttp1Pool({ ...o, maxConnections: config.maxConnections });
-        pools.set(k, p);
-      }
-      if (alpn === undefined) hostPools[protocol].set(host, { pool: p, gen: poolsGen });
-      else {
-        let byHost = alpnPools[protocol].get(alpn);
-        if (!byHost) alpnPools[protocol].set(alpn, (byHost = new WeakMap()));
-        byHost.set(host, { pool: p, gen: poolsGen });
-      }
-      return p;
-    },
+    pool: (host, protocol, alpn) => pools.get(host, protocol, alpn),
     setAssignment(a) {
       build(hostsFromAssignment(a), a);
       if (!warm) {
@@ -374,10 +255,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
       if (dnsTimer) clearInterval(dnsTimer);
       if (origDstSweep) clearInterval(origDstSweep);
       origDstHosts = new Map();
-      const ps = [...pools.values()];
-      pools.clear();
-      poolsGen++;
-      await Promise.all(ps.map((p) => p.close()));
+      await pools.closeAll();
     },
   };
 
@@ -397,14 +275,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
       for (const [k, e] of origDstHosts) {
         if (e.lastUsed < cutoff && e.host.activeRequests === 0) {
           origDstHosts.delete(k);
-          for (const proto of ["http1|", "http2|"]) {
-            const p = pools.get(proto + e.host.key);
-            if (p) {
-              pools.delete(proto + e.host.key);
-              poolsGen++;
-              void p.close();
-            }
-          }
+          pools.drop(e.host.key);
         }
       }
     }, 5000);
