@@ -34,6 +34,9 @@ export interface HardeningStats {
   rqRxReset: Counter;
   pathNormalizationRejected: Counter;
   pathRedirect: Counter;
+  /** HTTP/2 connection credit withheld / granted again (http2-connection-budget.ts). */
+  flowControlPausedReading: Counter;
+  flowControlResumedReading: Counter;
   http1: CodecStats;
   http2: Http2CodecStats;
 }
@@ -54,6 +57,8 @@ export function createHardeningStats(store: StatsStore, prefix: string): Hardeni
     rqRxReset: store.counter(p + "downstream_rq_rx_reset"),
     pathNormalizationRejected: store.counter(p + "downstream_rq_failed_path_normalization"),
     pathRedirect: store.counter(p + "downstream_rq_redirected_with_normalized_path"),
+    flowControlPausedReading: store.counter(p + "downstream_flow_control_paused_reading_total"),
+    flowControlResumedReading: store.counter(p + "downstream_flow_control_resumed_reading_total"),
     http1: codec("http1"),
     http2: {
       ...codec("http2"),

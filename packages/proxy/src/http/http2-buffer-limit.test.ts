@@ -1,11 +1,13 @@
 // Bounded buffering with backpressure on downstream HTTP/2 (issue 5). As in
 // Envoy, an HTTP/2 stream's buffers are bounded by its flow-control window
-// (http2_protocol_options.initial_stream_window_size; Weft's default 1 MiB):
+// (http2_protocol_options.initial_stream_window_size; Weft's default 64 KiB):
 // toward an upstream that stops reading, the proxy stops consuming the stream,
 // withholds WINDOW_UPDATE, and the client stalls. A larger configured window
 // lets it buffer that much more (the field is what bounds it). The other way,
 // a client that stops reading a large response stops the proxy reading the
-// upstream. Real node:http2 clients, real node:http upstreams.
+// upstream. Real node:http2 clients, real node:http upstreams. What a whole
+// connection can hold (many streams, the connection window) is in
+// http2-connection-budget.test.ts.
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -65,7 +67,8 @@ describe("downstream HTTP/2 buffering toward slow peers", () => {
       clusters: [staticCluster("sink", [(sink.address() as net.AddressInfo).port]), staticCluster("writer", [(writer.address() as net.AddressInfo).port])],
       listeners: [
         httpListener("dflt", routes("sink")),
-        httpListener("large", routes("sink"), { http2_protocol_options: { initial_stream_window_size: LARGE_WINDOW, initial_connection_window_size: LARGE_WINDOW } }),
+        // The stream window alone (the connection window left unset does not bound the connection).
+        httpListener("large", routes("sink"), { http2_protocol_options: { initial_stream_window_size: LARGE_WINDOW } }),
         httpListener("down", routes("writer")),
       ],
     });
@@ -106,8 +109,9 @@ describe("downstream HTTP/2 buffering toward slow peers", () => {
     // Warm-up: the first HTTP/2 session in this process allocates lasting buffers of its own.
     await uploadToSink("dflt");
     const dflt = await uploadToSink("dflt");
-    // Two streams × 1 MiB windows plus the proxy's 16 KiB stream buffers (measured 1-7 MiB with the
-    // client's and the allocator's noise in this process), where an unbounded proxy would take GBs.
+    // Two streams × 64 KiB windows plus the proxy's 16 KiB stream buffers and upstream write queues
+    // (measured 0.3–6 MiB with the client's and the allocator's noise in this process), where an
+    // unbounded proxy would take GBs.
     expect(dflt).toBeLessThan(12 * MiB);
     const large = await uploadToSink("large");
     // initial_stream_window_size 24 MiB: the proxy takes (and holds) that much per stream.

@@ -18,11 +18,14 @@
 //   max_inbound_priority_frames_per_stream × (1 + opened streams), as Envoy.
 // - WINDOW_UPDATE floods: node:http2 never tells JS about WINDOW_UPDATE frames;
 //   http2-frame-guard.ts reads the frame headers on the socket to count them.
+// - request bytes parked per connection: bounded by the stream windows, and by
+//   initial_connection_window_size when it is set (http2-connection-budget.ts).
 import * as http2 from "node:http2";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import type { Logger } from "pino";
 import type { HardeningStats } from "./hardening-stats.js";
+import { installConnectionBudget } from "./http2-connection-budget.js";
 import type { RequestLimits } from "./request-limits.js";
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
@@ -102,15 +105,21 @@ export function guardHttp2Session(session: http2.ServerHttp2Session, limits: Req
     shrinkHeap(logger);
   };
 
-  session.once("connect", () => {
-    if (l.initialConnectionWindowSize > 65535) {
-      try {
-        session.setLocalWindowSize(l.initialConnectionWindowSize);
-      } catch (err) {
-        logger.debug({ err }, "could not set the HTTP/2 connection window");
+  if (l.enforceConnectionWindow) {
+    // Set explicitly: the connection window bounds the unread request bytes, as in Envoy.
+    installConnectionBudget(session, l.initialConnectionWindowSize, { paused: () => stats.flowControlPausedReading.inc(), resumed: () => stats.flowControlResumedReading.inc() }, logger);
+  } else {
+    session.once("connect", () => {
+      // Advertised only: node:http2 returns connection credit on arrival, the stream windows bound.
+      if (l.initialConnectionWindowSize > 65535) {
+        try {
+          session.setLocalWindowSize(l.initialConnectionWindowSize);
+        } catch (err) {
+          logger.debug({ err }, "could not set the HTTP/2 connection window");
+        }
       }
-    }
-  });
+    });
+  }
 
   const checkOutbound = (control: boolean): void => {
     const queued = session.state.outboundQueueSize ?? 0;

@@ -20,7 +20,7 @@ describe("compileRequestLimits()", () => {
       requestHeadersTimeoutMs: 10_000,
       maxRequestsPerConnection: 0,
       path: { normalize: true, mergeSlashes: true, escapedSlashes: "keep" },
-      http2: { maxConcurrentStreams: 100, initialStreamWindowSize: 1 << 20, initialConnectionWindowSize: 1 << 20, maxOutboundControlFrames: 1000, maxOutboundFrames: 10_000 },
+      http2: { maxConcurrentStreams: 100, initialStreamWindowSize: 64 * 1024, initialConnectionWindowSize: 1 << 20, enforceConnectionWindow: false, maxOutboundControlFrames: 1000, maxOutboundFrames: 10_000 },
     });
   });
 
@@ -32,7 +32,7 @@ describe("compileRequestLimits()", () => {
       pathWithEscapedSlashesAction: 4,
       stripMatchingHostPort: true,
       commonHttpProtocolOptions: { maxHeadersCount: 20, headersWithUnderscoresAction: 2, maxRequestsPerConnection: 5 },
-      http2ProtocolOptions: { maxConcurrentStreams: 7, initialStreamWindowSize: 70_000, maxOutboundControlFrames: 50 },
+      http2ProtocolOptions: { maxConcurrentStreams: 7, initialStreamWindowSize: 70_000, initialConnectionWindowSize: 200_000, maxOutboundControlFrames: 50 },
     });
     expect(l).toMatchObject({
       maxRequestHeadersBytes: 8192,
@@ -42,7 +42,7 @@ describe("compileRequestLimits()", () => {
       maxRequestsPerConnection: 5,
       stripMatchingHostPort: true,
       path: { normalize: false, escapedSlashes: "unescape_and_forward" },
-      http2: { maxConcurrentStreams: 7, initialStreamWindowSize: 70_000, maxOutboundControlFrames: 50 },
+      http2: { maxConcurrentStreams: 7, initialStreamWindowSize: 70_000, initialConnectionWindowSize: 200_000, enforceConnectionWindow: true, maxOutboundControlFrames: 50 },
     });
   });
 

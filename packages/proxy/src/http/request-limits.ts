@@ -2,7 +2,8 @@
 // Envoy fields that configure them, with Weft's defaults where the field is
 // unset. Weft's defaults are stricter than Envoy's (a sidecar faces whatever
 // the mesh lets in): 60 KiB / 100 request headers, a 10 s headers timeout,
-// 100 concurrent HTTP/2 streams, 1 MiB HTTP/2 windows, path normalization on.
+// 100 concurrent HTTP/2 streams, 64 KiB HTTP/2 stream windows (what bounds the
+// request bytes one connection can park: RESILIENCE.md), path normalization on.
 import type { HttpConnectionManager } from "@weft/xds-api/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
 import { durationMs } from "../runtime/duration.js";
@@ -11,10 +12,19 @@ import { DEFAULT_PATH_NORMALIZATION, type EscapedSlashesAction, type PathNormali
 export interface Http2Limits {
   /** http2_protocol_options.max_concurrent_streams (Envoy 2^31-1; Weft 100). */
   maxConcurrentStreams: number;
-  /** initial_stream_window_size (Envoy 256 MiB; Weft 1 MiB). */
+  /**
+   * initial_stream_window_size (Envoy 256 MiB; Weft 64 KiB, Envoy's edge guidance). Per connection the
+   * proxy holds at most max_concurrent_streams × (this + one 16 KiB stream read buffer) of request bytes.
+   */
   initialStreamWindowSize: number;
-  /** initial_connection_window_size (Envoy 256 MiB; Weft 1 MiB). */
+  /** initial_connection_window_size (Envoy 256 MiB; Weft 1 MiB), sent as the connection window. */
   initialConnectionWindowSize: number;
+  /**
+   * Whether the connection window bounds the unread request bytes as in Envoy (http2-connection-budget.ts):
+   * only when the field is set, since it stalls every upload of a connection whose window is held by
+   * streams nobody reads.
+   */
+  enforceConnectionWindow: boolean;
   /** max_outbound_frames: frames queued for the peer before the connection is a flood (Envoy 10000). */
   maxOutboundFrames: number;
   /** max_outbound_control_frames: PING/SETTINGS/RST_STREAM ACKs queued (Envoy 1000). */
@@ -69,7 +79,8 @@ const ESCAPED_SLASHES: Record<number, EscapedSlashesAction> = {
 
 const UNDERSCORES = ["allow", "reject", "drop"] as const;
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
 
 export function compileRequestLimits(hcm: HttpConnectionManager, res: string, field: string, report: (field: string, detail?: string) => void): RequestLimits {
   const kb = hcm.maxRequestHeadersKb ?? 60;
@@ -87,8 +98,8 @@ export function compileRequestLimits(hcm: HttpConnectionManager, res: string, fi
   const h2 = hcm.http2ProtocolOptions;
   const streams = h2?.maxConcurrentStreams ?? 100;
   if (streams < 1 || streams > 2147483647) throw new ResourceRejectedError(res, `${field}.http2_protocol_options.max_concurrent_streams`, `${streams} is outside 1..2147483647`);
-  const win = (v: number | undefined, name: string): number => {
-    const w = v ?? MiB;
+  const win = (v: number | undefined, dflt: number, name: string): number => {
+    const w = v ?? dflt;
     // Envoy: 65535..2^31-1.
     if (w < 65535 || w > 2147483647) throw new ResourceRejectedError(res, `${field}.http2_protocol_options.${name}`, `${w} is outside 65535..2147483647`);
     return w;
@@ -113,8 +124,9 @@ export function compileRequestLimits(hcm: HttpConnectionManager, res: string, fi
     stripMatchingHostPort: hcm.stripMatchingHostPort,
     http2: {
       maxConcurrentStreams: streams,
-      initialStreamWindowSize: win(h2?.initialStreamWindowSize, "initial_stream_window_size"),
-      initialConnectionWindowSize: win(h2?.initialConnectionWindowSize, "initial_connection_window_size"),
+      initialStreamWindowSize: win(h2?.initialStreamWindowSize, 64 * KiB, "initial_stream_window_size"),
+      initialConnectionWindowSize: win(h2?.initialConnectionWindowSize, MiB, "initial_connection_window_size"),
+      enforceConnectionWindow: h2?.initialConnectionWindowSize !== undefined,
       maxOutboundFrames: positive(h2?.maxOutboundFrames, 10_000, "max_outbound_frames"),
       maxOutboundControlFrames: positive(h2?.maxOutboundControlFrames, 1000, "max_outbound_control_frames"),
       maxConsecutiveEmptyFrames: h2?.maxConsecutiveInboundFramesWithEmptyPayload ?? 1,
