@@ -7,15 +7,22 @@
 // - With initial_connection_window_size set, the connection window bounds it
 //   as in Envoy (http2-connection-budget.ts), and the paused connection must
 //   resume once the upstream reads again.
-// Real node:http2 clients, real node:http upstreams; memory is this
-// process's ArrayBuffers after a full collection, as in
-// http2-buffer-limit.test.ts.
+// - A client that ignores flow control gets FLOW_CONTROL_ERROR instead of
+//   being buffered.
+// Real clients (node:http2, nghttp, a raw frame writer for the violator),
+// real node:http upstreams; memory is this process's ArrayBuffers after a
+// full collection, as in http2-buffer-limit.test.ts.
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import type * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Flag, FrameType, frame, h2connect, hpack, requestHeaders } from "../test-util/h2-frames.js";
 import { settled } from "../test-util/settled.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 
@@ -24,6 +31,7 @@ const KiB = 1024;
 const LARGE = 24 * MiB;
 const CHUNK = Buffer.alloc(64 * KiB, 0x75);
 const verbose = process.env.WEFT_TEST_VERBOSE === "1";
+const FLOW_CONTROL_ERROR = 0x3;
 
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc") as () => void;
@@ -253,4 +261,74 @@ describe("what one downstream HTTP/2 connection can make the proxy hold", () => 
     expect(grown).toBeGreaterThan(12 * MiB);
     expect(grown).toBeLessThan(LARGE + 4 * MiB);
   }, 60_000);
+  it("holds a client that ignores flow control to its credit: FLOW_CONTROL_ERROR, not buffering", async () => {
+    const base = await settled(held, { tolerance: 32 * KiB, quietMs: 500 });
+    const port = h.port("budget");
+    const conn = await h2connect(port);
+    // Acknowledge the proxy's SETTINGS (64 KiB stream windows; nghttp2 applies them on the ACK).
+    await conn.waitFor((f) => f.type === FrameType.SETTINGS && (f.flags & Flag.ACK) === 0);
+    conn.write(frame(FrameType.SETTINGS, Flag.ACK, 0));
+    await sleep(50);
+    // 99 streams × 64 KiB (each within its stream window) = 6.2 MiB, sent without waiting for any
+    // WINDOW_UPDATE: past the half-megabyte of connection credit the budget grants, nghttp2 must refuse.
+    const payload = Buffer.alloc(16 * KiB, 0x68);
+    for (let i = 0; i < 99 && !conn.isClosed(); i++) {
+      const sid = 1 + 2 * i;
+      const parts = [frame(FrameType.HEADERS, Flag.END_HEADERS, sid, hpack(requestHeaders(port, `/raw${i}`, "POST")))];
+      for (let k = 0; k < 4; k++) parts.push(frame(FrameType.DATA, 0, sid, payload));
+      conn.write(Buffer.concat(parts));
+      await sleep(2);
+    }
+    await conn.waitFor((f) => f.type === FrameType.GOAWAY, 10_000);
+    expect(conn.goawayCode()).toBe(FLOW_CONTROL_ERROR);
+    const grown = (await settled(held, { tolerance: 32 * KiB, quietMs: 500 })) - base;
+    if (verbose) console.log(`flow-control violator left ${(grown / MiB).toFixed(2)} MiB`);
+    expect(grown).toBeLessThan(2.5 * MiB);
+    conn.socket.destroy();
+    // The proxy goes on serving.
+    const c = http2.connect(`http://127.0.0.1:${port}`);
+    expect(await get(c, "/ok")).toBe(200);
+    c.close();
+  }, 60_000);
+
+  it("by default, refuses DATA beyond a stream's window", async () => {
+    const port = h.port("dflt");
+    const conn = await h2connect(port);
+    const payload = Buffer.alloc(16 * KiB, 0x68);
+    const parts = [frame(FrameType.HEADERS, Flag.END_HEADERS, 1, hpack(requestHeaders(port, "/raw", "POST")))];
+    // 1 MiB on one stream whose window is 64 KiB (and whose reader buffers 16 KiB).
+    for (let k = 0; k < 64; k++) parts.push(frame(FrameType.DATA, 0, 1, payload));
+    conn.write(Buffer.concat(parts));
+    const refusal = await conn.waitFor((f) => (f.type === FrameType.RST_STREAM && f.streamId === 1) || f.type === FrameType.GOAWAY, 10_000);
+    expect(refusal).toBeDefined();
+    const code = refusal!.type === FrameType.GOAWAY ? refusal!.payload.readUInt32BE(4) : refusal!.payload.readUInt32BE(0);
+    expect(code).toBe(FLOW_CONTROL_ERROR);
+    conn.socket.destroy();
+  }, 30_000);
+  it("holds nghttp's 99 concurrent uploads to the same bounds", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "weft-h2budget-"));
+    const file = path.join(dir, "body");
+    fs.writeFileSync(file, Buffer.alloc(4 * MiB, 0x6e));
+    const run = async (listener: string): Promise<number> => {
+      const base = await settled(held, { tolerance: 32 * KiB, quietMs: 500 });
+      // nghttp (nghttp2's own client) uploads the file on 99 streams of one connection.
+      const child = spawn("nghttp", ["-n", "-d", file, "-m", "99", `http://127.0.0.1:${h.port(listener)}/nghttp`], { stdio: "ignore" });
+      try {
+        await settled(() => process.memoryUsage().arrayBuffers, { tolerance: 64 * KiB, quietMs: 1000, maxMs: 20_000 });
+        const grown = held() - base;
+        if (verbose) console.log(`${listener}: nghttp's 99 stalled uploads hold ${(grown / MiB).toFixed(2)} MiB`);
+        return grown;
+      } finally {
+        child.kill();
+        for (const s of upstreamSockets) s.destroy();
+        await sleep(300);
+      }
+    };
+    try {
+      expect(await run("dflt")).toBeLessThan(12 * MiB);
+      expect(await run("budget")).toBeLessThan(2.5 * MiB);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
