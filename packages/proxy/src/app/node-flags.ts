@@ -15,6 +15,13 @@
 // proxy's per-request garbage is short-lived, so a small nursery costs a few
 // more scavenges but keeps ~25-30 MB of RSS off every sidecar (bench/RESULTS.md,
 // "Memory", has the paired CPU measurements).
+//
+// --v8-pool-size=1: one V8 background thread (concurrent compilation and GC
+// helpers) instead of four. A proxy process runs one event loop (more cores
+// means more --concurrency processes, each with its own pool), and the extra
+// threads cost their stacks and malloc arenas: −2.5 MB RSS idle, −1 MB under
+// load, CPU per request unchanged in six paired runs (bench/RESULTS.md,
+// "session 5").
 import { createRequire } from "node:module";
 import { setFlagsFromString } from "node:v8";
 
