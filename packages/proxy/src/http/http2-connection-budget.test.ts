@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as http2 from "node:http2";
-import type * as net from "node:net";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as v8 from "node:v8";
@@ -90,11 +90,12 @@ function get(c: http2.ClientHttp2Session, path: string): Promise<number> {
 
 describe("what one downstream HTTP/2 connection can make the proxy hold", () => {
   let h: Harness;
-  const upstreams: http.Server[] = [];
+  const upstreams: net.Server[] = [];
   const upstreamSockets = new Set<net.Socket>();
-  /** Requests the gated upstream holds unread until released. */
-  const gated: http.IncomingMessage[] = [];
+  /** Upstream connections the gate holds unread until released. */
+  const gated: net.Socket[] = [];
   let gateOpen = false;
+  let openGate: (c: net.Socket) => void = () => {};
 
   const serve = async (handler: http.RequestListener): Promise<number> => {
     const s = http.createServer(handler);
@@ -116,16 +117,27 @@ describe("what one downstream HTTP/2 connection can make the proxy hold", () => 
       req.on("data", (d: Buffer) => (n += d.length));
       req.on("end", () => res.end(String(n)));
     });
-    // Holds bodies unread until the test opens the gate, then reads and counts them.
-    const gate = await serve((req, res) => {
+    // Accepts connections and reads nothing from them until the test opens the gate (a socket never
+    // read keeps the kernel's default receive buffer, where one that was read from grows to megabytes),
+    // then parses, reads and counts each request.
+    const counting = http.createServer((req, res) => {
       let n = 0;
       req.on("data", (d: Buffer) => (n += d.length));
       req.on("end", () => res.end(String(n)));
-      if (!gateOpen) {
-        req.pause();
-        gated.push(req);
-      }
     });
+    const gateServer = net.createServer({ pauseOnConnect: true }, (c) => {
+      upstreamSockets.add(c);
+      c.once("close", () => upstreamSockets.delete(c));
+      if (gateOpen) openGate(c);
+      else gated.push(c);
+    });
+    await new Promise<void>((r) => gateServer.listen(0, "127.0.0.1", r));
+    upstreams.push(gateServer);
+    openGate = (c) => {
+      counting.emit("connection", c);
+      c.resume();
+    };
+    const gate = (gateServer.address() as net.AddressInfo).port;
     const ok = await serve((_req, res) => res.end("ok"));
     h = await startRuntime({
       clusters: [
@@ -140,6 +152,8 @@ describe("what one downstream HTTP/2 connection can make the proxy hold", () => 
         httpListener("dflt", hosts("sink")),
         httpListener("budget", hosts("sink"), { http2_protocol_options: { initial_connection_window_size: MiB } }),
         httpListener("large", hosts("sink"), { http2_protocol_options: { initial_stream_window_size: LARGE, initial_connection_window_size: LARGE } }),
+        // Envoy's smallest connection window: the budget pauses and resumes on nearly every frame.
+        httpListener("small", hosts("sink"), { http2_protocol_options: { initial_connection_window_size: 65535 } }),
         httpListener("other", hosts("ok")),
       ],
     });
@@ -198,6 +212,8 @@ describe("what one downstream HTTP/2 connection can make the proxy hold", () => 
     expect(grown).toBeLessThan(2.5 * MiB);
     expect(h.stats.get("http.budget.downstream_flow_control_paused_reading_total")).toBeGreaterThan(paused);
     expect(getStatus).toBe(200);
+    // Envoy's smallest window, 65 535: an 80 KiB bound.
+    expect(await stallUploads("small", 99)).toBeLessThan(1.5 * MiB);
   }, 60_000);
 
   it("keeps serving other connections while one is stalled", async () => {
@@ -220,28 +236,34 @@ describe("what one downstream HTTP/2 connection can make the proxy hold", () => 
   }, 60_000);
 
   it("resumes a paused connection once the upstream reads again: every upload completes, byte for byte", async () => {
-    const pausedBefore = h.stats.get("http.budget.downstream_flow_control_paused_reading_total") ?? 0;
-    const resumedBefore = h.stats.get("http.budget.downstream_flow_control_resumed_reading_total") ?? 0;
-    const c = http2.connect(`http://127.0.0.1:${h.port("budget")}`);
-    c.on("error", () => {});
-    // 8 × 8 MiB, each on its own upstream connection that reads nothing until the gate opens: once the
-    // upstream sockets are full the 1 MiB budget fills and the connection pauses.
-    const size = 8 * MiB;
-    const all = Array.from({ length: 8 }, (_, i) => upload(c, `/gate${i}`, size));
-    const pausedNow = (): number => h.stats.get("http.budget.downstream_flow_control_paused_reading_total") ?? 0;
-    for (let i = 0; i < 300 && pausedNow() === pausedBefore; i++) await sleep(50);
-    expect(gated.length).toBe(8);
-    expect(pausedNow()).toBeGreaterThan(pausedBefore);
-    gateOpen = true;
-    for (const r of gated.splice(0)) r.resume();
-    const results = await Promise.all(all);
-    expect(results.map((r) => [r.status, Number(r.body)])).toEqual(results.map(() => [200, size]));
-    expect(h.stats.get("http.budget.downstream_flow_control_resumed_reading_total")).toBeGreaterThan(resumedBefore);
-    c.close();
-  }, 60_000);
+    for (const listener of ["budget", "small"]) {
+      const stat = (name: string): number => h.stats.get(`http.${listener}.downstream_flow_control_${name}_reading_total`) ?? 0;
+      const pausedBefore = stat("paused");
+      const resumedBefore = stat("resumed");
+      gateOpen = false;
+      const c = http2.connect(`http://127.0.0.1:${h.port(listener)}`);
+      c.on("error", () => {});
+      // 8 × 8 MiB, each on its own upstream connection that reads nothing until the gate opens: once the
+      // upstream sockets' kernel buffers are full the budget fills and the connection pauses.
+      const size = 8 * MiB;
+      const all = Array.from({ length: 8 }, (_, i) => upload(c, `/gate${i}`, size));
+      for (let i = 0; i < 300 && stat("paused") === pausedBefore; i++) await sleep(50);
+      expect(gated.length).toBe(8);
+      expect(stat("paused")).toBeGreaterThan(pausedBefore);
+      gateOpen = true;
+      for (const g of gated.splice(0)) openGate(g);
+      const results = await Promise.all(all);
+      expect(results.map((r) => [r.status, Number(r.body)])).toEqual(results.map(() => [200, size]));
+      expect(stat("resumed")).toBeGreaterThan(resumedBefore);
+      c.close();
+      // The next round needs fresh upstream connections (the pool keeps these alive).
+      for (const u of upstreamSockets) u.destroy();
+      await sleep(300);
+    }
+  }, 90_000);
 
   it("carries one large upload at full speed toward a reading upstream", async () => {
-    for (const listener of ["dflt", "budget"]) {
+    for (const listener of ["dflt", "budget", "small"]) {
       const c = http2.connect(`http://127.0.0.1:${h.port(listener)}`);
       const t0 = process.hrtime.bigint();
       const r = await upload(c, "/count", 64 * MiB);

@@ -12,13 +12,14 @@
 // - the bytes that arrived on the connection's streams and were not read yet
 //   are counted (each stream's readableLength, kept up to date from the
 //   stream's push and read);
-// - the connection window granted to the client is half the budget;
-// - once the held bytes reach the other half, the local window is set to 0:
+// - the connection window granted to the client is half the budget (at least
+//   65 535);
+// - once the held bytes reach the rest, the local window is set to 0:
 //   nghttp2 cuts its receive count by the old window and sends no connection
 //   WINDOW_UPDATE, so the client can only spend the credit it already has (at
-//   most half the budget; more is a FLOW_CONTROL_ERROR in nghttp2);
-// - once consumers have drained the held bytes to a quarter of the budget, the
-//   window is restored, which cancels the cut. node:http2 runs nghttp2 with
+//   most the window; more is a FLOW_CONTROL_ERROR in nghttp2);
+// - once consumers have drained the held bytes to half of that, the window is
+//   restored, which cancels the cut. node:http2 runs nghttp2 with
 //   NO_AUTO_WINDOW_UPDATE: credit only goes out when DATA arrives, so a client
 //   that spent every byte of its credit while paused would wait for ever. The
 //   restore then grants one byte more, and the next DATA frame lets nghttp2
@@ -36,6 +37,8 @@ import type { Logger } from "pino";
 /** The protocol's initial connection window (RFC 9113 §6.9.2); Envoy's minimum for the field. */
 const MIN_BUDGET = 65535;
 const MAX_WINDOW = 0x7fffffff;
+/** Pausing below one DATA frame of held bytes would stop and start the connection on every frame. */
+const MIN_PAUSE = 16 * 1024;
 
 export interface ConnectionBudget {
   /** Bytes received on the connection's streams and not yet read by the proxy. */
@@ -60,10 +63,12 @@ type Read = (size?: number) => unknown;
  */
 export function installConnectionBudget(session: http2.ServerHttp2Session, budgetBytes: number, counters: BudgetCounters, logger: Logger): ConnectionBudget {
   const budget = Math.max(MIN_BUDGET, budgetBytes);
-  const pauseAt = Math.floor(budget / 2);
-  const resumeAt = Math.floor(budget / 4);
-  // The connection window advertised while not paused; grows by the one-byte nudges.
-  let window = budget - pauseAt;
+  // The connection window advertised while not paused; grows by the one-byte nudges. Never below the
+  // protocol's 65 535: lowering it would leave nghttp2 a reduction that swallows those nudges.
+  let window = Math.max(MIN_BUDGET, Math.floor(budget / 2));
+  // Held bytes plus the client's credit (≤ window) stay within the budget (at least 80 KiB).
+  const pauseAt = Math.max(MIN_PAUSE, budget - window);
+  const resumeAt = Math.floor(pauseAt / 2);
   let held = 0;
   let paused = false;
   let broken = false;
@@ -96,7 +101,7 @@ export function installConnectionBudget(session: http2.ServerHttp2Session, budge
   };
 
   session.once("connect", () => {
-    // The protocol starts at 65 535; a half-budget below that is set too (it withholds the rest).
+    // The protocol starts at 65 535.
     setWindow(window);
   });
 
