@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createFakeStats } from "../test-util/fake-stats.js";
 import { quietLogger } from "../test-util/quiet-logger.js";
 import { createLogSink, type LogSink } from "./log-sink.js";
@@ -55,6 +55,28 @@ describe("createLogSink()", () => {
     put("last\n");
     await inFlight;
     await sink.flush();
+    expect(readFileSync(path, "utf8")).toBe(expected.join(""));
+  });
+
+  it("reuses its blocks once written: a steady stream of lines allocates no new ones", async () => {
+    const { sink, path } = fileSink("reuse.log");
+    const expected: string[] = [];
+    const alloc = vi.spyOn(Buffer, "allocUnsafeSlow");
+    try {
+      // 40 rounds of ~100 KiB, each flushed: every round fills and writes at least one block.
+      for (let round = 0; round < 40; round++) {
+        for (let i = 0; i < 150; i++) {
+          const l = line(round * 150 + i);
+          expected.push(l);
+          sink.write(l);
+        }
+        await sink.flush();
+      }
+      // A fresh block is taken only while every spare one is still being written.
+      expect(alloc.mock.calls.length).toBeLessThanOrEqual(4);
+    } finally {
+      alloc.mockRestore();
+    }
     expect(readFileSync(path, "utf8")).toBe(expected.join(""));
   });
 

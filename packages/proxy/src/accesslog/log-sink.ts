@@ -154,7 +154,8 @@ export function createLogSink(initialTarget: LogSinkTarget, options: LogSinkOpti
 
 /** Writes every byte of `data`, continuing after a short write. */
 async function writeAll(fh: FileHandle, data: Buffer[]): Promise<void> {
-  const rest = data;
+  // A copy: the caller recycles the blocks in `data` once this resolves.
+  const rest = data.slice();
   while (rest.length) {
     const { bytesWritten } = await fh.writev(rest);
     let n = bytesWritten;
