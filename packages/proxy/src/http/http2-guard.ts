@@ -19,13 +19,16 @@
 // - WINDOW_UPDATE floods: node:http2 never tells JS about WINDOW_UPDATE frames;
 //   http2-frame-guard.ts reads the frame headers on the socket to count them.
 // - request bytes parked per connection: bounded by the stream windows, and by
-//   initial_connection_window_size when it is set (http2-connection-budget.ts).
+//   initial_connection_window_size when it is set (http2-connection-budget.ts);
+//   what they cost in memory is bounded by copying DATA chunks that would keep
+//   a much larger socket read alive (http2-detach-data.ts).
 import * as http2 from "node:http2";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import type { Logger } from "pino";
 import type { HardeningStats } from "./hardening-stats.js";
 import { installConnectionBudget } from "./http2-connection-budget.js";
+import { detachDataChunks } from "./http2-detach-data.js";
 import type { RequestLimits } from "./request-limits.js";
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
@@ -141,6 +144,7 @@ export function guardHttp2Session(session: http2.ServerHttp2Session, limits: Req
 
   let streams = 0;
   session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    detachDataChunks(stream);
     const opened = Date.now();
     openedStreams++;
     stream.on("priority", onPriority);
