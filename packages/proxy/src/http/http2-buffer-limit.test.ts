@@ -11,8 +11,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import * as v8 from "node:v8";
-import * as vm from "node:vm";
+import { heldArrayBuffers } from "../test-util/held-buffers.js";
 import { settled } from "../test-util/settled.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
@@ -23,13 +22,7 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x63);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
-/** Buffers this process holds, after a full collection (garbage read buffers would blur the count). */
-const held = (): number => {
-  gc();
-  return process.memoryUsage().arrayBuffers;
-};
+const held = heldArrayBuffers;
 
 
 const routes = (cluster: string) => [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster, timeout: "0s" } }] }];

@@ -19,10 +19,9 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as v8 from "node:v8";
-import * as vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Flag, FrameType, frame, h2connect, hpack, requestHeaders } from "../test-util/h2-frames.js";
+import { heldArrayBuffers } from "../test-util/held-buffers.js";
 import { settled } from "../test-util/settled.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 
@@ -33,12 +32,7 @@ const CHUNK = Buffer.alloc(64 * KiB, 0x75);
 const verbose = process.env.WEFT_TEST_VERBOSE === "1";
 const FLOW_CONTROL_ERROR = 0x3;
 
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
-const held = (): number => {
-  gc();
-  return process.memoryUsage().arrayBuffers;
-};
+const held = heldArrayBuffers;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** At most `connections` upstream connections; the other requests wait in the pending queue, bodies unread. */

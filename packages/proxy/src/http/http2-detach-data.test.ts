@@ -4,21 +4,15 @@
 // without the copy, 3 000 held bytes pinned 94–115 MiB of read buffers.
 import * as http from "node:http";
 import type * as net from "node:net";
-import * as v8 from "node:v8";
-import * as vm from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Flag, FrameType, frame, h2connect, hpack, requestHeaders, type H2Conn } from "../test-util/h2-frames.js";
+import { heldArrayBuffers } from "../test-util/held-buffers.js";
 import { settled } from "../test-util/settled.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 
 const MiB = 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
-const held = (): number => {
-  gc();
-  return process.memoryUsage().arrayBuffers;
-};
+const held = heldArrayBuffers;
 
 describe("held HTTP/2 DATA does not pin socket reads", () => {
   let h: Harness;
