@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ENVOY_REV0_PATH } from "../test-util/testdata.js";
 
 // The built binary, as the agent runs it (build first: nx run proxy:build).
-const BIN = fileURLToPath(new URL("../../dist/bin/weft-proxy.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../dist/sidecar/weft-proxy.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "weft-bin-"));
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: dir, timeout: 20_000 });
 
@@ -52,6 +52,19 @@ describe.skipIf(!existsSync(BIN))("weft-proxy binary", () => {
   it("rejects an unknown flag with usage, and accepts meaningless Envoy flags", () => {
     expect(run("--nope").status).toBe(1);
     const r = run("-c", ENVOY_REV0_PATH, "--mode", "validate", "--use-dynamic-base-id", "--disable-hot-restart");
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it("starts from a copy with no node_modules anywhere above it: one self-contained module", () => {
+    // package.json's `bin` is the esbuild bundle (scripts/bundle-sidecar.mjs); only yaml, re2-wasm and undici
+    // are loaded from node_modules, lazily, when a config needs them — a JSON bootstrap needs none.
+    const pkg = join(mkdtempSync(join(tmpdir(), "weft-bundle-")), "proxy");
+    mkdirSync(join(pkg, "dist", "sidecar"), { recursive: true });
+    copyFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), join(pkg, "package.json"));
+    copyFileSync(BIN, join(pkg, "dist", "sidecar", "weft-proxy.mjs"));
+    const r = spawnSync(process.execPath, [join(pkg, "dist", "sidecar", "weft-proxy.mjs"), "-c", ENVOY_REV0_PATH, "--mode", "validate"], { encoding: "utf8", cwd: pkg, timeout: 20_000 });
+    expect(r.stderr).not.toMatch(/Cannot find (module|package)/);
+    expect(r.stdout).toBe(`configuration '${ENVOY_REV0_PATH}' OK\n`);
     expect(r.status, r.stderr).toBe(0);
   });
 
