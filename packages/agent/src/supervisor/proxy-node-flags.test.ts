@@ -62,7 +62,7 @@ describe("resolveProxyBinary() with node flags", () => {
   it("finds this repo's weft-proxy by name and gives it its flags", () => {
     const found = resolveProxyBinary("weft-proxy", {});
     expect(found.command).toBe(process.execPath);
-    expect(found.prefixArgs.at(-1)).toMatch(/weft-proxy(\.js)?$/);
+    expect(found.prefixArgs.at(-1)).toMatch(/weft-proxy(\.m?js)?$/);
     expect(found.prefixArgs.slice(0, -1)).toEqual(proxyNodeFlags(found.prefixArgs.at(-1)!, {}));
     expect(found.prefixArgs.length).toBeGreaterThan(1);
   });
