@@ -61,7 +61,7 @@ const WEFT_CONCURRENCY = Number(args["weft-concurrency"]);
 const PROXY_CPU = args["proxy-cpu"];
 const LOAD_CPU = args["load-cpu"];
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const WEFT_BIN = process.env.WEFT_BIN ?? join(ROOT, "packages/proxy/dist/sidecar/weft-proxy.mjs");
+const WEFT_BIN = process.env.WEFT_BIN ?? join(ROOT, "packages/proxy/dist/bundle/weft-proxy.mjs");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
@@ -305,7 +305,7 @@ http { access_log off; keepalive_requests 10000000; keepalive_timeout 300s;
 }
 
 /**
- * weft-proxy runs as the agent starts a sidecar: `node <flags> dist/sidecar/weft-proxy.mjs` (the bundle `bin` names), the flags being
+ * weft-proxy runs as the agent starts a sidecar: `node <flags> dist/bundle/weft-proxy.mjs` (the bundle `bin` names), the flags being
  * @weft/proxy's package.json `weft.nodeFlags` (PROXY_NODE_FLAGS). WEFT_NODE_ARGS replaces them;
  * the `weft-noflags` target runs without any, for paired CPU/RSS comparisons in one run.
  */

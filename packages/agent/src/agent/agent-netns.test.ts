@@ -14,7 +14,7 @@ import { AGENT_BIN, exited, REPO, TSX, waitFor } from "../test-util/agent-harnes
  * agent's XDS socket.
  */
 const DISCOVERY_BIN = join(REPO, "packages/discovery/dist/bin/weft-discovery.js");
-const PROXY_BIN = join(REPO, "packages/proxy/dist/sidecar/weft-proxy.mjs");
+const PROXY_BIN = join(REPO, "packages/proxy/dist/bundle/weft-proxy.mjs");
 
 function missing(): string | undefined {
   if (process.getuid?.() !== 0) return "not root: network namespaces and iptables need root";

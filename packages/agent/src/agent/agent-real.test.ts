@@ -11,7 +11,7 @@ import { agentEnv, exited, httpStatus, preparePod, REPO, spawnAgent, waitFor } f
  * until both packages are built.
  */
 const DISCOVERY_BIN = join(REPO, "packages/discovery/dist/bin/weft-discovery.js");
-const PROXY_BIN = join(REPO, "packages/proxy/dist/sidecar/weft-proxy.mjs");
+const PROXY_BIN = join(REPO, "packages/proxy/dist/bundle/weft-proxy.mjs");
 const missing = [DISCOVERY_BIN, PROXY_BIN].filter((p) => !existsSync(p));
 const skipReason = missing.length ? `agent-real.test.ts skipped: ${missing.join(" and ")} not built (npx nx run discovery:build / proxy:build)` : undefined;
 if (skipReason) console.warn(skipReason);

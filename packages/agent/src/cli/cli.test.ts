@@ -7,7 +7,7 @@ import { AGENT_BIN, REPO, TSX } from "../test-util/agent-harness.js";
 import { freePort } from "../test-util/httpbin.js";
 import { productpageEnv } from "../test-util/productpage-env.js";
 
-const PROXY_BIN = join(REPO, "packages/proxy/dist/sidecar/weft-proxy.mjs");
+const PROXY_BIN = join(REPO, "packages/proxy/dist/bundle/weft-proxy.mjs");
 const run = (args: string[], env: Record<string, string>) => spawnSync(TSX, [AGENT_BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8", timeout: 60_000 });
 
 describe("weft-agent bootstrap sidecar", { timeout: 90_000 }, () => {
@@ -22,7 +22,7 @@ describe("weft-agent bootstrap sidecar", { timeout: 90_000 }, () => {
     expect(b.node.cluster).toBe("productpage.default");
   });
 
-  it.skipIf(!existsSync(PROXY_BIN))(`is accepted by weft-proxy --mode validate${existsSync(PROXY_BIN) ? "" : " (skipped: packages/proxy/dist/sidecar/weft-proxy.mjs is not built)"}`, () => {
+  it.skipIf(!existsSync(PROXY_BIN))(`is accepted by weft-proxy --mode validate${existsSync(PROXY_BIN) ? "" : " (skipped: packages/proxy/dist/bundle/weft-proxy.mjs is not built)"}`, () => {
     const file = join(agentDir, "envoy-rev.json");
     writeFileSync(file, r.stdout);
     const v = spawnSync(process.execPath, [PROXY_BIN, "--mode", "validate", "-c", file], { encoding: "utf8", timeout: 30_000 });

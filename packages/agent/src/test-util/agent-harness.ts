@@ -11,7 +11,7 @@ export const FAKE_PROXY = fileURLToPath(new URL("./fake-proxy.mjs", import.meta.
 export const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 /** The real peers; WEFT_TEST_DISCOVERY_BIN / WEFT_TEST_PROXY_BIN point at other builds (e.g. a worktree while the shared dist is mid-rebuild). */
 export const DISCOVERY_BIN = process.env.WEFT_TEST_DISCOVERY_BIN || join(REPO, "packages/discovery/dist/bin/weft-discovery.js");
-export const PROXY_BIN = process.env.WEFT_TEST_PROXY_BIN || join(REPO, "packages/proxy/dist/sidecar/weft-proxy.mjs");
+export const PROXY_BIN = process.env.WEFT_TEST_PROXY_BIN || join(REPO, "packages/proxy/dist/bundle/weft-proxy.mjs");
 
 export interface AgentPorts {
   admin: number;

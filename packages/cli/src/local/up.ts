@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { weftBinary, samplesDir } from "./binaries.js";
+import { weftBinary, weftNodeFlags, samplesDir } from "./binaries.js";
 import { LocalError } from "./errors.js";
 import { loadManifests, type Manifest } from "./manifests.js";
 import { createBridge, createPodNetwork, loadCaptureRules, removeNetwork, transparentModeSupport } from "./network.js";
@@ -137,6 +137,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
 
     // While discovery starts: every pod's namespace, veth and capture rules, in parallel.
     const agent = weftBinary("@weft/agent", "weft-agent");
+    const agentNodeFlags = weftNodeFlags("@weft/agent");
     if (transparent) {
       progress.step("network: a namespace per pod with traffic capture");
       // What Istio's istio-init container does, with the same flags; the rules are the same for every pod.
@@ -162,7 +163,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
         role: "gateway",
         owner: `${plan.gateway.namespace}/${gatewayPod.name}`,
         command: process.execPath,
-        args: [agent, "proxy", "router", ...LOCAL_PROXY_ARGS],
+        args: [...agentNodeFlags, agent, "proxy", "router", ...LOCAL_PROXY_ARGS],
         env: { ...sidecarEnv(gatewayPod, join(gatewayDir, "agent"), join(gatewayDir, "podinfo"), discovery.grpcAddress, mode), ...meshCa.agentEnv(gatewayPod, join(gatewayDir, "secrets")) },
         log: join(gatewayDir, "istio-proxy.log"),
       }),
@@ -186,7 +187,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
             role: "sidecar",
             owner: `${pod.namespace}/${pod.name}`,
             command: process.execPath,
-            args: [agent, "proxy", "sidecar", ...LOCAL_PROXY_ARGS],
+            args: [...agentNodeFlags, agent, "proxy", "sidecar", ...LOCAL_PROXY_ARGS],
             env: {
               ...sidecarEnv(pod, ownedBySidecar(join(podDir, "agent"), mode), join(podDir, "podinfo"), discovery.grpcAddress, mode),
               ...meshCa.agentEnv(pod, join(podDir, "secrets"), transparent ? PROXY_UID : undefined),

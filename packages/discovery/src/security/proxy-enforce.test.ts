@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxyOf } from "../test-util/mesh-fixtures.js";
 import { json, smallPush } from "../test-util/small-mesh.js";
 
-const PROXY_BIN = fileURLToPath(new URL("../../../proxy/dist/sidecar/weft-proxy.mjs", import.meta.url));
+const PROXY_BIN = fileURLToPath(new URL("../../../proxy/dist/bundle/weft-proxy.mjs", import.meta.url));
 const PY = "/usr/bin/python3";
 const PROXY_IP = "127.77.0.6";
 const APP_IP = "127.78.0.6";

@@ -13,7 +13,7 @@ import type { ProxyInfo } from "../contracts.js";
 import { allResources, proxyOf, validationIssues } from "../test-util/mesh-fixtures.js";
 import { json, productpageProxy, smallPush } from "../test-util/small-mesh.js";
 
-const PROXY_BIN = fileURLToPath(new URL("../../../proxy/dist/sidecar/weft-proxy.mjs", import.meta.url));
+const PROXY_BIN = fileURLToPath(new URL("../../../proxy/dist/bundle/weft-proxy.mjs", import.meta.url));
 const REV0 = fileURLToPath(new URL("../../../../../shared/testdata/envoy-rev0.json", import.meta.url));
 const JWKS = '{"keys":[{"kty":"EC","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","kid":"k1"}]}';
 

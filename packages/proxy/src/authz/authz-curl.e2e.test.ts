@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, httpbinAvailable, startHttpbin } from "../test-util/httpbin.js";
 import { hmacJwt, jwks, nowSec, signJwt, testKey, unsignedJwt } from "../test-util/jwt.js";
 
-const BIN = fileURLToPath(new URL("../../dist/sidecar/weft-proxy.mjs", import.meta.url));
+const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
 const hasCurl = spawnSync("curl", ["--version"]).status === 0;
 const ISS = "https://issuer.example";
 const key = testKey("RS256", "k1");

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_NODE_FLAGS } from "../app/node-flags.js";
 
-const BIN = fileURLToPath(new URL("../../dist/sidecar/weft-proxy.mjs", import.meta.url));
+const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-"));
 
 async function freePort(): Promise<number> {

@@ -8,7 +8,7 @@ import { ENVOY_REV0_PATH } from "../test-util/testdata.js";
 
 // Serves envoy-rev0.json exactly as pilot-agent wrote it, in a network
 // namespace of our own so its fixed ports (15000, 15090, 15021) can't clash.
-const BIN = fileURLToPath(new URL("../../dist/sidecar/weft-proxy.mjs", import.meta.url));
+const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
 const canNetns = process.getuid?.() === 0 && spawnSync("ip", ["netns", "list"]).status === 0;
 const NS = `weft-rev0-${process.pid}`;
 const inNs = (...cmd: string[]) => spawnSync("ip", ["netns", "exec", NS, ...cmd], { encoding: "utf8", timeout: 10_000 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ENVOY_REV0_PATH } from "../test-util/testdata.js";
 
 // The built binary, as the agent runs it (build first: nx run proxy:build).
-const BIN = fileURLToPath(new URL("../../dist/sidecar/weft-proxy.mjs", import.meta.url));
+const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "weft-bin-"));
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: dir, timeout: 20_000 });
 
@@ -56,13 +56,13 @@ describe.skipIf(!existsSync(BIN))("weft-proxy binary", () => {
   });
 
   it("starts from a copy with no node_modules anywhere above it: one self-contained module", () => {
-    // package.json's `bin` is the esbuild bundle (scripts/bundle-sidecar.mjs); only yaml, re2-wasm and undici
+    // package.json's `bin` is the esbuild bundle (scripts/bundle-bin.mjs at the repo root); only yaml, re2-wasm and undici
     // are loaded from node_modules, lazily, when a config needs them — a JSON bootstrap needs none.
     const pkg = join(mkdtempSync(join(tmpdir(), "weft-bundle-")), "proxy");
-    mkdirSync(join(pkg, "dist", "sidecar"), { recursive: true });
+    mkdirSync(join(pkg, "dist", "bundle"), { recursive: true });
     copyFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), join(pkg, "package.json"));
-    copyFileSync(BIN, join(pkg, "dist", "sidecar", "weft-proxy.mjs"));
-    const r = spawnSync(process.execPath, [join(pkg, "dist", "sidecar", "weft-proxy.mjs"), "-c", ENVOY_REV0_PATH, "--mode", "validate"], { encoding: "utf8", cwd: pkg, timeout: 20_000 });
+    copyFileSync(BIN, join(pkg, "dist", "bundle", "weft-proxy.mjs"));
+    const r = spawnSync(process.execPath, [join(pkg, "dist", "bundle", "weft-proxy.mjs"), "-c", ENVOY_REV0_PATH, "--mode", "validate"], { encoding: "utf8", cwd: pkg, timeout: 20_000 });
     expect(r.stderr).not.toMatch(/Cannot find (module|package)/);
     expect(r.stdout).toBe(`configuration '${ENVOY_REV0_PATH}' OK\n`);
     expect(r.status, r.stderr).toBe(0);
