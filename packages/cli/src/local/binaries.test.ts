@@ -22,7 +22,7 @@ describe("weftNodeFlags()", () => {
     expect(() => nodeFlagsFrom([42], "x")).toThrow("x[0] 42 is not");
   });
 
-  it("weftBinary() still finds the agent's entry next to those flags", () => {
-    expect(weftBinary("@weft/agent", "weft-agent")).toMatch(/packages\/agent\/dist\/bin\/weft-agent\.js$/);
+  it("weftBinary() finds the agent's bundle (package.json bin) next to those flags", () => {
+    expect(weftBinary("@weft/agent", "weft-agent")).toMatch(/packages\/agent\/dist\/bundle\/weft-agent\.mjs$/);
   });
 });
