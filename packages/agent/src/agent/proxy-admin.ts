@@ -1,3 +1,5 @@
+import { requestText } from "../http/request-text.js";
+
 /** The bits of the proxy's admin API (Envoy's, which weft-proxy mirrors) the agent uses. */
 export interface ProxyAdmin {
   /** GET /ready: true when it answers 200 `LIVE`. */
@@ -11,10 +13,7 @@ export interface ProxyAdmin {
 }
 
 export function createProxyAdmin(adminBase: string, prometheusBase: string, timeoutMs = 1000): ProxyAdmin {
-  const call = async (path: string, method = "GET") => {
-    const res = await fetch(`${adminBase}${path}`, { method, signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, body: await res.text() };
-  };
+  const call = (path: string, method = "GET") => requestText(`${adminBase}${path}`, { method, timeoutMs });
   return {
     async isLive() {
       try {
@@ -52,9 +51,9 @@ export function createProxyAdmin(adminBase: string, prometheusBase: string, time
       await call("/quitquitquit", "POST").catch(() => undefined);
     },
     async prometheus() {
-      const res = await fetch(`${prometheusBase}/stats/prometheus`, { signal: AbortSignal.timeout(2000) });
-      if (!res.ok) throw new Error(`proxy /stats/prometheus: HTTP ${res.status}`);
-      return res.text();
+      const res = await requestText(`${prometheusBase}/stats/prometheus`, { timeoutMs: 2000 });
+      if (res.status < 200 || res.status > 299) throw new Error(`proxy /stats/prometheus: HTTP ${res.status}`);
+      return res.body;
     },
   };
 }

@@ -1,4 +1,5 @@
 import { parseDuration } from "../env/duration.js";
+import { requestText } from "../http/request-text.js";
 import { AgentError } from "../errors.js";
 import { parseArgs } from "./args.js";
 
@@ -16,15 +17,14 @@ export async function waitForReady(o: WaitOptions, progress: (s: string) => void
   progress(`Waiting for the proxy to be ready at ${o.url} (timeout: ${Math.round(o.timeoutMs / 1000)} seconds)...\n`);
   for (;;) {
     try {
-      const res = await fetch(o.url, { signal: AbortSignal.timeout(o.requestTimeoutMs) });
-      await res.arrayBuffer();
+      const res = await requestText(o.url, { timeoutMs: o.requestTimeoutMs });
       if (res.status === 200) {
         progress("The proxy is ready!\n");
         return;
       }
       last = `HTTP status code ${res.status}`;
     } catch (err) {
-      last = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      last = (err as Error).message;
     }
     if (Date.now() + o.periodMs > deadline) {
       throw new AgentError("timeout", `timeout waiting for the proxy to become ready at ${o.url}. Last error: ${last}`);

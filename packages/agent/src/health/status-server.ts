@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { runProbe, type AppProbers } from "./app-probers.js";
+import { requestText } from "../http/request-text.js";
 import { mergeExpositions, type AppScrapeTarget } from "./metrics-merge.js";
 
 export interface ReadinessReport {
@@ -32,10 +33,9 @@ export interface StatusServer {
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 async function fetchText(url: string, timeoutMs = 2000): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  const body = await res.text();
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return body;
+  const res = await requestText(url, { timeoutMs });
+  if (res.status < 200 || res.status > 299) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.body;
 }
 
 /** The agent's status port (15020): readiness, merged metrics, app probes, quitquitquit. */
