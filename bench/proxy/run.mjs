@@ -10,7 +10,7 @@
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
-//        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-istio-log,weft-nodehttp,weft-undici,weft-noflags]
+//        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-istio-log,weft-nodehttp,weft-undici,weft-noflags,weft-processes]
 //        [--weft-concurrency 1] [--rounds 1] [--write]
 //
 // --rounds N measures every target N times, interleaved, and reports each number's median:
@@ -18,7 +18,8 @@
 //
 // weft-proxy runs with the sidecar's Node flags (packages/proxy/package.json
 // weft.nodeFlags, as the agent starts it; WEFT_NODE_ARGS="..." replaces them);
-// weft-noflags is the same proxy without them.
+// weft-noflags is the same proxy without them. With --weft-concurrency N > 1,
+// weft runs N worker threads and weft-processes N worker processes.
 //
 // --write puts the result table into bench/RESULTS.md between the
 // proxy-bench markers. Needs: nginx, haproxy, wrk, h2load, taskset, and the
@@ -446,6 +447,8 @@ async function main() {
     haproxy: startHaproxy,
     nginx: startNginxProxy,
     weft: startWeft,
+    // --concurrency N > 1 with node:cluster worker processes instead of worker threads (what threads save).
+    "weft-processes": (up) => startWeft(up, { WEFT_PROXY_WORKERS: "processes" }),
     // The same proxy with undici as the HTTP/1.1 upstream pool (what the lean pool replaced).
     "weft-undici": (up) => startWeft(up, { WEFT_PROXY_UNDICI_HTTP1: "1" }),
     // The same proxy without the sidecar's Node flags (what they cost or save, paired in one run).
@@ -460,7 +463,8 @@ async function main() {
     "weft-nodehttp": (up) => startWeft(up, { WEFT_PROXY_NODE_HTTP1: "1" }),
   };
   for (const t of TARGETS) if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
-  const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY})`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy", "weft-istio-log": "weft, the same + Istio's access log" };
+  const workers = WEFT_CONCURRENCY > 1 ? ", worker threads" : "";
+  const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY}${workers})`, "weft-processes": `weft (concurrency ${WEFT_CONCURRENCY}, worker processes)`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy", "weft-istio-log": "weft, the same + Istio's access log" };
   const byTarget = new Map(TARGETS.map((t) => [t, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);

@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "original_dst",
-      "sources": ["original_dst.c"],
+      "target_name": "weft_socket",
+      "sources": ["addon.c", "original_dst.c", "reuse_port.c"],
       "cflags": ["-O2", "-Wall"]
     }
   ]

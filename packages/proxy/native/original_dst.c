@@ -1,6 +1,6 @@
 /*
  * SO_ORIGINAL_DST for Weft's proxy: the destination a connection had before
- * iptables REDIRECT/TPROXY rewrote it. One function:
+ * iptables REDIRECT/TPROXY rewrote it (registered in addon.c):
  *   originalDst(fd: number): string | null   ("ip:port", IPv6 as "[ip]:port")
  * null when the socket has no NAT entry (ENOENT) — the caller then uses the
  * local address, as Envoy does.
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "addon.h"
 
 #ifndef SO_ORIGINAL_DST
 #define SO_ORIGINAL_DST 80
@@ -20,7 +21,7 @@
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
 
-static napi_value original_dst(napi_env env, napi_callback_info info) {
+napi_value original_dst(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_value result;
@@ -54,12 +55,3 @@ static napi_value original_dst(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, out, NAPI_AUTO_LENGTH, &result);
   return result;
 }
-
-static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "originalDst", NAPI_AUTO_LENGTH, original_dst, NULL, &fn);
-  napi_set_named_property(env, exports, "originalDst", fn);
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,4 +1,4 @@
-// Builds native/original_dst.node (SO_ORIGINAL_DST) with node-gyp as part of
+// Builds native/weft_socket.node (SO_ORIGINAL_DST, SO_REUSEPORT listeners) with node-gyp as part of
 // `nx run proxy:build`, so npm never needs an install script. Uses the
 // node-gyp bundled with npm and the local Node headers (no download). A
 // failure is reported but does not fail the build: the proxy then logs once
@@ -17,7 +17,7 @@ const candidates = [
 ].filter(Boolean);
 const gyp = candidates.find((c) => existsSync(c));
 if (!gyp) {
-  console.warn("weft-proxy: node-gyp not found; SO_ORIGINAL_DST addon not built (original destination will be unavailable)");
+  console.warn("weft-proxy: node-gyp not found; socket addon not built (original destination and --concurrency worker threads will be unavailable)");
   process.exit(0);
 }
 const headers = [join(dirname(process.execPath), ".."), "/usr"].find((d) => existsSync(join(d, "include/node/node_api.h")));
@@ -25,7 +25,7 @@ const args = [gyp, "rebuild", "--directory", join(root, "native")];
 if (headers) args.push(`--nodedir=${headers}`);
 const r = spawnSync(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
 if (r.status !== 0) {
-  console.warn(`weft-proxy: building the SO_ORIGINAL_DST addon failed (original destination will be unavailable):\n${r.stderr || r.stdout}`);
+  console.warn(`weft-proxy: building the socket addon failed (original destination and --concurrency worker threads will be unavailable):\n${r.stderr || r.stdout}`);
   process.exit(0);
 }
-console.log("weft-proxy: built native/build/Release/original_dst.node");
+console.log("weft-proxy: built native/build/Release/weft_socket.node");

@@ -192,4 +192,6 @@ export interface ProxyRuntimeOptions {
   healthCheckFailed?(): boolean;
   /** Downstream connection caps from the bootstrap (overload manager / runtime); listener/connection-limits.ts. */
   connectionLimits?: import("./listener/connection-limits.js").ConnectionLimits;
+  /** Worker thread `index` of a --concurrency N proxy: listeners are bound with SO_REUSEPORT (listener/reuse-port.ts). */
+  workerThread?: { index: number };
 }

@@ -1,5 +1,5 @@
-// The proxy's main in one process: validate mode, or serve (a single process,
-// or one worker of a --concurrency N proxy).
+// The proxy's main: validate mode, or serve (a single process, or one worker
+// thread or process of a --concurrency N proxy).
 import { pino } from "pino";
 import { BootstrapError } from "../bootstrap/load-bootstrap.js";
 import type { CommandLineOptions } from "../cli/command-line-options.js";
@@ -8,8 +8,9 @@ import { validateConfig } from "../cli/validate-config.js";
 import { createProxyRuntime } from "../runtime/create-proxy-runtime.js";
 import { createPatternDestination } from "./log-format.js";
 import { startProxy } from "./start-proxy.js";
+import type { WorkerRole } from "./worker-messages.js";
 
-export async function runProxyMain(options: CommandLineOptions, workerIndex?: number): Promise<number> {
+export async function runProxyMain(options: CommandLineOptions, worker?: WorkerRole): Promise<number> {
   if (options.mode === "validate") {
     const dest = createPatternDestination(options.logFormat ?? "[%l] %v", pino.destination({ fd: 2, sync: true }));
     const logger = pino({ level: pinoLevelOf(options.logLevel), base: undefined }, dest);
@@ -18,7 +19,7 @@ export async function runProxyMain(options: CommandLineOptions, workerIndex?: nu
     return result.ok ? 0 : 1;
   }
   try {
-    const proxy = await startProxy(options, { createRuntime: createProxyRuntime, handleSignals: true, workerIndex });
+    const proxy = await startProxy(options, { createRuntime: createProxyRuntime, handleSignals: true, worker });
     return await proxy.exited;
   } catch (err) {
     const name = options.configPath ?? "--config-yaml";

@@ -1,27 +1,27 @@
-// --concurrency N (N > 1): the primary process. It forks N workers (each a
-// whole proxy on the same bootstrap: listeners, runtime and its own xDS
-// stream), which share every listener through node:cluster (the primary
-// accepts and hands connections round-robin to the workers), and it owns the
-// admin address: Envoy's admin API over N processes (see worker-channel.ts).
+// --concurrency N (N > 1): the primary. It starts N workers, threads or
+// processes (worker-handles.ts), each a whole proxy on the same bootstrap
+// (listeners, runtime and its own xDS stream) sharing every listener, and it
+// owns the admin address: Envoy's admin API over N workers (see
+// worker-channel.ts).
 //
 // Envoy keeps one xDS stream per process; here each worker keeps its own, so
 // discovery sees N connections for one node id — the config each applies is
-// the same because the resources are. One stream fanned out over IPC would
-// save the N-1 extra subscriptions; not done.
+// the same because the resources are. One stream fanned out to the workers
+// would save the N-1 extra subscriptions; not done.
 //
 // A worker that dies takes the proxy down (as a crash in any Envoy thread
 // does): the agent restarts the whole proxy. Signals go to every worker, which
 // drain as a single process would; the primary exits when the last one has.
-import cluster, { type Worker } from "node:cluster";
 import { createServer, type Server } from "node:http";
 import { pino, type Logger } from "pino";
 import { createLoggingControl } from "./logging-control.js";
 import { createPatternDestination } from "./log-format.js";
 import { withNodeFlags } from "./node-flags.js";
+import { chooseWorkerKind, startWorker, type WorkerHandle } from "./worker-handles.js";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
 import type { CommandLineOptions } from "../cli/command-line-options.js";
-import { isWeftMessage, WORKER_INDEX_ENV, type AdminAddress, type PrimaryMessage, type WorkerMessage } from "./worker-messages.js";
+import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerMessage } from "./worker-messages.js";
 
 /** Admin paths that change a worker's state: every worker must see them. */
 const BROADCAST = new Set(["/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/reset_counters", "/quitquitquit", "/logging"]);
@@ -30,14 +30,16 @@ const RELAY_TIMEOUT_MS = 10_000;
 export interface RunningPrimary {
   /** Resolves with the exit code once every worker has exited. */
   exited: Promise<number>;
-  /** Workers' pids by index (tests). */
-  workerPids(): number[];
+  /** Threads or processes. */
+  workerKind: WorkerKind;
+  /** Workers' pids (processes) or threadIds (threads), by index. */
+  workerIds(): number[];
 }
 
 export function runPrimary(options: CommandLineOptions, logger?: Logger): RunningPrimary {
   const log = logger ?? primaryLogger(options);
   const n = options.concurrency;
-  const workers: Worker[] = [];
+  const workers: WorkerHandle[] = [];
   const ready = new Set<number>();
   let admin: Server | undefined;
   let stopping = false;
@@ -47,7 +49,7 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
 
-  const ask = (w: Worker, make: (id: number) => PrimaryMessage): Promise<WorkerMessage | undefined> =>
+  const ask = (w: WorkerHandle, make: (id: number) => PrimaryMessage): Promise<WorkerMessage | undefined> =>
     new Promise((resolve) => {
       const id = nextId++;
       const timer = setTimeout(() => {
@@ -58,7 +60,7 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
         clearTimeout(timer);
         resolve(m);
       });
-      if (!w.isConnected()) {
+      if (!w.connected()) {
         clearTimeout(timer);
         pending.delete(id);
         resolve(undefined);
@@ -67,9 +69,9 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
       w.send(make(id));
     });
 
-  const live = (): Worker[] => workers.filter((w) => w.isConnected());
+  const live = (): WorkerHandle[] => workers.filter((w) => w.connected());
 
-  const onMessage = (w: Worker, index: number, m: unknown): void => {
+  const onMessage = (w: WorkerHandle, index: number, m: unknown): void => {
     if (!isWeftMessage(m)) return;
     const msg = m as WorkerMessage;
     switch (msg.weft) {
@@ -88,7 +90,7 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
         void Promise.all(others.map((o) => ask(o, (id) => ({ weft: "stats", id })))).then((replies) => {
           const snapshots: StatsSnapshot[] = [];
           for (const r of replies) if (r?.weft === "stats-reply") snapshots.push(r.snapshot);
-          if (w.isConnected()) w.send({ weft: "peer-stats-reply", id: msg.id, snapshots } satisfies PrimaryMessage);
+          w.send({ weft: "peer-stats-reply", id: msg.id, snapshots });
         });
         return;
       }
@@ -128,26 +130,29 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
     else admin.listen(addr.port, addr.host, () => log.info({ address: `${addr.host}:${(admin!.address() as { port: number }).port}` }, "admin listening"));
   };
 
-  const shutdown = (code: number, signal: NodeJS.Signals = "SIGTERM"): void => {
+  const shutdown = (code: number, signal: RelayedSignal = "SIGTERM"): void => {
     exitCode = Math.max(exitCode, code);
     const first = !stopping;
     stopping = true;
-    for (const w of workers) if (!w.isDead()) w.process.kill(signal);
+    for (const w of workers) w.signal(signal);
     // A second signal means "now" for the workers, as for a single process.
-    if (first && code !== 0) setTimeout(() => workers.forEach((w) => !w.isDead() && w.process.kill("SIGTERM")), 100).unref();
+    if (first && code !== 0) setTimeout(() => workers.forEach((w) => w.signal("SIGTERM")), 100).unref();
   };
 
+  const { kind, why } = chooseWorkerKind();
+  if (why) log.info(`--concurrency ${n}: worker processes (${why})`);
   // Workers run with the sidecar's Node flags even when the primary was started without them.
-  cluster.setupPrimary({ exec: process.argv[1], args: process.argv.slice(2), execArgv: withNodeFlags(process.execArgv), silent: false });
+  const execArgv = withNodeFlags(process.execArgv);
+  const launch = { entry: process.argv[1]!, args: process.argv.slice(2), execArgv, maxYoungGenerationSizeMb: youngGenerationMb(execArgv) };
   let alive = n;
   for (let i = 0; i < n; i++) {
-    const w = cluster.fork({ [WORKER_INDEX_ENV]: String(i) });
+    const w = startWorker(kind, i, launch);
     workers.push(w);
-    w.on("message", (m: unknown) => onMessage(w, i, m));
-    w.on("exit", (code, signal) => {
+    w.onMessage((m) => onMessage(w, i, m));
+    w.onExit((code, signal, error) => {
       alive--;
       if (!stopping) {
-        log.error({ worker: i, code, signal }, "worker exited: stopping the proxy");
+        log.error({ worker: i, code, signal, err: error }, "worker exited: stopping the proxy");
         shutdown(code || 1);
       } else if (code) exitCode = Math.max(exitCode, code);
       if (alive === 0) {
@@ -158,14 +163,20 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
     });
   }
 
-  const onSignal = (sig: NodeJS.Signals) => {
+  const onSignal = (sig: RelayedSignal) => {
     log.info(`${sig}: passing it to the workers`);
     shutdown(0, sig);
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   // /quitquitquit reaches every worker as an admin request; they exit on their own.
-  return { exited, workerPids: () => workers.map((w) => w.process.pid!) };
+  return { exited, workerKind: kind, workerIds: () => workers.map((w) => w.id) };
+}
+
+/** A worker thread's young generation from --max-semi-space-size (V8: two semi-spaces plus as much for large objects). */
+function youngGenerationMb(execArgv: readonly string[]): number | undefined {
+  const semi = execArgv.map((a) => /^--max[-_]semi[-_]space[-_]size=(\d+)$/.exec(a)?.[1]).find((v) => v !== undefined);
+  return semi ? 3 * Number(semi) : undefined;
 }
 
 /** The same log shape and destination as a worker's (stderr or --log-path, --log-format). */

@@ -16,7 +16,7 @@ import { createPatternDestination } from "./log-format.js";
 import { createLoggingControl, type LoggingControl } from "./logging-control.js";
 import { createServerState, type ServerStateControl } from "./server-state.js";
 import { createWorkerChannel } from "./worker-channel.js";
-import type { AdminAddress } from "./worker-messages.js";
+import type { AdminAddress, WorkerRole } from "./worker-messages.js";
 import { compileConnectionLimits } from "../listener/connection-limits.js";
 
 export type RuntimeFactory = (options: ProxyRuntimeOptions) => ProxyRuntime;
@@ -28,10 +28,10 @@ export interface StartProxyDeps {
   /** Install SIGTERM/SIGINT handlers (the binary does; tests don't). */
   handleSignals?: boolean;
   /**
-   * This process is worker `index` of a --concurrency N proxy (see run-primary.ts): the
-   * primary owns the admin address and relays admin requests here over IPC.
+   * This is a worker (thread or process) of a --concurrency N proxy (see run-primary.ts):
+   * the primary owns the admin address and relays admin requests and signals here.
    */
-  workerIndex?: number;
+  worker?: WorkerRole;
 }
 
 export interface RunningProxy {
@@ -66,7 +66,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
   if (options.ignoredFlags.length) {
     log.warn(`ignoring Envoy flags that mean nothing to weft-proxy: ${[...new Set(options.ignoredFlags)].join(", ")}`);
   }
-  if (deps.workerIndex !== undefined) log.debug({ worker: deps.workerIndex, concurrency: options.concurrency }, "worker process");
+  if (deps.worker) log.debug({ worker: deps.worker.index, kind: deps.worker.kind, concurrency: options.concurrency }, "worker started");
 
   const loadedAt = new Date();
   const { bootstrap, unknownFields } = loadBootstrap(options);
@@ -102,6 +102,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     reportUnsupported: unsupported.report,
     healthCheckFailed: () => serverState.healthCheckFailed(),
     connectionLimits: compileConnectionLimits(bootstrap, { workers: options.concurrency || 1, report: unsupported.report }),
+    workerThread: deps.worker?.kind === "thread" ? { index: deps.worker.index } : undefined,
   });
   runtimeRef.current = rt;
 
@@ -140,8 +141,8 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
   };
 
   const adminAddr = bootstrap.admin?.address?.address;
-  const channel = deps.workerIndex !== undefined ? createWorkerChannel(stats, logging.component("admin")) : undefined;
-  if (deps.workerIndex !== undefined) installWorkerListenerStats(stats, deps.workerIndex);
+  const channel = deps.worker ? createWorkerChannel(stats, logging.component("admin"), deps.worker.kind) : undefined;
+  if (deps.worker) installWorkerListenerStats(stats, deps.worker.index);
   // The primary was killed: its listeners are gone, so is this worker.
   channel?.onPrimaryGone(() => {
     log.warn("primary process gone: exiting");
@@ -215,6 +216,8 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     };
     process.on("SIGTERM", () => onSignal("SIGTERM"));
     process.on("SIGINT", () => onSignal("SIGINT"));
+    // A worker thread gets no signal of its own: the primary relays them.
+    channel?.onSignal(onSignal);
   }
 
   return {
@@ -232,7 +235,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
 
 /**
  * Envoy's per-worker listener stats (listener.<addr>.worker_<N>.downstream_cx_total / _active):
- * a worker process's own listener counters are exactly its share, copied before each render.
+ * a worker's own listener counters are exactly its share, copied before each render.
  */
 function installWorkerListenerStats(stats: StatsStoreImpl, index: number): void {
   const PER_WORKER = /^(listener\.(?:(?!worker_\d+\.).)+\.)(downstream_cx_total|downstream_cx_active)$/;

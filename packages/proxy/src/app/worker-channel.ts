@@ -1,15 +1,16 @@
-// The IPC between the primary process and its workers under --concurrency N.
+// A worker's side of the messages with its primary under --concurrency N.
 // Envoy runs N worker threads in one process with one admin server and one
-// stats store; here each worker is a process with its own runtime, so the
-// primary owns the admin port and relays: reads go to the first worker,
+// stats store; here each worker (a thread, or a process) has its own runtime,
+// so the primary owns the admin port and relays: reads go to the first worker,
 // state changes to every worker, and /stats is rendered by the first worker
 // from the sum of all workers' stores (it asks the primary for the others').
+import { parentPort } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { AdminEndpoint } from "../admin/admin-server.js";
 import { dispatchAdminRequest } from "../admin/admin-server.js";
 import { mergeStatsSnapshots, snapshotStats, type StatsSnapshot } from "../stats/stats-snapshot.js";
 import type { StatsStoreImpl } from "../stats/stats-store.js";
-import { isWeftMessage, type AdminAddress, type PrimaryMessage, type WorkerMessage } from "./worker-messages.js";
+import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerMessage } from "./worker-messages.js";
 
 export interface WorkerChannel {
   /** The store the admin API renders: this worker's plus every peer's (merged). */
@@ -20,20 +21,63 @@ export interface WorkerChannel {
   serveAdmin(endpoints: Map<string, AdminEndpoint>): void;
   /** The primary went away (killed): a worker must not outlive it. */
   onPrimaryGone(cb: () => void): void;
+  /** A signal the primary relays (a worker thread receives none itself). */
+  onSignal(cb: (signal: RelayedSignal) => void): void;
   close(): void;
 }
 
-export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger): WorkerChannel {
-  const send = (m: WorkerMessage): void => {
-    if (process.connected) process.send!(m);
+/** How messages travel: the IPC channel of a forked process, or a worker thread's parentPort. */
+interface Transport {
+  send(m: WorkerMessage): void;
+  listen(onMessage: (m: unknown) => void, onGone: () => void): () => void;
+}
+
+function processTransport(): Transport {
+  return {
+    send: (m) => {
+      if (process.connected) process.send!(m);
+    },
+    listen(onMessage, onGone) {
+      process.on("message", onMessage);
+      process.once("disconnect", onGone);
+      return () => {
+        process.off("message", onMessage);
+        process.off("disconnect", onGone);
+      };
+    },
   };
+}
+
+function threadTransport(): Transport {
+  const port = parentPort;
+  if (!port) throw new Error("a worker thread's channel needs worker_threads.parentPort");
+  return {
+    send: (m) => port.postMessage(m),
+    listen(onMessage, onGone) {
+      port.on("message", onMessage);
+      port.once("close", onGone);
+      return () => {
+        port.off("message", onMessage);
+        port.off("close", onGone);
+      };
+    },
+  };
+}
+
+export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger, kind: WorkerKind = "process"): WorkerChannel {
+  const transport = kind === "thread" ? threadTransport() : processTransport();
+  const send = transport.send;
   let endpoints: Map<string, AdminEndpoint> | undefined;
   let nextId = 1;
   const waiting = new Map<number, (s: StatsSnapshot[]) => void>();
+  let signalled: ((signal: RelayedSignal) => void) | undefined;
   const onMessage = (m: unknown): void => {
     if (!isWeftMessage(m)) return;
     const msg = m as PrimaryMessage;
     switch (msg.weft) {
+      case "signal":
+        signalled?.(msg.signal);
+        return;
       case "stats":
         send({ weft: "stats-reply", id: msg.id, snapshot: snapshotStats(stats) });
         return;
@@ -52,10 +96,8 @@ export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger): Work
       }
     }
   };
-  process.on("message", onMessage);
   let gone: (() => void) | undefined;
-  const onDisconnect = (): void => gone?.();
-  process.once("disconnect", onDisconnect);
+  const stopListening = transport.listen(onMessage, () => gone?.());
   return {
     async statsForAdmin() {
       const id = nextId++;
@@ -78,9 +120,11 @@ export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger): Work
     onPrimaryGone(cb) {
       gone = cb;
     },
+    onSignal(cb) {
+      signalled = cb;
+    },
     close() {
-      process.off("message", onMessage);
-      process.off("disconnect", onDisconnect);
+      stopListening();
     },
   };
 }

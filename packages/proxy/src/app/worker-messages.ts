@@ -1,6 +1,8 @@
-// The messages between the primary process and its workers under
-// --concurrency N. Kept free of runtime imports: the primary loads this and
-// nothing of the data path.
+// The messages between the primary and its workers under --concurrency N
+// (worker threads, or worker processes where threads can't share listeners;
+// see worker-handles.ts). Kept free of runtime imports: the primary loads this
+// and nothing of the data path.
+import { isMainThread, workerData } from "node:worker_threads";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
 
@@ -17,15 +19,37 @@ export type WorkerMessage =
 export type PrimaryMessage =
   | { weft: "admin"; id: number; method: string; url: string }
   | { weft: "stats"; id: number }
-  | { weft: "peer-stats-reply"; id: number; snapshots: StatsSnapshot[] };
+  | { weft: "peer-stats-reply"; id: number; snapshots: StatsSnapshot[] }
+  /** The primary got this signal: threads receive none of their own, so it is relayed. */
+  | { weft: "signal"; signal: RelayedSignal };
 
-/** Set by the primary in each worker's environment: the worker's index, 0-based (Envoy's worker_N). */
+export type RelayedSignal = "SIGTERM" | "SIGINT";
+
+/** How a worker runs: a thread of the primary's process, or a process of its own. */
+export type WorkerKind = "thread" | "process";
+
+export interface WorkerRole {
+  /** 0-based, Envoy's worker_N. */
+  index: number;
+  kind: WorkerKind;
+}
+
+/** Set by the primary in a worker process's environment: the worker's index, 0-based (Envoy's worker_N). */
 export const WORKER_INDEX_ENV = "WEFT_PROXY_WORKER_INDEX";
 
-/** This process's worker index when it was forked by the primary, else undefined. */
-export function workerIndex(): number | undefined {
+/** What a worker thread gets as workerData. */
+export interface WorkerThreadData {
+  weftWorkerIndex: number;
+}
+
+/** This thread's or process's role when the primary started it, else undefined (a single-process proxy, or the primary). */
+export function workerRole(): WorkerRole | undefined {
+  if (!isMainThread) {
+    const index = (workerData as Partial<WorkerThreadData> | undefined)?.weftWorkerIndex;
+    return typeof index === "number" ? { index, kind: "thread" } : undefined;
+  }
   const v = process.env[WORKER_INDEX_ENV];
-  return v !== undefined && process.send ? Number(v) : undefined;
+  return v !== undefined && process.send ? { index: Number(v), kind: "process" } : undefined;
 }
 
 export function isWeftMessage(m: unknown): m is { weft: string } {

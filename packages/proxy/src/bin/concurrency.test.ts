@@ -1,6 +1,8 @@
-// --concurrency 2 with the built binary: two worker processes share the
-// listener, both serve, and the admin API (owned by the primary) reports the
-// stats summed over the workers plus Envoy's per-worker listener counters.
+// --concurrency 2 with the built binary, both kinds of worker: threads (the
+// default, listeners shared with SO_REUSEPORT) and processes (node:cluster,
+// WEFT_PROXY_WORKERS=processes). Both workers serve, the admin API (owned by
+// the primary) reports the stats summed over the workers plus Envoy's
+// per-worker listener counters, and signals drain them all.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
@@ -10,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_NODE_FLAGS } from "../app/node-flags.js";
+import { reusePortUnavailableReason } from "../listener/reuse-port.js";
 
 const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-"));
@@ -22,7 +25,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** One request on a fresh connection (so the primary hands each to a worker in turn). */
+/** One request on a fresh connection (so each is given to a worker anew). */
 function get(port: number, path: string, method = "GET"): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, path, method, agent: false }, (res) => {
@@ -55,9 +58,14 @@ function statValue(text: string, name: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-/** Starts `weft-proxy --concurrency 2` on a bootstrap file and waits for the admin /ready. */
-async function startMultiProcess(conf: string, admin: number): Promise<{ proxy: ChildProcess; stderr: () => string }> {
-  const proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+type Kind = "threads" | "processes";
+
+/** Starts `weft-proxy --concurrency 2` on a bootstrap file with that kind of worker and waits for the admin /ready. */
+async function startMultiWorker(conf: string, admin: number, kind: Kind): Promise<{ proxy: ChildProcess; stderr: () => string }> {
+  const proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, WEFT_PROXY_WORKERS: kind },
+  });
   let stderr = "";
   proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 25_000;
@@ -76,7 +84,14 @@ async function startMultiProcess(conf: string, admin: number): Promise<{ proxy: 
   return { proxy, stderr: () => stderr };
 }
 
-describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
+const threadsUnavailable = reusePortUnavailableReason();
+const KINDS: Array<{ kind: Kind; skip: string | undefined }> = [
+  { kind: "threads", skip: threadsUnavailable && `worker threads need SO_REUSEPORT listeners: ${threadsUnavailable}` },
+  { kind: "processes", skip: undefined },
+];
+
+describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind", ({ kind, skip }) => {
+  if (!existsSync(BIN)) skip = `${BIN} is not built (npx nx run proxy:build)`;
   let upstream: Server;
   let proxy: ChildProcess;
   let port = 0;
@@ -84,6 +99,7 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
   let stderr: () => string = () => "";
 
   beforeAll(async () => {
+    if (skip) return;
     upstream = createServer((_req, res) => res.end(`served by upstream\n`));
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     port = await freePort();
@@ -126,26 +142,34 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
         ],
       },
     };
-    const conf = join(dir, "bootstrap.json");
+    const conf = join(dir, `bootstrap-${kind}.json`);
     writeFileSync(conf, JSON.stringify(boot));
-    ({ proxy, stderr } = await startMultiProcess(conf, admin));
+    ({ proxy, stderr } = await startMultiWorker(conf, admin, kind));
   }, 30_000);
 
   afterAll(async () => {
     if (proxy && proxy.exitCode === null) proxy.kill("SIGKILL");
-    await new Promise((r) => upstream?.close(r));
+    if (upstream) await new Promise((r) => upstream.close(r));
   });
 
-  it("runs two worker processes that both serve, and /stats sums them with per-worker listener counters", async () => {
-    const workers = childrenOf(proxy.pid!);
-    expect(workers).toHaveLength(2);
-    // The primary was started without the sidecar's Node flags; its workers still get them.
-    expect(PROXY_NODE_FLAGS.length).toBeGreaterThan(0);
-    for (const pid of workers) {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      expect(argv.slice(1, argv.indexOf(BIN))).toEqual(expect.arrayContaining([...PROXY_NODE_FLAGS]));
+  it.skipIf(skip)(`runs two worker ${kind} that both serve, and /stats sums them with per-worker listener counters`, async () => {
+    const children = childrenOf(proxy.pid!);
+    if (kind === "processes") {
+      expect(children).toHaveLength(2);
+      // The primary was started without the sidecar's Node flags; its workers still get them.
+      expect(PROXY_NODE_FLAGS.length).toBeGreaterThan(0);
+      for (const pid of children) {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        expect(argv.slice(1, argv.indexOf(BIN))).toEqual(expect.arrayContaining([...PROXY_NODE_FLAGS]));
+      }
+    } else {
+      // One process: the workers are its threads.
+      expect(children).toHaveLength(0);
     }
-    for (let i = 0; i < 10; i++) {
+    // node:cluster deals connections round-robin; SO_REUSEPORT hashes them, so
+    // enough of them that both workers get some (all 40 on one: p ≈ 2e-12).
+    const n = 40;
+    for (let i = 0; i < n; i++) {
       const r = await get(port, `/req-${i}`);
       expect(r.status).toBe(200);
       expect(r.body).toBe("served by upstream\n");
@@ -153,21 +177,20 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
     const stats = (await get(admin, "/stats")).body;
     const w0 = statValue(stats, "listener.127.0.0.1_" + port + ".worker_0.downstream_cx_total");
     const w1 = statValue(stats, "listener.127.0.0.1_" + port + ".worker_1.downstream_cx_total");
-    // node:cluster hands connections to the workers round-robin.
     expect(w0).toBeGreaterThan(0);
     expect(w1).toBeGreaterThan(0);
-    expect(w0 + w1).toBe(10);
-    expect(statValue(stats, `listener.127.0.0.1_${port}.downstream_cx_total`)).toBe(10);
-    expect(statValue(stats, "http.ingress.downstream_rq_completed")).toBe(10);
-    expect(statValue(stats, "cluster.up.upstream_rq_200")).toBe(10);
+    expect(w0 + w1).toBe(n);
+    expect(statValue(stats, `listener.127.0.0.1_${port}.downstream_cx_total`)).toBe(n);
+    expect(statValue(stats, "http.ingress.downstream_rq_completed")).toBe(n);
+    expect(statValue(stats, "cluster.up.upstream_rq_200")).toBe(n);
     expect(statValue(stats, "server.concurrency")).toBe(2);
     expect(statValue(stats, "server.live")).toBe(1);
     // The Prometheus rendering is the same merged store.
     const prom = (await get(admin, "/stats/prometheus")).body;
-    expect(prom).toMatch(/^envoy_cluster_upstream_rq\{[^}]*envoy_response_code="200"[^}]*\} 10$/m);
+    expect(prom).toMatch(new RegExp(`^envoy_cluster_upstream_rq\\{[^}]*envoy_response_code="200"[^}]*\\} ${n}$`, "m"));
   });
 
-  it("relays state changes to every worker (/healthcheck/fail → /ready 503)", async () => {
+  it.skipIf(skip)("relays state changes to every worker (/healthcheck/fail → /ready 503)", async () => {
     expect((await get(admin, "/healthcheck/fail", "POST")).status).toBe(200);
     const ready = await get(admin, "/ready");
     expect(ready.status).toBe(503);
@@ -177,7 +200,7 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
     expect((await get(admin, "/ready")).status).toBe(200);
   });
 
-  it("SIGTERM drains every worker and the proxy exits 0 leaving no worker behind", async () => {
+  it.skipIf(skip)("SIGTERM drains every worker and the proxy exits 0 leaving no worker behind", async () => {
     const workers = childrenOf(proxy.pid!);
     const code = await new Promise<number | null>((resolve) => {
       proxy.once("exit", (c) => resolve(c));
@@ -188,12 +211,30 @@ describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2", () => {
   });
 });
 
-describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2, primary killed", () => {
+describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind, a listener that can't bind", ({ kind, skip }) => {
+  it.skipIf(skip || !existsSync(BIN))("stops the proxy with exit 1 and says which listener and why", { timeout: 30_000 }, async () => {
+    const held = createNetServer();
+    await new Promise<void>((r) => held.listen(0, "127.0.0.1", r));
+    const port = (held.address() as AddressInfo).port;
+    const conf = join(dir, `held-${kind}.json`);
+    const listener = { name: "taken", address: { socket_address: { address: "127.0.0.1", port_value: port } }, filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "t", cluster: "none" } }] }] };
+    writeFileSync(conf, JSON.stringify({ node: { id: "held", cluster: "test" }, static_resources: { listeners: [listener] } }));
+    const proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WEFT_PROXY_WORKERS: kind } });
+    let stderr = "";
+    proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => proxy.once("exit", resolve));
+    await new Promise((r) => held.close(r));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`listener taken: cannot bind 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  });
+});
+
+describe.skipIf(!existsSync(BIN))("weft-proxy --concurrency 2, worker processes, primary killed", () => {
   it("its workers exit too (none is left serving or holding an xDS stream)", { timeout: 40_000 }, async () => {
     const admin = await freePort();
     const conf = join(dir, "bare.json");
     writeFileSync(conf, JSON.stringify({ node: { id: "killed", cluster: "test" }, admin: { address: { socket_address: { address: "127.0.0.1", port_value: admin } } } }));
-    const { proxy } = await startMultiProcess(conf, admin);
+    const { proxy } = await startMultiWorker(conf, admin, "processes");
     const workers = childrenOf(proxy.pid!);
     expect(workers).toHaveLength(2);
     proxy.kill("SIGKILL");

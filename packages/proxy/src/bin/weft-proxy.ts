@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 // weft-proxy: Envoy's command line over Weft's data plane.
 //
-// --concurrency N > 1 makes this process the primary of N worker processes
-// (app/run-primary.ts); it loads none of the data path, so its modules are
-// imported only once the role is known.
+// --concurrency N > 1 makes this process the primary of N workers, threads
+// running this same script, or processes (app/run-primary.ts); the primary
+// loads none of the data path, so its modules are imported only once the role
+// is known.
 import { CommandLineError } from "../cli/command-line-options.js";
 import { createRequire } from "node:module";
 import { parseCommandLine, USAGE } from "../cli/parse-command-line.js";
-import { workerIndex } from "../app/worker-messages.js";
+import { workerRole } from "../app/worker-messages.js";
 import { applyRuntimeV8Flags } from "../app/node-flags.js";
 
 // GC tuning that must not depend on how the proxy was launched (node-flags.ts).
 applyRuntimeV8Flags();
 
-/** This process is a --concurrency primary or one of its workers (see the exit below). */
+/** This is a --concurrency primary or one of its workers (see the exit below). */
 let multiProcess = false;
 
 const VERSION = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -37,15 +38,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`weft-proxy version: ${VERSION}\n`);
     return 0;
   }
-  const index = workerIndex();
-  if (index === undefined && options.concurrency > 1 && options.mode !== "validate") {
+  const worker = workerRole();
+  if (worker === undefined && options.concurrency > 1 && options.mode !== "validate") {
     const { runPrimary } = await import("../app/run-primary.js");
     multiProcess = true;
     return runPrimary(options).exited;
   }
-  multiProcess = index !== undefined;
+  multiProcess = worker !== undefined;
   const { runProxyMain } = await import("../app/proxy-main.js");
-  return runProxyMain(options, index);
+  return runProxyMain(options, worker);
 }
 
 main(process.argv.slice(2)).then(

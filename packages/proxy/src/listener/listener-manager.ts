@@ -11,6 +11,7 @@ import type { ConnectionLimits } from "./connection-limits.js";
 import { factsOf, selectFilterChain } from "./filter-chain-match.js";
 import { inspectHttp, parseClientHello } from "./inspectors.js";
 import { peek } from "./peek.js";
+import { listenReusePort } from "./reuse-port.js";
 import type { DownstreamTlsTerminator } from "../tls/downstream-tls.js";
 import type { LiveTlsContext } from "../tls/live-tls-context.js";
 
@@ -65,6 +66,12 @@ export interface ListenerManagerDeps {
   logger: Logger;
   /** Connection caps from the bootstrap (connection-limits.ts); none when absent (unit tests). */
   connectionLimits?: ConnectionLimits;
+  /**
+   * This runtime is worker thread `index` of a --concurrency N proxy: every
+   * worker binds each TCP listener itself with SO_REUSEPORT (reuse-port.ts).
+   * A Unix socket can be bound once, so only worker 0 serves pipe listeners.
+   */
+  workerThread?: { index: number };
 }
 
 export function createListenerManager(deps: ListenerManagerDeps): ListenerManager {
@@ -254,11 +261,13 @@ export function createListenerManager(deps: ListenerManagerDeps): ListenerManage
 
   async function bind(l: ActiveListener): Promise<void> {
     const c = l.config;
+    if (c.pipe && deps.workerThread && deps.workerThread.index > 0) return;
     const server = net.createServer({ pauseOnConnect: true, noDelay: true });
     server.on("connection", (s) => onAccept(listeners.get(c.name) ?? l, s));
     await new Promise<void>((resolve, reject) => {
       server.once("error", (err) => reject(new Error(`listener ${c.name}: cannot bind ${c.pipe ?? `${c.ip}:${c.port}`}: ${err.message}`)));
       if (c.pipe) server.listen(c.pipe, resolve);
+      else if (deps.workerThread) listenReusePort(server, c.ip ?? "0.0.0.0", c.port, 1024, resolve);
       else server.listen({ host: c.ip, port: c.port, backlog: 1024 }, resolve);
     });
     server.on("error", (err) => log.error({ err, listener: c.name }, "listener error"));

@@ -1,37 +1,11 @@
-// SO_ORIGINAL_DST through the small N-API addon in ../../native, built by
-// `nx run proxy:build`. Loaded lazily with createRequire; when it can't load,
-// callers get a reason and fall back to the local address.
-import { createRequire } from "node:module";
+// SO_ORIGINAL_DST through Weft's socket addon (socket-addon.ts); when the
+// addon can't load, callers get a reason and fall back to the local address.
 import type { Socket } from "node:net";
-
-interface Addon {
-  originalDst(fd: number): string | null;
-}
-
-let addon: Addon | undefined;
-let loadError: string | undefined;
-let tried = false;
-
-function load(): Addon | undefined {
-  if (tried) return addon;
-  tried = true;
-  if (process.platform !== "linux") {
-    loadError = `SO_ORIGINAL_DST is Linux-only (platform ${process.platform})`;
-    return undefined;
-  }
-  try {
-    // Same relative depth from src/native and dist/native.
-    addon = createRequire(import.meta.url)("../../native/build/Release/original_dst.node") as Addon;
-  } catch (err) {
-    loadError = (err as Error).message.split("\n")[0];
-  }
-  return addon;
-}
+import { socketAddon, socketAddonUnavailableReason } from "./socket-addon.js";
 
 /** Why the addon is unavailable, or undefined when it loaded. */
 export function originalDstUnavailableReason(): string | undefined {
-  load();
-  return addon ? undefined : loadError;
+  return socketAddonUnavailableReason();
 }
 
 /**
@@ -39,7 +13,7 @@ export function originalDstUnavailableReason(): string | undefined {
  * connection was not redirected (or the addon is unavailable).
  */
 export function getOriginalDst(socket: Socket): string | undefined {
-  const a = load();
+  const a = socketAddon();
   if (!a) return undefined;
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== "number" || fd < 0) return undefined;

@@ -61,7 +61,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
   const routes = new Map<string, Entry<CompiledRouteConfig>>();
   const listeners = new Map<string, Entry<ListenerConfig>>();
   const warmingListeners = new Map<string, Entry<ListenerConfig>>();
-  const listenerMgr = createListenerManager({ stats: options.stats, logger: log, connectionLimits: options.connectionLimits });
+  const listenerMgr = createListenerManager({ stats: options.stats, logger: log, connectionLimits: options.connectionLimits, workerThread: options.workerThread });
   if (options.connectionLimits) log.debug({ globalMaxConnections: options.connectionLimits.globalMax, source: options.connectionLimits.globalSource }, "downstream connection cap");
   let draining = false;
   let cdsPending = false;

@@ -1,0 +1,102 @@
+// The workers of a --concurrency N proxy, as the primary sees them. Two kinds:
+//
+// - threads (the default): N worker_threads in the primary's process, each a
+//   whole proxy binding every listener itself with SO_REUSEPORT
+//   (listener/reuse-port.ts). They share the process's Node binary, builtins
+//   and allocator, so a worker costs its own heap (~25 MB) rather than a whole
+//   process (~70 MB): Istio's default of 2 is ≈100 MB instead of ≈190.
+// - processes (node:cluster): where listeners can't be shared between threads
+//   (no SO_REUSEPORT: not Linux, or Node < 22.12 without Weft's socket addon),
+//   or when WEFT_PROXY_WORKERS=processes asks for it. The primary accepts and
+//   hands connections round-robin to the workers.
+//
+// Either way a worker that dies takes the proxy down, as a crash in any Envoy
+// thread does.
+import cluster from "node:cluster";
+import { Worker } from "node:worker_threads";
+import { reusePortUnavailableReason } from "../listener/reuse-port.js";
+import { WORKER_INDEX_ENV, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerThreadData } from "./worker-messages.js";
+
+export interface WorkerHandle {
+  readonly kind: WorkerKind;
+  /** The worker process's pid, or the worker thread's threadId. */
+  readonly id: number;
+  connected(): boolean;
+  dead(): boolean;
+  send(m: PrimaryMessage): void;
+  /** SIGTERM/SIGINT to the worker: a process gets the signal, a thread (which receives none) a message. */
+  signal(sig: RelayedSignal): void;
+  onMessage(cb: (m: unknown) => void): void;
+  /** `error`: what ended a worker thread that threw (a process prints its own). */
+  onExit(cb: (code: number, signal: string | null, error?: Error) => void): void;
+}
+
+export interface WorkerLaunch {
+  /** The proxy's entry script and its arguments, as the primary was started. */
+  entry: string;
+  args: string[];
+  /** Node flags for a worker process (threads share the primary's). */
+  execArgv: string[];
+  /** A worker thread's young-generation cap (the process's --max-semi-space-size may be unset). */
+  maxYoungGenerationSizeMb?: number;
+}
+
+/** The kind of worker this proxy runs, and why when it is not threads. */
+export function chooseWorkerKind(env: Record<string, string | undefined> = process.env): { kind: WorkerKind; why?: string } {
+  const asked = env.WEFT_PROXY_WORKERS;
+  if (asked === "processes") return { kind: "process", why: "WEFT_PROXY_WORKERS=processes" };
+  const unavailable = reusePortUnavailableReason();
+  if (unavailable) {
+    const why = asked === "threads" ? `WEFT_PROXY_WORKERS=threads is not possible here: ${unavailable}` : unavailable;
+    return { kind: "process", why };
+  }
+  return { kind: "thread" };
+}
+
+export function startWorker(kind: WorkerKind, index: number, launch: WorkerLaunch): WorkerHandle {
+  return kind === "thread" ? startWorkerThread(index, launch) : forkWorkerProcess(index, launch);
+}
+
+function startWorkerThread(index: number, launch: WorkerLaunch): WorkerHandle {
+  const workerData: WorkerThreadData = { weftWorkerIndex: index };
+  const resourceLimits = launch.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: launch.maxYoungGenerationSizeMb } : undefined;
+  const w = new Worker(launch.entry, { argv: launch.args, workerData, resourceLimits });
+  let exited = false;
+  let error: Error | undefined;
+  w.on("error", (err) => (error = err));
+  w.once("exit", () => (exited = true));
+  return {
+    kind: "thread",
+    id: w.threadId,
+    connected: () => !exited,
+    dead: () => exited,
+    send: (m) => {
+      if (!exited) w.postMessage(m);
+    },
+    signal(sig) {
+      if (!exited) w.postMessage({ weft: "signal", signal: sig } satisfies PrimaryMessage);
+    },
+    onMessage: (cb) => void w.on("message", cb),
+    // An uncaught exception ends the thread: 'error', then 'exit' with code 1.
+    onExit: (cb) => void w.once("exit", (code) => cb(code, null, error)),
+  };
+}
+
+function forkWorkerProcess(index: number, launch: WorkerLaunch): WorkerHandle {
+  cluster.setupPrimary({ exec: launch.entry, args: launch.args, execArgv: launch.execArgv, silent: false });
+  const w = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+  return {
+    kind: "process",
+    id: w.process.pid!,
+    connected: () => w.isConnected(),
+    dead: () => w.isDead(),
+    send: (m) => {
+      if (w.isConnected()) w.send(m);
+    },
+    signal(sig) {
+      if (!w.isDead()) w.process.kill(sig);
+    },
+    onMessage: (cb) => void w.on("message", cb),
+    onExit: (cb) => void w.on("exit", (code, signal) => cb(code, signal)),
+  };
+}
