@@ -27,7 +27,7 @@ export interface AdminDeps {
   /** /quitquitquit: graceful exit, after the response is sent. */
   onQuit(): void;
   /**
-   * With --concurrency N (worker processes), the store /stats renders: this
+   * With --concurrency N (N workers), the store /stats renders: this
    * worker's stats summed with every other worker's. Default: `stats`.
    */
   statsForAdmin?: () => Promise<StatsStoreImpl>;

@@ -1,9 +1,10 @@
 // The Node/V8 flags a weft-proxy process runs with. They are startup-only
 // (V8 sizes the young generation when the isolate is created; setting them at
 // runtime has no effect), so whatever starts the proxy passes them: the agent
-// (`node <flags> weft-proxy.js`), the --concurrency primary for its workers
-// (node:cluster execArgv), and bench/proxy/run.mjs, which runs the sidecar the
-// way production does.
+// (`node <flags> weft-proxy.js`), the --concurrency primary for its worker
+// processes (node:cluster execArgv; worker threads share the process's flags
+// and get the young-generation cap as a resource limit), and
+// bench/proxy/run.mjs, which runs the sidecar the way production does.
 //
 // The list lives in this package's package.json (`weft.nodeFlags`) so that a
 // launcher which may not import this package (the agent: Nx module boundaries

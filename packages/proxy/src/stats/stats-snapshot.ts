@@ -1,4 +1,4 @@
-// A stats store as plain data, so worker processes (--concurrency N) can send
+// A stats store as plain data, so --concurrency N workers (threads or processes) can send
 // theirs to the primary, which merges them into one store for the admin API:
 // Envoy has one store shared by its worker threads, so every counter and
 // every per-connection gauge is the sum over workers.
