@@ -19,7 +19,8 @@ export async function runProxyMain(options: CommandLineOptions, worker?: WorkerR
     return result.ok ? 0 : 1;
   }
   try {
-    const proxy = await startProxy(options, { createRuntime: createProxyRuntime, handleSignals: true, worker });
+    // Worker 0 on the primary's own thread hears the primary's signals through its channel only.
+    const proxy = await startProxy(options, { createRuntime: createProxyRuntime, handleSignals: worker?.port === undefined, worker });
     return await proxy.exited;
   } catch (err) {
     const name = options.configPath ?? "--config-yaml";

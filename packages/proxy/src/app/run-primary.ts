@@ -17,11 +17,11 @@ import { pino, type Logger } from "pino";
 import { createLoggingControl } from "./logging-control.js";
 import { createPatternDestination } from "./log-format.js";
 import { withNodeFlags } from "./node-flags.js";
-import { chooseWorkerKind, startWorker, type WorkerHandle } from "./worker-handles.js";
+import { chooseWorkerKind, startWorker, startWorkerHere, type WorkerHandle } from "./worker-handles.js";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
 import type { CommandLineOptions } from "../cli/command-line-options.js";
-import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerMessage } from "./worker-messages.js";
+import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerMessage, type WorkerRole } from "./worker-messages.js";
 
 /** Admin paths that change a worker's state: every worker must see them. */
 const BROADCAST = new Set(["/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/reset_counters", "/quitquitquit", "/logging"]);
@@ -145,8 +145,10 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
   const execArgv = withNodeFlags(process.execArgv);
   const launch = { entry: process.argv[1]!, args: process.argv.slice(2), execArgv, maxYoungGenerationSizeMb: youngGenerationMb(execArgv) };
   let alive = n;
+  // Worker 0 of a threads proxy runs here, on the primary's thread; its data path is loaded only now.
+  const runHere = async (role: WorkerRole): Promise<number> => (await import("./proxy-main.js")).runProxyMain(options, role);
   for (let i = 0; i < n; i++) {
-    const w = startWorker(kind, i, launch);
+    const w = kind === "thread" && i === 0 ? startWorkerHere(i, runHere) : startWorker(kind, i, launch);
     workers.push(w);
     w.onMessage((m) => onMessage(w, i, m));
     w.onExit((code, signal, error) => {

@@ -25,7 +25,7 @@ export interface StartProxyDeps {
   createRuntime: RuntimeFactory;
   /** Tests pass their own pino destination; default stderr or --log-path. */
   logDestination?: pino.DestinationStream;
-  /** Install SIGTERM/SIGINT handlers (the binary does; tests don't). */
+  /** Install SIGTERM/SIGINT handlers (the binary does, but not for a worker on the primary's thread; tests don't). */
   handleSignals?: boolean;
   /**
    * This is a worker (thread or process) of a --concurrency N proxy (see run-primary.ts):
@@ -141,7 +141,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
   };
 
   const adminAddr = bootstrap.admin?.address?.address;
-  const channel = deps.worker ? createWorkerChannel(stats, logging.component("admin"), deps.worker.kind) : undefined;
+  const channel = deps.worker ? createWorkerChannel(stats, logging.component("admin"), deps.worker) : undefined;
   if (deps.worker) installWorkerListenerStats(stats, deps.worker.index);
   // The primary was killed: its listeners are gone, so is this worker.
   channel?.onPrimaryGone(() => {
@@ -202,23 +202,23 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     throw err;
   }
 
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      log.warn(`${sig} again: exiting now`);
+      void stop(0);
+      return;
+    }
+    log.info(`${sig}: draining then exiting`);
+    void drainAndStop();
+  };
   if (deps.handleSignals) {
-    let signals = 0;
-    const onSignal = (sig: string) => {
-      signals++;
-      if (signals > 1) {
-        log.warn(`${sig} again: exiting now`);
-        void stop(0);
-        return;
-      }
-      log.info(`${sig}: draining then exiting`);
-      void drainAndStop();
-    };
     process.on("SIGTERM", () => onSignal("SIGTERM"));
     process.on("SIGINT", () => onSignal("SIGINT"));
-    // A worker thread gets no signal of its own: the primary relays them.
-    channel?.onSignal(onSignal);
   }
+  // A thread worker gets no signal of its own (or shares the primary's thread): the primary relays them.
+  channel?.onSignal(onSignal);
 
   return {
     runtime: rt,

@@ -4,13 +4,13 @@
 // so the primary owns the admin port and relays: reads go to the first worker,
 // state changes to every worker, and /stats is rendered by the first worker
 // from the sum of all workers' stores (it asks the primary for the others').
-import { parentPort } from "node:worker_threads";
+import { parentPort, type MessagePort } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { AdminEndpoint } from "../admin/admin-server.js";
 import { dispatchAdminRequest } from "../admin/admin-server.js";
 import { mergeStatsSnapshots, snapshotStats, type StatsSnapshot } from "../stats/stats-snapshot.js";
 import type { StatsStoreImpl } from "../stats/stats-store.js";
-import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerMessage } from "./worker-messages.js";
+import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerMessage, type WorkerRole } from "./worker-messages.js";
 
 export interface WorkerChannel {
   /** The store the admin API renders: this worker's plus every peer's (merged). */
@@ -26,7 +26,7 @@ export interface WorkerChannel {
   close(): void;
 }
 
-/** How messages travel: the IPC channel of a forked process, or a worker thread's parentPort. */
+/** How messages travel: the IPC channel of a forked process, or a thread worker's port (parentPort, or a MessageChannel on the primary's thread). */
 interface Transport {
   send(m: WorkerMessage): void;
   listen(onMessage: (m: unknown) => void, onGone: () => void): () => void;
@@ -48,8 +48,7 @@ function processTransport(): Transport {
   };
 }
 
-function threadTransport(): Transport {
-  const port = parentPort;
+function threadTransport(port: MessagePort | null): Transport {
   if (!port) throw new Error("a worker thread's channel needs worker_threads.parentPort");
   return {
     send: (m) => port.postMessage(m),
@@ -64,8 +63,8 @@ function threadTransport(): Transport {
   };
 }
 
-export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger, kind: WorkerKind = "process"): WorkerChannel {
-  const transport = kind === "thread" ? threadTransport() : processTransport();
+export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger, role: WorkerRole): WorkerChannel {
+  const transport = role.kind === "thread" ? threadTransport(role.port ?? parentPort) : processTransport();
   const send = transport.send;
   let endpoints: Map<string, AdminEndpoint> | undefined;
   let nextId = 1;

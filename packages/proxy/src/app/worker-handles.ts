@@ -1,10 +1,10 @@
 // The workers of a --concurrency N proxy, as the primary sees them. Two kinds:
 //
-// - threads (the default): N worker_threads in the primary's process, each a
-//   whole proxy binding every listener itself with SO_REUSEPORT
-//   (listener/reuse-port.ts). They share the process's Node binary, builtins
-//   and allocator, so a worker costs its own heap (~25 MB) rather than a whole
-//   process (~70 MB): Istio's default of 2 is ≈100 MB instead of ≈190.
+// - threads (the default): worker 0 on the primary's own thread, the others
+//   worker_threads of its process, each a whole proxy binding every listener
+//   itself with SO_REUSEPORT (listener/reuse-port.ts). They share the
+//   process's Node binary, builtins and allocator, so a worker beyond the
+//   first costs its own heap (~25 MB) rather than a whole process (~70 MB).
 // - processes (node:cluster): where listeners can't be shared between threads
 //   (no SO_REUSEPORT: not Linux, or Node < 22.12 without Weft's socket addon),
 //   or when WEFT_PROXY_WORKERS=processes asks for it. The primary accepts and
@@ -13,9 +13,9 @@
 // Either way a worker that dies takes the proxy down, as a crash in any Envoy
 // thread does.
 import cluster from "node:cluster";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker } from "node:worker_threads";
 import { reusePortUnavailableReason } from "../listener/reuse-port.js";
-import { WORKER_INDEX_ENV, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerThreadData } from "./worker-messages.js";
+import { WORKER_INDEX_ENV, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerRole, type WorkerThreadData } from "./worker-messages.js";
 
 export interface WorkerHandle {
   readonly kind: WorkerKind;
@@ -55,6 +55,42 @@ export function chooseWorkerKind(env: Record<string, string | undefined> = proce
 
 export function startWorker(kind: WorkerKind, index: number, launch: WorkerLaunch): WorkerHandle {
   return kind === "thread" ? startWorkerThread(index, launch) : forkWorkerProcess(index, launch);
+}
+
+/**
+ * A thread worker on the primary's own thread (worker 0 of a threads proxy):
+ * `run` is the proxy's main, talking to the primary over a MessageChannel as
+ * a worker thread does over its parentPort. Saves the isolate a separate
+ * thread would need: ≈ 15 MB at --concurrency 2.
+ */
+export function startWorkerHere(index: number, run: (role: WorkerRole) => Promise<number>): WorkerHandle {
+  const { port1, port2 } = new MessageChannel();
+  let exited = false;
+  let error: Error | undefined;
+  const ended = run({ index, kind: "thread", port: port2 })
+    .catch((err: unknown) => {
+      error = err instanceof Error ? err : new Error(String(err));
+      return 1;
+    })
+    .then((code) => {
+      exited = true;
+      port1.close();
+      return code;
+    });
+  return {
+    kind: "thread",
+    id: 0,
+    connected: () => !exited,
+    dead: () => exited,
+    send: (m) => {
+      if (!exited) port1.postMessage(m);
+    },
+    signal(sig) {
+      if (!exited) port1.postMessage({ weft: "signal", signal: sig } satisfies PrimaryMessage);
+    },
+    onMessage: (cb) => void port1.on("message", cb),
+    onExit: (cb) => void ended.then((code) => cb(code, null, error)),
+  };
 }
 
 function startWorkerThread(index: number, launch: WorkerLaunch): WorkerHandle {

@@ -2,7 +2,7 @@
 // (worker threads, or worker processes where threads can't share listeners;
 // see worker-handles.ts). Kept free of runtime imports: the primary loads this
 // and nothing of the data path.
-import { isMainThread, workerData } from "node:worker_threads";
+import { isMainThread, workerData, type MessagePort } from "node:worker_threads";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
 
@@ -32,6 +32,8 @@ export interface WorkerRole {
   /** 0-based, Envoy's worker_N. */
   index: number;
   kind: WorkerKind;
+  /** A thread worker running on the primary's own thread (worker 0): its end of the channel to the primary. */
+  port?: MessagePort;
 }
 
 /** Set by the primary in a worker process's environment: the worker's index, 0-based (Envoy's worker_N). */

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // weft-proxy: Envoy's command line over Weft's data plane.
 //
-// --concurrency N > 1 makes this process the primary of N workers, threads
-// running this same script, or processes (app/run-primary.ts); the primary
-// loads none of the data path, so its modules are imported only once the role
-// is known.
+// --concurrency N > 1 makes this process the primary of N workers: threads
+// (worker 0 on this thread, the others running this same script) or processes
+// (app/run-primary.ts). A primary of processes loads none of the data path, so
+// its modules are imported only once the role is known.
 import { CommandLineError } from "../cli/command-line-options.js";
 import { createRequire } from "node:module";
 import { parseCommandLine, USAGE } from "../cli/parse-command-line.js";
