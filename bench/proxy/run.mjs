@@ -4,7 +4,7 @@
 // proxy (1 worker), weft-proxy (--concurrency 1, static bootstrap: listener →
 // HCM → router → cluster) — a throughput run (wrk) and a fixed-rate latency
 // run (h2load --h1 --rps: 1000 rps over 16 connections), with the proxy's CPU
-// seconds per 1000 requests and its RSS idle and under load.
+// seconds per 1000 requests in each run and its RSS idle and under load.
 //
 // Pinning (2 cores): the proxy under test runs alone on CPU 0; the load
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
@@ -57,6 +57,7 @@ const CONNS = Number(args.connections);
 const LAT_DURATION = Number(args["latency-duration"]);
 const RPS = Number(args.rps);
 const LAT_CONNS = Number(args["latency-connections"]);
+const LAT_WARMUP = 1;
 const TARGETS = args.targets.split(",");
 const WEFT_CONCURRENCY = Number(args["weft-concurrency"]);
 const PROXY_CPU = args["proxy-cpu"];
@@ -235,7 +236,7 @@ async function paced(port) {
     "-t", "1",
     "--rps", String(perClient),
     "-D", String(LAT_DURATION),
-    "--warm-up-time", "1",
+    "--warm-up-time", String(LAT_WARMUP),
     "--log-file", logFile,
     `http://127.0.0.1:${port}/`,
   ]);
@@ -425,9 +426,15 @@ async function measure(name, target) {
   const cpuPer1000 = target.pid ? ((after - before) / tp.total) * 1000 : NaN;
   log(`${name}: ${tp.rps.toFixed(0)} req/s, ${(cpuPer1000 * 1000).toFixed(1)} ms CPU per 1000 requests`);
   log(`${name}: latency ${LAT_DURATION}s at ${RPS} rps over ${LAT_CONNS} connections (h2load --h1 --rps)`);
+  // CPU from the end of h2load's warm-up (which absorbs the JIT's one-off reaction to a new
+  // client's requests) to the end; h2load paces the rate exactly, so that is RPS × duration requests.
+  let latBefore = NaN;
+  const warmedUp = setTimeout(() => (latBefore = target.pid ? usage(target.pid).cpuS : NaN), LAT_WARMUP * 1000);
   const { result: lat, peak: latPeak } = await withRssPeak(target.pid, () => paced(target.port));
-  log(`${name}: p50 ${lat.p50.toFixed(2)} ms, p90 ${lat.p90.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.achieved} req/s achieved, ${lat.bad} non-200)`);
-  return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, idle, loadRss: target.pid ? Math.max(tpPeak, latPeak) : NaN, ...lat };
+  clearTimeout(warmedUp);
+  const latCpuPerReq = target.pid ? (usage(target.pid).cpuS - latBefore) / (RPS * LAT_DURATION) : NaN;
+  log(`${name}: p50 ${lat.p50.toFixed(2)} ms, p90 ${lat.p90.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.achieved} req/s achieved, ${lat.bad} non-200), ${(latCpuPerReq * 1e6).toFixed(0)} µs CPU per request`);
+  return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, latCpuPerReq, idle, loadRss: target.pid ? Math.max(tpPeak, latPeak) : NaN, ...lat };
 }
 
 const median = (xs) => {
@@ -440,7 +447,7 @@ const median = (xs) => {
 /** One row from a target's rounds: each number's median (RSS under load: the highest seen). */
 function medianResult(rounds) {
   const out = { ...rounds[0] };
-  for (const k of ["rps", "cpuPer1000", "idle", "p50", "p90", "p99"]) out[k] = median(rounds.map((r) => r[k]));
+  for (const k of ["rps", "cpuPer1000", "latCpuPerReq", "idle", "p50", "p90", "p99"]) out[k] = median(rounds.map((r) => r[k]));
   out.loadRss = Math.max(...rounds.map((r) => r.loadRss));
   return out;
 }
@@ -495,11 +502,11 @@ async function main() {
 
   const ha = results.find((r) => r.name === "haproxy");
   const rows = [
-    "| target | req/s | × HAProxy | p50 ms | p90 ms | p99 ms | p99 × HAProxy | CPU ms / 1000 req | RSS idle MB | RSS load MB |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| target | req/s | × HAProxy | p50 ms | p90 ms | p99 ms | p99 × HAProxy | CPU ms / 1000 req | CPU µs / req at 1000 rps | RSS idle MB | RSS load MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...results.map(
       (r) =>
-        `| ${r.name} | ${fmt(r.rps)} | ${ha ? fmt(r.rps / ha.rps, 2) : "–"} | ${fmt(r.p50, 2)} | ${fmt(r.p90, 2)} | ${fmt(r.p99, 2)} | ${ha ? fmt(r.p99 / ha.p99, 2) : "–"} | ${fmt(r.cpuPer1000 * 1000, 1)} | ${fmt(r.idle, 1)} | ${fmt(r.loadRss, 1)} |`,
+        `| ${r.name} | ${fmt(r.rps)} | ${ha ? fmt(r.rps / ha.rps, 2) : "–"} | ${fmt(r.p50, 2)} | ${fmt(r.p90, 2)} | ${fmt(r.p99, 2)} | ${ha ? fmt(r.p99 / ha.p99, 2) : "–"} | ${fmt(r.cpuPer1000 * 1000, 1)} | ${fmt(r.latCpuPerReq * 1e6)} | ${fmt(r.idle, 1)} | ${fmt(r.loadRss, 1)} |`,
     ),
   ];
   const cmd = `node bench/proxy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();
