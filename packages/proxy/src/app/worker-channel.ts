@@ -32,35 +32,38 @@ interface Transport {
   listen(onMessage: (m: unknown) => void, onGone: () => void): () => void;
 }
 
-function processTransport(): Transport {
+/** What process (IPC) and a MessagePort both are: 'message' events and an event for the other end going away. */
+interface MessageSource {
+  on(event: string, listener: (value: unknown) => void): unknown;
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: (value: unknown) => void): unknown;
+}
+
+/** Messages from `source` ('message' events) until `goneEvent` says the primary's end is gone. */
+function transportOver(source: MessageSource, send: (m: WorkerMessage) => void, goneEvent: string): Transport {
   return {
-    send: (m) => {
-      if (process.connected) process.send!(m);
-    },
+    send,
     listen(onMessage, onGone) {
-      process.on("message", onMessage);
-      process.once("disconnect", onGone);
+      source.on("message", onMessage);
+      source.once(goneEvent, onGone);
       return () => {
-        process.off("message", onMessage);
-        process.off("disconnect", onGone);
+        source.off("message", onMessage);
+        source.off(goneEvent, onGone);
       };
     },
   };
 }
 
+function processTransport(): Transport {
+  const send = (m: WorkerMessage): void => {
+    if (process.connected) process.send!(m);
+  };
+  return transportOver(process, send, "disconnect");
+}
+
 function threadTransport(port: MessagePort | null): Transport {
   if (!port) throw new Error("a worker thread's channel needs worker_threads.parentPort");
-  return {
-    send: (m) => port.postMessage(m),
-    listen(onMessage, onGone) {
-      port.on("message", onMessage);
-      port.once("close", onGone);
-      return () => {
-        port.off("message", onMessage);
-        port.off("close", onGone);
-      };
-    },
-  };
+  return transportOver(port, (m) => port.postMessage(m), "close");
 }
 
 export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger, role: WorkerRole): WorkerChannel {

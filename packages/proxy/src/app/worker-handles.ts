@@ -65,56 +65,46 @@ export function startWorker(kind: WorkerKind, index: number, launch: WorkerLaunc
  */
 export function startWorkerHere(index: number, run: (role: WorkerRole) => Promise<number>): WorkerHandle {
   const { port1, port2 } = new MessageChannel();
-  let exited = false;
-  let error: Error | undefined;
-  const ended = run({ index, kind: "thread", port: port2 })
-    .catch((err: unknown) => {
-      error = err instanceof Error ? err : new Error(String(err));
-      return 1;
-    })
-    .then((code) => {
-      exited = true;
-      port1.close();
-      return code;
-    });
-  return {
-    kind: "thread",
-    id: 0,
-    connected: () => !exited,
-    dead: () => exited,
-    send: (m) => {
-      if (!exited) port1.postMessage(m);
-    },
-    signal(sig) {
-      if (!exited) port1.postMessage({ weft: "signal", signal: sig } satisfies PrimaryMessage);
-    },
-    onMessage: (cb) => void port1.on("message", cb),
-    onExit: (cb) => void ended.then((code) => cb(code, null, error)),
-  };
+  const ended = run({ index, kind: "thread", port: port2 }).then(
+    (code): WorkerEnd => ({ code }),
+    (err: unknown): WorkerEnd => ({ code: 1, error: err instanceof Error ? err : new Error(String(err)) }),
+  );
+  void ended.then(() => port1.close());
+  return threadHandle(0, port1, ended);
 }
 
 function startWorkerThread(index: number, launch: WorkerLaunch): WorkerHandle {
   const workerData: WorkerThreadData = { weftWorkerIndex: index };
   const resourceLimits = launch.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: launch.maxYoungGenerationSizeMb } : undefined;
   const w = new Worker(launch.entry, { argv: launch.args, workerData, resourceLimits });
-  let exited = false;
   let error: Error | undefined;
   w.on("error", (err) => (error = err));
-  w.once("exit", () => (exited = true));
+  // An uncaught exception ends the thread: 'error', then 'exit' with code 1.
+  const ended = new Promise<WorkerEnd>((resolve) => w.once("exit", (code) => resolve({ code, error })));
+  return threadHandle(w.threadId, w, ended);
+}
+
+interface WorkerEnd {
+  code: number;
+  error?: Error;
+}
+
+/** Either thread worker as the primary sees it: messages over a port (a Worker, or a MessageChannel end), signals as messages. */
+function threadHandle(id: number, port: { postMessage(m: PrimaryMessage): void; on(event: "message", listener: (m: unknown) => void): unknown }, ended: Promise<WorkerEnd>): WorkerHandle {
+  let exited = false;
+  void ended.then(() => (exited = true));
+  const send = (m: PrimaryMessage): void => {
+    if (!exited) port.postMessage(m);
+  };
   return {
     kind: "thread",
-    id: w.threadId,
+    id,
     connected: () => !exited,
     dead: () => exited,
-    send: (m) => {
-      if (!exited) w.postMessage(m);
-    },
-    signal(sig) {
-      if (!exited) w.postMessage({ weft: "signal", signal: sig } satisfies PrimaryMessage);
-    },
-    onMessage: (cb) => void w.on("message", cb),
-    // An uncaught exception ends the thread: 'error', then 'exit' with code 1.
-    onExit: (cb) => void w.once("exit", (code) => cb(code, null, error)),
+    send,
+    signal: (sig) => send({ weft: "signal", signal: sig }),
+    onMessage: (cb) => void port.on("message", cb),
+    onExit: (cb) => void ended.then(({ code, error }) => cb(code, null, error)),
   };
 }
 
