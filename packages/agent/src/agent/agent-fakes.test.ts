@@ -1,4 +1,6 @@
 import { connect, type Socket } from "node:net";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TypeUrl } from "@weft/xds-api";
@@ -25,7 +27,8 @@ describe("weft-agent proxy sidecar (fake proxy, fake discovery)", { timeout: 90_
     discovery.port = await freePort();
     discovery.set(TypeUrl.Cluster, "v1", ClusterSchema, [create(ClusterSchema, { name: "outbound|8000||httpbin.default.svc.cluster.local" })]);
     discovery.set(TypeUrl.Listener, "v1", ListenerSchema, [create(ListenerSchema, { name: "virtualOutbound" })]);
-    agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", FAKE_PROXY], agentEnv(pod, discovery.address));
+    // A container limited to 1 CPU, as the injector's downward API reports it.
+    agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", FAKE_PROXY], agentEnv(pod, discovery.address, { ISTIO_CPU_LIMIT: "1" }));
   });
 
   afterAll(async () => {
@@ -47,6 +50,13 @@ describe("weft-agent proxy sidecar (fake proxy, fake discovery)", { timeout: 90_
     const responses = proxyEvents(pod.log).filter((e) => e.event === "response");
     expect(responses.map((e) => e.typeUrl)).toEqual(expect.arrayContaining([TypeUrl.Cluster, TypeUrl.Listener]));
     expect(discovery.sotwRequests[0].node?.id).toBe("sidecar~127.0.0.1~httpbin-798dbb9f74-l7ntg.default~default.svc.cluster.local");
+  });
+
+  it("starts the proxy with one worker per CPU of the container's limit, and says so in PROXY_CONFIG", () => {
+    const args = proxyEvents(pod.log).find((e) => e.event === "start")!.args as string[];
+    expect(args[args.indexOf("--concurrency") + 1]).toBe("1");
+    const bootstrap = JSON.parse(readFileSync(join(pod.dir, "envoy-rev.json"), "utf8"));
+    expect(bootstrap.node.metadata.PROXY_CONFIG.concurrency).toBe(1);
   });
 
   it("`weft-agent wait` returns once ready", async () => {

@@ -20,7 +20,6 @@ export interface AgentOptions {
   log: Logger;
   proxyLogLevel?: string;
   proxyComponentLogLevel?: string;
-  concurrency?: number;
   /** Seams for the security issue: CSR-based certificates and a TLS dialer to 15012. */
   certificateProvider?: CertificateProvider;
   dialer?: UpstreamDialer;
@@ -85,7 +84,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       drainDurationMs: env.proxyConfig.drainDurationMs,
       logLevel: o.proxyLogLevel ?? "warning",
       componentLogLevel: o.proxyComponentLogLevel ?? "misc:error",
-      concurrency: o.concurrency ?? env.proxyConfig.concurrency,
+      concurrency: env.concurrency.workers,
     }),
     log: log.child({ component: "supervisor" }),
     backoff: o.proxyBackoff,

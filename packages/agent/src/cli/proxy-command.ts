@@ -12,12 +12,17 @@ const FORWARDED: NodeJS.Signals[] = ["SIGHUP", "SIGUSR1", "SIGUSR2"];
 /** `weft-agent proxy sidecar|router …`: runs until SIGTERM/SIGINT or /quitquitquit; returns the exit code. */
 export async function proxyCommand(argv: string[], envVars: Record<string, string | undefined>, log: Logger): Promise<number> {
   const { positional, flags } = parseArgs(argv, ["domain", "proxyLogLevel", "proxyComponentLogLevel", "log_output_level", "concurrency", "proxy-binary", "serviceCluster", "templateFile", "stsPort", "outlierLogPath"]);
-  const env = loadAgentEnv(envVars, { proxyType: proxyTypeArg(positional[0]), domain: flags.get("domain") });
   const concurrencyFlag = flags.get("concurrency");
   if (concurrencyFlag !== undefined && !/^\d+$/.test(concurrencyFlag)) throw new AgentError("invalid_argument", `--concurrency: "${concurrencyFlag}" is not a number`);
+  const env = loadAgentEnv(envVars, {
+    proxyType: proxyTypeArg(positional[0]),
+    domain: flags.get("domain"),
+    concurrencyFlag: concurrencyFlag !== undefined ? Number(concurrencyFlag) : undefined,
+  });
+  if (env.concurrency.warning) log.warn({ concurrency: env.concurrency.workers }, env.concurrency.warning);
   const proxy = resolveProxyBinary(flags.get("proxy-binary"), envVars);
   const creds = await createAgentCredentials(env, envVars, log);
-  log.info({ node: env.podName, proxy: proxy.description, discovery: env.proxyConfig.discoveryAddress, dir: env.agentDir, ...creds.describe() }, "starting sidecar agent");
+  log.info({ node: env.podName, proxy: proxy.description, discovery: env.proxyConfig.discoveryAddress, dir: env.agentDir, concurrency: env.concurrency, ...creds.describe() }, "starting sidecar agent");
 
   const agent = await startAgent({
     env,
@@ -28,7 +33,6 @@ export async function proxyCommand(argv: string[], envVars: Record<string, strin
     certificateNotReady: creds.certificateNotReady,
     proxyLogLevel: flags.get("proxyLogLevel"),
     proxyComponentLogLevel: flags.get("proxyComponentLogLevel"),
-    concurrency: concurrencyFlag !== undefined ? Number(concurrencyFlag) : undefined,
   });
   const onTerm = (sig: NodeJS.Signals) => {
     log.info({ signal: sig }, "received signal; draining");

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadAgentEnv } from "./agent-env.js";
+import { loadAgentEnv, proxyConfigToJson } from "./agent-env.js";
 import { parseDownwardApi } from "./pod-info.js";
 import { metadataFromEnv } from "./node-metadata.js";
 import { serviceCluster, workloadNameFromPod } from "../bootstrap/node-identity.js";
@@ -54,5 +54,22 @@ describe("loadAgentEnv()", () => {
     expect(serviceCluster(loadAgentEnv({ ...base, POD_NAME: "reviews-v2-7bf8c9648f-abcde" }))).toBe("reviews-v2.ns");
     expect(workloadNameFromPod("web-0")).toBe("web-0");
     expect(workloadNameFromPod("job-x7k2p")).toBe("job");
+  });
+
+  it("sizes the proxy's workers as pilot-agent: --concurrency, then ProxyConfig, then ISTIO_CPU_LIMIT, then 2", () => {
+    const base = { WEFT_POD_INFO_DIR: "/nonexistent" };
+    const limited = loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "1" });
+    expect(limited.concurrency).toEqual({ workers: 1, source: "cpu_limit" });
+    // Node metadata carries the count the proxy runs with, as pilot-agent's does.
+    expect(proxyConfigToJson(limited.proxyConfig).concurrency).toBe(1);
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3", PROXY_CONFIG: "concurrency: 2" }).concurrency).toEqual({ workers: 2, source: "proxy_config" });
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3", PROXY_CONFIG: "concurrency: null" }).concurrency.source).toBe("cpu_limit");
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3" }, { concurrencyFlag: 1 }).concurrency).toEqual({ workers: 1, source: "flag" });
+    // pilot-agent ignores a --concurrency of 0 (the flag's default).
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3" }, { concurrencyFlag: 0 }).concurrency.workers).toBe(3);
+    expect(loadAgentEnv({ ...base, PROXY_CONFIG: "concurrency: 0" }, { hostCpus: 12 }).concurrency.workers).toBe(12);
+    const unset = loadAgentEnv(base);
+    expect([unset.concurrency.workers, unset.proxyConfig.concurrency]).toEqual([2, 2]);
+    expect(() => loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "lots" })).toThrow(/ISTIO_CPU_LIMIT: "lots" is not a CPU quantity/);
   });
 });

@@ -1,9 +1,11 @@
 import { join, resolve } from "node:path";
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { AgentError } from "../errors.js";
 import { DEFAULT_POD_INFO_DIR, readPodInfo, type PodInfo } from "./pod-info.js";
 import { mergeProxyConfig, parseProxyConfig, proxyConfigToJson, type ProxyConfig } from "./proxy-config.js";
 import { metadataFromEnv } from "./node-metadata.js";
+import { parseCpuLimit, resolveConcurrency, type Concurrency } from "./concurrency.js";
 import { parseYamlObject } from "./yaml-object.js";
 
 export type ProxyType = "sidecar" | "router";
@@ -33,7 +35,10 @@ export interface AgentEnv {
   domain: string;
   canonicalService: string | undefined;
   canonicalRevision: string | undefined;
+  /** ProxyConfig as the proxy runs it: `concurrency` is the resolved worker count. */
   proxyConfig: ProxyConfig;
+  /** The proxy's worker count and what decided it (concurrency.ts). */
+  concurrency: Concurrency;
   podInfo: PodInfo;
   /** Raw ISTIO_META_* / ISTIO_METAJSON_* metadata, before the agent adds its own keys. */
   envMetadata: Record<string, unknown>;
@@ -61,6 +66,10 @@ export interface LoadEnvOptions {
   proxyType?: ProxyType;
   domain?: string;
   podInfoDir?: string;
+  /** pilot-agent's legacy --concurrency flag: any value but 0 overrides ProxyConfig and the CPU limit. */
+  concurrencyFlag?: number;
+  /** CPUs `concurrency: 0` expands to (default: os.availableParallelism()). */
+  hostCpus?: number;
 }
 
 function port(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -120,6 +129,11 @@ export function loadAgentEnv(env: Record<string, string | undefined> = process.e
     prometheus: port(env, "WEFT_PROMETHEUS_PORT", 15090),
   };
 
+  const concurrency =
+    opts.concurrencyFlag !== undefined && opts.concurrencyFlag > 0
+      ? { workers: opts.concurrencyFlag, source: "flag" as const }
+      : resolveConcurrency(proxyConfig.concurrency, parseCpuLimit(env.ISTIO_CPU_LIMIT), opts.hostCpus ?? availableParallelism());
+
   const trustDomain = env.TRUST_DOMAIN || "cluster.local";
   const exitOnZero = (env.EXIT_ON_ZERO_ACTIVE_CONNECTIONS ?? "").toLowerCase() === "true";
 
@@ -136,7 +150,9 @@ export function loadAgentEnv(env: Record<string, string | undefined> = process.e
     domain: opts.domain || `${podNamespace}.svc.cluster.local`,
     canonicalService: env.CANONICAL_SERVICE || undefined,
     canonicalRevision: env.CANONICAL_REVISION || undefined,
-    proxyConfig: { ...proxyConfig, proxyAdminPort: ports.admin, statusPort: ports.status },
+    // Like pilot-agent, node metadata's PROXY_CONFIG carries the concurrency actually used.
+    proxyConfig: { ...proxyConfig, proxyAdminPort: ports.admin, statusPort: ports.status, concurrency: concurrency.workers },
+    concurrency,
     podInfo,
     envMetadata,
     appProbers: env.ISTIO_KUBE_APP_PROBERS || undefined,

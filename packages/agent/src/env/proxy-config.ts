@@ -26,7 +26,11 @@ export interface ProxyConfig {
   controlPlaneAuthPolicy: "NONE" | "MUTUAL_TLS";
   statNameLength: number;
   statusPort: number;
-  concurrency: number;
+  /**
+   * Proxy worker count when ProxyConfig sets it (0 included). Unset is not 2 any more:
+   * the agent derives it from the container's CPU limit (concurrency.ts), as pilot-agent does.
+   */
+  concurrency: number | undefined;
   tracing: TracingConfig | undefined;
   proxyMetadata: Record<string, string>;
   holdApplicationUntilProxyStarts: boolean;
@@ -46,7 +50,7 @@ export const DEFAULT_PROXY_CONFIG: ProxyConfig = {
   controlPlaneAuthPolicy: "MUTUAL_TLS",
   statNameLength: 189,
   statusPort: 15020,
-  concurrency: 2,
+  concurrency: undefined,
   // Istio's DefaultProxyConfig traces to zipkin.istio-system:9411 unless the mesh says otherwise.
   tracing: { zipkin: { address: "zipkin.istio-system:9411" } },
   proxyMetadata: {},
@@ -165,7 +169,7 @@ export function mergeProxyConfig(base: ProxyConfig, raw: Raw): ProxyConfig {
     controlPlaneAuthPolicy: policy,
     statNameLength: int(raw, "statNameLength", d.statNameLength),
     statusPort: int(raw, "statusPort", d.statusPort),
-    concurrency: int(raw, "concurrency", d.concurrency),
+    concurrency: pick(raw, "concurrency") == null ? d.concurrency : int(raw, "concurrency", 0),
     tracing: tracingRaw === undefined ? d.tracing : parseTracing(tracingRaw),
     proxyMetadata,
     holdApplicationUntilProxyStarts: hold === undefined ? d.holdApplicationUntilProxyStarts : hold === true || hold === "true",
@@ -178,7 +182,7 @@ export function mergeProxyConfig(base: ProxyConfig, raw: Raw): ProxyConfig {
 export function proxyConfigToJson(pc: ProxyConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {
     binaryPath: pc.binaryPath,
-    concurrency: pc.concurrency,
+    ...(pc.concurrency !== undefined ? { concurrency: pc.concurrency } : {}),
     configPath: pc.configPath,
     controlPlaneAuthPolicy: pc.controlPlaneAuthPolicy,
     discoveryAddress: pc.discoveryAddress,

@@ -32,9 +32,10 @@ const DISCOVERY_HTTP_PORT = 15080;
 const DISCOVERY_MONITORING_PORT = 15014;
 const DISCOVERY_READY_TIMEOUT_MS = 60_000;
 /**
- * One proxy worker per sidecar (pilot-agent's --concurrency; Istio's default is
- * 2): a laptop mesh of a dozen sidecars gains nothing from a second worker
- * process each but their memory and start-up CPU.
+ * One proxy worker per sidecar (pilot-agent's --concurrency flag, which beats
+ * ProxyConfig and the CPU limit; without either the agent runs 2): a laptop mesh
+ * of a dozen sidecars gains nothing from a second worker each but its memory
+ * and start-up CPU.
  */
 const LOCAL_PROXY_ARGS = ["--concurrency", "1"];
 

@@ -1,0 +1,50 @@
+// How many proxy workers a sidecar runs, decided the way pilot-agent decides it
+// (pilot/cmd/pilot-agent/config): a concurrency ProxyConfig sets wins (0
+// included); unset, the container's CPU limit decides, which the injector
+// hands over as ISTIO_CPU_LIMIT (the downward API's limits.cpu in whole cores,
+// rounded up: 2500m → 3). 0 means a worker per host CPU, as it does for Envoy
+// (the proxy itself reads --concurrency 0 as one worker, so the agent
+// expands it). With neither, weft keeps Istio's long-standing
+// default of 2 where Envoy would start a thread per host core — every weft
+// worker is a whole event loop costing ≈ 26 MB (bench/RESULTS.md), so "all
+// cores" on a large node is not a default anyone wants from a sidecar.
+import { AgentError } from "../errors.js";
+
+export const FALLBACK_CONCURRENCY = 2;
+
+/** What decided the worker count: pilot-agent's --concurrency flag, ProxyConfig, ISTIO_CPU_LIMIT or the fallback. */
+export type ConcurrencySource = "flag" | "proxy_config" | "cpu_limit" | "default";
+
+export interface Concurrency {
+  workers: number;
+  source: ConcurrencySource;
+  /** Set when the choice is likely a mistake (pilot-agent warns about the same one). */
+  warning?: string;
+}
+
+/**
+ * ISTIO_CPU_LIMIT in whole cores, rounded up. Kubernetes writes an integer; a quantity
+ * like "500m" or "1.5" (set by hand) is read the same way. Empty or unset: undefined.
+ */
+export function parseCpuLimit(value: string | undefined): number | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(v);
+  if (!m) throw new AgentError("invalid_env", `ISTIO_CPU_LIMIT: "${v}" is not a CPU quantity (whole cores like "2", or millicores like "500m")`);
+  const cores = Number(m[1]) / (m[2] === "m" ? 1000 : 1);
+  return Math.ceil(cores);
+}
+
+/** ProxyConfig's concurrency when set, else the CPU limit when there is one, else FALLBACK_CONCURRENCY. */
+export function resolveConcurrency(configured: number | undefined, cpuLimit: number | undefined, hostCpus: number): Concurrency {
+  if (configured === 0) {
+    const c: Concurrency = { workers: hostCpus, source: "proxy_config" };
+    if (cpuLimit !== undefined && cpuLimit > 0 && cpuLimit < hostCpus) {
+      c.warning = `concurrency 0 starts a proxy worker per host CPU (${hostCpus}) but the CPU limit is ${cpuLimit}: the workers will be throttled. Leave concurrency unset to follow the limit, or set it to ${cpuLimit}.`;
+    }
+    return c;
+  }
+  if (configured !== undefined) return { workers: configured, source: "proxy_config" };
+  if (cpuLimit !== undefined && cpuLimit > 0) return { workers: cpuLimit, source: "cpu_limit" };
+  return { workers: FALLBACK_CONCURRENCY, source: "default" };
+}
