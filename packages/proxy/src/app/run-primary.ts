@@ -4,10 +4,11 @@
 // owns the admin address: Envoy's admin API over N workers (see
 // worker-channel.ts).
 //
-// Envoy keeps one xDS stream per process; here each worker keeps its own, so
-// discovery sees N connections for one node id — the config each applies is
-// the same because the resources are. One stream fanned out to the workers
-// would save the N-1 extra subscriptions; not done.
+// Envoy keeps one xDS stream per process, and so does this proxy: worker 0's.
+// Each update worker 0 applies (and ACKs) comes here and goes on, in order, to
+// every other worker, which applies it to its own runtime; a worker still
+// starting gets the updates it missed when it reports ready. So discovery sees
+// one connection per node id and pushes once per proxy, not once per worker.
 //
 // A worker that dies takes the proxy down (as a crash in any Envoy thread
 // does): the agent restarts the whole proxy. Signals go to every worker, which
@@ -20,6 +21,7 @@ import { withNodeFlags } from "./node-flags.js";
 import { chooseWorkerKind, startWorker, startWorkerHere, type WorkerHandle } from "./worker-handles.js";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
+import type { ResourceUpdate } from "../contracts.js";
 import type { CommandLineOptions } from "../cli/command-line-options.js";
 import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerKind, type WorkerMessage, type WorkerRole } from "./worker-messages.js";
 
@@ -46,6 +48,8 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
   let exitCode = 0;
   let nextId = 1;
   const pending = new Map<number, (m: WorkerMessage) => void>();
+  /** xDS updates for workers that have not reported ready yet, in worker 0's order. */
+  const missed = new Map<number, ResourceUpdate[]>();
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
 
@@ -77,8 +81,17 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
     switch (msg.weft) {
       case "ready":
         ready.add(index);
+        for (const update of missed.get(index) ?? []) w.send({ weft: "xds-update", update });
+        missed.delete(index);
         if (index === 0 && msg.admin && !admin) startAdmin(msg.admin);
         if (ready.size === n) log.info({ workers: n }, "all workers started");
+        return;
+      case "xds-update":
+        if (index !== 0) return;
+        for (let i = 1; i < workers.length; i++) {
+          if (ready.has(i)) workers[i]!.send(msg);
+          else missed.set(i, [...(missed.get(i) ?? []), msg.update]);
+        }
         return;
       case "admin-reply":
       case "stats-reply":

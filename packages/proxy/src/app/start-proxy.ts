@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { pino } from "pino";
 import type { CommandLineOptions } from "../cli/command-line-options.js";
-import type { ProxyRuntime, ProxyRuntimeOptions } from "../contracts.js";
+import type { ProxyRuntime, ProxyRuntimeOptions, ResourceUpdate } from "../contracts.js";
 import { createAccessLogManager, type AccessLogManager } from "../accesslog/access-logger-factory.js";
 import { createAdminEndpoints, startAdminServer, type AdminServer } from "../admin/admin-server.js";
 import { loadBootstrap } from "../bootstrap/load-bootstrap.js";
@@ -15,7 +15,7 @@ import { resolveAdsTarget } from "../xds/ads-target.js";
 import { createPatternDestination } from "./log-format.js";
 import { createLoggingControl, type LoggingControl } from "./logging-control.js";
 import { createServerState, type ServerStateControl } from "./server-state.js";
-import { createWorkerChannel } from "./worker-channel.js";
+import { createWorkerChannel, type WorkerChannel } from "./worker-channel.js";
 import type { AdminAddress, WorkerRole } from "./worker-messages.js";
 import { compileConnectionLimits } from "../listener/connection-limits.js";
 
@@ -184,9 +184,13 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     await rt.applyBootstrap(bootstrap);
 
     const target = resolveAdsTarget(bootstrap);
-    if (target) {
+    if (target && channel && deps.worker!.index > 0) {
+      // One xDS stream per proxy, as Envoy: worker 0 holds it and passes on what it applies.
+      channel.applyUpdatesWith((update) => rt.apply(update));
+    } else if (target) {
       if (!node) throw new Error("node: required to talk to the xDS server");
-      ads = createAdsClient({ node, target, runtime: rt, stats, logger: logging.root });
+      const runtime = channel ? { subscriptions: () => rt.subscriptions(), apply: (u: ResourceUpdate) => applyAndPublish(rt, u, channel) } : rt;
+      ads = createAdsClient({ node, target, runtime, stats, logger: logging.root });
       ads.start();
     }
     if (channel) {
@@ -231,6 +235,12 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     stop: () => stop(0),
     exited,
   };
+}
+
+/** Worker 0: apply an xDS update, then (accepted) hand it to the other workers; a rejected one stays here (NACK). */
+async function applyAndPublish(rt: ProxyRuntime, update: ResourceUpdate, channel: WorkerChannel): Promise<void> {
+  await rt.apply(update);
+  channel.publishUpdate(update);
 }
 
 /**

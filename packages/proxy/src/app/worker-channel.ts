@@ -4,12 +4,16 @@
 // so the primary owns the admin port and relays: reads go to the first worker,
 // state changes to every worker, and /stats is rendered by the first worker
 // from the sum of all workers' stores (it asks the primary for the others').
+// Like Envoy, the proxy keeps one xDS stream: worker 0's. Every update worker 0
+// applies is passed on, in order, to the other workers, which apply it to
+// their own runtimes (see run-primary.ts).
 import { parentPort, type MessagePort } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { AdminEndpoint } from "../admin/admin-server.js";
 import { dispatchAdminRequest } from "../admin/admin-server.js";
 import { mergeStatsSnapshots, snapshotStats, type StatsSnapshot } from "../stats/stats-snapshot.js";
 import type { StatsStoreImpl } from "../stats/stats-store.js";
+import type { ResourceUpdate } from "../contracts.js";
 import { isWeftMessage, type AdminAddress, type PrimaryMessage, type RelayedSignal, type WorkerMessage, type WorkerRole } from "./worker-messages.js";
 
 export interface WorkerChannel {
@@ -23,6 +27,13 @@ export interface WorkerChannel {
   onPrimaryGone(cb: () => void): void;
   /** A signal the primary relays (a worker thread receives none itself). */
   onSignal(cb: (signal: RelayedSignal) => void): void;
+  /** Worker 0: hands an update it applied to the other workers. */
+  publishUpdate(update: ResourceUpdate): void;
+  /**
+   * The other workers: applies worker 0's updates one at a time, in order (those that
+   * arrived before this call first). A failure is logged; the worker keeps its last config.
+   */
+  applyUpdatesWith(apply: (update: ResourceUpdate) => Promise<void>): void;
   close(): void;
 }
 
@@ -73,12 +84,16 @@ export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger, role:
   let nextId = 1;
   const waiting = new Map<number, (s: StatsSnapshot[]) => void>();
   let signalled: ((signal: RelayedSignal) => void) | undefined;
+  const updates = createUpdateQueue(logger, role.index);
   const onMessage = (m: unknown): void => {
     if (!isWeftMessage(m)) return;
     const msg = m as PrimaryMessage;
     switch (msg.weft) {
       case "signal":
         signalled?.(msg.signal);
+        return;
+      case "xds-update":
+        updates.push(msg.update);
         return;
       case "stats":
         send({ weft: "stats-reply", id: msg.id, snapshot: snapshotStats(stats) });
@@ -125,8 +140,40 @@ export function createWorkerChannel(stats: StatsStoreImpl, logger: Logger, role:
     onSignal(cb) {
       signalled = cb;
     },
+    publishUpdate(update) {
+      send({ weft: "xds-update", update });
+    },
+    applyUpdatesWith(apply) {
+      updates.start(apply);
+    },
     close() {
       stopListening();
+    },
+  };
+}
+
+/** Updates from worker 0, held until the runtime can take them, then applied one at a time in arrival order. */
+function createUpdateQueue(logger: Logger, index: number): { push(u: ResourceUpdate): void; start(apply: (u: ResourceUpdate) => Promise<void>): void } {
+  const early: ResourceUpdate[] = [];
+  let applyFn: ((u: ResourceUpdate) => Promise<void>) | undefined;
+  let tail: Promise<void> = Promise.resolve();
+  const run = (u: ResourceUpdate): void => {
+    const apply = applyFn!;
+    tail = tail.then(() =>
+      apply(u).catch((err: unknown) =>
+        // Same input, same code as worker 0, which accepted it: only a bug or a resource limit gets here.
+        logger.error({ err, worker: index, typeUrl: u.typeUrl, version: u.version }, "an xDS update worker 0 accepted failed to apply here; this worker keeps its previous config"),
+      ),
+    );
+  };
+  return {
+    push(u) {
+      if (applyFn) run(u);
+      else early.push(u);
+    },
+    start(apply) {
+      applyFn = apply;
+      for (const u of early.splice(0)) run(u);
     },
   };
 }

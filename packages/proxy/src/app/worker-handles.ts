@@ -109,7 +109,8 @@ function threadHandle(id: number, port: { postMessage(m: PrimaryMessage): void; 
 }
 
 function forkWorkerProcess(index: number, launch: WorkerLaunch): WorkerHandle {
-  cluster.setupPrimary({ exec: launch.entry, args: launch.args, execArgv: launch.execArgv, silent: false });
+  // Structured clone rather than JSON over IPC: xDS updates carry protobuf bytes (Uint8Array).
+  cluster.setupPrimary({ exec: launch.entry, args: launch.args, execArgv: launch.execArgv, silent: false, serialization: "advanced" });
   const w = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
   return {
     kind: "process",

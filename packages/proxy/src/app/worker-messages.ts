@@ -5,6 +5,7 @@
 import { isMainThread, workerData, type MessagePort } from "node:worker_threads";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
+import type { ResourceUpdate } from "../contracts.js";
 
 export type AdminAddress = { host: string; port: number } | { path: string };
 
@@ -13,7 +14,9 @@ export type WorkerMessage =
   | { weft: "ready"; admin: AdminAddress | null }
   | { weft: "admin-reply"; id: number; reply: AdminReply }
   | { weft: "stats-reply"; id: number; snapshot: StatsSnapshot }
-  | { weft: "peer-stats"; id: number };
+  | { weft: "peer-stats"; id: number }
+  /** Worker 0 applied (and ACKed) this xDS update: the other workers apply it too. */
+  | { weft: "xds-update"; update: ResourceUpdate };
 
 /** Primary → worker. */
 export type PrimaryMessage =
@@ -21,7 +24,9 @@ export type PrimaryMessage =
   | { weft: "stats"; id: number }
   | { weft: "peer-stats-reply"; id: number; snapshots: StatsSnapshot[] }
   /** The primary got this signal: threads receive none of their own, so it is relayed. */
-  | { weft: "signal"; signal: RelayedSignal };
+  | { weft: "signal"; signal: RelayedSignal }
+  /** An update worker 0 took from the proxy's one xDS stream, in the order it applied them. */
+  | { weft: "xds-update"; update: ResourceUpdate };
 
 export type RelayedSignal = "SIGTERM" | "SIGINT";
 

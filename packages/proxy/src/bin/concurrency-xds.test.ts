@@ -1,0 +1,187 @@
+// --concurrency 2 against an xDS server, both kinds of worker: the proxy keeps
+// one ADS stream (worker 0's), as Envoy does, and every update worker 0
+// applies reaches the other worker too — including the ones sent while it was
+// still starting. A NACKed update reaches no worker.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { fromEnvoyJson, TypeUrl } from "@weft/xds-api";
+import { ClusterSchema } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb";
+import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reusePortUnavailableReason } from "../listener/reuse-port.js";
+import { TestAdsServer } from "../test-util/test-ads-server.js";
+
+const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-xds-"));
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** One request on a fresh connection, so that each one is handed to a worker anew. */
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function statValue(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/\./g, "\\.")}: (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+function listener(port: number, cluster: string) {
+  return fromEnvoyJson(ListenerSchema, {
+    name: "http",
+    address: { socket_address: { address: "127.0.0.1", port_value: port } },
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+              stat_prefix: "ingress",
+              route_config: { virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster } }] }] },
+              http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
+            },
+          },
+        ],
+      },
+    ],
+  } as never);
+}
+
+function staticCluster(name: string, port: number) {
+  return fromEnvoyJson(ClusterSchema, {
+    name,
+    type: "STATIC",
+    connect_timeout: "1s",
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] },
+  } as never);
+}
+
+/** What `n` requests on fresh connections got back, by body. */
+async function answers(port: number, n: number): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const r = await get(port, `/r${i}`);
+    const key = `${r.status} ${r.body}`;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  return seen;
+}
+
+type Kind = "threads" | "processes";
+const threadsUnavailable = reusePortUnavailableReason();
+const KINDS: Array<{ kind: Kind; skip: string | undefined }> = [
+  { kind: "threads", skip: threadsUnavailable && `worker threads need SO_REUSEPORT listeners: ${threadsUnavailable}` },
+  { kind: "processes", skip: undefined },
+];
+
+describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind, one xDS stream for both workers", ({ kind, skip }) => {
+  if (!existsSync(BIN)) skip = `${BIN} is not built (npx nx run proxy:build)`;
+  const upstreams: Server[] = [];
+  const upstreamPorts: number[] = [];
+  let ads: TestAdsServer;
+  let proxy: ChildProcess;
+  let stderr = "";
+  let port = 0;
+  let admin = 0;
+
+  beforeAll(async () => {
+    if (skip) return;
+    for (const name of ["v1", "v2"]) {
+      const s = createServer((_req, res) => res.end(name));
+      await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+      upstreams.push(s);
+      upstreamPorts.push((s.address() as AddressInfo).port);
+    }
+    port = await freePort();
+    admin = await freePort();
+    ads = new TestAdsServer();
+    const adsPort = await ads.listen({ port: 0 });
+    // The config is there before the proxy starts: worker 0 gets it while worker 1 is still booting.
+    ads.set(TypeUrl.Cluster, "1", ClusterSchema, [staticCluster("up-v1", upstreamPorts[0]!)], (c) => c.name);
+    ads.set(TypeUrl.Listener, "1", ListenerSchema, [listener(port, "up-v1")], (l) => l.name);
+    const conf = join(dir, `bootstrap-${kind}.json`);
+    writeFileSync(
+      conf,
+      JSON.stringify({
+        node: { id: `sidecar~127.0.0.1~fanout-${kind}.default~default.svc.cluster.local`, cluster: "fanout" },
+        admin: { address: { socket_address: { address: "127.0.0.1", port_value: admin } } },
+        dynamic_resources: {
+          lds_config: { ads: {}, resource_api_version: "V3" },
+          cds_config: { ads: {}, resource_api_version: "V3" },
+          ads_config: { api_type: "GRPC", transport_api_version: "V3", grpc_services: [{ envoy_grpc: { cluster_name: "xds-grpc" } }] },
+        },
+        static_resources: { clusters: [{ name: "xds-grpc", type: "STATIC", connect_timeout: "1s", http2_protocol_options: {}, load_assignment: { cluster_name: "xds-grpc", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: adsPort } } } }] }] } }] },
+      }),
+    );
+    proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WEFT_PROXY_WORKERS: kind } });
+    proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    await until(`/ready (${stderr})`, () => get(admin, "/ready").then((r) => r.status === 200, () => false), 25_000);
+  }, 40_000);
+
+  afterAll(async () => {
+    if (proxy && proxy.exitCode === null) proxy.kill("SIGKILL");
+    await ads?.stop();
+    for (const s of upstreams) await new Promise((r) => s.close(r));
+  });
+
+  it.skipIf(skip)("opens one ADS stream, and both workers serve the config it brought", async () => {
+    const streams = ads.requests.filter((r) => r.typeUrl === TypeUrl.Cluster && r.node !== undefined);
+    expect(streams, "ADS streams opened (requests carrying the node)").toHaveLength(1);
+    expect(await answers(port, 40)).toEqual(new Map([["200 v1", 40]]));
+    const stats = (await get(admin, "/stats")).body;
+    // 40 fresh connections hashed over two SO_REUSEPORT sockets (or dealt round-robin): both got some.
+    expect(statValue(stats, `listener.127.0.0.1_${port}.worker_0.downstream_cx_total`)).toBeGreaterThan(0);
+    expect(statValue(stats, `listener.127.0.0.1_${port}.worker_1.downstream_cx_total`)).toBeGreaterThan(0);
+    // The proxy, not each worker, took the update once: Envoy counts one per process.
+    expect(statValue(stats, "listener_manager.lds.update_success")).toBe(1);
+    expect(statValue(stats, "control_plane.connected_state")).toBe(1);
+  });
+
+  it.skipIf(skip)("passes a later update to the other worker: every connection moves to the new cluster", async () => {
+    ads.set(TypeUrl.Cluster, "2", ClusterSchema, [staticCluster("up-v1", upstreamPorts[0]!), staticCluster("up-v2", upstreamPorts[1]!)], (c) => c.name);
+    ads.set(TypeUrl.Listener, "2", ListenerSchema, [listener(port, "up-v2")], (l) => l.name);
+    await until("an LDS ACK of version 2", () => ads.requests.some((r) => r.typeUrl === TypeUrl.Listener && r.versionInfo === "2" && !r.errorDetail));
+    await until("both workers on v2", async () => (await answers(port, 20)).get("200 v2") === 20);
+    expect(await answers(port, 40)).toEqual(new Map([["200 v2", 40]]));
+  });
+
+  it.skipIf(skip)("NACKs a bad update once, and no worker takes it", async () => {
+    const bad = fromEnvoyJson(ListenerSchema, { name: "http", address: { socket_address: { address: "127.0.0.1", port_value: 70000 } } } as never);
+    ads.set(TypeUrl.Listener, "3", ListenerSchema, [bad], (l) => l.name);
+    await until("the NACK", () => ads.requests.some((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail));
+    const nacks = ads.requests.filter((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail);
+    expect(nacks).toHaveLength(1);
+    expect(nacks[0]!.errorDetail?.message).toMatch(/port_value: value must be less than or equal to 65535/);
+    expect(await answers(port, 40)).toEqual(new Map([["200 v2", 40]]));
+    expect(stderr).not.toMatch(/failed to apply here/);
+  });
+});
