@@ -140,6 +140,8 @@ describe("weft-agent proxy sidecar: EXIT_ON_ZERO_ACTIVE_CONNECTIONS and /quitqui
     try {
       await waitFor(async () => (await httpStatus(`http://127.0.0.1:${pod.ports.status}/healthz/ready`)) === 503, "status server", 60_000);
       await waitFor(() => proxyEvents(pod.log).some((e) => e.event === "start"), "proxy started");
+      // "start" is logged before the proxy's admin listens: asked earlier, the agent can only signal it.
+      await waitFor(async () => (await httpStatus(`http://127.0.0.1:${pod.ports.admin}/ready`)) !== 0, "the proxy's admin API", 60_000);
       const r = await fetch(`http://127.0.0.1:${pod.ports.status}/quitquitquit`, { method: "POST" });
       expect(r.status).toBe(200);
       expect(await exited(agent)).toBe(0);
