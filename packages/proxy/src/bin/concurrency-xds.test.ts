@@ -3,43 +3,21 @@
 // applies reaches the other worker too — including the ones sent while it was
 // still starting. A NACKed update reaches no worker.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { fromEnvoyJson, TypeUrl } from "@weft/xds-api";
 import { ClusterSchema } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb";
 import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reusePortUnavailableReason } from "../listener/reuse-port.js";
+import { httpListener, staticCluster as loopbackCluster } from "../test-util/runtime-harness.js";
+import { freePort, freshRequest, PROXY_BUNDLE, statValue, workerKinds } from "../test-util/multi-worker.js";
 import { TestAdsServer } from "../test-util/test-ads-server.js";
 
-const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-xds-"));
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** One request on a fresh connection, so that each one is handed to a worker anew. */
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = freshRequest;
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -49,40 +27,13 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20
   }
 }
 
-function statValue(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/\./g, "\\.")}: (\\d+)$`, "m").exec(text);
-  return m ? Number(m[1]) : NaN;
-}
-
 function listener(port: number, cluster: string) {
-  return fromEnvoyJson(ListenerSchema, {
-    name: "http",
-    address: { socket_address: { address: "127.0.0.1", port_value: port } },
-    filter_chains: [
-      {
-        filters: [
-          {
-            name: "envoy.filters.network.http_connection_manager",
-            typed_config: {
-              "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-              stat_prefix: "ingress",
-              route_config: { virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster } }] }] },
-              http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
-            },
-          },
-        ],
-      },
-    ],
-  } as never);
+  const routes = [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster } }] }];
+  return fromEnvoyJson(ListenerSchema, httpListener("http", routes, { access_log: [] }, port) as never);
 }
 
 function staticCluster(name: string, port: number) {
-  return fromEnvoyJson(ClusterSchema, {
-    name,
-    type: "STATIC",
-    connect_timeout: "1s",
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] },
-  } as never);
+  return fromEnvoyJson(ClusterSchema, loopbackCluster(name, [port]) as never);
 }
 
 /** What `n` requests on fresh connections got back, by body. */
@@ -96,15 +47,9 @@ async function answers(port: number, n: number): Promise<Map<string, number>> {
   return seen;
 }
 
-type Kind = "threads" | "processes";
-const threadsUnavailable = reusePortUnavailableReason();
-const KINDS: Array<{ kind: Kind; skip: string | undefined }> = [
-  { kind: "threads", skip: threadsUnavailable && `worker threads need SO_REUSEPORT listeners: ${threadsUnavailable}` },
-  { kind: "processes", skip: undefined },
-];
+const KINDS = workerKinds();
 
 describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind, one xDS stream for both workers", ({ kind, skip }) => {
-  if (!existsSync(BIN)) skip = `${BIN} is not built (npx nx run proxy:build)`;
   const upstreams: Server[] = [];
   const upstreamPorts: number[] = [];
   let ads: TestAdsServer;
@@ -142,7 +87,7 @@ describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind, one xDS stream f
         static_resources: { clusters: [{ name: "xds-grpc", type: "STATIC", connect_timeout: "1s", http2_protocol_options: {}, load_assignment: { cluster_name: "xds-grpc", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: adsPort } } } }] }] } }] },
       }),
     );
-    proxy = spawn(process.execPath, [BIN, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WEFT_PROXY_WORKERS: kind } });
+    proxy = spawn(process.execPath, [PROXY_BUNDLE, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WEFT_PROXY_WORKERS: kind } });
     proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     await until(`/ready (${stderr})`, () => get(admin, "/ready").then((r) => r.status === 200, () => false), 25_000);
   }, 40_000);

@@ -5,39 +5,17 @@
 // per-worker listener counters, and signals drain them all.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_NODE_FLAGS } from "../app/node-flags.js";
-import { reusePortUnavailableReason } from "../listener/reuse-port.js";
+import { freePort, freshRequest, PROXY_BUNDLE, statValue, workerKinds, type WorkerKindName } from "../test-util/multi-worker.js";
 
-const BIN = fileURLToPath(new URL("../../dist/bundle/weft-proxy.mjs", import.meta.url));
+const BIN = PROXY_BUNDLE;
 const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-"));
-
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** One request on a fresh connection (so each is given to a worker anew). */
-function get(port: number, path: string, method = "GET"): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, method, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
+const get = freshRequest;
 
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
@@ -53,12 +31,8 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function statValue(text: string, name: string): number {
-  const m = new RegExp(`^${name.replace(/\./g, "\\.")}: (\\d+)$`, "m").exec(text);
-  return m ? Number(m[1]) : NaN;
-}
 
-type Kind = "threads" | "processes";
+type Kind = WorkerKindName;
 
 /** Starts `weft-proxy --concurrency 2` on a bootstrap file with that kind of worker and waits for the admin /ready. */
 async function startMultiWorker(conf: string, admin: number, kind: Kind): Promise<{ proxy: ChildProcess; stderr: () => string }> {
@@ -84,14 +58,9 @@ async function startMultiWorker(conf: string, admin: number, kind: Kind): Promis
   return { proxy, stderr: () => stderr };
 }
 
-const threadsUnavailable = reusePortUnavailableReason();
-const KINDS: Array<{ kind: Kind; skip: string | undefined }> = [
-  { kind: "threads", skip: threadsUnavailable && `worker threads need SO_REUSEPORT listeners: ${threadsUnavailable}` },
-  { kind: "processes", skip: undefined },
-];
+const KINDS = workerKinds();
 
 describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind", ({ kind, skip }) => {
-  if (!existsSync(BIN)) skip = `${BIN} is not built (npx nx run proxy:build)`;
   let upstream: Server;
   let proxy: ChildProcess;
   let port = 0;
@@ -212,7 +181,7 @@ describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind", ({ kind, skip }
 });
 
 describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind, a listener that can't bind", ({ kind, skip }) => {
-  it.skipIf(skip || !existsSync(BIN))("stops the proxy with exit 1 and says which listener and why", { timeout: 30_000 }, async () => {
+  it.skipIf(skip)("stops the proxy with exit 1 and says which listener and why", { timeout: 30_000 }, async () => {
     const held = createNetServer();
     await new Promise<void>((r) => held.listen(0, "127.0.0.1", r));
     const port = (held.address() as AddressInfo).port;
