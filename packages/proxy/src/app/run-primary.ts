@@ -90,7 +90,11 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
         if (index !== 0) return;
         for (let i = 1; i < workers.length; i++) {
           if (ready.has(i)) workers[i]!.send(msg);
-          else missed.set(i, [...(missed.get(i) ?? []), msg.update]);
+          else {
+            let backlog = missed.get(i);
+            if (!backlog) missed.set(i, (backlog = []));
+            backlog.push(msg.update);
+          }
         }
         return;
       case "admin-reply":
