@@ -58,17 +58,20 @@ describe("loadAgentEnv()", () => {
 
   it("sizes the proxy's workers as pilot-agent: --concurrency, then ProxyConfig, then ISTIO_CPU_LIMIT, then 2", () => {
     const base = { WEFT_POD_INFO_DIR: "/nonexistent" };
-    const limited = loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "1" });
+    const host = { hostCpus: 8 };
+    const limited = loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "1" }, host);
     expect(limited.concurrency).toEqual({ workers: 1, source: "cpu_limit" });
     // Node metadata carries the count the proxy runs with, as pilot-agent's does.
     expect(proxyConfigToJson(limited.proxyConfig).concurrency).toBe(1);
-    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3", PROXY_CONFIG: "concurrency: 2" }).concurrency).toEqual({ workers: 2, source: "proxy_config" });
-    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3", PROXY_CONFIG: "concurrency: null" }).concurrency.source).toBe("cpu_limit");
-    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3" }, { concurrencyFlag: 1 }).concurrency).toEqual({ workers: 1, source: "flag" });
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3", PROXY_CONFIG: "concurrency: 2" }, host).concurrency).toEqual({ workers: 2, source: "proxy_config" });
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3", PROXY_CONFIG: "concurrency: null" }, host).concurrency.source).toBe("cpu_limit");
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3" }, { ...host, concurrencyFlag: 1 }).concurrency).toEqual({ workers: 1, source: "flag" });
     // pilot-agent ignores a --concurrency of 0 (the flag's default).
-    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3" }, { concurrencyFlag: 0 }).concurrency.workers).toBe(3);
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "3" }, { ...host, concurrencyFlag: 0 }).concurrency.workers).toBe(3);
     expect(loadAgentEnv({ ...base, PROXY_CONFIG: "concurrency: 0" }, { hostCpus: 12 }).concurrency.workers).toBe(12);
-    const unset = loadAgentEnv(base);
+    // No CPU limit: Kubernetes reports the node's CPUs, which is no reason for that many workers.
+    expect(loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "8" }, host).concurrency).toEqual({ workers: 2, source: "default" });
+    const unset = loadAgentEnv(base, host);
     expect([unset.concurrency.workers, unset.proxyConfig.concurrency]).toEqual([2, 2]);
     expect(() => loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "lots" })).toThrow(/ISTIO_CPU_LIMIT: "lots" is not a CPU quantity/);
   });

@@ -28,6 +28,11 @@ describe("resolveConcurrency()", () => {
     expect(resolveConcurrency(undefined, parseCpuLimit("2500m"), 16)).toEqual({ workers: 3, source: "cpu_limit" });
     expect(resolveConcurrency(undefined, 1, 16)).toEqual({ workers: 1, source: "cpu_limit" });
   });
+  it("reads a limit of the whole host as no limit (the downward API's answer for a container without one)", () => {
+    expect(resolveConcurrency(undefined, 64, 64)).toEqual({ workers: FALLBACK_CONCURRENCY, source: "default" });
+    expect(resolveConcurrency(undefined, 96, 64).workers).toBe(2);
+    expect(resolveConcurrency(undefined, 63, 64)).toEqual({ workers: 63, source: "cpu_limit" });
+  });
   it("falls back to Istio's old default of 2, not a worker per host CPU, without either", () => {
     expect(resolveConcurrency(undefined, undefined, 64)).toEqual({ workers: FALLBACK_CONCURRENCY, source: "default" });
     expect(resolveConcurrency(undefined, 0, 64).workers).toBe(2);

@@ -8,6 +8,10 @@
 // default of 2 where Envoy would start a thread per host core — every weft
 // worker is a whole event loop costing ≈ 26 MB (bench/RESULTS.md), so "all
 // cores" on a large node is not a default anyone wants from a sidecar.
+// For the same reason a "limit" of at least the host's CPU count counts as
+// none: a container without a CPU limit (common where limits are dropped to
+// avoid throttling) gets the node's allocatable CPUs from the downward API,
+// which would mean 64 workers on a 64-core node.
 import { AgentError } from "../errors.js";
 
 export const FALLBACK_CONCURRENCY = 2;
@@ -35,7 +39,7 @@ export function parseCpuLimit(value: string | undefined): number | undefined {
   return Math.ceil(cores);
 }
 
-/** ProxyConfig's concurrency when set, else the CPU limit when there is one, else FALLBACK_CONCURRENCY. */
+/** ProxyConfig's concurrency when set, else the CPU limit when it is below the host's CPUs, else FALLBACK_CONCURRENCY. */
 export function resolveConcurrency(configured: number | undefined, cpuLimit: number | undefined, hostCpus: number): Concurrency {
   if (configured === 0) {
     const c: Concurrency = { workers: hostCpus, source: "proxy_config" };
@@ -45,6 +49,6 @@ export function resolveConcurrency(configured: number | undefined, cpuLimit: num
     return c;
   }
   if (configured !== undefined) return { workers: configured, source: "proxy_config" };
-  if (cpuLimit !== undefined && cpuLimit > 0) return { workers: cpuLimit, source: "cpu_limit" };
+  if (cpuLimit !== undefined && cpuLimit > 0 && cpuLimit < hostCpus) return { workers: cpuLimit, source: "cpu_limit" };
   return { workers: FALLBACK_CONCURRENCY, source: "default" };
 }
