@@ -1,6 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,8 +27,11 @@ describe("weft-agent proxy sidecar (fake proxy, fake discovery)", { timeout: 90_
     discovery.port = await freePort();
     discovery.set(TypeUrl.Cluster, "v1", ClusterSchema, [create(ClusterSchema, { name: "outbound|8000||httpbin.default.svc.cluster.local" })]);
     discovery.set(TypeUrl.Listener, "v1", ListenerSchema, [create(ListenerSchema, { name: "virtualOutbound" })]);
-    // A container limited to 1 CPU, as the injector's downward API reports it.
-    agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", FAKE_PROXY], agentEnv(pod, discovery.address, { ISTIO_CPU_LIMIT: "1" }));
+    // A container limited to 1 CPU, as the injector's downward API reports it and its cgroup (v2) enforces it.
+    const cgroup = join(pod.dir, "cgroup");
+    mkdirSync(cgroup);
+    writeFileSync(join(cgroup, "cpu.max"), "100000 100000\n");
+    agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", FAKE_PROXY], agentEnv(pod, discovery.address, { ISTIO_CPU_LIMIT: "1", WEFT_CGROUP_DIR: cgroup }));
   });
 
   afterAll(async () => {
@@ -54,12 +56,10 @@ describe("weft-agent proxy sidecar (fake proxy, fake discovery)", { timeout: 90_
   });
 
   it("starts the proxy with one worker per CPU of the container's limit, and says so in PROXY_CONFIG", () => {
-    // A limit of 1 CPU is a limit on any host but a one-CPU one, where it is the whole host (no limit: 2).
-    const expected = availableParallelism() > 1 ? 1 : 2;
     const args = proxyEvents(pod.log).find((e) => e.event === "start")!.args as string[];
-    expect(args[args.indexOf("--concurrency") + 1]).toBe(String(expected));
+    expect(args[args.indexOf("--concurrency") + 1]).toBe("1");
     const bootstrap = JSON.parse(readFileSync(join(pod.dir, "envoy-rev.json"), "utf8"));
-    expect(bootstrap.node.metadata.PROXY_CONFIG.concurrency).toBe(expected);
+    expect(bootstrap.node.metadata.PROXY_CONFIG.concurrency).toBe(1);
   });
 
   it("`weft-agent wait` returns once ready", async () => {

@@ -57,7 +57,8 @@ describe("loadAgentEnv()", () => {
   });
 
   it("sizes the proxy's workers as pilot-agent: --concurrency, then ProxyConfig, then ISTIO_CPU_LIMIT, then 2", () => {
-    const base = { WEFT_POD_INFO_DIR: "/nonexistent" };
+    // No cgroup to read: the limit is judged against the host's (pinned) CPU count.
+    const base = { WEFT_POD_INFO_DIR: "/nonexistent", WEFT_CGROUP_DIR: "/nonexistent" };
     const host = { hostCpus: 8 };
     const limited = loadAgentEnv({ ...base, ISTIO_CPU_LIMIT: "1" }, host);
     expect(limited.concurrency).toEqual({ workers: 1, source: "cpu_limit" });

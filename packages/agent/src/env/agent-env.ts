@@ -5,7 +5,7 @@ import { AgentError } from "../errors.js";
 import { DEFAULT_POD_INFO_DIR, readPodInfo, type PodInfo } from "./pod-info.js";
 import { mergeProxyConfig, parseProxyConfig, proxyConfigToJson, type ProxyConfig } from "./proxy-config.js";
 import { metadataFromEnv } from "./node-metadata.js";
-import { parseCpuLimit, resolveConcurrency, type Concurrency } from "./concurrency.js";
+import { parseCpuLimit, readCgroupCpuQuota, resolveConcurrency, type Concurrency } from "./concurrency.js";
 import { parseYamlObject } from "./yaml-object.js";
 
 export type ProxyType = "sidecar" | "router";
@@ -132,7 +132,7 @@ export function loadAgentEnv(env: Record<string, string | undefined> = process.e
   const concurrency =
     opts.concurrencyFlag !== undefined && opts.concurrencyFlag > 0
       ? { workers: opts.concurrencyFlag, source: "flag" as const }
-      : resolveConcurrency(proxyConfig.concurrency, parseCpuLimit(env.ISTIO_CPU_LIMIT), opts.hostCpus ?? availableParallelism());
+      : resolveConcurrency(proxyConfig.concurrency, parseCpuLimit(env.ISTIO_CPU_LIMIT), opts.hostCpus ?? availableParallelism(), readCgroupCpuQuota(env.WEFT_CGROUP_DIR || undefined));
 
   const trustDomain = env.TRUST_DOMAIN || "cluster.local";
   const exitOnZero = (env.EXIT_ON_ZERO_ACTIVE_CONNECTIONS ?? "").toLowerCase() === "true";

@@ -1,5 +1,33 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FALLBACK_CONCURRENCY, parseCpuLimit, resolveConcurrency } from "./concurrency.js";
+import { FALLBACK_CONCURRENCY, parseCpuLimit, readCgroupCpuQuota, resolveConcurrency } from "./concurrency.js";
+
+/** A cgroup directory holding `files` (paths relative to it). */
+function cgroupDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "weft-cgroup-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+describe("readCgroupCpuQuota()", () => {
+  it("reads cgroup v2 cpu.max: a quota in whole cores rounded up, or none", () => {
+    expect(readCgroupCpuQuota(cgroupDir({ "cpu.max": "250000 100000\n" }))).toBe(3);
+    expect(readCgroupCpuQuota(cgroupDir({ "cpu.max": "50000 100000\n" }))).toBe(1);
+    expect(readCgroupCpuQuota(cgroupDir({ "cpu.max": "max 100000\n" }))).toBeNull();
+  });
+  it("reads cgroup v1 cfs_quota_us over cfs_period_us, -1 meaning none", () => {
+    expect(readCgroupCpuQuota(cgroupDir({ "cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n" }))).toBe(2);
+    expect(readCgroupCpuQuota(cgroupDir({ "cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n" }))).toBeNull();
+  });
+  it("knows nothing without a cgroup file", () => {
+    expect(readCgroupCpuQuota(cgroupDir({}))).toBeUndefined();
+  });
+});
 
 describe("parseCpuLimit()", () => {
   it("reads the downward API's whole cores and rounds a hand-written quantity up", () => {
@@ -28,7 +56,13 @@ describe("resolveConcurrency()", () => {
     expect(resolveConcurrency(undefined, parseCpuLimit("2500m"), 16)).toEqual({ workers: 3, source: "cpu_limit" });
     expect(resolveConcurrency(undefined, 1, 16)).toEqual({ workers: 1, source: "cpu_limit" });
   });
-  it("reads a limit of the whole host as no limit (the downward API's answer for a container without one)", () => {
+  it("ignores ISTIO_CPU_LIMIT when the cgroup says the container has no CPU limit (the downward API then reports the node's CPUs)", () => {
+    expect(resolveConcurrency(undefined, 62, 64, null)).toEqual({ workers: FALLBACK_CONCURRENCY, source: "default" });
+    expect(resolveConcurrency(undefined, 2, 64, null).workers).toBe(2);
+    // A quota confirms the limit, even one as large as the host.
+    expect(resolveConcurrency(undefined, 4, 4, 4)).toEqual({ workers: 4, source: "cpu_limit" });
+  });
+  it("without a cgroup to read, reads a limit of the whole host as no limit", () => {
     expect(resolveConcurrency(undefined, 64, 64)).toEqual({ workers: FALLBACK_CONCURRENCY, source: "default" });
     expect(resolveConcurrency(undefined, 96, 64).workers).toBe(2);
     expect(resolveConcurrency(undefined, 63, 64)).toEqual({ workers: 63, source: "cpu_limit" });

@@ -8,10 +8,15 @@
 // default of 2 where Envoy would start a thread per host core — every weft
 // worker is a whole event loop costing ≈ 26 MB (bench/RESULTS.md), so "all
 // cores" on a large node is not a default anyone wants from a sidecar.
-// For the same reason a "limit" of at least the host's CPU count counts as
-// none: a container without a CPU limit (common where limits are dropped to
-// avoid throttling) gets the node's allocatable CPUs from the downward API,
-// which would mean 64 workers on a 64-core node.
+// For the same reason a CPU limit the container does not actually have is
+// ignored: for a container without one (common where limits are dropped to
+// avoid throttling) the downward API reports the node's allocatable CPUs,
+// which would mean 64 workers on a 64-core node. The container's own cgroup
+// says which it is (cpu.max "max", or cfs_quota_us -1: no limit); where the
+// cgroup can't be read, a "limit" of at least the host's CPU count counts as
+// none.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { AgentError } from "../errors.js";
 
 export const FALLBACK_CONCURRENCY = 2;
@@ -39,8 +44,40 @@ export function parseCpuLimit(value: string | undefined): number | undefined {
   return Math.ceil(cores);
 }
 
-/** ProxyConfig's concurrency when set, else the CPU limit when it is below the host's CPUs, else FALLBACK_CONCURRENCY. */
-export function resolveConcurrency(configured: number | undefined, cpuLimit: number | undefined, hostCpus: number): Concurrency {
+/**
+ * The container's CPU quota from its cgroup (v2 `cpu.max`, else v1 `cpu/cpu.cfs_quota_us`
+ * over `cfs_period_us`) in whole cores rounded up; null when the cgroup sets no quota;
+ * undefined when there is no cgroup file to read.
+ */
+export function readCgroupCpuQuota(dir = "/sys/fs/cgroup"): number | null | undefined {
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(join(dir, path), "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const v2 = read("cpu.max");
+  if (v2 !== undefined) {
+    const [quota, period] = v2.split(/\s+/);
+    return quota === "max" ? null : cores(Number(quota), Number(period ?? 100_000));
+  }
+  const v1 = read("cpu/cpu.cfs_quota_us");
+  if (v1 === undefined) return undefined;
+  const quota = Number(v1);
+  return quota < 0 ? null : cores(quota, Number(read("cpu/cpu.cfs_period_us") ?? 100_000));
+}
+
+function cores(quota: number, period: number): number | undefined {
+  return quota > 0 && period > 0 ? Math.ceil(quota / period) : undefined;
+}
+
+/**
+ * ProxyConfig's concurrency when set; else the CPU limit, when the container really has
+ * one (`cgroupQuota`: readCgroupCpuQuota(); unknown: when it is below the host's CPUs);
+ * else FALLBACK_CONCURRENCY.
+ */
+export function resolveConcurrency(configured: number | undefined, cpuLimit: number | undefined, hostCpus: number, cgroupQuota?: number | null): Concurrency {
   if (configured === 0) {
     const c: Concurrency = { workers: hostCpus, source: "proxy_config" };
     if (cpuLimit !== undefined && cpuLimit > 0 && cpuLimit < hostCpus) {
@@ -49,6 +86,7 @@ export function resolveConcurrency(configured: number | undefined, cpuLimit: num
     return c;
   }
   if (configured !== undefined) return { workers: configured, source: "proxy_config" };
-  if (cpuLimit !== undefined && cpuLimit > 0 && cpuLimit < hostCpus) return { workers: cpuLimit, source: "cpu_limit" };
+  const limited = cgroupQuota === null ? false : cgroupQuota !== undefined || (cpuLimit ?? 0) < hostCpus;
+  if (cpuLimit !== undefined && cpuLimit > 0 && limited) return { workers: cpuLimit, source: "cpu_limit" };
   return { workers: FALLBACK_CONCURRENCY, source: "default" };
 }
