@@ -17,6 +17,7 @@ import { parseCommandLine } from "../cli/parse-command-line.js";
 import { createProxyRuntime, type WeftProxyRuntime } from "../runtime/create-proxy-runtime.js";
 import { TestAdsServer } from "../test-util/test-ads-server.js";
 import { startProxy, type RunningProxy } from "./start-proxy.js";
+import { poller } from "../test-util/until.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-e2e-"));
 const xdsSock = join(dir, "XDS");
@@ -139,13 +140,7 @@ function pushConfig(version: string) {
   );
 }
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = poller({ timeoutMs: 15_000, stepMs: 50 });
 
 // Async: the proxy runs in this process, so a synchronous curl would block it.
 const curl = async (url: string, ...args: string[]) =>

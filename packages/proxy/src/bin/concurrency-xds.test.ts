@@ -15,17 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpListener, staticCluster as loopbackCluster } from "../test-util/runtime-harness.js";
 import { freePort, freshRequest, PROXY_BUNDLE, statValue, workerKinds } from "../test-util/multi-worker.js";
 import { TestAdsServer } from "../test-util/test-ads-server.js";
+import { poller } from "../test-util/until.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-concurrency-xds-"));
 const get = freshRequest;
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = poller({ timeoutMs: 20_000, stepMs: 100 });
 
 function listener(port: number, cluster: string) {
   const routes = [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster } }] }];
@@ -89,7 +84,9 @@ describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind, one xDS stream f
     );
     proxy = spawn(process.execPath, [PROXY_BUNDLE, "-c", conf, "--concurrency", "2", "-l", "warning", "--drain-time-s", "1"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, WEFT_PROXY_WORKERS: kind } });
     proxy.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-    await until(`/ready (${stderr})`, () => get(admin, "/ready").then((r) => r.status === 200, () => false), 25_000);
+    await until(() => get(admin, "/ready").then((r) => r.status === 200, () => false), "the admin /ready", 25_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the proxy said: ${stderr}`);
+    });
   }, 40_000);
 
   afterAll(async () => {
@@ -114,15 +111,15 @@ describe.each(KINDS)("weft-proxy --concurrency 2, worker $kind, one xDS stream f
   it.skipIf(skip)("passes a later update to the other worker: every connection moves to the new cluster", async () => {
     ads.set(TypeUrl.Cluster, "2", ClusterSchema, [staticCluster("up-v1", upstreamPorts[0]!), staticCluster("up-v2", upstreamPorts[1]!)], (c) => c.name);
     ads.set(TypeUrl.Listener, "2", ListenerSchema, [listener(port, "up-v2")], (l) => l.name);
-    await until("an LDS ACK of version 2", () => ads.requests.some((r) => r.typeUrl === TypeUrl.Listener && r.versionInfo === "2" && !r.errorDetail));
-    await until("both workers on v2", async () => (await answers(port, 20)).get("200 v2") === 20);
+    await until(() => ads.requests.some((r) => r.typeUrl === TypeUrl.Listener && r.versionInfo === "2" && !r.errorDetail), "an LDS ACK of version 2");
+    await until(async () => (await answers(port, 20)).get("200 v2") === 20, "both workers on v2");
     expect(await answers(port, 40)).toEqual(new Map([["200 v2", 40]]));
   });
 
   it.skipIf(skip)("NACKs a bad update once, and no worker takes it", async () => {
     const bad = fromEnvoyJson(ListenerSchema, { name: "http", address: { socket_address: { address: "127.0.0.1", port_value: 70000 } } } as never);
     ads.set(TypeUrl.Listener, "3", ListenerSchema, [bad], (l) => l.name);
-    await until("the NACK", () => ads.requests.some((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail));
+    await until(() => ads.requests.some((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail), "the NACK");
     const nacks = ads.requests.filter((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail);
     expect(nacks).toHaveLength(1);
     expect(nacks[0]!.errorDetail?.message).toMatch(/port_value: value must be less than or equal to 65535/);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVOY_REV0_PATH } from "../test-util/testdata.js";
+import { poller } from "../test-util/until.js";
 
 // Serves envoy-rev0.json exactly as pilot-agent wrote it, in a network
 // namespace of our own so its fixed ports (15000, 15090, 15021) can't clash.
@@ -16,13 +17,7 @@ const inNs = (...cmd: string[]) => spawnSync("ip", ["netns", "exec", NS, ...cmd]
 let child: ChildProcess | undefined;
 let exited: Promise<number | null> | undefined;
 
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = poller({ timeoutMs: 30_000, stepMs: 200 });
 
 describe.skipIf(!canNetns || !existsSync(BIN))("weft-proxy -c envoy-rev0.json (serve, in a network namespace)", () => {
   beforeAll(async () => {

@@ -5,7 +5,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
-import { curl, sleep, startBackend, type Backend } from "../test-util/recording-backend.js";
+import { curl, startBackend, type Backend } from "../test-util/recording-backend.js";
+import { poller } from "../test-util/until.js";
 
 function get(port: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -45,10 +46,8 @@ describe("circuit breakers", () => {
   });
 });
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await sleep(10);
-  if (!cond()) throw new Error("condition not reached in 5 s");
-}
+const poll = poller({ timeoutMs: 5000, stepMs: 10 });
+const until = (cond: () => boolean) => poll(cond, "the circuit breaker's state");
 
 describe("circuit breakers: pending queue, retries, priorities", () => {
   let h: Harness;

@@ -10,16 +10,11 @@ import { staticCluster, startRuntime, type Harness } from "../test-util/runtime-
 import { createTestPki, type TestCa, type TestPki } from "../test-util/test-pki.js";
 import { TestSdsServer } from "../test-util/test-sds-server.js";
 import { downstreamTls } from "../test-util/tls-config.js";
+import { poller } from "../test-util/until.js";
 
 const TCP = { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "t", cluster: "blackhole" } };
 
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = poller({ timeoutMs: 15_000, stepMs: 50 });
 
 describe("SDS client (api_config_source → static cluster over a Unix socket)", () => {
   let dir: string;

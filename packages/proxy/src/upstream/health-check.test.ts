@@ -13,15 +13,9 @@ import { httpListener, staticCluster, startRuntime, type Harness } from "../test
 import { curl, sleep, startBackend, type Backend } from "../test-util/recording-backend.js";
 import { createCluster } from "./cluster.js";
 import { renderClustersText } from "../admin/cluster-status.js";
+import { poller } from "../test-util/until.js";
 
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-  return Date.now() - t0;
-}
+const until = poller({ timeoutMs: 5000, stepMs: 20 });
 
 const httpCheck = { timeout: "0.5s", interval: "0.1s", no_traffic_interval: "0.1s", unhealthy_threshold: 2, healthy_threshold: 2, http_health_check: { path: "/healthz", host: "hc.example" } };
 

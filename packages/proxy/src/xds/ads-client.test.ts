@@ -14,6 +14,7 @@ import { FakeRuntime } from "../test-util/fake-runtime.js";
 import { quietLogger } from "../test-util/quiet-logger.js";
 import { TestAdsServer } from "../test-util/test-ads-server.js";
 import { createAdsClient, type AdsClient } from "./ads-client.js";
+import { poller } from "../test-util/until.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-ads-"));
 const node = create(NodeSchema, { id: "sidecar~127.0.0.1~test.default~default.svc.cluster.local", cluster: "test.default" });
@@ -58,13 +59,7 @@ function serveV1(server: TestAdsServer, version = "v1") {
   server.set(TypeUrl.RouteConfiguration, version, RouteConfigurationSchema, [route("r1", "c1")], (r) => r.name);
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = poller({ timeoutMs: 8000, stepMs: 20 });
 
 let client: AdsClient | undefined;
 let server: TestAdsServer | undefined;
