@@ -75,5 +75,7 @@ describe("resolveConcurrency()", () => {
     expect(resolveConcurrency(0, undefined, 6)).toEqual({ workers: 6, source: "proxy_config" });
     expect(resolveConcurrency(0, 8, 6).warning).toBeUndefined();
     expect(resolveConcurrency(0, 2, 6)).toMatchObject({ workers: 6, warning: expect.stringMatching(/per host CPU \(6\) but the CPU limit is 2.*set it to 2/) });
+    // A "limit" the cgroup says the container does not have warns of nothing.
+    expect(resolveConcurrency(0, 2, 6, null).warning).toBeUndefined();
   });
 });

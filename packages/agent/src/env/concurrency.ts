@@ -78,15 +78,16 @@ function cores(quota: number, period: number): number | undefined {
  * else FALLBACK_CONCURRENCY.
  */
 export function resolveConcurrency(configured: number | undefined, cpuLimit: number | undefined, hostCpus: number, cgroupQuota?: number | null): Concurrency {
+  const real = cgroupQuota === null ? false : cgroupQuota !== undefined || (cpuLimit ?? 0) < hostCpus;
+  const limit = cpuLimit !== undefined && cpuLimit > 0 && real ? cpuLimit : undefined;
   if (configured === 0) {
     const c: Concurrency = { workers: hostCpus, source: "proxy_config" };
-    if (cpuLimit !== undefined && cpuLimit > 0 && cpuLimit < hostCpus) {
-      c.warning = `concurrency 0 starts a proxy worker per host CPU (${hostCpus}) but the CPU limit is ${cpuLimit}: the workers will be throttled. Leave concurrency unset to follow the limit, or set it to ${cpuLimit}.`;
+    if (limit !== undefined && limit < hostCpus) {
+      c.warning = `concurrency 0 starts a proxy worker per host CPU (${hostCpus}) but the CPU limit is ${limit}: the workers will be throttled. Leave concurrency unset to follow the limit, or set it to ${limit}.`;
     }
     return c;
   }
   if (configured !== undefined) return { workers: configured, source: "proxy_config" };
-  const limited = cgroupQuota === null ? false : cgroupQuota !== undefined || (cpuLimit ?? 0) < hostCpus;
-  if (cpuLimit !== undefined && cpuLimit > 0 && limited) return { workers: cpuLimit, source: "cpu_limit" };
+  if (limit !== undefined) return { workers: limit, source: "cpu_limit" };
   return { workers: FALLBACK_CONCURRENCY, source: "default" };
 }
