@@ -8,6 +8,8 @@ export { parseDuration } from "./env/duration.js";
 export { buildBootstrap, bootstrapToJson } from "./bootstrap/bootstrap.js";
 export { nodeId, serviceCluster, nodeMetadata } from "./bootstrap/node-identity.js";
 export { validateBootstrap } from "./bootstrap/validate-bootstrap.js";
+export { renderBootstrap } from "./bootstrap/render-bootstrap.js";
+export { renderBootstrapInChild } from "./bootstrap/render-in-child.js";
 export { startAgent, type Agent, type AgentOptions } from "./agent/agent.js";
 export { createXdsProxy, type XdsProxy, type XdsProxyStatus } from "./xds-proxy/xds-proxy.js";
 export { createPlaintextDialer, type UpstreamDialer } from "./xds-proxy/upstream.js";

@@ -49,8 +49,11 @@ export interface Agent {
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const { env, log } = o;
   const startedAt = Date.now();
-  writeBootstrap(env);
-  log.info({ path: env.bootstrapPath }, "bootstrap written");
+  // Rendered by a child process (bootstrap/render-in-child.ts) while the agent's own servers
+  // start; awaited just before the proxy starts. The no-op catch only keeps an early failure
+  // from counting as unhandled in the meantime: the await below still throws it.
+  const bootstrapWritten = writeBootstrap(env);
+  bootstrapWritten.catch(() => undefined);
 
   const certs = o.certificateProvider ?? (await createFileCertificateProvider(env.certs, log.child({ component: "certs" })));
   const sds: SdsServer = await createSdsServer(env.sdsSocketPath, certs, log.child({ component: "sds" }));
@@ -168,6 +171,13 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     onQuit: () => void quit(),
   });
 
+  try {
+    await bootstrapWritten;
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  log.info({ path: env.bootstrapPath }, "bootstrap written");
   supervisor.start();
   return {
     done,

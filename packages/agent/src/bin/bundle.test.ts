@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,6 +8,8 @@ import { productpageEnv } from "../test-util/productpage-env.js";
 
 // package.json's `bin` is the esbuild bundle (scripts/bundle-bin.mjs, the last step of nx run agent:build).
 const BUNDLE = join(REPO, "packages/agent/dist/bundle/weft-agent.mjs");
+// The bootstrap is rendered by a child process from its own bundle beside it (bootstrap/render-in-child.ts).
+const CHILD_BUNDLE = join(REPO, "packages/agent/dist/bundle/bootstrap-child.js");
 
 describe.skipIf(!existsSync(BUNDLE))(`weft-agent's bundle${existsSync(BUNDLE) ? "" : " (skipped: packages/agent/dist/bundle/weft-agent.mjs is not built)"}`, { timeout: 90_000 }, () => {
   it("runs from a copy with no node_modules anywhere above it and prints the same bootstrap as the sources", () => {
@@ -15,6 +17,7 @@ describe.skipIf(!existsSync(BUNDLE))(`weft-agent's bundle${existsSync(BUNDLE) ? 
     mkdirSync(join(pkg, "dist", "bundle"), { recursive: true });
     copyFileSync(join(REPO, "packages/agent/package.json"), join(pkg, "package.json"));
     copyFileSync(BUNDLE, join(pkg, "dist", "bundle", "weft-agent.mjs"));
+    copyFileSync(CHILD_BUNDLE, join(pkg, "dist", "bundle", "bootstrap-child.js"));
     const agentDir = mkdtempSync(join(tmpdir(), "weft-agent-bundle-run-"));
     const env = { PATH: process.env.PATH ?? "", ...productpageEnv(agentDir) };
     const args = ["bootstrap", "sidecar", "--domain", "default.svc.cluster.local"];
@@ -24,6 +27,23 @@ describe.skipIf(!existsSync(BUNDLE))(`weft-agent's bundle${existsSync(BUNDLE) ? 
     const sources = spawnSync(TSX, [AGENT_BIN, ...args], { env, encoding: "utf8", timeout: 60_000 });
     expect(sources.status, sources.stderr).toBe(0);
     expect(JSON.parse(bundled.stdout)).toEqual(JSON.parse(sources.stdout));
+  });
+
+  it("leaves the Bootstrap schema out of the agent's own bundle: only the renderer child's holds it", () => {
+    // esbuild keeps identifiers, so each generated file's descriptor constant is findable by name.
+    const marker = "file_envoy_config_bootstrap_v3_bootstrap";
+    expect(readFileSync(BUNDLE, "utf8")).not.toContain(marker);
+    expect(readFileSync(CHILD_BUNDLE, "utf8")).toContain(marker);
+  });
+
+  it("says what to do when the renderer's bundle is missing", () => {
+    const pkg = mkdtempSync(join(tmpdir(), "weft-agent-bundle-nochild-"));
+    mkdirSync(join(pkg, "dist", "bundle"), { recursive: true });
+    copyFileSync(BUNDLE, join(pkg, "dist", "bundle", "weft-agent.mjs"));
+    const env = { PATH: process.env.PATH ?? "", ...productpageEnv(mkdtempSync(join(tmpdir(), "weft-agent-bundle-run-"))) };
+    const r = spawnSync(process.execPath, [join(pkg, "dist", "bundle", "weft-agent.mjs"), "bootstrap", "sidecar"], { env, encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bootstrap-child.js is missing — rebuild or reinstall @weft/agent");
   });
 
   it("keeps the CLI's errors and exit codes", () => {

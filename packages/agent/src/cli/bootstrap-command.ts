@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync, renameSync } from "node:fs";
 import { dirname } from "node:path";
-import { buildBootstrap, bootstrapToJson } from "../bootstrap/bootstrap.js";
-import { validateBootstrap } from "../bootstrap/validate-bootstrap.js";
+import { renderBootstrapInChild } from "../bootstrap/render-in-child.js";
 import { loadAgentEnv, type AgentEnv, type ProxyType } from "../env/agent-env.js";
 import { AgentError } from "../errors.js";
 import { parseArgs } from "./args.js";
@@ -11,16 +10,9 @@ export function proxyTypeArg(v: string | undefined): ProxyType {
   throw new AgentError("invalid_argument", `expected "sidecar" or "router" as the proxy type, got ${v === undefined ? "nothing" : `"${v}"`}`);
 }
 
-/** Renders and validates the bootstrap for this environment. */
-export function renderBootstrap(env: AgentEnv): string {
-  const bootstrap = buildBootstrap(env);
-  validateBootstrap(bootstrap);
-  return bootstrapToJson(bootstrap);
-}
-
 /** Writes envoy-rev.json atomically (the proxy may be reading the old one). */
-export function writeBootstrap(env: AgentEnv): string {
-  const json = renderBootstrap(env);
+export async function writeBootstrap(env: AgentEnv): Promise<string> {
+  const json = await renderBootstrapInChild(env);
   mkdirSync(dirname(env.bootstrapPath), { recursive: true });
   const tmp = `${env.bootstrapPath}.tmp-${process.pid}`;
   writeFileSync(tmp, json);
@@ -29,9 +21,9 @@ export function writeBootstrap(env: AgentEnv): string {
 }
 
 /** `weft-agent bootstrap sidecar|router [--domain D]`: prints the bootstrap and exits. */
-export function bootstrapCommand(argv: string[], envVars: Record<string, string | undefined>, stdout: (s: string) => void): number {
+export async function bootstrapCommand(argv: string[], envVars: Record<string, string | undefined>, stdout: (s: string) => void): Promise<number> {
   const { positional, flags } = parseArgs(argv, ["domain", "log_output_level"]);
   const env = loadAgentEnv(envVars, { proxyType: proxyTypeArg(positional[0]), domain: flags.get("domain") });
-  stdout(renderBootstrap(env));
+  stdout(await renderBootstrapInChild(env));
   return 0;
 }

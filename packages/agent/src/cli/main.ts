@@ -37,7 +37,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       case "proxy":
         return await proxyCommand(rest, env, log);
       case "bootstrap":
-        return bootstrapCommand(rest, env, stdout);
+        return await bootstrapCommand(rest, env, stdout);
       case "wait":
         return await waitCommand(rest, stdout);
       case "iptables":
