@@ -1,13 +1,10 @@
-import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { AnySchema, type Any } from "@bufbuild/protobuf/wkt";
+import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import type { Any } from "@bufbuild/protobuf/wkt";
 import { XdsError } from "./errors.js";
 import { findMessage } from "./registry.js";
-import { typeNameOf, typeUrlOf } from "./type-urls.js";
+import { typeNameOf } from "./type-urls.js";
 
-/** Packs a message into an `Any` with its `type.googleapis.com/` URL. */
-export function packAny<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Any {
-  return create(AnySchema, { typeUrl: typeUrlOf(schema), value: toBinary(schema, message) });
-}
+export { packAny } from "./pack-any.js";
 
 /** The schema for an `Any`'s type URL, or an XdsError naming the unknown type. */
 export function schemaOfAny(any: Any): DescMessage {

@@ -29,11 +29,14 @@ describe.skipIf(!existsSync(BUNDLE))(`weft-agent's bundle${existsSync(BUNDLE) ? 
     expect(JSON.parse(bundled.stdout)).toEqual(JSON.parse(sources.stdout));
   });
 
-  it("leaves the Bootstrap schema out of the agent's own bundle: only the renderer child's holds it", () => {
-    // esbuild keeps identifiers, so each generated file's descriptor constant is findable by name.
-    const marker = "file_envoy_config_bootstrap_v3_bootstrap";
-    expect(readFileSync(BUNDLE, "utf8")).not.toContain(marker);
-    expect(readFileSync(CHILD_BUNDLE, "utf8")).toContain(marker);
+  it("leaves the Bootstrap schema and xds-api's registry out of the agent's own bundle: only the renderer child's holds them", () => {
+    // esbuild keeps identifiers, so a generated file's descriptor constant and the registry's table are findable by name.
+    const agent = readFileSync(BUNDLE, "utf8");
+    const child = readFileSync(CHILD_BUNDLE, "utf8");
+    for (const marker of ["file_envoy_config_bootstrap_v3_bootstrap", "embeddedFiles"]) {
+      expect(agent, marker).not.toContain(marker);
+      expect(child, marker).toContain(marker);
+    }
   });
 
   it("says what to do when the renderer's bundle is missing", () => {

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { packAny, TypeUrl } from "@weft/xds-api";
+import { packAny } from "@weft/xds-api/pack-any";
+import { TypeUrl } from "@weft/xds-api/type-urls";
 import { SecretDiscoveryService } from "@weft/xds-api/gen/envoy/service/secret/v3/sds_pb";
 import { SecretSchema, type Secret } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb";
 import {

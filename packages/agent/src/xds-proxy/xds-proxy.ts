@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb";
-import { TypeUrl } from "@weft/xds-api";
+import { TypeUrl } from "@weft/xds-api/type-urls";
 import { createBackoff, type Backoff } from "./backoff.js";
 import { relayDelta } from "./delta-relay.js";
 import { relaySotw } from "./sotw-relay.js";
