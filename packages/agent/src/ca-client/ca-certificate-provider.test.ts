@@ -7,8 +7,8 @@ import { join } from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCaCertificateProvider, type Timers } from "./ca-certificate-provider.js";
-import type { Crypto, CryptoKeyPair, EcdsaParams } from "./webcrypto-types.js";
-import * as x509 from "./x509.js";
+import type { Crypto, CryptoKeyPair, EcdsaParams } from "../test-util/webcrypto-types.js";
+import * as x509 from "../test-util/x509.js";
 
 const crypto = webcrypto as unknown as Crypto;
 const ALG = { name: "ECDSA", hash: "SHA-256" } as EcdsaParams;

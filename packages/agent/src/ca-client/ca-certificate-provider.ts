@@ -3,13 +3,18 @@
 // secret cache. Failures are retried with backoff while the current certificate keeps
 // being served; every new certificate or root fires onChange so SDS pushes it to the proxy
 // over the open stream (no connection is dropped: Envoy swaps the secret in place).
+import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { CertificateProvider, WorkloadCertificate } from "../sds/certificate-provider.js";
 import type { CaClient } from "./ca-client.js";
 import { rotationDelayMs } from "./rotation-delay.js";
 import { createWorkloadCsr } from "./workload-csr.js";
-import * as x509 from "./x509.js";
+
+/** The certificate's notAfter (Node 22.10+ has validToDate; before, validTo is "Nov 22 23:15:00 2026 GMT"). */
+function notAfterOf(cert: X509Certificate): Date {
+  return (cert as X509Certificate & { validToDate?: Date }).validToDate ?? new Date(cert.validTo);
+}
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -112,19 +117,19 @@ export function createCaCertificateProvider(o: CaCertificateProviderOptions): Ca
       const rootCert = await readRoot(o.rootCertPath);
       const { keyPem, csrPem } = await createWorkloadCsr(o.spiffeId);
       const chain = await o.client.createCertificate(csrPem, ttlSeconds);
-      const leaf = new x509.X509Certificate(chain[0]!);
+      const notAfter = notAfterOf(new X509Certificate(chain[0]!));
       // SDS `default` gets leaf + intermediates; the root goes out separately as ROOTCA.
       const parts = chain.length > 1 && body(rootCert).includes(body(chain.at(-1)!)) ? chain.slice(0, -1) : chain;
       const createdAt = now();
-      const expiresAt = leaf.notAfter.getTime();
-      if (expiresAt <= createdAt) throw new Error(`CA returned a certificate that expired at ${leaf.notAfter.toISOString()}`);
+      const expiresAt = notAfter.getTime();
+      if (expiresAt <= createdAt) throw new Error(`CA returned a certificate that expired at ${notAfter.toISOString()}`);
       if (closed) return;
       cur = { certChain: parts.map((p) => (p.endsWith("\n") ? p : `${p}\n`)).join(""), privateKey: keyPem, rootCert };
       failures = 0;
       lastError = undefined;
       count++;
       const delay = rotationDelayMs({ createdAt, expiresAt, graceRatio: o.graceRatio ?? 0.5, graceRatioJitter: o.graceRatioJitter ?? 0.01, now: createdAt, random });
-      log.info({ spiffeId: o.spiffeId, notAfter: leaf.notAfter.toISOString(), rotateInMs: Math.round(delay) }, "workload certificate issued");
+      log.info({ spiffeId: o.spiffeId, notAfter: notAfter.toISOString(), rotateInMs: Math.round(delay) }, "workload certificate issued");
       // Schedule first so listeners already see the next rotation time.
       schedule(delay);
       resolveReady(cur);

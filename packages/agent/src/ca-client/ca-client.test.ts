@@ -20,7 +20,7 @@ import { createCaCertificateProvider } from "./ca-certificate-provider.js";
 import { createCaClient } from "./ca-client.js";
 import { createWorkloadCsr } from "./workload-csr.js";
 import { createTlsDialer } from "./xds-tls-dialer.js";
-import * as x509 from "./x509.js";
+import * as x509 from "../test-util/x509.js";
 
 const REPO = resolve(import.meta.dirname, "../../../..");
 const DISCOVERY_BIN = join(REPO, "packages/discovery/dist/bin/weft-discovery.js");

@@ -6,7 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { unpackAny } from "@weft/xds-api";
 import { SecretSchema, type Secret } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb";
 import { DiscoveryRequestSchema, DiscoveryResponseSchema, type DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb";
-import * as x509 from "../ca-client/x509.js";
+import * as x509 from "./x509.js";
 
 const SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
