@@ -1,4 +1,4 @@
-import { parse as parseYaml } from "yaml";
+import { parseJsonOrYaml } from "./json-or-yaml.js";
 import { AgentError } from "../errors.js";
 import { formatDuration, parseDuration } from "./duration.js";
 
@@ -126,7 +126,7 @@ export function parseProxyConfig(text: string | undefined): ProxyConfig {
   if (trimmed === "") return { ...DEFAULT_PROXY_CONFIG };
   let raw: unknown;
   try {
-    raw = parseYaml(trimmed); // YAML is a superset of JSON
+    raw = parseJsonOrYaml(trimmed);
   } catch (err) {
     throw new AgentError("invalid_proxy_config", `PROXY_CONFIG is neither JSON nor YAML: ${(err as Error).message}`, { cause: err });
   }

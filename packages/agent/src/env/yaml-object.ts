@@ -1,11 +1,11 @@
-import { parse as parseYaml } from "yaml";
+import { parseJsonOrYaml } from "./json-or-yaml.js";
 import { AgentError } from "../errors.js";
 
 /** Parses JSON or YAML text that must hold an object (e.g. an annotation value). */
 export function parseYamlObject(text: string, what: string): Record<string, unknown> {
   let v: unknown;
   try {
-    v = parseYaml(text);
+    v = parseJsonOrYaml(text);
   } catch (err) {
     throw new AgentError("invalid_env", `${what}: neither JSON nor YAML (${(err as Error).message})`, { cause: err });
   }
