@@ -9,9 +9,9 @@ import { isEnvoyLogLevel, type LoggingControl } from "../app/logging-control.js"
 import { renderPrometheus } from "../stats/prometheus-format.js";
 import type { StatsStoreImpl } from "../stats/stats-store.js";
 import { renderStatsJson, renderStatsText } from "../stats/stats-text-format.js";
-import { renderClustersJson, renderClustersText, renderListenersJson, renderListenersText } from "./cluster-status.js";
-import { buildConfigDump, configDumpJson, ConfigDumpQueryError } from "./config-dump.js";
-import { renderServerInfo } from "./server-info.js";
+// config-dump, cluster-status and server-info are imported on their first request: they
+// bring envoy.admin.v3's descriptors (≈ 0.5 MB of heap once hydrated), which serve operators'
+// requests, not traffic, and most sidecars never get one.
 
 export interface AdminDeps {
   runtime: ProxyRuntime;
@@ -74,7 +74,8 @@ export function createAdminEndpoints(deps: AdminDeps): Map<string, AdminEndpoint
 
   add("/config_dump", {
     help: "dump current Envoy configs (?include_eds, ?resource=, ?mask=)",
-    handle: (url) => {
+    handle: async (url) => {
+      const { buildConfigDump, configDumpJson, ConfigDumpQueryError } = await import("./config-dump.js");
       try {
         const dump = buildConfigDump(runtime, deps.bootstrap, deps.bootstrapLoadedAt, {
           includeEds: url.searchParams.has("include_eds"),
@@ -89,11 +90,17 @@ export function createAdminEndpoints(deps: AdminDeps): Map<string, AdminEndpoint
   });
   add("/clusters", {
     help: "upstream cluster status (?format=json)",
-    handle: (url) => (url.searchParams.get("format") === "json" ? json(renderClustersJson(runtime, staticClusters)) : text(renderClustersText(runtime))),
+    handle: async (url) => {
+      const { renderClustersJson, renderClustersText } = await import("./cluster-status.js");
+      return url.searchParams.get("format") === "json" ? json(renderClustersJson(runtime, staticClusters)) : text(renderClustersText(runtime));
+    },
   });
   add("/listeners", {
     help: "print listener info (?format=json)",
-    handle: (url) => (url.searchParams.get("format") === "json" ? json(renderListenersJson(runtime)) : text(renderListenersText(runtime))),
+    handle: async (url) => {
+      const { renderListenersJson, renderListenersText } = await import("./cluster-status.js");
+      return url.searchParams.get("format") === "json" ? json(renderListenersJson(runtime)) : text(renderListenersText(runtime));
+    },
   });
   add("/stats", {
     help: "print server stats (?filter=, ?usedonly, ?format=json|prometheus)",
@@ -122,7 +129,7 @@ export function createAdminEndpoints(deps: AdminDeps): Map<string, AdminEndpoint
   });
   add("/server_info", {
     help: "print server version/status information",
-    handle: () => json(renderServerInfo({ version: deps.version, state: serverState.state(), startedAt: deps.startedAt, options: deps.options, node: deps.bootstrap.node })),
+    handle: async () => json((await import("./server-info.js")).renderServerInfo({ version: deps.version, state: serverState.state(), startedAt: deps.startedAt, options: deps.options, node: deps.bootstrap.node })),
   });
   add("/logging", {
     help: "query/change logging levels (POST ?level=<level> or ?<component>=<level>)",
