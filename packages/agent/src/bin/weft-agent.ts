@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import "./light-globals.js";
 import { main } from "../cli/main.js";
 
 main(process.argv.slice(2)).then(
