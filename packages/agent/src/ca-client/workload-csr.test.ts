@@ -46,5 +46,7 @@ describe("createWorkloadCsr()", () => {
   it("refuses what is not a workload SPIFFE ID", async () => {
     await expect(createWorkloadCsr("spiffe://cluster.local/ns/default")).rejects.toThrow(/is not a workload SPIFFE ID/);
     await expect(createWorkloadCsr("https://example.com/ns/a/sa/b")).rejects.toThrow(/is not a workload SPIFFE ID/);
+    await expect(createWorkloadCsr("spiffe://cluster.local/ns/défaut/sa/b")).rejects.toThrow(/is not a workload SPIFFE ID/);
+    await expect(createWorkloadCsr("spiffe://cluster.local/ns/a b/sa/c")).rejects.toThrow(/is not a workload SPIFFE ID/);
   });
 });

@@ -36,7 +36,10 @@ export function encodeCsr(spiffeId: string, publicKey: KeyObject, privateKey: Ke
 }
 
 export async function createWorkloadCsr(spiffeId: string): Promise<WorkloadKeyAndCsr> {
-  if (!/^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/.test(spiffeId)) throw new Error(`${JSON.stringify(spiffeId)} is not a workload SPIFFE ID (spiffe://<trust-domain>/ns/<ns>/sa/<sa>)`);
+  // ASCII only: a URI SAN is an IA5String (and Kubernetes names are ASCII anyway).
+  if (!/^spiffe:\/\/[\x21-\x2e\x30-\x7e]+\/ns\/[\x21-\x2e\x30-\x7e]+\/sa\/[\x21-\x2e\x30-\x7e]+$/.test(spiffeId)) {
+    throw new Error(`${JSON.stringify(spiffeId)} is not a workload SPIFFE ID (spiffe://<trust-domain>/ns/<ns>/sa/<sa>, printable ASCII)`);
+  }
   const { publicKey, privateKey } = await generateEcKeyPair("ec", { namedCurve: "prime256v1" });
   const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }) as string;
   return { keyPem: keyPem.endsWith("\n") ? keyPem : `${keyPem}\n`, csrPem: pem("CERTIFICATE REQUEST", encodeCsr(spiffeId, publicKey, privateKey)) };
