@@ -9,7 +9,7 @@ import { productpageEnv } from "../test-util/productpage-env.js";
 // package.json's `bin` is the esbuild bundle (scripts/bundle-bin.mjs, the last step of nx run agent:build).
 const BUNDLE = join(REPO, "packages/agent/dist/bundle/weft-agent.mjs");
 // The bootstrap is rendered by a child process from its own bundle beside it (bootstrap/render-in-child.ts).
-const CHILD_BUNDLE = join(REPO, "packages/agent/dist/bundle/bootstrap-child.js");
+const CHILD_BUNDLE = join(REPO, "packages/agent/dist/bundle/bootstrap-child.mjs");
 
 describe.skipIf(!existsSync(BUNDLE))(`weft-agent's bundle${existsSync(BUNDLE) ? "" : " (skipped: packages/agent/dist/bundle/weft-agent.mjs is not built)"}`, { timeout: 90_000 }, () => {
   it("runs from a copy with no node_modules anywhere above it and prints the same bootstrap as the sources", () => {
@@ -17,7 +17,7 @@ describe.skipIf(!existsSync(BUNDLE))(`weft-agent's bundle${existsSync(BUNDLE) ? 
     mkdirSync(join(pkg, "dist", "bundle"), { recursive: true });
     copyFileSync(join(REPO, "packages/agent/package.json"), join(pkg, "package.json"));
     copyFileSync(BUNDLE, join(pkg, "dist", "bundle", "weft-agent.mjs"));
-    copyFileSync(CHILD_BUNDLE, join(pkg, "dist", "bundle", "bootstrap-child.js"));
+    copyFileSync(CHILD_BUNDLE, join(pkg, "dist", "bundle", "bootstrap-child.mjs"));
     const agentDir = mkdtempSync(join(tmpdir(), "weft-agent-bundle-run-"));
     const env = { PATH: process.env.PATH ?? "", ...productpageEnv(agentDir) };
     const args = ["bootstrap", "sidecar", "--domain", "default.svc.cluster.local"];
@@ -46,7 +46,7 @@ describe.skipIf(!existsSync(BUNDLE))(`weft-agent's bundle${existsSync(BUNDLE) ? 
     const env = { PATH: process.env.PATH ?? "", ...productpageEnv(mkdtempSync(join(tmpdir(), "weft-agent-bundle-run-"))) };
     const r = spawnSync(process.execPath, [join(pkg, "dist", "bundle", "weft-agent.mjs"), "bootstrap", "sidecar"], { env, encoding: "utf8", timeout: 60_000 });
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("bootstrap-child.js is missing — rebuild or reinstall @weft/agent");
+    expect(r.stderr).toContain("bootstrap-child.mjs (or .js) is missing — rebuild or reinstall @weft/agent");
   });
 
   it("keeps the CLI's errors and exit codes", () => {

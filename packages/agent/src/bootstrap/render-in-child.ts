@@ -12,14 +12,15 @@ import { AgentError } from "../errors.js";
 import type { BootstrapChildReply } from "./bootstrap-child.js";
 
 /**
- * The child's command line: this process's Node flags and `bootstrap-child.js` beside this
- * module (dist/bootstrap/, and beside the bundle: scripts/bundle-bin.mjs writes both), or,
+ * The child's command line: this process's Node flags and `bootstrap-child.mjs` beside the
+ * bundle (scripts/bundle-bin.mjs writes both) or `bootstrap-child.js` beside the tsc output, or,
  * when the agent runs from its TypeScript sources (tests), `bootstrap-child.ts` through tsx.
  */
 function childArgs(): string[] {
-  const js = new URL("./bootstrap-child.js", import.meta.url);
+  // .mjs beside the bundle (an ES module wherever the bundle is copied), .js beside the tsc output.
+  const js = [new URL("./bootstrap-child.mjs", import.meta.url), new URL("./bootstrap-child.js", import.meta.url)].find((u) => existsSync(fileURLToPath(u)));
   // The agent's V8 flags, but not its inspector: the child would contend for the same port.
-  if (existsSync(fileURLToPath(js))) return [...process.execArgv.filter((a) => !a.startsWith("--inspect")), fileURLToPath(js)];
+  if (js) return [...process.execArgv.filter((a) => !a.startsWith("--inspect")), fileURLToPath(js)];
   const ts = new URL("./bootstrap-child.ts", import.meta.url);
   let tsx: string | undefined;
   try {
@@ -28,7 +29,7 @@ function childArgs(): string[] {
     tsx = undefined;
   }
   if (!existsSync(fileURLToPath(ts)) || !tsx) {
-    throw new AgentError("validation_failed", `cannot render the bootstrap: ${fileURLToPath(js)} is missing — rebuild or reinstall @weft/agent`);
+    throw new AgentError("validation_failed", `cannot render the bootstrap: ${fileURLToPath(new URL("./bootstrap-child.mjs", import.meta.url))} (or .js) is missing — rebuild or reinstall @weft/agent`);
   }
   return ["--import", tsx, fileURLToPath(ts)];
 }
