@@ -33,4 +33,14 @@ describe("renderBootstrapInChild()", () => {
     expect((fromChild as AgentError).message).toBe(inProcess.message);
     expect((fromChild as AgentError).message).toContain("port_value");
   });
+
+  it("gives up on a renderer that does not answer in time, with an error that says so", async () => {
+    const err = await renderBootstrapInChild(env, 1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).code).toBe("timeout");
+    expect((err as AgentError).message).toMatch(/did not finish within 1 ms and was killed/);
+  });
 });

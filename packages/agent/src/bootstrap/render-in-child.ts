@@ -34,17 +34,27 @@ function childArgs(): string[] {
   return ["--import", tsx, fileURLToPath(ts)];
 }
 
+/** It renders in well under a second; this only keeps a wedged child from stalling the agent's start forever. */
+const RENDER_TIMEOUT_MS = 60_000;
+
 /** The bootstrap for `env`, rendered and validated by a child process (see above). */
-export function renderBootstrapInChild(env: AgentEnv): Promise<string> {
+export function renderBootstrapInChild(env: AgentEnv, timeoutMs = RENDER_TIMEOUT_MS): Promise<string> {
   const args = childArgs();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.on("error", (e) => reject(new AgentError("validation_failed", `cannot start ${process.execPath} to render the bootstrap: ${e.message}`, { cause: e })));
     child.on("close", (code) => {
+      clearTimeout(timer);
+      if (timedOut) return reject(new AgentError("timeout", `the bootstrap renderer (${args.at(-1)}) did not finish within ${timeoutMs} ms and was killed`));
       let reply: BootstrapChildReply | undefined;
       try {
         reply = JSON.parse(Buffer.concat(out).toString("utf8")) as BootstrapChildReply;
