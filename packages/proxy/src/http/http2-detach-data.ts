@@ -1,4 +1,6 @@
-// Request DATA that the proxy keeps must not keep the socket reads it came in.
+// DATA that the proxy keeps must not keep the socket reads it came in: request
+// DATA from clients (http2-guard.ts) and response DATA from HTTP/2 upstreams
+// (upstream/http2-pool.ts), which a slow client leaves queued the same way.
 //
 // node:http2 hands each DATA payload to the stream as a view into the buffer
 // of the socket read it arrived in (node_http2.cc, Http2StreamListener::
@@ -18,7 +20,7 @@ import type * as http2 from "node:http2";
 
 type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
 
-export function detachDataChunks(stream: http2.ServerHttp2Stream): void {
+export function detachDataChunks(stream: http2.Http2Stream): void {
   const own = stream as unknown as { push: Push };
   const push = own.push;
   // node:http2 delivers every DATA payload through stream.push (stream_base_commons onStreamRead).

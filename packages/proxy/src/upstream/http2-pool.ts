@@ -15,6 +15,7 @@ import {
   type UpstreamRequest,
   type UpstreamStream,
 } from "./upstream-stream.js";
+import { detachDataChunks } from "../http/http2-detach-data.js";
 import { connectUpstreamTls, type UpstreamTls } from "../tls/upstream-tls.js";
 
 export interface ConnectionEvents {
@@ -111,6 +112,8 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
       };
       for (const k in req.headers) if (k !== "host" && req.headers[k] !== undefined) headers[k] = req.headers[k];
       const stream = st.session.request(headers, { endStream: req.body === null });
+      // A response chunk waits in the downstream's write queue while the client is slow: it must not pin its read.
+      detachDataChunks(stream);
       let started = false;
       let finished = false;
       let aborted = false;
