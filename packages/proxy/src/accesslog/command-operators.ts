@@ -31,6 +31,20 @@ const portOf = (address: string | undefined): number | null => {
 
 const orNull = <T>(v: T | undefined): T | null => (v === undefined || v === "" ? null : v);
 
+/** A byte of a header value that is not ASCII. */
+const NON_ASCII = /[\x80-\xff]/;
+
+/**
+ * A header value as the text its bytes spell. Header maps hold wire bytes one
+ * per character (latin1); a log line is text written as UTF-8, so a value's
+ * UTF-8 sequences are decoded here and leave the sink as the same bytes the
+ * client sent, as Envoy writes them. Bytes that are not UTF-8 become U+FFFD
+ * (Envoy writes them raw in text, octal-escaped in JSON).
+ */
+export function headerText(value: string): string {
+  return NON_ASCII.test(value) ? Buffer.from(value, "latin1").toString("utf8") : value;
+}
+
 /** `lookup` calls the StreamInfo's lookup as a method: an HTTP stream's reads its own header maps. */
 function headerOperator(arg: string, lookup: (info: StreamInfo, name: string) => string | undefined, fallback?: (name: string, info: StreamInfo) => string | undefined): ValueFn {
   const [main, alt] = arg.split("?").map((h) => h.trim().toLowerCase());
@@ -39,7 +53,7 @@ function headerOperator(arg: string, lookup: (info: StreamInfo, name: string) =>
     let v = lookup(info, main);
     if (v === undefined && alt) v = lookup(info, alt);
     if (v === undefined && fallback) v = fallback(main, info);
-    return v === undefined ? null : v;
+    return v === undefined ? null : headerText(v);
   };
 }
 
