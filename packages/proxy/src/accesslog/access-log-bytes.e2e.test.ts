@@ -15,7 +15,7 @@ import { parseCommandLine } from "../cli/parse-command-line.js";
 import { createProxyRuntime, type WeftProxyRuntime } from "../runtime/create-proxy-runtime.js";
 import { startProxy, type RunningProxy } from "../app/start-proxy.js";
 import { poller } from "../test-util/until.js";
-import { headerText } from "./command-operators.js";
+import { wireText } from "../http/wire-string.js";
 
 const run = promisify(execFile);
 const hasCurl = spawnSync("curl", ["--version"]).status === 0;
@@ -127,12 +127,12 @@ describe.skipIf(!hasCurl)("access log bytes (curl)", () => {
   }, 30_000);
 });
 
-describe("headerText()", () => {
+describe("wireText()", () => {
   it("decodes a header value's UTF-8 bytes and leaves ASCII alone", () => {
     const wire = (s: string) => Buffer.from(s, "utf8").toString("latin1");
-    expect(headerText("plain ascii")).toBe("plain ascii");
-    expect(headerText(wire("Zoë ☕"))).toBe("Zoë ☕");
+    expect(wireText("plain ascii")).toBe("plain ascii");
+    expect(wireText(wire("Zoë ☕"))).toBe("Zoë ☕");
     // A byte that starts no UTF-8 sequence (a latin1 client's é) can't be text: U+FFFD, as TextDecoder reads it.
-    expect(headerText("caf\u00e9")).toBe("caf\ufffd");
+    expect(wireText("caf\u00e9")).toBe("caf\ufffd");
   });
 });

@@ -3,6 +3,7 @@ import type { StreamInfo } from "../contracts.js";
 import { RESPONSE_FLAG_LONG_NAMES } from "./response-flags.js";
 import { compileStartTimeFormat } from "./start-time-format.js";
 import { tlsOperator } from "./tls-operators.js";
+import { wireText } from "../http/wire-string.js";
 
 /** A resolved value: strings and numbers are typed in JSON logs; null prints `-` in text, null in JSON. */
 export type LogValue = string | number | boolean | null | Record<string, unknown> | unknown[];
@@ -31,20 +32,6 @@ const portOf = (address: string | undefined): number | null => {
 
 const orNull = <T>(v: T | undefined): T | null => (v === undefined || v === "" ? null : v);
 
-/** A byte of a header value that is not ASCII. */
-const NON_ASCII = /[\x80-\xff]/;
-
-/**
- * A header value as the text its bytes spell. Header maps hold wire bytes one
- * per character (latin1); a log line is text written as UTF-8, so a value's
- * UTF-8 sequences are decoded here and leave the sink as the same bytes the
- * client sent, as Envoy writes them. Bytes that are not UTF-8 become U+FFFD
- * (Envoy writes them raw in text, octal-escaped in JSON).
- */
-export function headerText(value: string): string {
-  return NON_ASCII.test(value) ? Buffer.from(value, "latin1").toString("utf8") : value;
-}
-
 /** `lookup` calls the StreamInfo's lookup as a method: an HTTP stream's reads its own header maps. */
 function headerOperator(arg: string, lookup: (info: StreamInfo, name: string) => string | undefined, fallback?: (name: string, info: StreamInfo) => string | undefined): ValueFn {
   const [main, alt] = arg.split("?").map((h) => h.trim().toLowerCase());
@@ -53,7 +40,9 @@ function headerOperator(arg: string, lookup: (info: StreamInfo, name: string) =>
     let v = lookup(info, main);
     if (v === undefined && alt) v = lookup(info, alt);
     if (v === undefined && fallback) v = fallback(main, info);
-    return v === undefined ? null : headerText(v);
+    // Header maps hold wire bytes one per character; the line is text written as UTF-8, so a value's
+    // UTF-8 leaves the sink as the bytes the peer sent, as Envoy writes them.
+    return v === undefined ? null : wireText(v);
   };
 }
 

@@ -7,6 +7,7 @@ import type { PathMatcher } from "@weft/xds-api/gen/envoy/type/matcher/v3/path_p
 import type { CidrRange } from "@weft/xds-api/gen/envoy/config/core/v3/address_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
 import { headerValue } from "../http/request-context.js";
+import { wireText } from "../http/wire-string.js";
 import { cidrContains, compileCidr } from "../listener/cidr.js";
 import { compileRegexMatcher, compileStringMatcher, type StringPredicate } from "../runtime/string-matcher.js";
 import { ipOf, portOf, type AuthzMatch } from "./authz-input.js";
@@ -94,7 +95,8 @@ export function compileRbacHeader(h: HeaderMatcher, res: string, field: string):
       return false;
     }
     if (present !== undefined) return present !== invert;
-    return test(v) !== invert;
+    // Config text is Unicode, the value wire bytes: compare text with text (http/wire-string.ts).
+    return test(wireText(v)) !== invert;
   };
 }
 

@@ -2,6 +2,7 @@
 import type { RouteMatch, HeaderMatcher, QueryParameterMatcher } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
 import { headerValue, type RequestContext } from "../http/request-context.js";
+import { wireText } from "../http/wire-string.js";
 import { compileFullRegex, compileRegexMatcher, compileStringMatcher, type StringPredicate } from "../runtime/string-matcher.js";
 
 export type RouteMatcher = (ctx: RequestContext) => boolean;
@@ -128,6 +129,8 @@ export function compileHeaderMatcher(h: HeaderMatcher, res: string, field: strin
   return (ctx) => {
     let v = headerValue(ctx, name);
     if (v === undefined && missingEmpty) v = "";
+    // Config text is Unicode, the value wire bytes: compare text with text (a client's UTF-8 "Zoë" matches "Zoë").
+    else if (v !== undefined) v = wireText(v);
     // invert_match does not apply to a missing header unless treat_missing_header_as_empty (Envoy).
     if (v === undefined && invert && s.case !== "presentMatch") return false;
     return test(v) !== invert;
