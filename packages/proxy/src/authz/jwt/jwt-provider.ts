@@ -14,6 +14,7 @@ import { setMetadata } from "../authz-input.js";
 import { compileJwksSource, type JwksFetchStats, type JwksSource } from "./jwks-source.js";
 import { checkTime, parseJwt, verifySignature, type ParsedJwt } from "./jwt-verify.js";
 import { JwtStatus, type JwtStatusText } from "./jwt-status.js";
+import { utf8WireString } from "../../http/wire-string.js";
 
 export const JWT_AUTHN_METADATA = "envoy.filters.http.jwt_authn";
 
@@ -147,7 +148,8 @@ export function compileProvider(
       }
       for (const c of claimHeaders) {
         const v = claimHeaderValue(claimAt(jwt.payload, c.claim));
-        if (v !== undefined) ctx.headers[c.header] = v;
+        // A claim is text; a header value is bytes, one per character: send its UTF-8, as Envoy does.
+        if (v !== undefined) ctx.headers[c.header] = utf8WireString(v);
       }
       if (p.payloadInMetadata) setMetadata(ctx, JWT_AUTHN_METADATA, { [p.payloadInMetadata]: jwt.payload });
       if (p.headerInMetadata) setMetadata(ctx, JWT_AUTHN_METADATA, { [p.headerInMetadata]: jwt.header });

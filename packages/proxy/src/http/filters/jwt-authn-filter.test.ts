@@ -60,7 +60,7 @@ describe("envoy.filters.http.jwt_authn", () => {
             remote_jwks: { http_uri: { uri: `http://jwks.local:${portOf(jwksServer)}/.well-known/jwks.json`, cluster: "jwks", timeout: "2s" }, cache_duration: "300s" },
             forward: false,
             forward_payload_header: "x-jwt-payload",
-            claim_to_headers: [{ header_name: "x-jwt-sub", claim_name: "sub" }, { header_name: "x-jwt-group", claim_name: "org.group" }],
+            claim_to_headers: [{ header_name: "x-jwt-sub", claim_name: "sub" }, { header_name: "x-jwt-group", claim_name: "org.group" }, { header_name: "x-jwt-name", claim_name: "name" }],
             payload_in_metadata: ISS,
           },
         },
@@ -159,6 +159,14 @@ describe("envoy.filters.http.jwt_authn", () => {
     expect((await get(h.port("main"), "/secure/x", { authorization: `Bearer ${good({}, esKey)}` })).status).toBe(200);
     // The JWKS was fetched once and cached.
     expect(jwksFetches).toBe(1);
+  });
+
+  it("a claim that is not ASCII reaches the upstream as its UTF-8 bytes", async () => {
+    const r = await get(h.port("main"), "/secure/x", { authorization: `Bearer ${good({ name: "José Ñúñez" })}` });
+    expect(r.status, r.body).toBe(200);
+    // node:http hands the upstream its header bytes one per character (latin1).
+    const raw = (JSON.parse(r.body) as Record<string, string>)["x-jwt-name"]!;
+    expect(Buffer.from(raw, "latin1").toString("utf8")).toBe("José Ñúñez");
   });
 
   it("a missing token passes jwt_authn; the RBAC then denies the protected path (403) and allows the open one", async () => {
