@@ -30,6 +30,12 @@ describe("x-forwarded-client-cert", () => {
     expect(s.endsWith(';Subject="";URI=spiffe://cluster.local/ns/istio-demo/sa/sleep;DNS=sleep.local;DNS=sleep2.local')).toBe(true);
   });
 
+  it("carries a subject that is not ASCII as its UTF-8 bytes (one per character, as header values travel)", () => {
+    const s = clientCertDetails({ ...TLS, peerSubject: "CN=José,O=Ünïcode" }, ["Subject"]);
+    const subject = /Subject="([^"]*)"/.exec(s)![1]!;
+    expect(Buffer.from(subject, "latin1").toString("utf8")).toBe("CN=José,O=Ünïcode");
+  });
+
   const modes: Array<[ForwardClientCert, number]> = [["SANITIZE", 0], ["FORWARD_ONLY", 1], ["APPEND_FORWARD", 2], ["SANITIZE_SET", 3], ["ALWAYS_FORWARD_ONLY", 4]];
   const mine = clientCertDetails(TLS, ISTIO.details);
   const expectations: Record<ForwardClientCert, { mtls: string | undefined; plain: string | undefined }> = {

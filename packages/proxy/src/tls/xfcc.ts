@@ -6,6 +6,7 @@
 // Cert, Chain, Subject, URI, DNS.
 import type { HttpConnectionManager } from "@weft/xds-api/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js";
 import type { DownstreamTls } from "../listener/conn-info.js";
+import { utf8WireString } from "../http/wire-string.js";
 
 export type ForwardClientCert = "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
 export type ClientCertDetail = "Cert" | "Chain" | "Subject" | "URI" | "DNS";
@@ -42,7 +43,8 @@ export function clientCertDetails(tls: DownstreamTls, details: readonly ClientCe
         out.push(`Chain="${encodeURIComponent(tls.peerChainPem ?? tls.peerCertPem ?? "")}"`);
         break;
       case "Subject":
-        out.push(`Subject="${tls.peerSubject}"`);
+        // A subject is text (a CN may be "José"); the header carries its UTF-8 bytes, as Envoy's does.
+        out.push(`Subject="${utf8WireString(tls.peerSubject)}"`);
         break;
       case "URI":
         out.push(`URI=${tls.peerUriSan ?? ""}`);
