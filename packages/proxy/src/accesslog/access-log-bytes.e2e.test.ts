@@ -15,6 +15,7 @@ import { parseCommandLine } from "../cli/parse-command-line.js";
 import { createProxyRuntime, type WeftProxyRuntime } from "../runtime/create-proxy-runtime.js";
 import { startProxy, type RunningProxy } from "../app/start-proxy.js";
 import { poller } from "../test-util/until.js";
+import { httpListener, staticCluster } from "../test-util/runtime-harness.js";
 import { wireText } from "../http/wire-string.js";
 
 const run = promisify(execFile);
@@ -33,43 +34,14 @@ function bootstrap(upstreamPort: number): string {
     name: "envoy.access_loggers.file",
     typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", path, log_format: format },
   });
+  const routes = [{ name: "all", domains: ["*"], routes: [{ name: "rüte", match: { prefix: "/" }, route: { cluster: "app" } }] }];
+  const accessLog = [
+    fileLog(textLog, { text_format_source: { inline_string: 'ua="%REQ(USER-AGENT)%" x="%REQ(X-NAME)%" route=%ROUTE_NAME% « %RESP(X-REPLY)% »\n' } }),
+    fileLog(jsonLog, { json_format: { ua: "%REQ(USER-AGENT)%", name: "%REQ(X-NAME)%", route: "%ROUTE_NAME%", reply: "%RESP(X-REPLY)%", note: "né %PROTOCOL%" } }),
+  ];
   return JSON.stringify({
     node: { id: "sidecar~127.0.0.1~bytes.default~default.svc.cluster.local", cluster: "bytes.default" },
-    static_resources: {
-      listeners: [
-        {
-          name: "http_in",
-          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [
-            {
-              filters: [
-                {
-                  name: "envoy.filters.network.http_connection_manager",
-                  typed_config: {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                    stat_prefix: "in",
-                    route_config: { virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ name: "rüte", match: { prefix: "/" }, route: { cluster: "app" } }] }] },
-                    http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
-                    access_log: [
-                      fileLog(textLog, { text_format_source: { inline_string: 'ua="%REQ(USER-AGENT)%" x="%REQ(X-NAME)%" route=%ROUTE_NAME% « %RESP(X-REPLY)% »\n' } }),
-                      fileLog(jsonLog, { json_format: { ua: "%REQ(USER-AGENT)%", name: "%REQ(X-NAME)%", route: "%ROUTE_NAME%", reply: "%RESP(X-REPLY)%", note: "né %PROTOCOL%" } }),
-                    ],
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      ],
-      clusters: [
-        {
-          name: "app",
-          type: "STATIC",
-          connect_timeout: "1s",
-          load_assignment: { cluster_name: "app", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: upstreamPort } } } }] }] },
-        },
-      ],
-    },
+    static_resources: { listeners: [httpListener("http_in", routes, { access_log: accessLog })], clusters: [staticCluster("app", [upstreamPort])] },
   });
 }
 
