@@ -154,7 +154,11 @@ function compileQueryMatcher(q: QueryParameterMatcher, res: string, field: strin
   return (params) => params.has(name);
 }
 
-/** First value of each query parameter, percent-decoded (Envoy matches decoded values). */
+/**
+ * First value of each query parameter, as it appears in the path: Envoy's router and its query
+ * hash policy read them with QueryParamsMulti::parseQueryString, which does not percent-decode
+ * (`exact: "a b"` does not match `?q=a%20b`; `exact: "a%20b"` does).
+ */
 export function parseQuery(path: string): Map<string, string> {
   const out = new Map<string, string>();
   const q = path.indexOf("?");
@@ -164,18 +168,10 @@ export function parseQuery(path: string): Map<string, string> {
   for (const part of qs.split("&")) {
     if (!part) continue;
     const eq = part.indexOf("=");
-    const k = safeDecode(eq < 0 ? part : part.slice(0, eq));
-    if (!out.has(k)) out.set(k, eq < 0 ? "" : safeDecode(part.slice(eq + 1)));
+    const k = eq < 0 ? part : part.slice(0, eq);
+    if (!out.has(k)) out.set(k, eq < 0 ? "" : part.slice(eq + 1));
   }
   return out;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 export { compileFullRegex };

@@ -94,6 +94,10 @@ describe("selectRoute()", () => {
     [{ path: "/h", method: "PUT", headers: { "x-user": "bot" } }, "hdr-regex"],
     [{ path: "/q?v=2" }, "query"],
     [{ path: "/q?v=3&debug" }, "query-present"],
+    // Values are matched as they appear in the path, not percent-decoded (Envoy's parseQueryString).
+    [{ path: "/q?v=%32" }, "catch-all"],
+    [{ path: "/q?%76=2" }, "catch-all"],
+    [{ path: "/q?v=2&v=3" }, "query"],
     [{ path: "/q?v=3" }, "catch-all"],
   ] as const)("%o → %s", (req, want) => {
     const ctx = request({ ...req, headers: { ...(req as { headers?: Record<string, string> }).headers } });
