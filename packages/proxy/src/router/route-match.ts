@@ -60,11 +60,12 @@ export function compileRouteMatch(
       throw new ResourceRejectedError(res, field, `path specifier ${String(ps.case)} is not supported`);
   }
   if (m.runtimeFraction) report("route.match.runtime_fraction", "runtime is not implemented; the route always matches");
-  if (m.grpc) report("route.match.grpc", "not implemented; ignored");
   if (m.tlsContext) report("route.match.tls_context", "not implemented; ignored");
   if (m.dynamicMetadata.length) report("route.match.dynamic_metadata", "not implemented; ignored");
 
   const headers = m.headers.map((h, i) => compileHeaderMatcher(h, res, `${field}.headers[${i}]`));
+  // grpc: {} — only gRPC requests match (Envoy's Grpc::Common::isGrpcRequestHeaders).
+  if (m.grpc) headers.unshift(isGrpcRequest);
   const query = m.queryParameters.map((q, i) => compileQueryMatcher(q, res, `${field}.query_parameters[${i}]`));
   if (headers.length === 0 && query.length === 0) return path;
   return (ctx) => {
@@ -135,6 +136,14 @@ export function compileHeaderMatcher(h: HeaderMatcher, res: string, field: strin
     if (v === undefined && invert && s.case !== "presentMatch") return false;
     return test(v) !== invert;
   };
+}
+
+/** A gRPC request: content-type application/grpc, alone or followed by "+" or ";" (grpc-web is not). */
+function isGrpcRequest(ctx: RequestContext): boolean {
+  const t = headerValue(ctx, "content-type");
+  if (t === undefined || !t.startsWith("application/grpc")) return false;
+  const next = t.charCodeAt(16);
+  return t.length === 16 || next === 0x2b /* + */ || next === 0x3b /* ; */;
 }
 
 type QueryPredicate = (params: Map<string, string>) => boolean;

@@ -68,6 +68,7 @@ const routes = routeConfig({
         { name: "hdr-invert", match: { prefix: "/h", headers: [{ name: "x-user", string_match: { prefix: "bot" }, invert_match: true }] }, route: { cluster: "c" } },
         { name: "hdr-regex", match: { prefix: "/h", headers: [{ name: ":method", safe_regex_match: { regex: "P(UT|OST)" } }] }, route: { cluster: "c" } },
         { name: "query", match: { prefix: "/q", query_parameters: [{ name: "v", string_match: { exact: "2" } }] }, route: { cluster: "c" } },
+        { name: "grpc", match: { prefix: "/pkg.Svc/", grpc: {} }, route: { cluster: "c" } },
         { name: "query-present", match: { prefix: "/q", query_parameters: [{ name: "debug", present_match: true }] }, route: { cluster: "c" } },
         { name: "catch-all", match: { prefix: "/" }, route: { cluster: "c" } },
       ],
@@ -98,6 +99,13 @@ describe("selectRoute()", () => {
     [{ path: "/q?v=%32" }, "catch-all"],
     [{ path: "/q?%76=2" }, "catch-all"],
     [{ path: "/q?v=2&v=3" }, "query"],
+    // grpc: {} matches gRPC content types only.
+    [{ path: "/pkg.Svc/Call", headers: { "content-type": "application/grpc" } }, "grpc"],
+    [{ path: "/pkg.Svc/Call", headers: { "content-type": "application/grpc+proto" } }, "grpc"],
+    [{ path: "/pkg.Svc/Call", headers: { "content-type": "application/grpc;charset=utf-8" } }, "grpc"],
+    [{ path: "/pkg.Svc/Call", headers: { "content-type": "application/grpc-web" } }, "catch-all"],
+    [{ path: "/pkg.Svc/Call", headers: { "content-type": "application/json" } }, "catch-all"],
+    [{ path: "/pkg.Svc/Call" }, "catch-all"],
     [{ path: "/q?v=3" }, "catch-all"],
   ] as const)("%o → %s", (req, want) => {
     const ctx = request({ ...req, headers: { ...(req as { headers?: Record<string, string> }).headers } });
