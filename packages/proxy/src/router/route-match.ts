@@ -19,6 +19,7 @@ export function compileRouteMatch(
   res: string,
   field: string,
   report: (field: string, detail?: string) => void,
+  random: () => number = Math.random,
 ): RouteMatcher {
   const cs = m.caseSensitive ?? true;
   let path: RouteMatcher;
@@ -59,7 +60,13 @@ export function compileRouteMatch(
     default:
       throw new ResourceRejectedError(res, field, `path specifier ${String(ps.case)} is not supported`);
   }
-  if (m.runtimeFraction) report("route.match.runtime_fraction", "runtime is not implemented; the route always matches");
+  if (m.runtimeFraction) {
+    // Without runtime overrides Envoy takes default_value: the route matches that fraction of requests.
+    if (m.runtimeFraction.runtimeKey) report("route.match.runtime_fraction.runtime_key", "runtime overrides are not implemented; default_value applies");
+    const byPath = path;
+    const inFraction = compileRuntimeFraction(m.runtimeFraction.defaultValue, random);
+    path = (ctx) => byPath(ctx) && inFraction(ctx);
+  }
   if (m.tlsContext) report("route.match.tls_context", "not implemented; ignored");
   if (m.dynamicMetadata.length) report("route.match.dynamic_metadata", "not implemented; ignored");
 
@@ -135,6 +142,25 @@ export function compileHeaderMatcher(h: HeaderMatcher, res: string, field: strin
     // invert_match does not apply to a missing header unless treat_missing_header_as_empty (Envoy).
     if (v === undefined && invert && s.case !== "presentMatch") return false;
     return test(v) !== invert;
+  };
+}
+
+const DENOMINATORS = [100, 10_000, 1_000_000];
+/** One random integer per request, shared by every runtime_fraction it meets (Envoy's per-stream random value). */
+const streamRandom = new WeakMap<RequestContext, number>();
+
+/**
+ * runtime_fraction's default_value (a FractionalPercent): the request is in when its random value
+ * modulo the denominator is below the numerator. One value per request, as in Envoy, so "route A
+ * at 50 %, route B at 50 %" sends half to A and none to B — B sees the same value A refused.
+ */
+function compileRuntimeFraction(p: { numerator: number; denominator: number } | undefined, random: () => number): (ctx: RequestContext) => boolean {
+  const numerator = p?.numerator ?? 0;
+  const denominator = DENOMINATORS[p?.denominator ?? 0] ?? 100;
+  return (ctx) => {
+    let r = streamRandom.get(ctx);
+    if (r === undefined) streamRandom.set(ctx, (r = Math.floor(random() * 2 ** 52)));
+    return r % denominator < numerator;
   };
 }
 

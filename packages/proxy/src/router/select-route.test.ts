@@ -159,3 +159,50 @@ describe("selectCluster() and computeHash()", () => {
     expect(computeHash(spec.hashPolicy, request({ remoteIp: "10.0.0.1" }))).not.toBe(computeHash(spec.hashPolicy, request({ remoteIp: "10.0.0.2" })));
   });
 });
+
+describe("runtime_fraction route matches", () => {
+  const fraction = (numerator: number, denominator = "HUNDRED") => ({ runtime_fraction: { default_value: { numerator, denominator }, runtime_key: "routing.canary" } });
+  const reports: string[] = [];
+  const rc = routeConfig(
+    {
+      name: "rf",
+      virtual_hosts: [
+        {
+          name: "all",
+          domains: ["*"],
+          routes: [
+            { name: "a", match: { prefix: "/", ...fraction(25) }, route: { cluster: "a" } },
+            // Same per-request value as route a: it refuses exactly what a refused, so it never matches.
+            { name: "b", match: { prefix: "/", ...fraction(25) }, route: { cluster: "b" } },
+            { name: "c", match: { prefix: "/", ...fraction(50) }, route: { cluster: "c" } },
+            { name: "rest", match: { prefix: "/" }, route: { cluster: "d" } },
+          ],
+        },
+      ],
+    },
+    reports,
+  );
+
+  it("matches default_value's share of requests, with one random value per request (Envoy's)", () => {
+    const n = 20_000;
+    const seen: Record<string, number> = { a: 0, b: 0, c: 0, rest: 0 };
+    for (let i = 0; i < n; i++) seen[selectRoute(rc, request({ path: "/" }))!.name!]++;
+    expect(seen.a / n).toBeGreaterThan(0.22);
+    expect(seen.a / n).toBeLessThan(0.28);
+    expect(seen.b).toBe(0);
+    // c takes the values in [25, 50) of 100 that a refused: another quarter.
+    expect(seen.c / n).toBeGreaterThan(0.22);
+    expect(seen.c / n).toBeLessThan(0.28);
+    expect(seen.rest / n).toBeGreaterThan(0.47);
+    expect(reports.join("\n")).toMatch(/runtime_fraction\.runtime_key/);
+  });
+
+  it("reads the denominator (2 500 of TEN_THOUSAND is a quarter)", () => {
+    const one = routeConfig({ name: "d", virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ name: "q", match: { prefix: "/", ...fraction(2500, "TEN_THOUSAND") }, route: { cluster: "q" } }] }] });
+    let hits = 0;
+    for (let i = 0; i < 20_000; i++) if (selectRoute(one, request({ path: "/" }))) hits++;
+    expect(hits / 20_000).toBeGreaterThan(0.22);
+    expect(hits / 20_000).toBeLessThan(0.28);
+  });
+});
+

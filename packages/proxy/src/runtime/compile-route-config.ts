@@ -53,6 +53,8 @@ export interface CompiledRouteConfig {
 export interface RouteCompileDeps {
   filters: HttpFilterRegistry;
   report(field: string, detail?: string): void;
+  /** For runtime_fraction route matches; Math.random when absent. */
+  random?: () => number;
 }
 
 export function compileRouteConfig(rc: RouteConfiguration, deps: RouteCompileDeps, nameOverride?: string): CompiledRouteConfig {
@@ -163,7 +165,7 @@ function compileRoute(
   }
   return {
     name: r.name,
-    match: compileRouteMatch(r.match, res, `${field}.match`, deps.report),
+    match: compileRouteMatch(r.match, res, `${field}.match`, deps.report, deps.random),
     matchedPrefix: r.match.pathSpecifier.case === "prefix" || r.match.pathSpecifier.case === "pathSeparatedPrefix" || r.match.pathSpecifier.case === "path" ? r.match.pathSpecifier.value : undefined,
     action,
     requestHeaders: compileHeaderMutation(r.requestHeadersToAdd, r.requestHeadersToRemove, res, `${field}.request_headers`, deps.report),

@@ -335,7 +335,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
         case TypeUrl.RouteConfiguration: {
           const compiled = u.resources.map((r) => {
             const rc: RouteConfiguration = decode(r, RouteConfigurationSchema);
-            return { ...r, value: compileRouteConfig(rc, { filters, report }, r.name) };
+            return { ...r, value: compileRouteConfig(rc, { filters, report, random }, r.name) };
           });
           for (const c of compiled) routes.set(c.name, { name: c.name, version: c.version, lastUpdated: new Date(), resource: c.resource, static: false, value: c.value });
           for (const n of u.removed) routes.delete(n);
