@@ -23,6 +23,8 @@ export interface HcmConfig {
   filters: HttpFilter[];
   streamIdleTimeoutMs: number;
   requestTimeoutMs: number;
+  /** common_http_protocol_options.max_stream_duration; 0 = none. A route's max_stream_duration overrides it. */
+  maxStreamDurationMs: number;
   requestHeadersTimeoutMs: number;
   idleTimeoutMs: number;
   drainTimeoutMs: number;
@@ -135,6 +137,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     filters,
     streamIdleTimeoutMs: durationMs(hcm.streamIdleTimeout, 300_000),
     requestTimeoutMs: durationMs(hcm.requestTimeout, 0),
+    maxStreamDurationMs: durationMs(hcm.commonHttpProtocolOptions?.maxStreamDuration, 0),
     requestHeadersTimeoutMs: limits.requestHeadersTimeoutMs,
     idleTimeoutMs: durationMs(hcm.commonHttpProtocolOptions?.idleTimeout, 3_600_000),
     drainTimeoutMs: durationMs(hcm.drainTimeout, 5000),

@@ -14,6 +14,7 @@ export interface HcmStats {
   rqTime: Histogram;
   rqTimeout: Counter;
   rqIdleTimeout: Counter;
+  rqMaxDurationReached: Counter;
   rqHttp1: Counter;
   rqHttp2: Counter;
   cxTotal: Counter;
@@ -38,6 +39,7 @@ export function createHcmStats(store: StatsStore, prefix: string): HcmStats {
     rqTime: store.histogram(p + "downstream_rq_time", "milliseconds"),
     rqTimeout: store.counter(p + "downstream_rq_timeout"),
     rqIdleTimeout: store.counter(p + "downstream_rq_idle_timeout"),
+    rqMaxDurationReached: store.counter(p + "downstream_rq_max_duration_reached"),
     rqHttp1: store.counter(p + "downstream_rq_http1_total"),
     rqHttp2: store.counter(p + "downstream_rq_http2_total"),
     cxTotal: store.counter(p + "downstream_cx_total"),

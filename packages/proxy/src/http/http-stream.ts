@@ -10,6 +10,7 @@ import { selectRoute } from "../router/select-route.js";
 import { applyHeaderMutation, type HeaderMutation } from "../router/header-mutation.js";
 import type { RedirectSpec } from "../router/route-action.js";
 import { forwardUpstream, type ForwardHooks, type UpstreamCall } from "../router/forward.js";
+import { streamDurationMs } from "./stream-duration.js";
 
 const GRPC_STATUS_BY_HTTP: Record<number, string> = { 400: "13", 401: "16", 403: "7", 404: "12", 429: "14", 502: "14", 503: "14", 504: "14" };
 
@@ -27,6 +28,7 @@ class HttpExchange implements ForwardHooks, StreamListener {
   private done = false;
   private upstream: UpstreamCall | undefined = undefined;
   private requestTimer: NodeJS.Timeout | undefined = undefined;
+  private durationTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     private readonly ds: Downstream,
@@ -55,6 +57,8 @@ class HttpExchange implements ForwardHooks, StreamListener {
       const routeIdle = route?.action.kind === "route" ? route.action.idleTimeoutMs : 0;
       this.armIdleTimeout(routeIdle > 0 ? routeIdle : rt.config.streamIdleTimeoutMs);
       if (route) ctx.info.routeName = route.name;
+      const limitMs = streamDurationMs(route?.action.kind === "route" ? route.action.maxStreamDuration : undefined, rt.config.maxStreamDurationMs, ctx.headers["grpc-timeout"]);
+      if (limitMs !== undefined) this.durationTimer = setTimeout(maxDurationReached, Math.max(0, limitMs - (Date.now() - ctx.info.startTime)), this);
       this.runFilters(0);
     } catch (err) {
       this.failed(err);
@@ -65,6 +69,7 @@ class HttpExchange implements ForwardHooks, StreamListener {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.requestTimer);
+    clearTimeout(this.durationTimer);
     const info = this.ctx.info;
     const stats = this.rt.stats;
     info.durationMs = Date.now() - info.startTime;
@@ -125,7 +130,7 @@ class HttpExchange implements ForwardHooks, StreamListener {
       // Envoy turns local replies to gRPC requests into trailers-only responses.
       headers = {
         "content-type": "application/grpc",
-        "grpc-status": GRPC_STATUS_BY_HTTP[r.status] ?? "2",
+        "grpc-status": r.grpcStatus ?? GRPC_STATUS_BY_HTTP[r.status] ?? "2",
         "grpc-message": encodeURIComponent(r.body || r.details),
       };
       status = 200;
@@ -165,6 +170,15 @@ class HttpExchange implements ForwardHooks, StreamListener {
     this.rt.stats.rqTimeout.inc();
     this.upstream?.abort();
     this.localReply(LocalReplies.requestTimeout());
+  }
+
+  /** max_stream_duration (the route's, else the HCM's) or the request's grpc-timeout ran out. */
+  maxDurationReached(): void {
+    if (this.done) return;
+    this.rt.stats.rqMaxDurationReached.inc();
+    this.upstream?.abort();
+    const body = this.ds.body;
+    this.localReply(LocalReplies.maxDurationTimeout(!body || body.readableEnded));
   }
 
   /** stream_idle_timeout (or the route's idle_timeout, which overrides it): no activity in either direction. */
@@ -231,6 +245,10 @@ class HttpExchange implements ForwardHooks, StreamListener {
     }
     this.upstream = forwardUpstream(ctx, this.ds, action, route, rc, rt, this);
   }
+}
+
+function maxDurationReached(x: HttpExchange): void {
+  x.maxDurationReached();
 }
 
 function requestTimedOut(x: HttpExchange): void {

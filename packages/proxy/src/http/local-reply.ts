@@ -8,6 +8,8 @@ export interface LocalReply {
   /** Response flag to record (NR, UH, UF…), if any. */
   flag?: string;
   headers?: Record<string, string>;
+  /** grpc-status of the trailers-only reply to a gRPC request, when not the one the HTTP status maps to. */
+  grpcStatus?: string;
 }
 
 export const LocalReplies = {
@@ -46,5 +48,7 @@ export const LocalReplies = {
   directResponse: (status: number, body: string): LocalReply => ({ status, body, details: "direct_response" }),
   streamIdleTimeout: (): LocalReply => ({ status: 408, body: "stream timeout", details: "stream_idle_timeout" }),
   requestTimeout: (): LocalReply => ({ status: 408, body: "request timeout", details: "request_overall_timeout" }),
+  /** max_stream_duration or a grpc-timeout reached: 504 once the request is complete, 408 before; DEADLINE_EXCEEDED to gRPC. */
+  maxDurationTimeout: (requestComplete: boolean): LocalReply => ({ status: requestComplete ? 504 : 408, body: "downstream duration timeout", details: "max_duration_timeout", grpcStatus: "4" }),
   requestHeadersTimeout: (): LocalReply => ({ status: 408, body: "request headers timeout", details: "request_header_timeout" }),
 };

@@ -45,6 +45,15 @@ export interface RouteForwardSpec {
   mirrors: MirrorPolicySpec[];
   /** Route per_request_buffer_limit_bytes: how much request body is kept for retries and mirrors. */
   bufferLimitBytes?: number;
+  /** RouteAction.max_stream_duration, when set (http/stream-duration.ts reads it). */
+  maxStreamDuration?: StreamDurationSpec;
+}
+
+/** RouteAction.max_stream_duration in ms; a field left unset is undefined (0 is "no limit" / "no cap"). */
+export interface StreamDurationSpec {
+  maxMs?: number;
+  grpcHeaderMaxMs?: number;
+  grpcHeaderOffsetMs?: number;
 }
 
 export interface RedirectSpec {
@@ -189,7 +198,11 @@ function compileForward(ra: RouteAction, res: string, field: string, report: (fi
       disableShadowHostSuffixAppend: m.disableShadowHostSuffixAppend,
     });
   });
-  if (ra.maxStreamDuration) report("route.max_stream_duration", "not implemented");
+  const msd = ra.maxStreamDuration;
+  if (msd) {
+    const ms = (d: typeof msd.maxStreamDuration) => (d ? durationMs(d, 0) : undefined);
+    spec.maxStreamDuration = { maxMs: ms(msd.maxStreamDuration), grpcHeaderMaxMs: ms(msd.grpcTimeoutHeaderMax), grpcHeaderOffsetMs: ms(msd.grpcTimeoutHeaderOffset) };
+  }
   if (ra.hedgePolicy) report("route.hedge_policy", "not implemented");
   if (ra.rateLimits.length) report("route.rate_limits", "not implemented");
   return spec;
