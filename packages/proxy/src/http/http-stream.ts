@@ -91,7 +91,14 @@ class HttpExchange implements ForwardHooks, StreamListener {
   finishResponseHeaders(status: number, headers: Headers, weighted?: { responseHeaders: HeaderMutation }): void {
     const { ctx, rt } = this;
     for (const f of rt.config.filters) f.encodeHeaders?.(ctx, status, headers);
-    if (ctx.extraResponseHeaders) for (const k in ctx.extraResponseHeaders) headers[k] = ctx.extraResponseHeaders[k];
+    if (ctx.extraResponseHeaders) {
+      for (const k in ctx.extraResponseHeaders) {
+        const v = ctx.extraResponseHeaders[k];
+        // set-cookie can't be folded or replaced: the proxy's cookies join the upstream's.
+        const prev = k === "set-cookie" ? headers[k] : undefined;
+        headers[k] = prev === undefined || v === undefined ? v : [...(typeof prev === "string" ? [prev] : prev), ...(typeof v === "string" ? [v] : v)];
+      }
+    }
     const r = ctx.route;
     if (weighted) applyHeaderMutation(headers, weighted.responseHeaders, ctx);
     if (r) applyHeaderMutation(headers, r.responseHeaders, ctx);

@@ -20,9 +20,17 @@ export interface WeightedClusterSpec {
 
 export type HashPolicySpec =
   | { kind: "header"; name: string; terminal: boolean }
-  | { kind: "cookie"; name: string; terminal: boolean }
+  | { kind: "cookie"; name: string; terminal: boolean; generate?: GeneratedCookie }
   | { kind: "source_ip"; terminal: boolean }
   | { kind: "query"; name: string; terminal: boolean };
+
+/** hash_policy cookie with a ttl: the cookie the proxy sets when the request has none (router/hash-cookie.ts). */
+export interface GeneratedCookie {
+  /** Max-Age in seconds; 0 makes it a session cookie. */
+  ttlSeconds: number;
+  path: string;
+  attributes: Array<{ name: string; value: string }>;
+}
 
 export interface RouteForwardSpec {
   kind: "route";
@@ -176,8 +184,9 @@ function compileForward(ra: RouteAction, res: string, field: string, report: (fi
     const terminal = h.terminal;
     if (p.case === "header") spec.hashPolicy.push({ kind: "header", name: p.value.headerName.toLowerCase(), terminal });
     else if (p.case === "cookie") {
-      if (p.value.ttl) report("route.hash_policy.cookie.ttl", "cookie generation is not implemented; only existing cookies are hashed");
-      spec.hashPolicy.push({ kind: "cookie", name: p.value.name, terminal });
+      const c = p.value;
+      const generate = c.ttl ? { ttlSeconds: Math.floor(durationMs(c.ttl, 0) / 1000), path: c.path, attributes: c.attributes.map((a) => ({ name: a.name, value: a.value })) } : undefined;
+      spec.hashPolicy.push({ kind: "cookie", name: c.name, terminal, generate });
     } else if (p.case === "connectionProperties") {
       if (p.value.sourceIp) spec.hashPolicy.push({ kind: "source_ip", terminal });
     } else if (p.case === "queryParameter") spec.hashPolicy.push({ kind: "query", name: p.value.name, terminal });

@@ -4,6 +4,7 @@ import type { CompiledRoute, CompiledRouteConfig, CompiledVirtualHost } from "..
 import type { RequestContext } from "../http/request-context.js";
 import type { HashPolicySpec, RouteForwardSpec } from "./route-action.js";
 import { hash32 } from "../upstream/hash.js";
+import { setHashCookie } from "./hash-cookie.js";
 import { parseQuery } from "./route-match.js";
 
 /** Strips `:port` from an authority (IPv6-aware), as ignore_port_in_host_matching does. */
@@ -70,6 +71,8 @@ export function computeHash(policies: HashPolicySpec[], ctx: RequestContext): nu
       }
       case "cookie":
         key = readCookie(ctx.headers.cookie, p.name);
+        // Envoy hashes a cookie it generates when the request has none, and sets it on the response.
+        if (key === undefined && p.generate) key = setHashCookie(ctx, p.name, p.generate);
         break;
       case "source_ip":
         key = ctx.downstreamRemoteIp;
@@ -87,13 +90,16 @@ export function computeHash(policies: HashPolicySpec[], ctx: RequestContext): nu
   return acc;
 }
 
+/** A cookie's value, without the double quotes a generated one carries (Envoy's parseCookieValue). */
 function readCookie(header: string | string[] | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   const all = typeof header === "string" ? header : header.join("; ");
   for (const part of all.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (part.slice(0, eq).trim() !== name) continue;
+    const v = part.slice(eq + 1).trim();
+    return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
   }
   return undefined;
 }
