@@ -1,7 +1,9 @@
 // envoy.config.cluster.v3.Cluster → ClusterConfig. The only place that reads
 // Cluster protos; everything after this works on plain objects.
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { isFieldSet } from "@bufbuild/protobuf";
 import {
+  ClusterSchema,
   Cluster_DiscoveryType,
   Cluster_LbPolicy,
   type Cluster,
@@ -197,9 +199,38 @@ export function compileCluster(
   }
   cfg.transport = compileClusterTransport(c, report);
   if (c.lbSubsetConfig) report("cluster.lb_subset_config", "not yet implemented");
+  reportUnhandledFields(c, report);
   // Cheap sanity check: registry knows the types we unpack (kept for clear errors if it didn't).
   void xdsRegistry;
   return cfg;
+}
+
+/**
+ * Cluster fields this proxy acts on (or, like metadata, that have no behaviour
+ * of their own). Any other field that is set is reported once, so an operator
+ * learns that Envoy would have done something with it (a DestinationRule's
+ * tcpKeepalive, warmupDurationSecs…) instead of finding out from traffic.
+ */
+const HANDLED_CLUSTER_FIELDS = new Set([
+  "name", "type", "clusterType", "edsClusterConfig", "connectTimeout", "perConnectionBufferLimitBytes", "lbPolicy",
+  "loadAssignment", "healthChecks", "maxRequestsPerConnection", "circuitBreakers", "commonHttpProtocolOptions",
+  "httpProtocolOptions", "http2ProtocolOptions", "typedExtensionProtocolOptions", "dnsRefreshRate", "dnsLookupFamily",
+  "outlierDetection", "upstreamBindConfig", "lbSubsetConfig", "ringHashLbConfig", "maglevLbConfig",
+  "originalDstLbConfig", "leastRequestLbConfig", "commonLbConfig", "transportSocket", "metadata", "transportSocketMatches",
+]);
+
+/** What weft does instead, where that is more useful than "ignored". */
+const UNHANDLED_DETAIL: Record<string, string> = {
+  respect_dns_ttl: "not implemented: records are re-resolved every dns_refresh_rate (5 s by default)",
+  cleanup_interval: "not implemented: ORIGINAL_DST hosts idle for 5 s are removed",
+  upstream_connection_options: "not implemented: no TCP keepalive is set on upstream connections",
+  round_robin_lb_config: "not implemented: no slow start (DestinationRule warmupDurationSecs)",
+};
+
+function reportUnhandledFields(c: Cluster, report: (field: string, detail?: string) => void): void {
+  for (const f of ClusterSchema.fields) {
+    if (!HANDLED_CLUSTER_FIELDS.has(f.localName) && isFieldSet(c, f)) report(`cluster.${f.name}`, UNHANDLED_DETAIL[f.name] ?? "not implemented; ignored");
+  }
 }
 
 function isPrime(n: number): boolean {
