@@ -1,7 +1,8 @@
 /*
- * Weft's socket addon: the two socket calls Node does not expose.
+ * Weft's socket addon: the socket calls Node does not expose.
  *   originalDst(fd)                        SO_ORIGINAL_DST (original_dst.c)
  *   listenReusePort(ip, port, backlog)     a SO_REUSEPORT listening socket (reuse_port.c)
+ *   setKeepAlive(fd, idle, interval, n)    TCP keepalive with all three parameters (keepalive.c)
  * No global state: it loads in every worker thread of a process.
  */
 #include "addon.h"
@@ -15,5 +16,6 @@ static void export_function(napi_env env, napi_value exports, const char *name, 
 NAPI_MODULE_INIT() {
   export_function(env, exports, "originalDst", original_dst);
   export_function(env, exports, "listenReusePort", listen_reuse_port);
+  export_function(env, exports, "setKeepAlive", set_keep_alive);
   return exports;
 }

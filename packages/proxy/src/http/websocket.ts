@@ -11,6 +11,7 @@ import { LocalReplies, type LocalReply } from "./local-reply.js";
 import { mutateRequestHeaders } from "./request-headers.js";
 import { selectCluster, selectRoute, computeHash } from "../router/select-route.js";
 import { applyHeaderMutation } from "../router/header-mutation.js";
+import { applyTcpKeepalive } from "../upstream/tcp-keepalive.js";
 
 type NewContext = (method: string, path: string, authority: string, scheme: string, protocol: string, headers: Headers, conn: ConnInfo) => RequestContext;
 
@@ -99,6 +100,7 @@ export function handleWebSocketUpgrade(
     if (route.vhost.includeRequestAttemptCount) headers["x-envoy-attempt-count"] = "1";
 
     const up = host.pipe ? net.connect(host.pipe) : net.connect({ host: host.ip, port: host.port, localAddress: cluster.config.sourceAddress });
+    applyTcpKeepalive(up, cluster.config.tcpKeepalive);
     host.activeRequests++;
     let connected = false;
     const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);

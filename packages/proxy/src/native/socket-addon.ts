@@ -8,6 +8,8 @@ export interface SocketAddon {
   originalDst(fd: number): string | null;
   /** A listening TCP socket with SO_REUSEPORT, bound to ip:port; its fd. Throws with `code` (EADDRINUSE…). */
   listenReusePort(ip: string, port: number, backlog: number): number;
+  /** SO_KEEPALIVE plus each of TCP_KEEPIDLE/INTVL/CNT given above 0; the values in effect afterwards. */
+  setKeepAlive(fd: number, idleS: number, intervalS: number, probes: number): { idle: number; interval: number; probes: number };
 }
 
 let addon: SocketAddon | undefined;

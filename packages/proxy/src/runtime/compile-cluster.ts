@@ -20,6 +20,7 @@ import type { ThresholdsConfig } from "../upstream/resource-manager.js";
 import type { OutlierConfig } from "../upstream/outlier-detector.js";
 import type { HealthCheckConfig } from "../upstream/health-checker.js";
 import { bufferLimit } from "./buffer-limit.js";
+import { compileTcpKeepalive, type TcpKeepaliveSpec } from "../upstream/tcp-keepalive.js";
 
 export type ClusterType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
 /** http1/http2 explicit; "downstream" = use_downstream_protocol_config. */
@@ -36,6 +37,8 @@ export interface ClusterConfig {
    * the capture rules let the sidecar's own connection to the app through.
    */
   sourceAddress?: string;
+  /** upstream_connection_options.tcp_keepalive on every upstream TCP connection. */
+  tcpKeepalive?: TcpKeepaliveSpec;
   /**
    * per_connection_buffer_limit_bytes (Envoy default 1 MiB, 0: none → Infinity): the most an
    * upstream connection buffers for writing before the proxy stops reading the downstream side.
@@ -149,6 +152,7 @@ export function compileCluster(
     lbPolicy,
     connectTimeoutMs: durationMs(c.connectTimeout, 5000),
     sourceAddress: c.upstreamBindConfig?.sourceAddress?.address || undefined,
+    tcpKeepalive: compileTcpKeepalive(c.upstreamConnectionOptions?.tcpKeepalive),
     perConnectionBufferLimitBytes: bufferLimit(c.perConnectionBufferLimitBytes),
     protocol,
     maxRequestsPerConnection,
@@ -200,6 +204,9 @@ export function compileCluster(
   cfg.transport = compileClusterTransport(c, report);
   if (c.lbSubsetConfig) report("cluster.lb_subset_config", "not yet implemented");
   reportUnhandledFields(c, report);
+  const uco = c.upstreamConnectionOptions;
+  if (uco?.happyEyeballsConfig || uco?.setLocalInterfaceNameOnUpstreamConnections) report("cluster.upstream_connection_options", "only tcp_keepalive is implemented");
+  if (c.lbConfig.case === "leastRequestLbConfig" && c.lbConfig.value.slowStartConfig) report("cluster.least_request_lb_config.slow_start_config", "not implemented: no slow start (DestinationRule warmupDurationSecs)");
   // Cheap sanity check: registry knows the types we unpack (kept for clear errors if it didn't).
   void xdsRegistry;
   return cfg;
@@ -217,13 +224,13 @@ const HANDLED_CLUSTER_FIELDS = new Set([
   "httpProtocolOptions", "http2ProtocolOptions", "typedExtensionProtocolOptions", "dnsRefreshRate", "dnsLookupFamily",
   "outlierDetection", "upstreamBindConfig", "lbSubsetConfig", "ringHashLbConfig", "maglevLbConfig",
   "originalDstLbConfig", "leastRequestLbConfig", "commonLbConfig", "transportSocket", "metadata", "transportSocketMatches",
+  "upstreamConnectionOptions",
 ]);
 
 /** What weft does instead, where that is more useful than "ignored". */
 const UNHANDLED_DETAIL: Record<string, string> = {
   respect_dns_ttl: "not implemented: records are re-resolved every dns_refresh_rate (5 s by default)",
   cleanup_interval: "not implemented: ORIGINAL_DST hosts idle for 5 s are removed",
-  upstream_connection_options: "not implemented: no TCP keepalive is set on upstream connections",
   round_robin_lb_config: "not implemented: no slow start (DestinationRule warmupDurationSecs)",
 };
 

@@ -13,6 +13,7 @@ import { hash32 } from "../upstream/hash.js";
 import { transportReasonOf } from "../upstream/upstream-stream.js";
 import { connectUpstreamTls } from "../tls/upstream-tls.js";
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from "../runtime/buffer-limit.js";
+import { applyTcpKeepalive } from "../upstream/tcp-keepalive.js";
 
 export const TCP_PROXY_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
@@ -189,6 +190,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         : host.pipe
           ? net.connect(host.pipe)
           : net.connect({ host: host.ip, port: host.port, localAddress: cluster.config.sourceAddress });
+      applyTcpKeepalive(up, cluster.config.tcpKeepalive);
       let connected = false;
       const timer = setTimeout(() => up.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), cluster.config.connectTimeoutMs);
       up.once(tls ? "secureConnect" : "connect", () => {

@@ -47,6 +47,7 @@ export function createClusterPools(config: ClusterConfig, events: ConnectionEven
       idleTimeoutMs: config.idleTimeoutMs,
       events,
       tls: base && alpn ? { ...base, alpn } : base,
+      keepalive: config.tcpKeepalive,
     };
     // HTTP/1.1, plaintext or TLS (the mesh's mTLS hop), takes the lean pool; undici's stays as an opt-out.
     if (protocol === "http2") return createHttp2Pool(o);

@@ -15,6 +15,7 @@ import {
 } from "./upstream-stream.js";
 import type { ConnectionEvents } from "./http2-pool.js";
 import { connectUpstreamTls, type UpstreamTls } from "../tls/upstream-tls.js";
+import type { TcpKeepaliveSpec } from "./tcp-keepalive.js";
 
 export interface Http1PoolOptions {
   ip: string;
@@ -29,6 +30,8 @@ export interface Http1PoolOptions {
   events: ConnectionEvents;
   /** The endpoint's UpstreamTlsContext (transport_socket / transport_socket_matches); plaintext when absent. */
   tls?: UpstreamTls;
+  /** The cluster's upstream_connection_options.tcp_keepalive. */
+  keepalive?: TcpKeepaliveSpec;
 }
 
 // Loaded on first use: plaintext HTTP/1.1 goes through lean-http1-pool.ts, and undici costs

@@ -16,6 +16,7 @@ import {
   type UpstreamStream,
 } from "./upstream-stream.js";
 import { detachDataChunks } from "../http/http2-detach-data.js";
+import { applyTcpKeepalive, type TcpKeepaliveSpec } from "./tcp-keepalive.js";
 import { connectUpstreamTls, type UpstreamTls } from "../tls/upstream-tls.js";
 
 export interface ConnectionEvents {
@@ -36,6 +37,8 @@ export interface Http2PoolOptions {
   events: ConnectionEvents;
   /** The endpoint's UpstreamTlsContext; plaintext (h2c) when absent. */
   tls?: UpstreamTls;
+  /** The cluster's upstream_connection_options.tcp_keepalive. */
+  keepalive?: TcpKeepaliveSpec;
 }
 
 interface SessionState {
@@ -62,6 +65,7 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
           : o.pipe
             ? net.connect(o.pipe)
             : net.connect({ host: o.ip, port: o.port, localAddress: o.localAddress });
+        applyTcpKeepalive(socket, o.keepalive);
         return socket;
       },
     });

@@ -8,6 +8,7 @@ import type { Http1PoolOptions } from "./http1-pool.js";
 import { createResponseParser, ResponseParseError, type ResponseHeaders, type ResponseParser, type ResponseParserEvents } from "./http1-response-parser.js";
 import type { BodyPipe } from "./http1-request-writer.js";
 import { UpstreamError, type UpstreamHandler, type UpstreamRequest, type UpstreamStream } from "./upstream-stream.js";
+import { applyTcpKeepalive } from "./tcp-keepalive.js";
 
 /** What a connection and an exchange need from their pool. */
 export interface LeanPoolSide {
@@ -113,6 +114,7 @@ export class Conn implements ResponseParserEvents {
       this.ownReads = false;
     }
     this.socket.on("error", settle);
+    applyTcpKeepalive(this.socket, o.keepalive);
   }
 
   local(): string | undefined {
