@@ -20,9 +20,10 @@ describe("compileCluster(): fields it does not act on", () => {
       round_robin_lb_config: { slow_start_config: { slow_start_window: "30s" } },
       preconnect_policy: { per_upstream_preconnect_ratio: 1.5 },
       alt_stat_name: "other",
+      lb_subset_config: { subset_selectors: [{ keys: ["version"] }] },
       upstream_connection_options: { tcp_keepalive: { keepalive_time: 300 }, set_local_interface_name_on_upstream_connections: true },
     });
-    expect(reports.map(([f]) => f).sort()).toEqual(["cluster.alt_stat_name", "cluster.preconnect_policy", "cluster.respect_dns_ttl", "cluster.round_robin_lb_config", "cluster.upstream_connection_options"]);
+    expect(reports.map(([f]) => f).sort()).toEqual(["cluster.alt_stat_name", "cluster.lb_subset_config", "cluster.preconnect_policy", "cluster.respect_dns_ttl", "cluster.round_robin_lb_config", "cluster.upstream_connection_options"]);
     expect(Object.fromEntries(reports)["cluster.respect_dns_ttl"]).toMatch(/dns_refresh_rate/);
     expect(Object.fromEntries(reports)["cluster.round_robin_lb_config"]).toMatch(/slow start/);
     expect(Object.fromEntries(reports)["cluster.upstream_connection_options"]).toMatch(/only tcp_keepalive/);

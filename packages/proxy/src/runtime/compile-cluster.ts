@@ -202,7 +202,6 @@ export function compileCluster(
     }
   }
   cfg.transport = compileClusterTransport(c, report);
-  if (c.lbSubsetConfig) report("cluster.lb_subset_config", "not yet implemented");
   reportUnhandledFields(c, report);
   const uco = c.upstreamConnectionOptions;
   if (uco?.happyEyeballsConfig || uco?.setLocalInterfaceNameOnUpstreamConnections) report("cluster.upstream_connection_options", "only tcp_keepalive is implemented");
@@ -222,7 +221,7 @@ const HANDLED_CLUSTER_FIELDS = new Set([
   "name", "type", "clusterType", "edsClusterConfig", "connectTimeout", "perConnectionBufferLimitBytes", "lbPolicy",
   "loadAssignment", "healthChecks", "maxRequestsPerConnection", "circuitBreakers", "commonHttpProtocolOptions",
   "httpProtocolOptions", "http2ProtocolOptions", "typedExtensionProtocolOptions", "dnsRefreshRate", "dnsLookupFamily",
-  "outlierDetection", "upstreamBindConfig", "lbSubsetConfig", "ringHashLbConfig", "maglevLbConfig",
+  "outlierDetection", "upstreamBindConfig", "ringHashLbConfig", "maglevLbConfig",
   "originalDstLbConfig", "leastRequestLbConfig", "commonLbConfig", "transportSocket", "metadata", "transportSocketMatches",
   "upstreamConnectionOptions",
 ]);
@@ -232,6 +231,7 @@ const UNHANDLED_DETAIL: Record<string, string> = {
   respect_dns_ttl: "not implemented: records are re-resolved every dns_refresh_rate (5 s by default)",
   cleanup_interval: "not implemented: ORIGINAL_DST hosts idle for 5 s are removed",
   round_robin_lb_config: "not implemented: no slow start (DestinationRule warmupDurationSecs)",
+  lb_subset_config: "not implemented: every endpoint of the cluster is a candidate",
 };
 
 function reportUnhandledFields(c: Cluster, report: (field: string, detail?: string) => void): void {
