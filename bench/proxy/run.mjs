@@ -10,7 +10,7 @@
 // generator and the upstream share CPU 1. "direct" is wrk → upstream on CPU 1.
 //
 //   node bench/proxy/run.mjs [--duration 10] [--warmup 3] [--connections 64]
-//        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-istio-log,weft-nodehttp,weft-undici,weft-noflags,weft-processes]
+//        [--targets direct,haproxy,nginx,node-floor,weft,weft-istio,weft-istio-log,weft-nodehttp,weft-undici,weft-noflags,weft-keep-pages,weft-processes]
 //        [--weft-concurrency 1] [--rounds 1] [--write]
 //
 // --rounds N measures every target N times, interleaved, and reports each number's median:
@@ -170,21 +170,28 @@ function processTree(pid) {
   return out;
 }
 
-/** CPU seconds (utime+stime) and RSS (MiB) summed over the process tree. */
+/**
+ * CPU seconds (utime+stime), RSS and its anonymous part (MiB) summed over the process tree. RSS also counts the
+ * file-backed pages a process has mapped (its executable's code above all, shared with every process running the
+ * same file); the anonymous part is the memory that is that process's alone.
+ */
 function usage(pid) {
   let ticks = 0;
   let rssKb = 0;
+  let anonKb = 0;
   for (const p of processTree(pid)) {
     try {
       const raw = readFileSync(`/proc/${p}/stat`, "utf8");
       const stat = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
       ticks += Number(stat[11]) + Number(stat[12]); // fields 14, 15: utime, stime
-      rssKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1] ?? 0);
+      const status = readFileSync(`/proc/${p}/status`, "utf8");
+      rssKb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      anonKb += Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
     } catch {
       /* exited */
     }
   }
-  return { cpuS: ticks / 100, rssMb: rssKb / 1024 };
+  return { cpuS: ticks / 100, rssMb: rssKb / 1024, anonMb: anonKb / 1024 };
 }
 
 /** Samples the tree's RSS every 200 ms while `fn` runs; returns fn's result and the peak. */
@@ -419,7 +426,9 @@ async function measure(name, target) {
   log(`${name}: warm-up ${WARMUP}s`);
   await wrk(target.port, WARMUP);
   await sleep(500);
-  const idle = target.pid ? usage(target.pid).rssMb : NaN;
+  const idleUsage = target.pid ? usage(target.pid) : { rssMb: NaN, anonMb: NaN };
+  const idle = idleUsage.rssMb;
+  const idleAnon = idleUsage.anonMb;
   log(`${name}: throughput ${DURATION}s (wrk -t1 -c${CONNS})`);
   const before = target.pid ? usage(target.pid).cpuS : 0;
   const { result: tp, peak: tpPeak } = await withRssPeak(target.pid, () => wrk(target.port, DURATION));
@@ -435,7 +444,7 @@ async function measure(name, target) {
   clearTimeout(warmedUp);
   const latCpuPerReq = target.pid ? (usage(target.pid).cpuS - latBefore) / (RPS * LAT_DURATION) : NaN;
   log(`${name}: p50 ${lat.p50.toFixed(2)} ms, p90 ${lat.p90.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.achieved} req/s achieved, ${lat.bad} non-200), ${(latCpuPerReq * 1e6).toFixed(0)} µs CPU per request`);
-  return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, latCpuPerReq, idle, loadRss: target.pid ? Math.max(tpPeak, latPeak) : NaN, ...lat };
+  return { name, rps: tp.rps, nonOk: tp.nonOk, cpuPer1000, latCpuPerReq, idle, idleAnon, loadRss: target.pid ? Math.max(tpPeak, latPeak) : NaN, ...lat };
 }
 
 const median = (xs) => {
@@ -448,7 +457,7 @@ const median = (xs) => {
 /** One row from a target's rounds: each number's median (RSS under load: the highest seen). */
 function medianResult(rounds) {
   const out = { ...rounds[0] };
-  for (const k of ["rps", "cpuPer1000", "latCpuPerReq", "idle", "p50", "p90", "p99"]) out[k] = median(rounds.map((r) => r[k]));
+  for (const k of ["rps", "cpuPer1000", "latCpuPerReq", "idle", "idleAnon", "p50", "p90", "p99"]) out[k] = median(rounds.map((r) => r[k]));
   out.loadRss = Math.max(...rounds.map((r) => r.loadRss));
   return out;
 }
@@ -474,6 +483,8 @@ async function main() {
     // The same proxy without the sidecar's Node flags (what they cost or save, paired in one run).
     // (neither the launch flags nor those the proxy sets itself: WEFT_PROXY_RUNTIME_V8_FLAGS="").
     "weft-noflags": (up) => startWeft(up, { WEFT_PROXY_RUNTIME_V8_FLAGS: "" }, weftNodeFlags(false)),
+    // The same proxy keeping Node's startup-only pages resident (what releasing them saves, paired in one run).
+    "weft-keep-pages": (up) => startWeft(up, { WEFT_PROXY_KEEP_STARTUP_PAGES: "1" }),
     // A real sidecar's outbound HTTP filter chain and route (Istio's filters, retry policy, tracing, request ids).
     "weft-istio": (up) => startWeft(up, {}, weftNodeFlags(true), istioSidecarHcm()),
     "weft-istio-log": (up) => startWeft(up, {}, weftNodeFlags(true), istioSidecarHcmWithAccessLog()),
@@ -484,7 +495,7 @@ async function main() {
   };
   for (const t of TARGETS) if (!starters[t]) throw new Error(`unknown target '${t}' (${Object.keys(starters).join(", ")})`);
   const workers = WEFT_CONCURRENCY > 1 ? ", worker threads" : "";
-  const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY}${workers})`, "weft-processes": `weft (concurrency ${WEFT_CONCURRENCY}, worker processes)`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy", "weft-istio-log": "weft, the same + Istio's access log" };
+  const names = { weft: `weft (concurrency ${WEFT_CONCURRENCY}${workers})`, "weft-processes": `weft (concurrency ${WEFT_CONCURRENCY}, worker processes)`, "weft-undici": "weft, undici upstream pool", "weft-noflags": "weft, no node flags", "weft-keep-pages": "weft, startup pages kept resident", "node-floor": "node floor (bare relay)", "weft-nodehttp": "weft, node:http downstream", "weft-istio": "weft, Istio sidecar filters + retry policy", "weft-istio-log": "weft, the same + Istio's access log" };
   const byTarget = new Map(TARGETS.map((t) => [t, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);
@@ -503,11 +514,11 @@ async function main() {
 
   const ha = results.find((r) => r.name === "haproxy");
   const rows = [
-    "| target | req/s | × HAProxy | p50 ms | p90 ms | p99 ms | p99 × HAProxy | CPU ms / 1000 req | CPU µs / req at 1000 rps | RSS idle MB | RSS load MB |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| target | req/s | × HAProxy | p50 ms | p90 ms | p99 ms | p99 × HAProxy | CPU ms / 1000 req | CPU µs / req at 1000 rps | RSS idle MB | of it anonymous MB | RSS load MB |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...results.map(
       (r) =>
-        `| ${r.name} | ${fmt(r.rps)} | ${ha ? fmt(r.rps / ha.rps, 2) : "–"} | ${fmt(r.p50, 2)} | ${fmt(r.p90, 2)} | ${fmt(r.p99, 2)} | ${ha ? fmt(r.p99 / ha.p99, 2) : "–"} | ${fmt(r.cpuPer1000 * 1000, 1)} | ${fmt(r.latCpuPerReq * 1e6)} | ${fmt(r.idle, 1)} | ${fmt(r.loadRss, 1)} |`,
+        `| ${r.name} | ${fmt(r.rps)} | ${ha ? fmt(r.rps / ha.rps, 2) : "–"} | ${fmt(r.p50, 2)} | ${fmt(r.p90, 2)} | ${fmt(r.p99, 2)} | ${ha ? fmt(r.p99 / ha.p99, 2) : "–"} | ${fmt(r.cpuPer1000 * 1000, 1)} | ${fmt(r.latCpuPerReq * 1e6)} | ${fmt(r.idle, 1)} | ${fmt(r.idleAnon, 1)} | ${fmt(r.loadRss, 1)} |`,
     ),
   ];
   const cmd = `node bench/proxy/run.mjs ${process.argv.slice(2).join(" ")}`.trim();

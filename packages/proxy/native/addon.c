@@ -1,8 +1,9 @@
 /*
- * Weft's socket addon: the socket calls Node does not expose.
+ * Weft's socket addon: the socket (and memory) calls Node does not expose.
  *   originalDst(fd)                        SO_ORIGINAL_DST (original_dst.c)
  *   listenReusePort(ip, port, backlog)     a SO_REUSEPORT listening socket (reuse_port.c)
  *   setKeepAlive(fd, idle, interval, n)    TCP keepalive with all three parameters (keepalive.c)
+ *   releaseStartupPages()                  Node's own code pages out of RSS (startup_pages.c)
  * No global state: it loads in every worker thread of a process.
  */
 #include "addon.h"
@@ -17,5 +18,6 @@ NAPI_MODULE_INIT() {
   export_function(env, exports, "originalDst", original_dst);
   export_function(env, exports, "listenReusePort", listen_reuse_port);
   export_function(env, exports, "setKeepAlive", set_keep_alive);
+  export_function(env, exports, "releaseStartupPages", release_startup_pages);
   return exports;
 }

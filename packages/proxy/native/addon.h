@@ -6,5 +6,6 @@
 napi_value original_dst(napi_env env, napi_callback_info info);
 napi_value listen_reuse_port(napi_env env, napi_callback_info info);
 napi_value set_keep_alive(napi_env env, napi_callback_info info);
+napi_value release_startup_pages(napi_env env, napi_callback_info info);
 
 #endif

@@ -8,6 +8,8 @@ import { validateConfig } from "../cli/validate-config.js";
 import { createProxyRuntime } from "../runtime/create-proxy-runtime.js";
 import { createPatternDestination } from "./log-format.js";
 import { startProxy } from "./start-proxy.js";
+import { startupPagesReleaseWanted } from "./release-startup-pages.js";
+import { isMainThread } from "node:worker_threads";
 import type { WorkerRole } from "./worker-messages.js";
 
 export async function runProxyMain(options: CommandLineOptions, worker?: WorkerRole): Promise<number> {
@@ -20,7 +22,9 @@ export async function runProxyMain(options: CommandLineOptions, worker?: WorkerR
   }
   try {
     // Worker 0 on the primary's own thread hears the primary's signals through its channel only.
-    const proxy = await startProxy(options, { createRuntime: createProxyRuntime, handleSignals: worker?.port === undefined, worker });
+    // One release per process: thread workers share their process's pages with the main thread.
+    const releasePages = isMainThread && startupPagesReleaseWanted();
+    const proxy = await startProxy(options, { createRuntime: createProxyRuntime, handleSignals: worker?.port === undefined, worker, releaseStartupPages: releasePages });
     return await proxy.exited;
   } catch (err) {
     const name = options.configPath ?? "--config-yaml";

@@ -15,6 +15,7 @@ import { resolveAdsTarget } from "../xds/ads-target.js";
 import { createPatternDestination } from "./log-format.js";
 import { createLoggingControl, type LoggingControl } from "./logging-control.js";
 import { createServerState, type ServerStateControl } from "./server-state.js";
+import { releaseStartupPages } from "./release-startup-pages.js";
 import { createWorkerChannel, type WorkerChannel } from "./worker-channel.js";
 import type { AdminAddress, WorkerRole } from "./worker-messages.js";
 import { compileConnectionLimits } from "../listener/connection-limits.js";
@@ -32,6 +33,8 @@ export interface StartProxyDeps {
    * the primary owns the admin address and relays admin requests and signals here.
    */
   worker?: WorkerRole;
+  /** Once LIVE, release Node's startup-only pages from RSS (release-startup-pages.ts): the binary does, once per process. */
+  releaseStartupPages?: boolean;
 }
 
 export interface RunningProxy {
@@ -179,6 +182,8 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     rt.onInitialized(() => {
       if (serverState.state() !== "DRAINING") serverState.setLive();
       log.info("all clusters and listeners initialized: LIVE");
+      // A second later: the tail of starting (binding listeners, the first ACKs) has run by then.
+      if (deps.releaseStartupPages) setTimeout(() => releaseStartupPages(log), 1000).unref();
       if (options.mode === "init_only") void stop(0);
     });
     await rt.applyBootstrap(bootstrap);

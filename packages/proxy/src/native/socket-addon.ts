@@ -10,6 +10,8 @@ export interface SocketAddon {
   listenReusePort(ip: string, port: number, backlog: number): number;
   /** SO_KEEPALIVE plus each of TCP_KEEPIDLE/INTVL/CNT given above 0; the values in effect afterwards. */
   setKeepAlive(fd: number, idleS: number, intervalS: number, probes: number): { idle: number; interval: number; probes: number };
+  /** Node's own read-only code and data pages out of this process's RSS (native/startup_pages.c). Throws with the reason. */
+  releaseStartupPages(): { mappings: number; residentBytes: number };
 }
 
 let addon: SocketAddon | undefined;

@@ -160,11 +160,13 @@ export function hostileBootstrap(listenPort: number, upstreamPort: number, hcm: 
   return JSON.stringify(cfg);
 }
 
-export async function startHostileProxy(upstreamPort: number, hcm: HcmOverrides = {}, listener: Record<string, unknown> = {}): Promise<HostileProxy> {
+/** `env` is added to this process's environment for the proxy. */
+export async function startHostileProxy(upstreamPort: number, hcm: HcmOverrides = {}, listener: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<HostileProxy> {
   const port = await freePort();
   // WEFT_HOSTILE_NODE_FLAGS: extra node flags for the proxy (e.g. V8 heap flags when investigating memory).
   const child: ChildProcess = spawn(process.execPath, [...(process.env.WEFT_HOSTILE_NODE_FLAGS ?? "").split(" ").filter(Boolean), "--import", "tsx", BIN, "--config-yaml", hostileBootstrap(port, upstreamPort, hcm, listener), "-l", process.env.WEFT_HOSTILE_LOG ?? "info"], {
     stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
   });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => {
