@@ -484,7 +484,7 @@ async function main() {
     // (neither the launch flags nor those the proxy sets itself: WEFT_PROXY_RUNTIME_V8_FLAGS="").
     "weft-noflags": (up) => startWeft(up, { WEFT_PROXY_RUNTIME_V8_FLAGS: "" }, weftNodeFlags(false)),
     // The same proxy keeping Node's startup-only pages resident (what releasing them saves, paired in one run).
-    "weft-keep-pages": (up) => startWeft(up, { WEFT_PROXY_KEEP_STARTUP_PAGES: "1" }),
+    "weft-keep-pages": (up) => startWeft(up, { WEFT_KEEP_STARTUP_PAGES: "1" }),
     // A real sidecar's outbound HTTP filter chain and route (Istio's filters, retry policy, tracing, request ids).
     "weft-istio": (up) => startWeft(up, {}, weftNodeFlags(true), istioSidecarHcm()),
     "weft-istio-log": (up) => startWeft(up, {}, weftNodeFlags(true), istioSidecarHcmWithAccessLog()),

@@ -55,7 +55,8 @@ describe.skipIf(skipReason !== undefined)("weft-agent with weft-discovery and we
     mkdirSync(configDir);
     writeFileSync(join(configDir, "httpbin.yaml"), service("httpbin", 8000, 18080));
     grpcPort = await freePort();
-    agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", PROXY_BIN], agentEnv(pod, `127.0.0.1:${grpcPort}`));
+    // At info, for the startup-pages line.
+    agent = spawnAgent(["proxy", "sidecar", "--proxy-binary", PROXY_BIN], { ...agentEnv(pod, `127.0.0.1:${grpcPort}`), WEFT_LOG_LEVEL: "info" });
   }, 30_000);
 
   afterAll(async () => {
@@ -69,6 +70,15 @@ describe.skipIf(skipReason !== undefined)("weft-agent with weft-discovery and we
     await startDiscovery();
     await waitFor(async () => (await health()) === 200, "readiness after first config", 30_000);
     expect(await clusters()).toMatch(/outbound\|8000\|\|httpbin\.default\.svc\.cluster\.local/);
+  });
+
+  it("releases Node's startup-only pages once ready, and goes on working (the tests below run after it)", { timeout: 30_000 }, async () => {
+    await waitFor(async () => /released Node's startup-only pages/.test(agent.output()), "the agent's release log line", 20_000);
+    const line = agent.output().split("\n").find((l) => l.includes("released Node's startup-only pages"))!;
+    const { mappings, residentMb } = JSON.parse(line) as { mappings: number; residentMb: number };
+    expect(mappings).toBeGreaterThan(0);
+    expect(residentMb).toBeGreaterThan(10);
+    expect(await health()).toBe(200);
   });
 
   it("keeps config and traffic while discovery is away, and reconnects when it returns", { timeout: 60_000 }, async () => {

@@ -13,6 +13,7 @@ import type { Backoff } from "../xds-proxy/backoff.js";
 import { createPlaintextDialer, type UpstreamDialer } from "../xds-proxy/upstream.js";
 import { createXdsProxy, type XdsProxy } from "../xds-proxy/xds-proxy.js";
 import { createProxyAdmin, type ProxyAdmin } from "./proxy-admin.js";
+import { releaseStartupPages } from "../supervisor/startup-pages.js";
 
 export interface AgentOptions {
   env: AgentEnv;
@@ -30,6 +31,11 @@ export interface AgentOptions {
   /** Upper bound of the wait for zero connections with EXIT_ON_ZERO_ACTIVE_CONNECTIONS. */
   maxDrainMs?: number;
   proxyStdio?: "inherit" | "ignore";
+  /**
+   * Once the sidecar is first ready (or a minute after the proxy starts, if nothing asks), release
+   * Node's startup-only pages from this process's RSS (supervisor/startup-pages.ts). The CLI does.
+   */
+  releaseStartupPages?: boolean;
 }
 
 export interface Agent {
@@ -69,6 +75,18 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 
   let draining = false;
   let ready = false;
+  let pagesTimer: NodeJS.Timeout | undefined;
+  let pagesDue = Infinity;
+  /** Releases the startup pages `ms` from now unless that is already due sooner; once. */
+  const pagesAfter = (ms: number): void => {
+    if (!o.releaseStartupPages || Date.now() + ms >= pagesDue) return;
+    clearTimeout(pagesTimer);
+    pagesDue = Date.now() + ms;
+    pagesTimer = setTimeout(() => {
+      pagesDue = -Infinity;
+      releaseStartupPages(o.proxy.file, log);
+    }, ms).unref();
+  };
   const readiness = async (): Promise<ReadinessReport> => {
     if (draining) return { ready: false, reason: "draining: the sidecar is shutting down" };
     const noCert = o.certificateNotReady?.();
@@ -76,6 +94,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     const x = xds.status();
     if (!x.hasFirstConfig) return { ready: false, reason: `proxy has not received its first config (CDS and LDS) from ${env.proxyConfig.discoveryAddress}` };
     if (!(await admin.isLive())) return { ready: false, reason: "proxy admin /ready is not LIVE" };
+    if (!ready) pagesAfter(1000);
     ready = true;
     return { ready: true, reason: "" };
   };
@@ -100,6 +119,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   let stopping: Promise<void> | undefined;
 
   const closeAll = async () => {
+    clearTimeout(pagesTimer);
     await status.close();
     await xds.close();
     await sds.close();
@@ -179,6 +199,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   }
   log.info({ path: env.bootstrapPath }, "bootstrap written");
   supervisor.start();
+  pagesAfter(60_000);
   return {
     done,
     statusPort: status.port,

@@ -4,6 +4,7 @@ import { createAgentCredentials } from "../ca-client/agent-credentials.js";
 import { loadAgentEnv } from "../env/agent-env.js";
 import { AgentError } from "../errors.js";
 import { resolveProxyBinary } from "../supervisor/resolve-proxy-binary.js";
+import { startupPagesReleaseWanted } from "../supervisor/startup-pages.js";
 import { parseArgs } from "./args.js";
 import { proxyTypeArg } from "./bootstrap-command.js";
 
@@ -33,6 +34,7 @@ export async function proxyCommand(argv: string[], envVars: Record<string, strin
     certificateNotReady: creds.certificateNotReady,
     proxyLogLevel: flags.get("proxyLogLevel"),
     proxyComponentLogLevel: flags.get("proxyComponentLogLevel"),
+    releaseStartupPages: startupPagesReleaseWanted(envVars),
   });
   const onTerm = (sig: NodeJS.Signals) => {
     log.info({ signal: sig }, "received signal; draining");

@@ -55,8 +55,8 @@ describe("proxyNodeFlags()", () => {
 describe("resolveProxyBinary() with node flags", () => {
   it("starts weft-proxy as node <flags> <entry>, given its JS entry point or npm's .bin symlink", () => {
     const { entry, shim } = fakeProxyPackage({ nodeFlags: ["--max-semi-space-size=1"] });
-    expect(resolveProxyBinary(entry, {})).toEqual({ command: process.execPath, prefixArgs: ["--max-semi-space-size=1", entry], description: entry });
-    expect(resolveProxyBinary(shim, {})).toEqual({ command: process.execPath, prefixArgs: ["--max-semi-space-size=1", shim], description: shim });
+    expect(resolveProxyBinary(entry, {})).toEqual({ command: process.execPath, prefixArgs: ["--max-semi-space-size=1", entry], description: entry, file: entry });
+    expect(resolveProxyBinary(shim, {})).toEqual({ command: process.execPath, prefixArgs: ["--max-semi-space-size=1", shim], description: shim, file: shim });
   });
 
   it("finds this repo's weft-proxy by name and gives it its flags", () => {

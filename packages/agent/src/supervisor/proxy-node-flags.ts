@@ -12,7 +12,7 @@ import { AgentError } from "../errors.js";
 const FLAG = /^--[a-z0-9][a-z0-9-]*(=[A-Za-z0-9._:/-]+)?$/;
 
 /** The package.json nearest above `file` (following symlinks, e.g. an npm .bin shim). */
-function owningPackageJson(file: string): string | undefined {
+export function owningPackageJson(file: string): string | undefined {
   let dir: string;
   try {
     dir = dirname(realpathSync(file));

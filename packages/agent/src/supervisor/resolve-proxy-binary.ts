@@ -9,6 +9,8 @@ export interface ProxyCommand {
   command: string;
   prefixArgs: string[];
   description: string;
+  /** The proxy's file: its JS entry point or its executable. */
+  file: string;
 }
 
 function executable(path: string): boolean {
@@ -53,9 +55,9 @@ function asCommand(path: string, env: Record<string, string | undefined>): Proxy
   // A JS entry point (or an npm .bin shim to one) runs under this Node, so no shebang or PATH node is needed,
   // with the Node flags weft-proxy declares (startup-only V8 settings such as the young generation's size).
   if (/\.(m?js|cjs)$/.test(path) || isWeftProxyShim(path)) {
-    return { command: process.execPath, prefixArgs: [...proxyNodeFlags(path, env), path], description: path };
+    return { command: process.execPath, prefixArgs: [...proxyNodeFlags(path, env), path], description: path, file: path };
   }
-  return { command: path, prefixArgs: [], description: path };
+  return { command: path, prefixArgs: [], description: path, file: path };
 }
 
 /** node_modules/.bin/weft-proxy: npm's symlink to @weft/proxy's JS entry point (no extension of its own). */

@@ -24,7 +24,7 @@ describe("resolveProxyBinary()", () => {
     writeFileSync(join(dir, "p.mjs"), "");
     writeFileSync(join(dir, "envoy"), "#!/bin/sh\n");
     chmodSync(join(dir, "envoy"), 0o755);
-    expect(resolveProxyBinary(join(dir, "p.mjs"))).toEqual({ command: process.execPath, prefixArgs: [join(dir, "p.mjs")], description: join(dir, "p.mjs") });
+    expect(resolveProxyBinary(join(dir, "p.mjs"))).toEqual({ command: process.execPath, prefixArgs: [join(dir, "p.mjs")], description: join(dir, "p.mjs"), file: join(dir, "p.mjs") });
     expect(resolveProxyBinary("envoy", { PATH: dir }).command).toBe(join(dir, "envoy"));
   });
   it("says how to fix a missing binary", () => {

@@ -41,7 +41,7 @@ describe.skipIf(noAddon !== undefined)(`Node's startup pages released once LIVE$
     upstream = await startEchoUpstream();
     [released, kept] = await Promise.all([
       startHostileProxy(upstream.port),
-      startHostileProxy(upstream.port, {}, {}, { WEFT_PROXY_KEEP_STARTUP_PAGES: "1" }),
+      startHostileProxy(upstream.port, {}, {}, { WEFT_KEEP_STARTUP_PAGES: "1" }),
     ]);
   }, 120_000);
   afterAll(async () => {

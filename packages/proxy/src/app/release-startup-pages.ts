@@ -9,9 +9,9 @@
 import type { Logger } from "pino";
 import { socketAddon, socketAddonUnavailableReason } from "../native/socket-addon.js";
 
-/** WEFT_PROXY_KEEP_STARTUP_PAGES=1 turns the release off (to measure it, or to rule it out). */
+/** WEFT_KEEP_STARTUP_PAGES=1 turns the release off (to measure it, or to rule it out). */
 export function startupPagesReleaseWanted(env: Record<string, string | undefined> = process.env): boolean {
-  return env.WEFT_PROXY_KEEP_STARTUP_PAGES !== "1";
+  return env.WEFT_KEEP_STARTUP_PAGES !== "1";
 }
 
 /** Releases them and logs what it did (info), or why it could not (debug: the proxy works the same). */
