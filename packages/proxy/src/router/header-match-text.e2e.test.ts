@@ -67,6 +67,9 @@ describe.skipIf(!hasCurl)("header matchers on non-ASCII text (curl)", () => {
     expect(await get(proto, "Zoë")).toEqual({ status: 200, body: "exact" });
     expect(await get(proto, "Zoëy ☕☕")).toEqual({ status: 200, body: "regex" });
     expect(await get(proto, "rémi")).toEqual({ status: 200, body: "prefix-ci" });
+    // ignore_case folds ASCII letters only, as Envoy does: É is not é.
+    expect(await get(proto, "RéMI")).toEqual({ status: 200, body: "prefix-ci" });
+    expect(await get(proto, "RÉMI")).toEqual({ status: 200, body: "other" });
     expect(await get(proto, "Begoña")).toEqual({ status: 200, body: "suffix" });
     // Near misses stay misses: a different letter, ASCII look-alikes.
     expect(await get(proto, "Zoe")).toEqual({ status: 200, body: "other" });

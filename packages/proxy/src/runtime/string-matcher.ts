@@ -8,6 +8,18 @@ import { ResourceRejectedError } from "../contracts.js";
 
 export type StringPredicate = (value: string) => boolean;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+const ASCII_UPPER = /[A-Z]+/g;
+
+/**
+ * ignore_case as Envoy applies it: ASCII letters only (absl's ASCII case folding). JavaScript's
+ * toLowerCase folds Unicode too, so `ZOË` would match `zoë` here and not in Envoy, and a few characters
+ * change length (`İ` → `i̇`), which moves prefix and suffix boundaries.
+ */
+export function asciiLowerCase(s: string): string {
+  return NON_ASCII.test(s) ? s.replace(ASCII_UPPER, (m) => m.toLowerCase()) : s.toLowerCase();
+}
+
 /** RE2 full match: the whole value must match (Envoy's safe_regex semantics). */
 export function compileFullRegex(regex: string, resource: string, field: string): StringPredicate {
   const re = compileRe2(`^(?:${regex})$`, "u", resource, field);
@@ -39,23 +51,23 @@ export function compileStringMatcher(m: StringMatcher | undefined, resource: str
   const p = m.matchPattern;
   switch (p.case) {
     case "exact": {
-      const want = ci ? p.value.toLowerCase() : p.value;
-      return ci ? (v) => v.toLowerCase() === want : (v) => v === want;
+      const want = ci ? asciiLowerCase(p.value) : p.value;
+      return ci ? (v) => asciiLowerCase(v) === want : (v) => v === want;
     }
     case "prefix": {
       if (!p.value) throw new ResourceRejectedError(resource, field + ".prefix", "must not be empty");
-      const want = ci ? p.value.toLowerCase() : p.value;
-      return ci ? (v) => v.toLowerCase().startsWith(want) : (v) => v.startsWith(want);
+      const want = ci ? asciiLowerCase(p.value) : p.value;
+      return ci ? (v) => asciiLowerCase(v).startsWith(want) : (v) => v.startsWith(want);
     }
     case "suffix": {
       if (!p.value) throw new ResourceRejectedError(resource, field + ".suffix", "must not be empty");
-      const want = ci ? p.value.toLowerCase() : p.value;
-      return ci ? (v) => v.toLowerCase().endsWith(want) : (v) => v.endsWith(want);
+      const want = ci ? asciiLowerCase(p.value) : p.value;
+      return ci ? (v) => asciiLowerCase(v).endsWith(want) : (v) => v.endsWith(want);
     }
     case "contains": {
       if (!p.value) throw new ResourceRejectedError(resource, field + ".contains", "must not be empty");
-      const want = ci ? p.value.toLowerCase() : p.value;
-      return ci ? (v) => v.toLowerCase().includes(want) : (v) => v.includes(want);
+      const want = ci ? asciiLowerCase(p.value) : p.value;
+      return ci ? (v) => asciiLowerCase(v).includes(want) : (v) => v.includes(want);
     }
     case "safeRegex":
       return compileRegexMatcher(p.value, resource, field + ".safe_regex");
