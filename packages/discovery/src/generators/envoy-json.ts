@@ -23,7 +23,7 @@ export const ROUTER_FILTER: JsonObject = { name: "envoy.filters.http.router", ty
 export const FAULT_FILTER: JsonObject = { name: "envoy.filters.http.fault", typed_config: typed("envoy.extensions.filters.http.fault.v3.HTTPFault") };
 export const CORS_FILTER: JsonObject = { name: "envoy.filters.http.cors", typed_config: typed("envoy.extensions.filters.http.cors.v3.Cors") };
 
-/** Istio's sidecar HTTP filter chain, less its Wasm/stats extensions Weft does not ship. */
+/** Istio's sidecar HTTP filters after authn/authz and ALPN; telemetry-filters.ts adds peer metadata and istio.stats around them. */
 export const SIDECAR_HTTP_FILTERS: JsonValue[] = [FAULT_FILTER, CORS_FILTER, ROUTER_FILTER];
 
 export const REQUEST_ID_EXTENSION: JsonObject = {

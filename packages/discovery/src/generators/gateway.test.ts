@@ -100,11 +100,14 @@ spec:
 `);
     const listeners = json(push, gateway, "Listener");
     expect(listeners.map((l) => l.name)).toEqual(["0.0.0.0_443", "0.0.0.0_27017"]);
+    // istio.stats (gateway class: no Host-header fallback) right before each tcp_proxy.
+    const stats = { name: "istio.stats", typed_config: { "@type": "type.googleapis.com/stats.PluginConfig", disable_host_header_fallback: true } };
     expect(listeners[0]).toMatchObject({
       listener_filters: [{ name: "envoy.filters.listener.tls_inspector" }],
-      filter_chains: [{ filter_chain_match: { server_names: ["reviews.example.com"] }, filters: [{ typed_config: { cluster: "outbound|9080||reviews.default.svc.cluster.local" } }] }],
+      filter_chains: [{ filter_chain_match: { server_names: ["reviews.example.com"] }, filters: [stats, { name: "envoy.filters.network.tcp_proxy", typed_config: { cluster: "outbound|9080||reviews.default.svc.cluster.local" } }] }],
     });
-    expect(listeners[1]).toMatchObject({ filter_chains: [{ filters: [{ typed_config: { cluster: "outbound|27017||mongo.default.svc.cluster.local" } }] }] });
+    expect(listeners[1]).toMatchObject({ filter_chains: [{ filters: [stats, { name: "envoy.filters.network.tcp_proxy", typed_config: { cluster: "outbound|27017||mongo.default.svc.cluster.local" } }] }] });
+    for (const l of listeners) for (const c of l.filter_chains as JsonObject[]) expect((c.filters as JsonObject[]).map((f) => f.name)).toEqual(["istio.stats", "envoy.filters.network.tcp_proxy"]);
     expect(validationIssues(generate(push, gateway, TypeUrl.Listener))).toEqual([]);
   });
 });

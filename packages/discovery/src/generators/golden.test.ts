@@ -15,9 +15,11 @@
 //   virtual hosts' domain list as istio-data-path.md; virtualInbound's per-port chain
 //   (route config `inbound|9080||`, virtual host `inbound|http|9080`, route `default`,
 //   decorator `productpage.default.svc.cluster.local:9080/*`) as the authz dump.
-// Known differences from a real istiod dump (no Istio Wasm/stats/mTLS in Weft): no
-// istio.stats / metadata_exchange / alpn filters, no transport_socket_matches, and the
-// outbound HTTP listener has one HCM chain (no http_inspector sniffing chain).
+// Telemetry: istio.metadata_exchange (peer_metadata) first in each HCM, istio.stats
+// before the router and before each tcp_proxy, as istiod 1.22+ (telemetry-filters.ts).
+// Known differences from a real istiod dump: no grpc_stats filter, no TCP
+// istio.metadata_exchange network filter, and the outbound HTTP listener has one HCM
+// chain (no http_inspector sniffing chain).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";

@@ -3,6 +3,7 @@ import { TypeUrl } from "@weft/xds-api";
 import { describe, expect, it } from "vitest";
 import { generate, proxyOf, validationIssues } from "../test-util/mesh-fixtures.js";
 import { json, productpageProxy, smallPush } from "../test-util/small-mesh.js";
+import { SIDECAR_OUTBOUND_MX_FILTER, statsFilter } from "./telemetry-filters.js";
 
 const byName = (list: JsonObject[]): Map<string, JsonObject> => new Map(list.map((c) => [String(c.name), c]));
 const hcmOf = (chain: JsonObject): JsonObject => ((chain.filters as JsonObject[]).find((f) => f.name === "envoy.filters.network.http_connection_manager")!.typed_config as JsonObject);
@@ -22,7 +23,10 @@ describe("LDS for sidecars", () => {
     const hcm = hcmOf((l.filter_chains as JsonObject[])[0]);
     expect(hcm.rds).toEqual({ config_source: { ads: {}, initial_fetch_timeout: "0s", resource_api_version: "V3" }, route_config_name: "9080" });
     expect(hcm.use_remote_address).toBe(false);
-    expect((hcm.http_filters as JsonObject[]).map((f) => f.name)).toEqual(["istio.alpn", "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
+    const filters = hcm.http_filters as JsonObject[];
+    expect(filters.map((f) => f.name)).toEqual(["istio.metadata_exchange", "istio.alpn", "envoy.filters.http.fault", "envoy.filters.http.cors", "istio.stats", "envoy.filters.http.router"]);
+    expect(filters[0]).toEqual(SIDECAR_OUTBOUND_MX_FILTER);
+    expect(filters[4]).toEqual({ name: "istio.stats", typed_config: { "@type": "type.googleapis.com/stats.PluginConfig" } });
     expect(hcm.request_id_extension).toBeDefined();
     expect(hcm.access_log).toBeUndefined();
   });
@@ -31,7 +35,14 @@ describe("LDS for sidecars", () => {
     expect(listeners.get("10.96.0.12_27017")).toMatchObject({
       address: { socket_address: { address: "10.96.0.12", port_value: 27017 } },
       bind_to_port: false,
-      filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { stat_prefix: "outbound|27017||mongo.default.svc.cluster.local", cluster: "outbound|27017||mongo.default.svc.cluster.local" } }] }],
+      filter_chains: [
+        {
+          filters: [
+            { name: "istio.stats", typed_config: { "@type": "type.googleapis.com/stats.PluginConfig" } },
+            { name: "envoy.filters.network.tcp_proxy", typed_config: { stat_prefix: "outbound|27017||mongo.default.svc.cluster.local", cluster: "outbound|27017||mongo.default.svc.cluster.local" } },
+          ],
+        },
+      ],
     });
   });
 
@@ -54,6 +65,7 @@ spec:
 `);
     const l = byName(json(split, productpageProxy(), "Listener")).get("10.96.0.12_27017")!;
     expect((l.filter_chains as JsonObject[])[0].filters).toEqual([
+      statsFilter("outbound"),
       {
         name: "envoy.filters.network.tcp_proxy",
         typed_config: {

@@ -23,17 +23,29 @@ import { labelsKey } from "../model/labels.js";
 import { chainMode, inboundListenerFilters, inboundSecurity, securedChains } from "../security/inbound-security.js";
 import { gatewaySecurityFields } from "../security/gateway-security.js";
 import { ISTIO_ALPN_FILTER } from "../security/tls-context.js";
+import { type ListenerClass, withHttpTelemetry, withTcpStats } from "./telemetry-filters.js";
 import { bindToProxyAddress, EXPLICIT_PROXY_PORT, EXPLICIT_ROUTE_NAME, explicitInboundListeners, explicitProxyListener, isExplicitMode, proxyBindAddress } from "./explicit-mode.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ZERO_STREAM = { max_stream_duration: "0s", grpc_timeout_header_max: "0s" };
 
-function hcm(body: JsonObject, log: JsonValue[] | undefined): JsonObject {
+/** The listener class a chain's telemetry filters are for, and whether istio.stats is on for it (Telemetry API). */
+interface Telemetry {
+  cls: ListenerClass;
+  stats: boolean;
+}
+
+function telemetryFor(push: MeshPushContext, proxy: ProxyInfo, cls: ListenerClass): Telemetry {
+  const m = push.scope(proxy).metrics;
+  return { cls, stats: cls === "inbound" ? m.server : m.client };
+}
+
+function hcm(body: JsonObject, log: JsonValue[] | undefined, t: Telemetry): JsonObject {
   return {
     name: "envoy.filters.network.http_connection_manager",
     typed_config: typed(HCM, {
       ...body,
-      http_filters: body.http_filters ?? SIDECAR_HTTP_FILTERS,
+      http_filters: withHttpTelemetry((body.http_filters as JsonValue[] | undefined) ?? SIDECAR_HTTP_FILTERS, t.cls, t.stats),
       tracing: TRACING,
       upgrade_configs: [{ upgrade_type: "websocket" }],
       stream_idle_timeout: "0s",
@@ -47,13 +59,14 @@ function hcm(body: JsonObject, log: JsonValue[] | undefined): JsonObject {
 
 function virtualOutbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject {
   const catchAll = push.scope(proxy).outboundTrafficPolicy === "REGISTRY_ONLY" ? BLACKHOLE : PASSTHROUGH;
+  const t = telemetryFor(push, proxy, "outbound");
   return {
     name: "virtualOutbound",
     address: socketAddress("0.0.0.0", 15001),
     filter_chains: [
       // Traffic addressed to 15001 itself would loop: blackhole it.
-      { name: "virtualOutbound-blackhole", filter_chain_match: { destination_port: 15001 }, filters: [tcpProxy(BLACKHOLE, BLACKHOLE)] },
-      { name: "virtualOutbound-catchall-tcp", filters: [tcpProxy(catchAll, catchAll, log)] },
+      { name: "virtualOutbound-blackhole", filter_chain_match: { destination_port: 15001 }, filters: withTcpStats([tcpProxy(BLACKHOLE, BLACKHOLE)], t.cls, t.stats) },
+      { name: "virtualOutbound-catchall-tcp", filters: withTcpStats([tcpProxy(catchAll, catchAll, log)], t.cls, t.stats) },
     ],
     use_original_dst: true,
     traffic_direction: "OUTBOUND",
@@ -61,7 +74,8 @@ function virtualOutbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue
 }
 
 function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject {
-  const chains: JsonObject[] = [{ name: "virtualInbound-blackhole", filter_chain_match: { destination_port: 15006 }, filters: [tcpProxy(BLACKHOLE, BLACKHOLE)] }];
+  const t = telemetryFor(push, proxy, "inbound");
+  const chains: JsonObject[] = [{ name: "virtualInbound-blackhole", filter_chain_match: { destination_port: 15006 }, filters: withTcpStats([tcpProxy(BLACKHOLE, BLACKHOLE)], t.cls, t.stats) }];
   // PeerAuthentication decides the chains, AuthorizationPolicy/RequestAuthentication add filters (src/security).
   const sec = inboundSecurity(push, proxy);
   const httpFilters: JsonObject = sec.httpFilters.length > 0 ? { http_filters: [...sec.httpFilters, ...SIDECAR_HTTP_FILTERS] } : {};
@@ -89,10 +103,11 @@ function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[
             ...httpFilters,
           },
           log,
+          t,
         )
       : tcpProxy(cluster, cluster, log);
     const http = isHttp(p.protocol);
-    chains.push(...securedChains(sec, chainMode(sec, p.port), { name: `0.0.0.0_${p.port}`, match: { destination_port: p.port }, http, filters: http ? [filter] : [...sec.networkFilters, filter] }));
+    chains.push(...securedChains(sec, chainMode(sec, p.port), { name: `0.0.0.0_${p.port}`, match: { destination_port: p.port }, http, filters: http ? [filter] : withTcpStats([...sec.networkFilters, filter], t.cls, t.stats) }));
   }
   const anyAddress = [{ address_prefix: "0.0.0.0", prefix_len: 0 }];
   const passthroughMode = chainMode(sec, undefined);
@@ -117,10 +132,11 @@ function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[
           ...httpFilters,
         },
         log,
+        t,
       ),
     ],
   }));
-  chains.push(...securedChains(sec, passthroughMode, { name: "virtualInbound", match: { prefix_ranges: anyAddress }, http: false, catchAll: true, filters: [...sec.networkFilters, tcpProxy(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, log)] }));
+  chains.push(...securedChains(sec, passthroughMode, { name: "virtualInbound", match: { prefix_ranges: anyAddress }, http: false, catchAll: true, filters: withTcpStats([...sec.networkFilters, tcpProxy(INBOUND_PASSTHROUGH, INBOUND_PASSTHROUGH, log)], t.cls, t.stats) }));
   return {
     name: "virtualInbound",
     address: socketAddress("0.0.0.0", 15006),
@@ -149,8 +165,10 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
     }
   }
   const out: JsonObject[] = [];
+  const tel = telemetryFor(push, proxy, "outbound");
+  const tcpFilters = (target: JsonObject): JsonValue[] => withTcpStats([tcpFilter(target, log)], tel.cls, tel.stats);
   for (const [port, entry] of [...byPort].sort(([a], [b]) => a - b)) {
-    const vipChains = (vip: string, target: JsonObject): JsonObject => ({ filter_chain_match: { prefix_ranges: [{ address_prefix: vip, prefix_len: 32 }] }, filters: [tcpFilter(target, log)] });
+    const vipChains = (vip: string, target: JsonObject): JsonObject => ({ filter_chain_match: { prefix_ranges: [{ address_prefix: vip, prefix_len: 32 }] }, filters: tcpFilters(target) });
     if (entry.http) {
       // TCP services sharing an HTTP port are told apart by their VIP.
       const chains = entry.tcp.filter((t) => t.vip).map((t) => vipChains(t.vip!, t.target));
@@ -164,6 +182,7 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
               http_filters: [ISTIO_ALPN_FILTER, ...SIDECAR_HTTP_FILTERS],
             },
             log,
+            tel,
           ),
         ],
       });
@@ -176,7 +195,7 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
       const name = `${address}_${port}`;
       if (seen.has(name)) continue; // the first service (by hostname) owns a VIP:port
       seen.add(name);
-      out.push({ name, address: socketAddress(address, port), filter_chains: [{ filters: [tcpFilter(t.target, log)] }], traffic_direction: "OUTBOUND", bind_to_port: false });
+      out.push({ name, address: socketAddress(address, port), filter_chains: [{ filters: tcpFilters(t.target) }], traffic_direction: "OUTBOUND", bind_to_port: false });
     }
   }
   return out;
@@ -196,6 +215,7 @@ function boundVirtualServices(push: MeshPushContext, gateways: ReadonlySet<strin
  */
 function gatewayStreamListeners(push: MeshPushContext, proxy: ProxyInfo, servers: GatewayServer[], log: JsonValue[] | undefined): JsonObject[] {
   const out: JsonObject[] = [];
+  const tel = telemetryFor(push, proxy, "gateway");
   const byPort = new Map<number, GatewayServer[]>();
   for (const s of servers) if (!s.http && (s.protocol === "TCP" || s.tlsMode === "PASSTHROUGH")) byPort.set(s.bindPort, [...(byPort.get(s.bindPort) ?? []), s]);
   for (const [bindPort, list] of [...byPort].sort(([a], [b]) => a - b)) {
@@ -211,7 +231,7 @@ function gatewayStreamListeners(push: MeshPushContext, proxy: ProxyInfo, servers
         if (!target) continue;
         const sni = tls ? matches.flatMap((m) => (Array.isArray(m.sniHosts) ? m.sniHosts.filter((h): h is string => typeof h === "string") : [])) : [];
         if (tls && sni.length === 0) continue; // istiod requires sniHosts on tls routes
-        chains.push({ ...(tls ? { filter_chain_match: { server_names: sni } } : {}), filters: [tcpFilter(target, log)] });
+        chains.push({ ...(tls ? { filter_chain_match: { server_names: sni } } : {}), filters: withTcpStats([tcpFilter(target, log)], tel.cls, tel.stats) });
         if (!tls) break; // a TCP server has one destination: the first route that applies
       }
       if (!tls && chains.length > 0) break;
@@ -251,6 +271,7 @@ function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValu
                 ...gatewaySecurityFields(push, proxy),
               },
               log,
+              telemetryFor(push, proxy, "gateway"),
             ),
           ],
         },
@@ -295,13 +316,14 @@ export function generateListeners(push: MeshPushContext, proxy: ProxyInfo, names
   } else if (isExplicitMode(proxy)) {
     const proxyListener = explicitProxyListener(
       proxy,
-      hcm({ stat_prefix: `outbound_${proxyBindAddress(proxy)}_${EXPLICIT_PROXY_PORT}`, rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: EXPLICIT_ROUTE_NAME }, use_remote_address: false }, log),
+      hcm({ stat_prefix: `outbound_${proxyBindAddress(proxy)}_${EXPLICIT_PROXY_PORT}`, rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: EXPLICIT_ROUTE_NAME }, use_remote_address: false }, log, telemetryFor(push, proxy, "outbound")),
     );
     all = convert([proxyListener, ...explicitInboundListeners(virtualInbound(push, proxy, log), proxy)]);
   } else {
     // Outbound listeners depend on the scope (namespace + Sidecar), not on the proxy's labels: share them.
+    // A workload-selected Telemetry can turn client metrics off for some labels only, hence its flag in the key.
     const scope = push.scope(proxy);
-    const key = `lds-out|${scope.scopeKey}|${tcpRoutesUseLabels(scope.virtualServices) ? labelsKey(proxy.labels) : ""}`;
+    const key = `lds-out|${scope.scopeKey}|${tcpRoutesUseLabels(scope.virtualServices) ? labelsKey(proxy.labels) : ""}|${scope.metrics.client ? "stats" : "nostats"}`;
     let outbound = push.cache.get(key) as XdsResource[] | undefined;
     if (!outbound) {
       outbound = convert([...outboundListeners(push, proxy, log), virtualOutbound(push, proxy, log)]);

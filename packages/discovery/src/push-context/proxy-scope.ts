@@ -9,6 +9,7 @@ import { isObject } from "../source/field-checker.js";
 import { exportedTo, hostMatches, hostsIntersect, qualifyHost } from "./hosts.js";
 import { exportToOf, type IstioConfig } from "./istio-config.js";
 import type { MeshPushContext } from "./push-context.js";
+import { metricsReporting, type MetricsReporting } from "./telemetry-metrics.js";
 
 export interface EgressHost {
   namespace: string;
@@ -36,6 +37,8 @@ export interface ProxyScope {
   gateways: IstioConfig[];
   /** Where Envoy writes access logs for this proxy (meshConfig.accessLogFile or a Telemetry resource), if anywhere. */
   accessLogFile?: string;
+  /** Whether Istio's standard metrics (istio.stats) are on, per the Telemetry API. */
+  metrics: MetricsReporting;
 }
 
 /**
@@ -141,7 +144,8 @@ export function computeScope(push: MeshPushContext, proxy: ProxyInfo, key: strin
       : [];
   const log = accessLogOf(push, ns);
   const scopeKey = `${proxy.type}|${proxy.generator ?? ""}|${ns}|${sidecar ? `${sidecar.namespace}/${sidecar.name}` : ""}|${log.from}`;
-  return { key, scopeKey, ...(sidecar ? { sidecar } : {}), ...(log.file ? { accessLogFile: log.file } : {}), egress, services, virtualServices, outboundTrafficPolicy, inbound, gateways };
+  const metrics = metricsReporting(push, proxy);
+  return { key, scopeKey, ...(sidecar ? { sidecar } : {}), ...(log.file ? { accessLogFile: log.file } : {}), egress, services, virtualServices, outboundTrafficPolicy, inbound, gateways, metrics };
 }
 
 /** The first VirtualService (precedence order) in `list` with a host covering `hostname`. */

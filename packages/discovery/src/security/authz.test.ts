@@ -65,7 +65,18 @@ describe("AuthorizationPolicy → envoy.filters.http.rbac", () => {
         GOOGLE_JWT,
     );
     const filters = hcmFilters(inboundChain(push, "0.0.0.0_9080"));
-    expect(filters.map((f) => f.name)).toEqual(["envoy.filters.http.jwt_authn", "envoy.filters.http.rbac", "envoy.filters.http.rbac", "envoy.filters.http.rbac", "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
+    // istiod's order: peer metadata first (so RBAC can see the peer), authn, authz, ..., istio.stats before the router.
+    expect(filters.map((f) => f.name)).toEqual([
+      "istio.metadata_exchange",
+      "envoy.filters.http.jwt_authn",
+      "envoy.filters.http.rbac",
+      "envoy.filters.http.rbac",
+      "envoy.filters.http.rbac",
+      "envoy.filters.http.fault",
+      "envoy.filters.http.cors",
+      "istio.stats",
+      "envoy.filters.http.router",
+    ]);
     expect(rbacRules(push).map((r) => [r.action ?? "ALLOW", Object.keys(r.policies as JsonObject)])).toEqual([
       ["LOG", ["ns[default]-policy[audit]-rule[0]"]],
       ["DENY", ["ns[default]-policy[deny]-rule[0]"]],

@@ -18,7 +18,7 @@ describe("gateway HTTP listeners", () => {
   it("sanitize X-Forwarded-Client-Cert and set their own (SANITIZE_SET, subject/dns/uri)", () => {
     const hcm = hcmOf(smallPush(GATEWAY));
     expect([hcm.forward_client_cert_details, hcm.set_current_client_cert_details]).toEqual(["SANITIZE_SET", { subject: true, dns: true, uri: true }]);
-    expect((hcm.http_filters as JsonObject[]).map((f) => f.name)).toEqual(["istio.alpn", "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
+    expect((hcm.http_filters as JsonObject[]).map((f) => f.name)).toEqual(["istio.metadata_exchange", "istio.alpn", "envoy.filters.http.fault", "envoy.filters.http.cors", "istio.stats", "envoy.filters.http.router"]);
   });
 
   it("run the jwt_authn and rbac filters of policies selecting the gateway", () => {
@@ -34,8 +34,8 @@ metadata: { name: ingress, namespace: istio-system }
 spec: { selector: { matchLabels: { istio: ingressgateway } }, jwtRules: [{ issuer: issuer-1, jwks: '{"keys":[]}' }] }
 `);
     const filters = hcmOf(push).http_filters as JsonObject[];
-    expect(filters.map((f) => f.name)).toEqual(["envoy.filters.http.jwt_authn", "envoy.filters.http.rbac", "istio.alpn", "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.router"]);
+    expect(filters.map((f) => f.name)).toEqual(["istio.metadata_exchange", "envoy.filters.http.jwt_authn", "envoy.filters.http.rbac", "istio.alpn", "envoy.filters.http.fault", "envoy.filters.http.cors", "istio.stats", "envoy.filters.http.router"]);
     // "no request principal" = not (a verified token of issuer-1 with a subject).
-    expect(JSON.stringify(filters[1])).toContain('{"not_id":{"or_ids":{"ids":[{"metadata":{"filter":"envoy.filters.http.jwt_authn","path":[{"key":"issuer-1"},{"key":"sub"}],"value":{"string_match":{"safe_regex":{"regex":".+"}}}}}]}}}');
+    expect(JSON.stringify(filters[2])).toContain('{"not_id":{"or_ids":{"ids":[{"metadata":{"filter":"envoy.filters.http.jwt_authn","path":[{"key":"issuer-1"},{"key":"sub"}],"value":{"string_match":{"safe_regex":{"regex":".+"}}}}}]}}}');
   });
 });

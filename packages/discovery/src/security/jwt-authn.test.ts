@@ -29,7 +29,8 @@ const httpFilters = (push: Push, proxy = productpageProxy()): JsonObject[] => {
   const l = json(push, proxy, "Listener").find((x) => x.name === "virtualInbound")!;
   const chain = (l.filter_chains as JsonObject[]).find((c) => c.name === "0.0.0.0_9080")!;
   const hcm = (chain.filters as JsonObject[]).find((f) => f.name === "envoy.filters.network.http_connection_manager")!.typed_config as JsonObject;
-  return hcm.http_filters as JsonObject[];
+  // Without the telemetry filters around them (telemetry-filters.test.ts has those): jwt_authn, rbac..., fault, cors, router.
+  return (hcm.http_filters as JsonObject[]).filter((f) => f.name !== "istio.metadata_exchange" && f.name !== "istio.stats");
 };
 
 describe("RequestAuthentication → envoy.filters.http.jwt_authn", () => {

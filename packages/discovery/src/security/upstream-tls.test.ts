@@ -92,7 +92,8 @@ spec: { mtls: { mode: DISABLE } }
     const istioAlpn = (dumpHcm.http_filters as JsonObject[]).find((f) => f.name === "istio.alpn");
     const l = json(push, productpageProxy(), "Listener").find((x) => x.name === "0.0.0.0_9080")!;
     const hcm = ((l.filter_chains as JsonObject[])[0]!.filters as JsonObject[])[0]!.typed_config as JsonObject;
-    expect((hcm.http_filters as JsonObject[])[0]).toEqual(istioAlpn);
+    // Right after the peer metadata filter, as istiod orders them.
+    expect((hcm.http_filters as JsonObject[])[1]).toEqual(istioAlpn);
   });
 
   it("leaves proxyless gRPC clusters plaintext", () => {
