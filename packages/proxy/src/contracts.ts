@@ -37,6 +37,13 @@ export interface StatsStore {
   counter(name: string): Counter;
   gauge(name: string, importMode?: "accumulate" | "never_import"): Gauge;
   histogram(name: string, unit?: "milliseconds" | "bytes" | "unspecified"): Histogram;
+  /**
+   * A counter named by its tags rather than by tag extraction (Envoy's counterFromStatNames, which
+   * Istio's stats filter uses): `name` is the tag-extracted name, the full name appends `.tag.value`.
+   */
+  taggedCounter(name: string, tags: ReadonlyArray<readonly [string, string]>): Counter;
+  taggedGauge(name: string, tags: ReadonlyArray<readonly [string, string]>): Gauge;
+  taggedHistogram(name: string, tags: ReadonlyArray<readonly [string, string]>, unit?: "milliseconds" | "bytes" | "unspecified"): Histogram;
 }
 
 // ---- access logs -----------------------------------------------------------
@@ -182,6 +189,8 @@ export interface ProxyRuntimeOptions {
   logger: import("pino").Logger;
   /** From --service-node / bootstrap node, for x-forwarded-client-cert By= etc. */
   nodeId: string;
+  /** The bootstrap node's metadata (Istio's WORKLOAD_NAME, NAMESPACE, LABELS…), for Istio's telemetry filters. */
+  nodeMetadata?: import("@bufbuild/protobuf").JsonObject;
   serviceCluster?: string;
   /** Report once per (field path) an unimplemented field; never crash on it. */
   reportUnsupported(fieldPath: string, detail?: string): void;

@@ -101,6 +101,7 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     accessLogs: accessLogs.factory,
     logger: logging.root,
     nodeId: node?.id ?? "",
+    nodeMetadata: node?.metadata,
     serviceCluster: node?.cluster || undefined,
     reportUnsupported: unsupported.report,
     healthCheckFailed: () => serverState.healthCheckFailed(),

@@ -7,4 +7,7 @@ export const NOOP_STATS: StatsStore = {
   counter: () => counter,
   gauge: () => ({ set() {}, inc() {}, dec() {}, value: () => 0 }),
   histogram: () => ({ record() {} }),
+  taggedCounter: () => counter,
+  taggedGauge: () => ({ set() {}, inc() {}, dec() {}, value: () => 0 }),
+  taggedHistogram: () => ({ record() {} }),
 };

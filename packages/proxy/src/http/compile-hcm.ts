@@ -10,7 +10,7 @@ import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } fr
 import { durationMs } from "../runtime/duration.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
 import { compileXfcc, type XfccConfig } from "../tls/xfcc.js";
-import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry } from "./http-filter.js";
+import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry, type TrafficDirection } from "./http-filter.js";
 import { compileRequestLimits, type RequestLimits } from "./request-limits.js";
 import { utf8WireString } from "./wire-string.js";
 
@@ -58,6 +58,8 @@ export interface HcmCompileDeps {
   report(field: string, detail?: string): void;
   /** Stats, logger and clusters for filters that need them at request time. */
   runtime?: FilterRuntimeDeps;
+  /** The listener's traffic_direction. */
+  direction?: TrafficDirection;
 }
 
 export function compileHcm(any: Any, res: string, field: string, deps: HcmCompileDeps): HcmConfig {
@@ -111,7 +113,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
       }
       throw new ResourceRejectedError(res, `${ff}.typed_config`, `unknown or unimplemented HTTP filter ${f.name} (${typeUrl || "no typed_config"})`);
     }
-    filters.push(factory.create(f.name, cfg, { resource: res, field: ff, report: deps.report, runtime: deps.runtime, statPrefix: hcm.statPrefix }));
+    filters.push(factory.create(f.name, cfg, { resource: res, field: ff, report: deps.report, runtime: deps.runtime, statPrefix: hcm.statPrefix, direction: deps.direction }));
   });
   if (!sawRouter) throw new ResourceRejectedError(res, `${field}.http_filters`, "the last HTTP filter must be envoy.filters.http.router");
 

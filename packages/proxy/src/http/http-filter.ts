@@ -13,6 +13,8 @@ export interface FilterRuntimeDeps {
   logger: import("pino").Logger;
   /** Late-bound: the cluster by name at request time. */
   cluster(name: string): Cluster | undefined;
+  /** The bootstrap's node: its id and metadata as JSON (Istio's telemetry filters read who this proxy is). */
+  node?: { id: string; metadata: import("@bufbuild/protobuf").JsonObject };
 }
 
 export interface CompileContext {
@@ -23,7 +25,11 @@ export interface CompileContext {
   runtime?: FilterRuntimeDeps;
   /** The HCM's stat_prefix (HCM-level filters only), for `http.<prefix>.<filter>.*` stats. */
   statPrefix?: string;
+  /** The listener's traffic_direction (Istio's stats filter picks its reporter from it). */
+  direction?: TrafficDirection;
 }
+
+export type TrafficDirection = "UNSPECIFIED" | "INBOUND" | "OUTBOUND";
 
 export interface HttpFilter {
   /** The HCM's name for this filter (`envoy.filters.http.fault`); keys typed_per_filter_config. */
@@ -32,6 +38,8 @@ export interface HttpFilter {
   decodeHeaders?(ctx: RequestContext): LocalReply | undefined | Promise<LocalReply | undefined>;
   /** Response headers on their way downstream (upstream or local replies). */
   encodeHeaders?(ctx: RequestContext, status: number, headers: Record<string, string | string[] | undefined>): void;
+  /** The stream is over (after its response or reset), just before access logs: Envoy's filter `log()`. */
+  onStreamComplete?(ctx: RequestContext): void;
 }
 
 export interface HttpFilterFactory {

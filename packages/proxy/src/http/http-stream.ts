@@ -78,6 +78,14 @@ class HttpExchange implements ForwardHooks, StreamListener {
     const code = info.responseCode ?? 0;
     if (code >= 100 && code < 600) stats.rqXx[Math.floor(code / 100)].inc();
     stats.rqTime.record(info.durationMs);
+    for (const f of this.rt.config.filters) {
+      if (f.onStreamComplete === undefined) continue;
+      try {
+        f.onStreamComplete(this.ctx);
+      } catch (err) {
+        this.rt.logger.debug({ err, filter: f.name }, "filter threw at stream end");
+      }
+    }
     for (const l of this.rt.config.accessLoggers) {
       try {
         l.log(info);

@@ -40,6 +40,7 @@ export function handleWebSocketUpgrade(
     info.durationMs = Date.now() - info.startTime;
     const code = info.responseCode ?? 0;
     if (code >= 100 && code < 600) rt.stats.rqXx[Math.floor(code / 100)].inc();
+    for (const f of rt.config.filters) f.onStreamComplete?.(ctx);
     for (const l of rt.config.accessLoggers) l.log(info);
   };
   const reply = (r: LocalReply): void => {

@@ -1,7 +1,7 @@
 // envoy.config.cluster.v3.Cluster → ClusterConfig. The only place that reads
 // Cluster protos; everything after this works on plain objects.
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
-import { isFieldSet } from "@bufbuild/protobuf";
+import { isFieldSet, type JsonObject } from "@bufbuild/protobuf";
 import {
   ClusterSchema,
   Cluster_DiscoveryType,
@@ -58,6 +58,8 @@ export interface ClusterConfig {
   /** common_lb_config.ignore_new_hosts_until_first_hc. */
   ignoreNewHostsUntilFirstHc: boolean;
   edsServiceName: string;
+  /** metadata.filter_metadata.istio.services[0] (istiod's), labelling Istio's metrics with the destination service. */
+  istioService?: IstioService;
   initialFetchTimeoutMs: number;
   assignment?: CompiledAssignment;
   dnsRefreshMs: number;
@@ -77,6 +79,23 @@ export interface ClusterConfig {
 }
 
 const HPO_TYPE = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/** The service a cluster stands for, as istiod names it in the cluster's metadata. */
+export interface IstioService {
+  /** `reviews.default.svc.cluster.local` */
+  host: string;
+  /** `reviews` (istiod's `name`, else the host up to its first dot). */
+  name: string;
+}
+
+function istioServiceOf(istio: JsonObject | undefined): IstioService | undefined {
+  const services = istio?.["services"];
+  const first = Array.isArray(services) ? services[0] : undefined;
+  if (first === null || typeof first !== "object" || Array.isArray(first)) return undefined;
+  const host = typeof first["host"] === "string" ? first["host"] : "";
+  const name = typeof first["name"] === "string" ? first["name"] : host.split(".")[0]!;
+  return { host, name };
+}
 
 export function compileCluster(
   c: Cluster,
@@ -166,6 +185,7 @@ export function compileCluster(
     healthChecks: compileHealthChecks(c, report),
     ignoreNewHostsUntilFirstHc: c.commonLbConfig?.ignoreNewHostsUntilFirstHc === true,
     edsServiceName: c.edsClusterConfig?.serviceName || name,
+    istioService: istioServiceOf(c.metadata?.filterMetadata["istio"]),
     initialFetchTimeoutMs: durationMs(c.edsClusterConfig?.edsConfig?.initialFetchTimeout, 15_000),
     dnsRefreshMs: durationMs(c.dnsRefreshRate, 5000),
     dnsFamily: c.dnsLookupFamily === 1 ? 4 : c.dnsLookupFamily === 2 ? 6 : 0,

@@ -6,7 +6,7 @@ import type { Listener } from "@weft/xds-api/gen/envoy/config/listener/v3/listen
 import type { FilterChain } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_components_pb.js";
 import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } from "../contracts.js";
 import { compileHcm, HCM_TYPE_URL, type HcmConfig } from "../http/compile-hcm.js";
-import type { FilterRuntimeDeps, HttpFilterRegistry } from "../http/http-filter.js";
+import type { FilterRuntimeDeps, HttpFilterRegistry, TrafficDirection } from "../http/http-filter.js";
 import { compileNetworkFilter, type NetworkFilter } from "../authz/network-filters.js";
 import { compileChainMatch, chainMatchKey, type ChainMatch } from "../listener/filter-chain-match.js";
 import { compileChainMatcher, type ChainNameMatcher } from "../listener/chain-matcher.js";
@@ -67,7 +67,11 @@ export interface ListenerCompileDeps {
   runtime?: FilterRuntimeDeps;
   /** Worker processes sharing the listeners: process-wide counts (connection_limit) take their share. */
   workers?: number;
+  /** Set per listener from its traffic_direction (compileListener does). */
+  direction?: TrafficDirection;
 }
+
+const DIRECTIONS: readonly TrafficDirection[] = ["UNSPECIFIED", "INBOUND", "OUTBOUND"];
 
 // Network filters that only produce telemetry/metadata in Istio's configs; they never change traffic.
 const TELEMETRY_NETWORK_FILTERS = new Set([
@@ -91,6 +95,7 @@ export function compileListener(l: Listener, deps: ListenerCompileDeps): Listene
     l.name ||
     (sa0?.case === "socketAddress" ? `${sa0.value.address}_${sa0.value.portSpecifier.case === "portValue" ? sa0.value.portSpecifier.value : 0}` : sa0?.case === "pipe" ? sa0.value.path : "");
   if (!name) throw new ResourceRejectedError("<unnamed listener>", "name", "listener name (or an address) is required");
+  const chainDeps: ListenerCompileDeps = { ...deps, direction: DIRECTIONS[l.trafficDirection] ?? "UNSPECIFIED" };
   const internal = l.listenerSpecifier.case === "internalListener";
   let ip: string | undefined;
   let port = 0;
@@ -138,7 +143,7 @@ export function compileListener(l: Listener, deps: ListenerCompileDeps): Listene
   });
   const seen = new Map<string, string>();
   l.filterChains.forEach((fc, i) => {
-    const c = compileChain(fc, name, `filter_chains[${i}]`, deps);
+    const c = compileChain(fc, name, `filter_chains[${i}]`, chainDeps);
     // With filter_chain_matcher the match fields are ignored and chains are selected by name.
     if (!l.filterChainMatcher) {
       const key = chainMatchKey(c.match);
@@ -149,7 +154,7 @@ export function compileListener(l: Listener, deps: ListenerCompileDeps): Listene
     cfg.chains.push(c);
   });
   if (l.filterChainMatcher) cfg.chainMatcher = compileChainMatcher(l.filterChainMatcher, name, "filter_chain_matcher");
-  if (l.defaultFilterChain) cfg.defaultChain = compileChain(l.defaultFilterChain, name, "default_filter_chain", deps);
+  if (l.defaultFilterChain) cfg.defaultChain = compileChain(l.defaultFilterChain, name, "default_filter_chain", chainDeps);
   if (cfg.chains.length === 0 && !cfg.defaultChain && !l.apiListener) {
     throw new ResourceRejectedError(name, "filter_chains", "a listener needs at least one filter chain or a default_filter_chain");
   }

@@ -16,9 +16,12 @@ interface Family {
 }
 
 const INVALID = /[^a-zA-Z0-9_]/g;
+const ISTIO_CUSTOM = "istiocustom.";
 
 /** Envoy's PrometheusStatsFormatter::metricName: `envoy_` + name with every non [a-zA-Z0-9_] as `_`. */
 export function prometheusMetricName(extractedName: string, customNamespaces: readonly string[] = ["istio"]): string {
+  // Istio's stats filter registers `istiocustom` as a custom stat namespace: Envoy strips it.
+  if (extractedName.startsWith(ISTIO_CUSTOM)) return extractedName.slice(ISTIO_CUSTOM.length).replace(INVALID, "_");
   const sanitized = extractedName.replace(INVALID, "_");
   for (const ns of customNamespaces) {
     if (extractedName.startsWith(ns + ".") || extractedName.startsWith(ns + "_")) return sanitized;

@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Histogram, StatsStore } from "../contracts.js";
-import { createTagProducer, type ExtractedName, type TagProducer } from "./tag-extractor.js";
+import { createTagProducer, type ExtractedName, type Tag, type TagProducer } from "./tag-extractor.js";
 
 /** Envoy's default histogram bucket bounds (HistogramSettingsImpl::defaultBuckets). */
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [
@@ -87,6 +87,9 @@ export interface StatsStoreImpl extends StatsStore {
   counter(name: string): CounterEntry;
   gauge(name: string, importMode?: "accumulate" | "never_import"): GaugeEntry;
   histogram(name: string, unit?: HistogramUnit): HistogramEntry;
+  taggedCounter(name: string, tags: readonly Tag[]): CounterEntry;
+  taggedGauge(name: string, tags: readonly Tag[]): GaugeEntry;
+  taggedHistogram(name: string, tags: readonly Tag[], unit?: HistogramUnit): HistogramEntry;
   counters(): Iterable<CounterEntry>;
   gauges(): Iterable<GaugeEntry>;
   histograms(): Iterable<HistogramEntry>;
@@ -97,6 +100,13 @@ export interface StatsStoreImpl extends StatsStore {
 
 export interface StatsStoreOptions {
   tagProducer?: TagProducer;
+}
+
+/** Envoy's full name for a stat created with explicit tags: the name, then `.tag.value` for each. */
+function nameWithTags(name: string, tags: readonly Tag[]): string {
+  let full = name;
+  for (const [k, v] of tags) full += `.${k}.${v}`;
+  return full;
 }
 
 export function createStatsStore(options: StatsStoreOptions = {}): StatsStoreImpl {
@@ -121,6 +131,24 @@ export function createStatsStore(options: StatsStoreOptions = {}): StatsStoreImp
     histogram(name, unit = "unspecified") {
       let h = histograms.get(name);
       if (!h) histograms.set(name, (h = new HistogramEntry(name, tagProducer.produce(name), unit)));
+      return h;
+    },
+    taggedCounter(name, tags) {
+      const full = nameWithTags(name, tags);
+      let c = counters.get(full);
+      if (!c) counters.set(full, (c = new CounterEntry(full, { name, tags: [...tags] })));
+      return c;
+    },
+    taggedGauge(name, tags) {
+      const full = nameWithTags(name, tags);
+      let g = gauges.get(full);
+      if (!g) gauges.set(full, (g = new GaugeEntry(full, { name, tags: [...tags] }, "accumulate")));
+      return g;
+    },
+    taggedHistogram(name, tags, unit = "unspecified") {
+      const full = nameWithTags(name, tags);
+      let h = histograms.get(full);
+      if (!h) histograms.set(full, (h = new HistogramEntry(full, { name, tags: [...tags] }, unit)));
       return h;
     },
     counters: () => counters.values(),

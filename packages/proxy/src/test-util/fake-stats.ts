@@ -40,6 +40,15 @@ export function createFakeStats(): FakeStats {
       if (!h) hists.set(name, (h = { record: () => {} }));
       return h;
     },
+    taggedCounter(name, tags) {
+      return this.counter(name + tags.map(([k, v]) => `.${k}.${v}`).join(""));
+    },
+    taggedGauge(name, tags) {
+      return this.gauge(name + tags.map(([k, v]) => `.${k}.${v}`).join(""));
+    },
+    taggedHistogram(name, tags) {
+      return this.histogram(name + tags.map(([k, v]) => `.${k}.${v}`).join(""));
+    },
     get: (n) => values.get(n),
     names: () => [...values.keys()],
   };

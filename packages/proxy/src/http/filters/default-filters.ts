@@ -2,12 +2,12 @@
 import { createHttpFilterRegistry, type HttpFilterRegistry } from "../http-filter.js";
 import { corsFilterFactory } from "./cors-filter.js";
 import { faultFilterFactory } from "./fault-filter.js";
-import { telemetryNoopFilterFactory } from "./telemetry-filters.js";
+import { telemetryFilterFactory } from "./telemetry-filters.js";
 import { istioAlpnFilterFactory } from "./istio-alpn-filter.js";
 import { rbacFilterFactory } from "./rbac-filter.js";
 import { extAuthzFilterFactory } from "./ext-authz-filter.js";
 import { jwtAuthnFilterFactory } from "./jwt-authn-filter.js";
 
 export function createDefaultHttpFilters(): HttpFilterRegistry {
-  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryNoopFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory, jwtAuthnFilterFactory]);
+  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory, jwtAuthnFilterFactory]);
 }
