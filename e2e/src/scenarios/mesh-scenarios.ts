@@ -112,6 +112,31 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       expect(server).toMatchObject({ upstream_cluster: "inbound|80||", response_code: 200, response_flags: "-" });
     });
 
+    it("exports Istio's standard metrics for sleep → httpbin on both sidecars' 15020, as Prometheus scrapes them", async () => {
+      for (let i = 0; i < 3; i++) expect((await driver.exec("sleep", ["curl", "-sS", "-o", "/dev/null", "http://httpbin:8000/status/418"])).code).toBe(0);
+      // Scraped from inside each pod, where Prometheus' annotations point: the agent merges the proxy's stats.
+      const scrape = async (workload: string) => (await driver.exec(workload, ["curl", "-sS", "http://127.0.0.1:15020/stats/prometheus"])).stdout;
+      const series = (text: string, labels: Record<string, string>) =>
+        text.split("\n").find((l) => l.startsWith("istio_requests_total{") && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+      const both = {
+        source_workload: "sleep",
+        source_workload_namespace: "default",
+        source_app: "sleep",
+        destination_workload: "httpbin",
+        destination_workload_namespace: "default",
+        destination_app: "httpbin",
+        destination_service: "httpbin.default.svc.cluster.local",
+        destination_service_name: "httpbin",
+        request_protocol: "http",
+        response_code: "418",
+      };
+      const server = await eventually("httpbin's istio_requests_total", () => scrape("httpbin"), (t) => series(t, { reporter: "destination", ...both }) !== undefined, 15_000);
+      expect(series(server, { reporter: "destination", ...both, source_principal: "spiffe://cluster.local/ns/default/sa/sleep", destination_principal: "spiffe://cluster.local/ns/default/sa/httpbin", connection_security_policy: "mutual_tls" })).toMatch(/ [3-9]\d*$/);
+      const client = await eventually("sleep's istio_requests_total", () => scrape("sleep"), (t) => series(t, { reporter: "source", ...both }) !== undefined, 15_000);
+      expect(series(client, { reporter: "source", ...both })).toMatch(/ [3-9]\d*$/);
+      expect(client).toMatch(/^istio_request_duration_milliseconds_bucket\{reporter="source",.*le="\+Inf"\} \d+$/m);
+    });
+
     it("serves Bookinfo through the ingress gateway", async () => {
       const page = await get(`${ingress}/productpage`);
       expect(page.status).toBe(200);
