@@ -11,8 +11,8 @@ import { applyHeaderMutation, type HeaderMutation } from "../router/header-mutat
 import type { RedirectSpec } from "../router/route-action.js";
 import { forwardUpstream, type ForwardHooks, type UpstreamCall } from "../router/forward.js";
 import { streamDurationMs } from "./stream-duration.js";
+import { grpcStatusForHttp } from "./grpc-status.js";
 
-const GRPC_STATUS_BY_HTTP: Record<number, string> = { 400: "13", 401: "16", 403: "7", 404: "12", 429: "14", 502: "14", 503: "14", 504: "14" };
 
 export function handleStream(ds: Downstream, ctx: RequestContext, rt: HcmRuntime): void {
   new HttpExchange(ds, ctx, rt).start();
@@ -145,7 +145,7 @@ class HttpExchange implements ForwardHooks, StreamListener {
       // Envoy turns local replies to gRPC requests into trailers-only responses.
       headers = {
         "content-type": "application/grpc",
-        "grpc-status": r.grpcStatus ?? GRPC_STATUS_BY_HTTP[r.status] ?? "2",
+        "grpc-status": r.grpcStatus ?? grpcStatusForHttp(r.status),
         "grpc-message": encodeURIComponent(r.body || r.details),
       };
       status = 200;

@@ -6,6 +6,7 @@
 import type { RequestContext } from "../http/request-context.js";
 import type { IstioService } from "../runtime/compile-cluster.js";
 import { namespaceOfPrincipal, type WorkloadMetadata } from "./peer-metadata.js";
+import { grpcStatusForHttp } from "../http/grpc-status.js";
 
 export const REQUEST_LABELS = [
   "reporter",
@@ -41,8 +42,6 @@ export type Reporter = "source" | "destination" | "waypoint";
 /** Clusters that stand for no service: their name is the destination_service_name. */
 const SPECIAL_CLUSTERS = new Set(["BlackHoleCluster", "PassthroughCluster", "InboundPassthroughCluster", "InboundPassthroughClusterIpv4", "InboundPassthroughClusterIpv6"]);
 
-// Envoy's Grpc::Utility::httpToGrpcStatus, for gRPC responses that carry no grpc-status.
-const GRPC_BY_HTTP: Record<number, string> = { 400: "13", 401: "16", 403: "7", 404: "12", 429: "14", 502: "14", 503: "14", 504: "14" };
 
 export interface LabelInputs {
   reporter: Reporter;
@@ -64,7 +63,7 @@ function grpcStatus(ctx: RequestContext): string {
   const s = headerString(info.responseTrailers?.["grpc-status"]) ?? headerString(info.responseHeaders?.["grpc-status"]);
   if (s !== undefined) return s;
   const code = info.responseCode;
-  return code ? (GRPC_BY_HTTP[code] ?? "2") : ""; // anything else is UNKNOWN
+  return code ? grpcStatusForHttp(code) : "";
 }
 
 function or(v: string | undefined, fallback: string): string {
