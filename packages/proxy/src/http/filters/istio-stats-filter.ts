@@ -75,7 +75,7 @@ function planMetrics(json: JsonObject, cc: CompileContext): Record<MetricName, M
   }
   const defs = json["definitions"];
   if (Array.isArray(defs) && defs.length > 0) cc.report(`${cc.field}.definitions`, "custom metric definitions (CEL values) are not implemented; skipped");
-  if (field(json, "rotation_interval", "rotationInterval") !== undefined) cc.report(`${cc.field}.rotation_interval`, `not implemented; label sets are bounded at ${MAX_ISTIO_SERIES} instead`);
+  if (field(json, "rescoping_duration", "rescopingDuration") !== undefined) cc.report(`${cc.field}.rescoping_duration`, `not implemented; label sets are bounded at ${MAX_ISTIO_SERIES} instead`);
   for (const m of METRICS) {
     plans[m] = { drop: drop.has(m), kept: REQUEST_LABELS.flatMap((l, i) => (removed[m].has(l) ? [] : [i])) };
   }
