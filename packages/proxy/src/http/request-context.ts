@@ -2,6 +2,8 @@
 // per request; headers are Node's already-parsed header object, mutated in place.
 import type { StreamInfo } from "../contracts.js";
 import type { ConnInfo, DownstreamTls } from "../listener/conn-info.js";
+import type { WorkloadMetadata } from "../istio/peer-metadata.js";
+import type { UpstreamTlsIdentity } from "../tls/upstream-tls.js";
 import type { CompiledRoute, CompiledVirtualHost } from "../runtime/compile-route-config.js";
 import type { LocalReply } from "./local-reply.js";
 
@@ -91,6 +93,10 @@ export class HttpStreamInfo implements StreamInfo {
   upstreamLocalAddress: string | undefined = undefined;
   upstreamTransportFailureReason: string | undefined = undefined;
   upstreamServiceTimeMs: number | undefined = undefined;
+  /** The upstream endpoint's istio.workload metadata (EDS), when it has any. */
+  upstreamWorkload: WorkloadMetadata | undefined = undefined;
+  /** URI SANs of the upstream TLS connection the response came on: the upstream's and ours. */
+  upstreamTls: UpstreamTlsIdentity | undefined = undefined;
   downstreamDirectRemoteAddress: string;
   routeName: string | undefined = undefined;
   connectionTerminationDetails: string | undefined = undefined;

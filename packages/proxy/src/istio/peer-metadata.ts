@@ -89,6 +89,18 @@ export function decodePeerMetadata(value: string | string[] | undefined): Worklo
   return decoded ?? undefined;
 }
 
+/**
+ * An endpoint's `istio.workload` filter metadata, as istiod writes it into EDS:
+ * `name;namespace;canonical-name;canonical-revision;cluster`. Istio's client side labels the
+ * destination from it when the upstream sent no peer metadata (TCP, or a peer without a sidecar).
+ */
+export function endpointWorkloadOf(encoded: string | undefined): WorkloadMetadata | undefined {
+  if (!encoded) return undefined;
+  const parts = encoded.split(";");
+  if (parts.length < 5) return undefined;
+  return { workloadName: parts[0]!, namespace: parts[1]!, canonicalName: parts[2]!, canonicalRevision: parts[3]!, clusterId: parts[4]!, appName: "", appVersion: "" };
+}
+
 /** The namespace in a SPIFFE principal (`spiffe://td/ns/<ns>/sa/<sa>`), "" when it has none. */
 export function namespaceOfPrincipal(principal: string): string {
   const at = principal.indexOf("/ns/");

@@ -36,6 +36,9 @@ export const REQUEST_LABELS = [
   "connection_security_policy",
 ] as const;
 
+/** Istio's TCP metrics carry the same labels but response_code and grpc_response_status. */
+export const TCP_LABELS: readonly string[] = REQUEST_LABELS.filter((l) => l !== "response_code" && l !== "grpc_response_status");
+
 /** Which side of the exchange this proxy reports for: Istio's reporter label. */
 export type Reporter = "source" | "destination" | "waypoint";
 
@@ -54,6 +57,28 @@ export interface LabelInputs {
   clusterService(name: string): IstioService | undefined;
 }
 
+/**
+ * What a finished request (or a TCP connection) tells the labels besides the exchanged peers.
+ * Each field is the same for every request of a connection to one destination, which is what
+ * lets istio.stats reuse a series without rebuilding its labels.
+ */
+export interface LabelSources {
+  /** The Host header (HTTP only): destination_service when the cluster names none. */
+  authority: string | undefined;
+  routeName: string | undefined;
+  cluster: string | undefined;
+  /** URI SANs of the downstream TLS connection: the peer's and this proxy's (server side). */
+  downstreamPeerSan: string;
+  downstreamLocalSan: string;
+  /** URI SANs of the upstream TLS connection: the upstream's and this proxy's (client side). */
+  upstreamPeerSan: string;
+  upstreamLocalSan: string;
+  /** The upstream endpoint's `istio.workload` metadata: the client side's peer when exchange found none. */
+  endpointWorkload: WorkloadMetadata | undefined;
+}
+
+export const NO_SOURCES: LabelSources = { authority: undefined, routeName: undefined, cluster: undefined, downstreamPeerSan: "", downstreamLocalSan: "", upstreamPeerSan: "", upstreamLocalSan: "", endpointWorkload: undefined };
+
 function headerString(v: string | string[] | undefined): string | undefined {
   return typeof v === "string" ? v : v?.[0];
 }
@@ -70,16 +95,41 @@ function or(v: string | undefined, fallback: string): string {
   return v ? v : fallback;
 }
 
-/** The 25 label values of REQUEST_LABELS for a finished request. */
-export function requestLabelValues(ctx: RequestContext, inputs: LabelInputs): string[] {
-  const { reporter, local, peer } = inputs;
+/** The sources of a finished HTTP request. */
+export function requestLabelSources(ctx: RequestContext): LabelSources {
   const info = ctx.info;
+  const tls = ctx.conn.tls;
+  const up = info.upstreamTls;
+  return {
+    authority: ctx.authority,
+    routeName: info.routeName,
+    cluster: info.upstreamCluster,
+    downstreamPeerSan: tls?.peerUriSan ?? "",
+    downstreamLocalSan: tls?.localUriSan ?? "",
+    upstreamPeerSan: up?.peerUriSan ?? "",
+    upstreamLocalSan: up?.localUriSan ?? "",
+    endpointWorkload: info.upstreamWorkload,
+  };
+}
+
+/** connection_security_policy: known on the server side only, as in Istio. */
+export function connectionSecurityPolicy(reporter: Reporter, sources: LabelSources): string {
+  if (reporter === "source") return "unknown";
+  return sources.downstreamPeerSan && sources.downstreamLocalSan ? "mutual_tls" : "none";
+}
+
+/**
+ * The first 20 values of REQUEST_LABELS (reporter through destination_cluster): who talked to
+ * whom. The rest depend on the request (HTTP) or are fixed (TCP).
+ */
+export function peerLabelValues(sources: LabelSources, inputs: LabelInputs): string[] {
+  const { reporter, local } = inputs;
   let serviceHost = "";
   let serviceHostName = "";
-  if (!inputs.disableHostHeaderFallback && ctx.authority) serviceHost = serviceHostName = ctx.authority;
-  const cluster = info.upstreamCluster;
-  if (info.routeName === "block_all") serviceHostName = "BlackHoleCluster";
-  else if (info.routeName === "allow_any") serviceHostName = "PassthroughCluster";
+  if (!inputs.disableHostHeaderFallback && sources.authority) serviceHost = serviceHostName = sources.authority;
+  const cluster = sources.cluster;
+  if (sources.routeName === "block_all") serviceHostName = "BlackHoleCluster";
+  else if (sources.routeName === "allow_any") serviceHostName = "PassthroughCluster";
   else if (cluster !== undefined) {
     if (SPECIAL_CLUSTERS.has(cluster)) serviceHostName = cluster;
     else {
@@ -91,19 +141,11 @@ export function requestLabelValues(ctx: RequestContext, inputs: LabelInputs): st
     }
   }
   const server = reporter !== "source";
-  const tls = ctx.conn.tls;
-  // The client side has no view of the upstream's certificate here: its principals stay unknown.
-  const peerSan = server ? (tls?.peerUriSan ?? "") : "";
-  const localSan = server ? (tls?.localUriSan ?? "") : "";
+  const peerSan = server ? sources.downstreamPeerSan : sources.upstreamPeerSan;
+  const localSan = server ? sources.downstreamLocalSan : sources.upstreamLocalSan;
+  // Istio's client side falls back to the endpoint's istio.workload metadata (EDS) when the upstream sent none.
+  const peer = inputs.peer ?? (server ? undefined : sources.endpointWorkload);
   const peerNamespace = or(peerSan ? namespaceOfPrincipal(peerSan) : "", peer?.namespace ?? "");
-  const grpc = (headerString(ctx.headers["content-type"]) ?? "").startsWith("application/grpc");
-  const tail = [
-    grpc ? "grpc" : "http",
-    String(info.responseCode ?? 0),
-    grpc ? grpcStatus(ctx) : "",
-    info.responseFlags.length > 0 ? info.responseFlags.join(",") : "-",
-    server ? (peerSan && localSan ? "mutual_tls" : "none") : "unknown",
-  ];
   if (server) {
     const source = [
       or(peer?.workloadName, "unknown"),
@@ -143,7 +185,7 @@ export function requestLabelValues(ctx: RequestContext, inputs: LabelInputs): st
         or(serviceHostName, local.canonicalName),
       ];
     }
-    return [reporter, ...source, ...destination, local.namespace, local.clusterId, ...tail];
+    return [reporter, ...source, ...destination, local.namespace, local.clusterId];
   }
   return [
     reporter,
@@ -166,6 +208,18 @@ export function requestLabelValues(ctx: RequestContext, inputs: LabelInputs): st
     or(serviceHostName, "unknown"),
     or(peerNamespace, "unknown"),
     or(peer?.clusterId, "unknown"),
-    ...tail,
+  ];
+}
+
+/** The last 5 values of REQUEST_LABELS: request_protocol through connection_security_policy. */
+export function requestOutcomeValues(ctx: RequestContext, securityPolicy: string): string[] {
+  const info = ctx.info;
+  const grpc = (headerString(ctx.headers["content-type"]) ?? "").startsWith("application/grpc");
+  return [
+    grpc ? "grpc" : "http",
+    String(info.responseCode ?? 0),
+    grpc ? grpcStatus(ctx) : "",
+    info.responseFlags.length > 0 ? info.responseFlags.join(",") : "-",
+    securityPolicy,
   ];
 }

@@ -167,6 +167,7 @@ export class RouterRequest implements UpstreamCall, DeadlineEntry {
     host.activeRequests++;
     host.rqTotal++;
     ctx.info.upstreamHost = host.key;
+    ctx.info.upstreamWorkload = host.istioWorkload;
     const body = this.replay ? this.replay.open() : this.ds.body;
     if (body === null && this.ds.body !== null) {
       host.activeRequests--;

@@ -18,6 +18,8 @@ export interface EndpointSpec {
   priority: number;
   /** filter_metadata["envoy.transport_socket_match"] (endpoint, else locality): picks the cluster's transport_socket_matches entry. */
   transportSocketMatch?: Record<string, unknown>;
+  /** filter_metadata["istio"].workload: istiod's `name;namespace;canonical;revision;cluster` of the endpoint. */
+  istioWorkload?: string;
 }
 
 export interface CompiledAssignment {
@@ -54,6 +56,11 @@ function socketMatchOf(md: Metadata | undefined): Record<string, unknown> | unde
   return md?.filterMetadata["envoy.transport_socket_match"];
 }
 
+function istioWorkloadOf(md: Metadata | undefined): string | undefined {
+  const w = md?.filterMetadata["istio"]?.["workload"];
+  return typeof w === "string" && w ? w : undefined;
+}
+
 export function compileAssignment(
   cla: ClusterLoadAssignment,
   resource: string,
@@ -86,6 +93,7 @@ export function compileAssignment(
         locality: loc,
         priority,
         transportSocketMatch: socketMatchOf(lb.metadata) ?? localityMatch,
+        istioWorkload: istioWorkloadOf(lb.metadata),
       });
     });
   });

@@ -18,6 +18,14 @@ export interface UpstreamTls {
   alpn?: readonly string[];
 }
 
+/** Who the two ends of an upstream TLS connection are (istio.stats' client-side principals). */
+export interface UpstreamTlsIdentity {
+  /** The upstream certificate's URI SAN (a SPIFFE id), when it presented exactly one. */
+  peerUriSan?: string;
+  /** Our own certificate's URI SAN. */
+  localUriSan?: string;
+}
+
 export interface UpstreamTarget {
   host: string;
   port: number;

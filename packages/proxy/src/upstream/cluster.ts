@@ -161,7 +161,7 @@ export function createCluster(config: ClusterConfig, deps: ClusterDeps): Cluster
     for (const e of a.endpoints) {
       const ips = resolved ? resolved.get(e.address) ?? [] : [e.address];
       for (const ip of ips) {
-        const fresh = createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined, transportSocketMatch: e.transportSocketMatch });
+        const fresh = createHost({ ip, port: e.port, pipe: e.pipe, weight: e.weight, healthy: e.healthy, locality: e.locality, priority: e.priority, hostname: resolved ? e.address : undefined, transportSocketMatch: e.transportSocketMatch, istioWorkload: e.istioWorkload });
         const old = previous.get(fresh.key);
         if (old && sameEndpoint(old, fresh)) {
           old.flags = (old.flags & ~HealthFlag.FAILED_EDS_HEALTH) | (e.healthy ? 0 : HealthFlag.FAILED_EDS_HEALTH);

@@ -2,6 +2,7 @@
 // the endpoint set is compiled (EDS, DNS or static); health is a set of
 // flags owned by different checkers (EDS, active health checking, outlier
 // detection), and counters are mutated on the request path.
+import { endpointWorkloadOf, type WorkloadMetadata } from "../istio/peer-metadata.js";
 export interface Locality {
   region?: string;
   zone?: string;
@@ -41,6 +42,10 @@ export interface Host {
   readonly hostname?: string;
   /** filter_metadata["envoy.transport_socket_match"] of the endpoint (else its locality), for transport_socket_matches. */
   readonly transportSocketMatch?: Readonly<Record<string, unknown>>;
+  /** filter_metadata["istio"].workload as istiod encodes it (compared on EDS updates). */
+  readonly istioWorkloadId?: string;
+  /** That workload, decoded: istio.stats' client-side peer when the upstream sent no metadata. */
+  readonly istioWorkload?: WorkloadMetadata;
   /** Bit set of HealthFlag values. */
   flags: number;
   /** No flag that excludes the host from load balancing. */
@@ -65,6 +70,7 @@ export function createHost(init: {
   priority?: number;
   hostname?: string;
   transportSocketMatch?: Readonly<Record<string, unknown>>;
+  istioWorkload?: string;
 }): Host {
   const loc = init.locality;
   return {
@@ -78,6 +84,8 @@ export function createHost(init: {
     priority: init.priority ?? 0,
     hostname: init.hostname,
     transportSocketMatch: init.transportSocketMatch,
+    istioWorkloadId: init.istioWorkload,
+    istioWorkload: endpointWorkloadOf(init.istioWorkload),
     flags: (init.flags ?? 0) | (init.healthy === false ? HealthFlag.FAILED_EDS_HEALTH : 0),
     get healthy() {
       return (this.flags & UNHEALTHY_MASK) === 0;
@@ -96,6 +104,6 @@ export function createHost(init: {
 }
 
 /** Same endpoint identity: a new EDS/DNS snapshot may keep the old Host (and its health state). */
-export function sameEndpoint(a: Host, b: { key: string; weight: number; priority: number; localityKey: string; hostname?: string }): boolean {
-  return a.key === b.key && a.weight === b.weight && a.priority === b.priority && a.localityKey === b.localityKey && a.hostname === b.hostname;
+export function sameEndpoint(a: Host, b: { key: string; weight: number; priority: number; localityKey: string; hostname?: string; istioWorkloadId?: string }): boolean {
+  return a.key === b.key && a.weight === b.weight && a.priority === b.priority && a.localityKey === b.localityKey && a.hostname === b.hostname && a.istioWorkloadId === b.istioWorkloadId;
 }

@@ -12,8 +12,9 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { Counter, Histogram, StatsStore } from "../../contracts.js";
 import type { CompileContext, HttpFilter } from "../http-filter.js";
 import type { RequestContext } from "../request-context.js";
-import { REQUEST_LABELS, requestLabelValues, type LabelInputs, type Reporter } from "../../istio/request-labels.js";
-import { workloadMetadataOf } from "../../istio/peer-metadata.js";
+import { connectionSecurityPolicy, peerLabelValues, REQUEST_LABELS, requestLabelSources, requestOutcomeValues, type LabelInputs, type Reporter } from "../../istio/request-labels.js";
+import { workloadMetadataOf, type WorkloadMetadata } from "../../istio/peer-metadata.js";
+import type { IstioService } from "../../runtime/compile-cluster.js";
 import { DOWNSTREAM_PEER, peerOf, UPSTREAM_PEER } from "./istio-metadata-exchange-filter.js";
 
 const METRICS = ["requests_total", "request_duration_milliseconds", "request_bytes", "response_bytes"] as const;
@@ -36,6 +37,27 @@ interface Series {
   requestBytes?: Histogram;
   responseBytes?: Histogram;
 }
+
+/** A connection's last destination: what its labels were computed from, and its series by outcome. */
+interface DestinationMemo {
+  peer: WorkloadMetadata | undefined;
+  endpointPeer: WorkloadMetadata | undefined;
+  authority: string | undefined;
+  routeName: string | undefined;
+  cluster: string | undefined;
+  clusterService: IstioService | undefined;
+  endpointWorkload: WorkloadMetadata | undefined;
+  upstreamPeerSan: string | undefined;
+  upstreamLocalSan: string | undefined;
+  /** The first 20 label values (reporter … destination_cluster). */
+  prefix: string[];
+  prefixKey: string;
+  securityPolicy: string;
+  byOutcome: Map<string, Series>;
+}
+
+/** Outcomes (code, flags, gRPC status) remembered per connection; past it, lookups go to the shared map. */
+const MAX_OUTCOMES_PER_MEMO = 32;
 
 interface MetricPlan {
   drop: boolean;
@@ -121,22 +143,73 @@ export function createIstioStatsFilter(name: string, json: JsonObject, cc: Compi
   const state = shared;
   // Filters whose plans differ (dropped metrics, removed tags) must not share series.
   const planKey = JSON.stringify(plans) + "\u0002";
+  // The labels before the outcome change only with the peer and the destination, so each
+  // connection remembers its last ones: a keep-alive connection's next request looks its series up
+  // by a short outcome key instead of rebuilding and hashing all 25 labels.
+  const memos = new WeakMap<object, DestinationMemo>();
+  const logger = runtime.logger;
+  function seriesFor(ctx: RequestContext): Series | undefined {
+    const info = ctx.info;
+    const peer = peerOf(ctx, reporter === "source" ? UPSTREAM_PEER : DOWNSTREAM_PEER);
+    const endpointPeer = reporter === "waypoint" ? peerOf(ctx, UPSTREAM_PEER) : undefined;
+    const upstreamTls = info.upstreamTls;
+    let m = memos.get(ctx.conn);
+    if (
+      m === undefined ||
+      m.peer !== peer ||
+      m.endpointPeer !== endpointPeer ||
+      m.authority !== ctx.authority ||
+      m.routeName !== info.routeName ||
+      m.cluster !== info.upstreamCluster ||
+      // A CDS update may change the cluster's istio service metadata under the same name.
+      m.clusterService !== (info.upstreamCluster === undefined ? undefined : inputs.clusterService(info.upstreamCluster)) ||
+      m.endpointWorkload !== info.upstreamWorkload ||
+      m.upstreamPeerSan !== upstreamTls?.peerUriSan ||
+      m.upstreamLocalSan !== upstreamTls?.localUriSan
+    ) {
+      const sources = requestLabelSources(ctx);
+      inputs.peer = peer;
+      inputs.endpointPeer = endpointPeer;
+      const prefix = peerLabelValues(sources, inputs);
+      m = {
+        peer,
+        endpointPeer,
+        authority: ctx.authority,
+        routeName: info.routeName,
+        cluster: info.upstreamCluster,
+        clusterService: info.upstreamCluster === undefined ? undefined : inputs.clusterService(info.upstreamCluster),
+        endpointWorkload: info.upstreamWorkload,
+        upstreamPeerSan: upstreamTls?.peerUriSan,
+        upstreamLocalSan: upstreamTls?.localUriSan,
+        prefix,
+        prefixKey: planKey + prefix.join("\u0001") + "\u0001",
+        securityPolicy: connectionSecurityPolicy(reporter, sources),
+        byOutcome: new Map(),
+      };
+      memos.set(ctx.conn, m);
+    }
+    const outcome = requestOutcomeValues(ctx, m.securityPolicy);
+    const outcomeKey = outcome.join("\u0001");
+    let s = m.byOutcome.get(outcomeKey);
+    if (s !== undefined) return s;
+    const key = m.prefixKey + outcomeKey;
+    s = series.get(key);
+    if (s === undefined) {
+      if (series.size >= MAX_ISTIO_SERIES) {
+        if (!state.capLogged) logger.warn({ limit: MAX_ISTIO_SERIES }, "istio.stats: too many distinct label sets; new ones are not recorded (a peer may be sending made-up metadata)");
+        state.capLogged = true;
+        return undefined;
+      }
+      series.set(key, (s = newSeries(stats, [...m.prefix, ...outcome], plans)));
+    }
+    if (m.byOutcome.size < MAX_OUTCOMES_PER_MEMO) m.byOutcome.set(outcomeKey, s);
+    return s;
+  }
   return {
     name,
     onStreamComplete(ctx: RequestContext) {
-      inputs.peer = peerOf(ctx, reporter === "source" ? UPSTREAM_PEER : DOWNSTREAM_PEER);
-      inputs.endpointPeer = reporter === "waypoint" ? peerOf(ctx, UPSTREAM_PEER) : undefined;
-      const values = requestLabelValues(ctx, inputs);
-      const key = planKey + values.join("\u0001");
-      let s = series.get(key);
-      if (s === undefined) {
-        if (series.size >= MAX_ISTIO_SERIES) {
-          if (!state.capLogged) runtime.logger.warn({ limit: MAX_ISTIO_SERIES }, "istio.stats: too many distinct label sets; new ones are not recorded (a peer may be sending made-up metadata)");
-          state.capLogged = true;
-          return;
-        }
-        series.set(key, (s = newSeries(stats, values, plans)));
-      }
+      const s = seriesFor(ctx);
+      if (s === undefined) return;
       const info = ctx.info;
       s.requests?.inc();
       if (info.durationMs !== undefined) s.duration?.record(info.durationMs);
