@@ -5,6 +5,7 @@
 // in /stats/prometheus with Istio's labels: reporter="source" on the client
 // side, reporter="destination" on the server side.
 import { execFile, spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { promisify } from "node:util";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,13 +46,40 @@ function node(workload: string, app: string, ip: string): Record<string, unknown
 
 const serviceMetadata = (name: string) => ({ filter_metadata: { istio: { services: [{ host: `${name}.bookinfo.svc.cluster.local`, name, namespace: "bookinfo" }] } } });
 
-function sidecar(opts: { node: Record<string, unknown>; listener: string; direction: "INBOUND" | "OUTBOUND"; mx: unknown; cluster: string; port: number }): string {
+function sidecar(opts: { node: Record<string, unknown>; listener: string; direction: "INBOUND" | "OUTBOUND"; mx: unknown; cluster: string; port: number; endpointWorkload?: string }): string {
   const routes = [{ name: "all", domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, route: { cluster: opts.cluster } }] }];
   const listener = { ...httpListener(opts.listener, routes, { http_filters: [opts.mx, STATS, ROUTER], access_log: [] }), traffic_direction: opts.direction };
+  const cluster = staticCluster(opts.cluster, [opts.port], { metadata: serviceMetadata("reviews") }) as { load_assignment: { endpoints: Array<{ lb_endpoints: Array<Record<string, unknown>> }> } };
+  // istiod's EDS: the endpoint's workload as `name;namespace;canonical;revision;cluster`.
+  if (opts.endpointWorkload) cluster.load_assignment.endpoints[0]!.lb_endpoints[0]!.metadata = { filter_metadata: { istio: { workload: opts.endpointWorkload } } };
   return JSON.stringify({
     node: opts.node,
     admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
-    static_resources: { listeners: [listener], clusters: [staticCluster(opts.cluster, [opts.port], { metadata: serviceMetadata("reviews") })] },
+    static_resources: { listeners: [listener], clusters: [cluster] },
+  });
+}
+
+/** Sends raw HTTP/1.1 requests one after the other on one connection; resolves with the status codes. */
+function onOneConnection(port: number, requests: string[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    const codes: number[] = [];
+    let buf = "";
+    const sendNext = () => sock.write(requests[codes.length]!);
+    sock.on("connect", sendNext);
+    sock.on("data", (d) => {
+      buf += d.toString("latin1");
+      // httpbin answers /status/N with an empty body and a content-length of 0.
+      const m = /^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n/.exec(buf);
+      if (!m) return;
+      buf = buf.slice(m[0].length);
+      codes.push(Number(m[1]));
+      if (codes.length === requests.length) {
+        sock.end();
+        resolve(codes);
+      } else sendNext();
+    });
+    sock.on("error", reject);
   });
 }
 
@@ -81,6 +109,8 @@ describe.skipIf(!hasCurl || !hasHttpbin)("Istio standard metrics between two sid
   let app: Awaited<ReturnType<typeof startHttpbin>>;
   let server: Awaited<ReturnType<typeof start>>;
   let client: Awaited<ReturnType<typeof start>>;
+  // A client sidecar whose upstream (httpbin itself) has no sidecar: no exchange answer, only EDS metadata.
+  let direct: Awaited<ReturnType<typeof start>>;
 
   beforeAll(async () => {
     app = await startHttpbin();
@@ -89,9 +119,14 @@ describe.skipIf(!hasCurl || !hasHttpbin)("Istio standard metrics between two sid
       sidecar({ node: node("productpage-v1", "productpage", "10.0.0.1"), listener: "0.0.0.0_9080", direction: "OUTBOUND", mx: OUTBOUND_MX, cluster: "outbound|9080||reviews.bookinfo.svc.cluster.local", port: server.port }),
       "0.0.0.0_9080",
     );
+    direct = await start(
+      sidecar({ node: node("productpage-v1", "productpage", "10.0.0.1"), listener: "0.0.0.0_8000", direction: "OUTBOUND", mx: OUTBOUND_MX, cluster: "outbound|8000||httpbin.default.svc.cluster.local", port: app.port, endpointWorkload: "httpbin-v1;default;httpbin;v2;Kubernetes" }),
+      "0.0.0.0_8000",
+    );
   }, 60_000);
 
   afterAll(async () => {
+    await direct?.proxy.stop();
     await client?.proxy.stop();
     await server?.proxy.stop();
     app?.stop();
@@ -147,5 +182,27 @@ describe.skipIf(!hasCurl || !hasHttpbin)("Istio standard metrics between two sid
     const dst = await prometheus(server.admin);
     expect(sample(dst, "istio_requests_total", { reporter: "destination", source_workload: "unknown", source_canonical_revision: "latest", source_workload_namespace: "unknown", response_code: "200" })).toMatch(/ 2$/);
     expect(sample(dst, "istio_requests_total", { source_workload: "forged", source_workload_namespace: "elsewhere", response_code: "200" })).toMatch(/ 1$/);
+  }, 30_000);
+
+  it("labels an upstream that sent no peer metadata from its endpoint's istio.workload, as Istio's client side does", async () => {
+    const url = `http://127.0.0.1:${direct.port}`;
+    // One curl, one keep-alive connection: the series follow each request's outcome on it.
+    await run("curl", ["-sS", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null", "-H", "Host: httpbin:8000", `${url}/status/200`, `${url}/status/404`, `${url}/status/200`]);
+    const src = await prometheus(direct.admin);
+    const fromEds = { reporter: "source", ...LOCAL_PRODUCTPAGE, destination_workload: "httpbin-v1", destination_workload_namespace: "default", destination_canonical_service: "httpbin", destination_canonical_revision: "v2", destination_cluster: "Kubernetes", destination_service_namespace: "default", destination_app: "unknown", destination_version: "unknown", destination_principal: "unknown" };
+    expect(sample(src, "istio_requests_total", { ...fromEds, response_code: "200" })).toMatch(/ 2$/);
+    expect(sample(src, "istio_requests_total", { ...fromEds, response_code: "404" })).toMatch(/ 1$/);
+  }, 30_000);
+
+  it("relabels when the peer changes between two requests of one keep-alive connection", async () => {
+    const as = (workload: string) => encodePeerMetadata({ WORKLOAD_NAME: workload, NAMESPACE: "bookinfo" });
+    const req = (peer: string, status: number) => `GET /status/${status} HTTP/1.1\r\nHost: reviews:9080\r\nx-envoy-peer-metadata: ${peer}\r\nx-envoy-peer-metadata-id: x\r\n\r\n`;
+    const codes = await onOneConnection(server.port, [req(as("first-v1"), 201), req(as("first-v1"), 201), req(as("second-v1"), 201), req(as("first-v1"), 202)]);
+    expect(codes).toEqual([201, 201, 201, 202]);
+    const dst = await prometheus(server.admin);
+    expect(sample(dst, "istio_requests_total", { source_workload: "first-v1", response_code: "201" })).toMatch(/ 2$/);
+    expect(sample(dst, "istio_requests_total", { source_workload: "second-v1", response_code: "201" })).toMatch(/ 1$/);
+    expect(sample(dst, "istio_requests_total", { source_workload: "first-v1", response_code: "202" })).toMatch(/ 1$/);
+    expect(sample(dst, "istio_requests_total", { source_workload: "second-v1", response_code: "202" })).toBeUndefined();
   }, 30_000);
 });

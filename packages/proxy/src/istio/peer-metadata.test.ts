@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodePeerMetadata, encodePeerMetadata, namespaceOfPrincipal } from "./peer-metadata.js";
+import { decodePeerMetadata, encodePeerMetadata, endpointWorkloadOf, namespaceOfPrincipal } from "./peer-metadata.js";
 
 // x-envoy-peer-metadata as a real Istio sidecar (details-v1, Bookinfo) sent it, captured from curl -v.
 const ISTIO_DETAILS_V1 =
@@ -47,5 +47,12 @@ describe("peer metadata headers", () => {
     expect(namespaceOfPrincipal("spiffe://cluster.local/ns/bookinfo/sa/reviews")).toBe("bookinfo");
     expect(namespaceOfPrincipal("spiffe://cluster.local/ns/edge")).toBe("edge");
     expect(namespaceOfPrincipal("spiffe://cluster.local/sa/x")).toBe("");
+  });
+
+  it("reads an endpoint's istio.workload metadata as istiod encodes it, and nothing from a malformed one", () => {
+    expect(endpointWorkloadOf("reviews-v2;bookinfo;reviews;v2;Kubernetes")).toEqual({ workloadName: "reviews-v2", namespace: "bookinfo", canonicalName: "reviews", canonicalRevision: "v2", clusterId: "Kubernetes", appName: "", appVersion: "" });
+    expect(endpointWorkloadOf("reviews-v2;bookinfo;reviews")).toBeUndefined();
+    expect(endpointWorkloadOf("")).toBeUndefined();
+    expect(endpointWorkloadOf(undefined)).toBeUndefined();
   });
 });
