@@ -7,7 +7,8 @@ import { istioAlpnFilterFactory } from "./istio-alpn-filter.js";
 import { rbacFilterFactory } from "./rbac-filter.js";
 import { extAuthzFilterFactory } from "./ext-authz-filter.js";
 import { jwtAuthnFilterFactory } from "./jwt-authn-filter.js";
+import { createLocalRateLimitFilterFactory } from "./local-ratelimit-filter.js";
 
 export function createDefaultHttpFilters(): HttpFilterRegistry {
-  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory, jwtAuthnFilterFactory]);
+  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory, jwtAuthnFilterFactory, createLocalRateLimitFilterFactory()]);
 }
