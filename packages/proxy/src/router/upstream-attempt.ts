@@ -106,6 +106,8 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
     stats.rqTime.record(upstreamTime);
     info.upstreamServiceTimeMs = upstreamTime;
     info.upstreamLocalAddress = stream?.localAddress();
+    // Read from the connection, where it was computed once at its handshake.
+    info.upstreamTls = stream?.upstreamTls?.();
     info.responseCodeDetails = "via_upstream";
     info.responseCode = status;
     const out = headers as Headers;

@@ -8,7 +8,7 @@ import * as net from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate as NodePeerCertificate, type TLSSocket } from "node:tls";
 import type { LiveTlsContext } from "./live-tls-context.js";
 import { checkPeer } from "./peer-check.js";
-import { parsePeerCertificate } from "./peer-certificate.js";
+import { parsePeerCertificate, type PeerCertificate } from "./peer-certificate.js";
 import { tlsFailureReason, type TlsStats } from "./tls-stats.js";
 
 export interface UpstreamTls {
@@ -24,6 +24,15 @@ export interface UpstreamTlsIdentity {
   peerUriSan?: string;
   /** Our own certificate's URI SAN. */
   localUriSan?: string;
+}
+
+// Filled once per connection when its handshake and our checks are done; a WeakMap so the identity
+// goes with the socket and the request path never parses a certificate.
+const identities = new WeakMap<object, UpstreamTlsIdentity>();
+
+/** Who the ends of an established upstream TLS connection are; undefined for plaintext or before the handshake. */
+export function upstreamTlsIdentity(socket: object | undefined): UpstreamTlsIdentity | undefined {
+  return socket === undefined ? undefined : identities.get(socket);
 }
 
 export interface UpstreamTarget {
@@ -66,6 +75,8 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
   const v = ctx?.validation;
   const stats = tls.stats;
   let verdictReason: string | undefined;
+  // The server's leaf as our checks parsed it, kept for the connection's identity.
+  let peer: PeerCertificate | undefined;
   const strictInHandshake = !!v?.trustedCa && !v.acceptUntrusted && !v.allowExpired;
   const raw = t.pipe ? net.connect(t.pipe) : undefined;
   // localAddress reaches net.connect at runtime; Node's typings leave it out of tls.ConnectionOptions.
@@ -86,7 +97,7 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
       if (!v || !strictInHandshake) return undefined;
       let parsed;
       try {
-        parsed = parsePeerCertificate(cert.raw);
+        parsed = peer = parsePeerCertificate(cert.raw);
       } catch (err) {
         stats.failVerifyError.inc();
         verdictReason = `unparsable server certificate: ${(err as Error).message}`;
@@ -111,7 +122,8 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
       try {
         const x = s.getPeerX509Certificate();
         const chainError = v.trustedCa && !s.authorized ? String(s.authorizationError) : undefined;
-        verdict = checkPeer(x ? parsePeerCertificate(x.raw) : undefined, chainError, v, stats);
+        peer = x ? parsePeerCertificate(x.raw) : undefined;
+        verdict = checkPeer(peer, chainError, v, stats);
       } catch (err) {
         stats.failVerifyError.inc();
         verdict = { ok: false, reason: `unparsable server certificate: ${(err as Error).message}` };
@@ -125,6 +137,7 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
     }
     settled = true;
     stats.handshake.inc();
+    identities.set(s, identityOf(s, peer, ctx?.localUriSan));
     onSecure?.(undefined);
   });
   s.on("error", (err: NodeJS.ErrnoException) => {
@@ -142,6 +155,25 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
     onSecure?.(e);
   });
   return s;
+}
+
+/**
+ * The identity of a connection that passed our checks. The leaf is parsed here only when no check
+ * did (no validation context, or a resumed session that skipped checkServerIdentity).
+ */
+function identityOf(s: TLSSocket, checked: PeerCertificate | undefined, localUriSan: string | undefined): UpstreamTlsIdentity {
+  let leaf = checked;
+  if (leaf === undefined) {
+    try {
+      const x = s.getPeerX509Certificate();
+      leaf = x ? parsePeerCertificate(x.raw) : undefined;
+    } catch {
+      // A server certificate we cannot read names no one: it is left out of the labels, not an error.
+      leaf = undefined;
+    }
+  }
+  // As on the downstream side (DownstreamTls.peerUriSan): a leaf with several URI SANs names no one workload.
+  return { peerUriSan: leaf?.uriSans.length === 1 ? leaf.uriSans[0] : undefined, localUriSan };
 }
 
 function isVerifyError(err: NodeJS.ErrnoException): boolean {

@@ -14,7 +14,7 @@ import {
   type UpstreamStream,
 } from "./upstream-stream.js";
 import type { ConnectionEvents } from "./http2-pool.js";
-import { connectUpstreamTls, type UpstreamTls } from "../tls/upstream-tls.js";
+import { connectUpstreamTls, upstreamTlsIdentity, type UpstreamTls, type UpstreamTlsIdentity } from "../tls/upstream-tls.js";
 import type { TcpKeepaliveSpec } from "./tcp-keepalive.js";
 
 export interface Http1PoolOptions {
@@ -100,12 +100,14 @@ export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
       let started = false;
       let aborted = false;
       let local: string | undefined;
+      let identity: UpstreamTlsIdentity | undefined;
       const h: Dispatcher.DispatchHandler = {
         onRequestStart(c, context: { socket?: Socket } | undefined) {
           controller = c;
           if (aborted) c.abort(new Error("aborted"));
           const s = context?.socket;
           if (s?.localAddress) local = `${s.localAddress}:${s.localPort}`;
+          if (tls) identity = upstreamTlsIdentity(s);
         },
         onResponseStart(c, statusCode, hdrs) {
           if (statusCode < 200) return; // 1xx: undici delivers them here only for 101, handled by the upgrade path
@@ -146,6 +148,7 @@ export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
       );
       return {
         localAddress: () => local,
+        upstreamTls: () => identity,
         resume: () => controller?.resume(),
         abort() {
           aborted = true;

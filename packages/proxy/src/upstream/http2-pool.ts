@@ -17,7 +17,7 @@ import {
 } from "./upstream-stream.js";
 import { detachDataChunks } from "../http/http2-detach-data.js";
 import { applyTcpKeepalive, type TcpKeepaliveSpec } from "./tcp-keepalive.js";
-import { connectUpstreamTls, type UpstreamTls } from "../tls/upstream-tls.js";
+import { connectUpstreamTls, upstreamTlsIdentity, type UpstreamTls, type UpstreamTlsIdentity } from "../tls/upstream-tls.js";
 
 export interface ConnectionEvents {
   connected(): void;
@@ -47,6 +47,8 @@ interface SessionState {
   failed?: Error;
   streams: number;
   total: number;
+  /** The session's TLS identity, read once when it connected. */
+  tls?: UpstreamTlsIdentity;
 }
 
 const { HTTP2_HEADER_STATUS } = http2.constants;
@@ -81,6 +83,8 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
     session.once("connect", () => {
       clearTimeout(timer);
       st.connected = true;
+      // The session connects after the socket's handshake and our server checks (its secureConnect).
+      if (o.tls) st.tls = upstreamTlsIdentity(socket);
       o.events.connected();
     });
     session.on("error", (err) => {
@@ -179,6 +183,7 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
           const s = st.session.socket;
           return s?.localAddress ? `${s.localAddress}:${s.localPort}` : undefined;
         },
+        upstreamTls: () => st.tls,
         resume: () => stream.resume(),
         abort() {
           aborted = true;

@@ -3,7 +3,7 @@
 // through the connection's response parser to the exchange's handler; the
 // pool (lean-http1-pool.ts) decides reuse, retirement and queueing.
 import * as net from "node:net";
-import { connectUpstreamTls } from "../tls/upstream-tls.js";
+import { connectUpstreamTls, type UpstreamTlsIdentity } from "../tls/upstream-tls.js";
 import type { Http1PoolOptions } from "./http1-pool.js";
 import { createResponseParser, ResponseParseError, type ResponseHeaders, type ResponseParser, type ResponseParserEvents } from "./http1-response-parser.js";
 import type { BodyPipe } from "./http1-request-writer.js";
@@ -55,6 +55,10 @@ export class Exchange implements UpstreamStream, BodyPipe {
     return this.conn?.local();
   }
 
+  upstreamTls(): UpstreamTlsIdentity | undefined {
+    return this.conn?.tlsIdentity;
+  }
+
   resume(): void {
     if (!this.paused || !this.conn) return;
     this.paused = false;
@@ -89,6 +93,8 @@ export class Conn implements ResponseParserEvents {
   idleSince = 0;
   connected = false;
   exchange: Exchange | undefined = undefined;
+  /** The TLS connection's identity, read once when it is established (every exchange on it reports it). */
+  tlsIdentity: UpstreamTlsIdentity | undefined = undefined;
   /** Reads arrive in buffers of their own (TLS 'data'), not in READ_BUFFER: bodies need no copy. */
   private readonly ownReads: boolean;
   private localText: string | undefined = undefined;

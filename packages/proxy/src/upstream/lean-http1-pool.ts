@@ -16,6 +16,7 @@
 import type { Http1PoolOptions } from "./http1-pool.js";
 import { pipeRequestBody, sendsChunked, serializeRequestHead, unsafeField } from "./http1-request-writer.js";
 import { Conn, Exchange, type LeanPoolSide } from "./lean-http1-conn.js";
+import { upstreamTlsIdentity } from "../tls/upstream-tls.js";
 import { UpstreamError, transportReasonOf, type ConnectionPool, type UpstreamHandler, type UpstreamRequest, type UpstreamStream } from "./upstream-stream.js";
 
 /** The HTTP/1.1 pool's options; `tls` makes every connection a TLS one. */
@@ -149,6 +150,7 @@ class LeanPool implements ConnectionPool, LeanPoolSide {
         return;
       }
       c.connected = true;
+      if (o.tls) c.tlsIdentity = upstreamTlsIdentity(c.socket);
       o.events.connected();
       if (ex.aborted) return this.release(c);
       this.assign(c, ex);

@@ -3,6 +3,7 @@
 // HTTP/2 pool (node:http2). A pool may call onHeaders, onData and onEnd in one
 // synchronous run when the whole response was read at once.
 import type { Readable } from "node:stream";
+import type { UpstreamTlsIdentity } from "../tls/upstream-tls.js";
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -56,6 +57,8 @@ export interface UpstreamHandler {
 export interface UpstreamStream {
   /** Local address of the upstream connection, once known. */
   localAddress(): string | undefined;
+  /** Who the upstream TLS connection's ends are (istio.stats' client-side principals); undefined for plaintext. */
+  upstreamTls?(): UpstreamTlsIdentity | undefined;
   resume(): void;
   abort(): void;
 }
