@@ -42,6 +42,16 @@ export const TCP_LABELS: readonly string[] = REQUEST_LABELS.filter((l) => l !== 
 /** Which side of the exchange this proxy reports for: Istio's reporter label. */
 export type Reporter = "source" | "destination" | "waypoint";
 
+/**
+ * The reporter for a PluginConfig's `reporter` (enum name or number, as proto3 JSON may carry it)
+ * on a listener of `direction`: SERVER_GATEWAY is a waypoint; otherwise Istio infers it from the
+ * listener's traffic_direction, INBOUND reporting as the destination and anything else as the source.
+ */
+export function istioReporter(reporter: unknown, direction: string | undefined): Reporter {
+  if (reporter === "SERVER_GATEWAY" || reporter === 1) return "waypoint";
+  return direction === "INBOUND" ? "destination" : "source";
+}
+
 /** Clusters that stand for no service: their name is the destination_service_name. */
 const SPECIAL_CLUSTERS = new Set(["BlackHoleCluster", "PassthroughCluster", "InboundPassthroughCluster", "InboundPassthroughClusterIpv4", "InboundPassthroughClusterIpv6"]);
 

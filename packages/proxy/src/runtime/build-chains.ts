@@ -72,7 +72,7 @@ function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveC
     };
   }
   const handler = createTcpProxyHandler(
-    { config: t.tcp, cluster: deps.cluster, logger: deps.logger.child({ listener: l.name, chain: c.name }), random: deps.random },
+    { config: t.tcp, cluster: deps.cluster, logger: deps.logger.child({ listener: l.name, chain: c.name }), random: deps.random, observers: t.observers },
     deps.stats,
   );
   return {

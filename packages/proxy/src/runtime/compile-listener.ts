@@ -2,6 +2,7 @@
 // filters, filter chains with compiled match criteria and their terminal
 // network filter (http_connection_manager or tcp_proxy). The only place that
 // reads Listener protos.
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { Listener } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
 import type { FilterChain } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_components_pb.js";
 import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } from "../contracts.js";
@@ -11,13 +12,17 @@ import { compileNetworkFilter, type NetworkFilter } from "../authz/network-filte
 import { compileChainMatch, chainMatchKey, type ChainMatch } from "../listener/filter-chain-match.js";
 import { compileChainMatcher, type ChainNameMatcher } from "../listener/chain-matcher.js";
 import { compileTcpProxy, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from "../tcp/tcp-proxy.js";
+import { createIstioTcpStats } from "../tcp/istio-tcp-stats.js";
+import type { TcpObserver } from "../tcp/tcp-observer.js";
+import { statsPluginConfigOf } from "../istio/stats-plugin-config.js";
 import { compileConnectionLimitSpec, createConnectionLimitFilter, isConnectionLimit } from "../listener/connection-limit-filter.js";
 import { compileDownstreamTls, RAW_BUFFER_TYPE_URL, type TlsContextSpec } from "../tls/compile-tls-context.js";
 import { durationMs } from "./duration.js";
 import { bufferLimit } from "./buffer-limit.js";
 import { socketAddressOf } from "./compile-endpoints.js";
 
-export type NetworkFilterSpec = { kind: "http"; hcm: HcmConfig } | { kind: "tcp"; tcp: TcpProxyConfig };
+/** The terminal filter; a tcp_proxy's `observers` are the filters before it that follow its connections (istio.stats). */
+export type NetworkFilterSpec = { kind: "http"; hcm: HcmConfig } | { kind: "tcp"; tcp: TcpProxyConfig; observers: TcpObserver[] };
 
 export interface ChainConfig {
   name: string;
@@ -79,7 +84,6 @@ const TELEMETRY_NETWORK_FILTERS = new Set([
   "type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config",
   "type.googleapis.com/udpa.type.v1.TypedStruct",
   "type.googleapis.com/xds.type.v3.TypedStruct",
-  "type.googleapis.com/stats.PluginConfig",
 ]);
 
 const LISTENER_FILTER = {
@@ -169,6 +173,8 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
   const match = compileChainMatch(fc.filterChainMatch, res, `${field}.filter_chain_match`);
   let terminal: NetworkFilterSpec | undefined;
   const networkFilters: NetworkFilter[] = [];
+  const observers: TcpObserver[] = [];
+  let statsBeforeHcm: string | undefined;
   fc.filters.forEach((f, i) => {
     const ff = `${field}.filters[${i}]`;
     if (f.configType.case !== "typedConfig") {
@@ -176,15 +182,22 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
     }
     const any = f.configType.value;
     let nf: NetworkFilter | undefined;
+    let stats: JsonObject | undefined;
     if (terminal) throw new ResourceRejectedError(res, ff, `${f.name} follows the terminal filter`);
     if (any.typeUrl === HCM_TYPE_URL) terminal = { kind: "http", hcm: compileHcm(any, res, `${ff}.typed_config`, deps) };
-    else if (any.typeUrl === TCP_PROXY_TYPE_URL) terminal = { kind: "tcp", tcp: compileTcpProxy(any, res, `${ff}.typed_config`, deps) };
-    else if (isConnectionLimit(any)) networkFilters.push(createConnectionLimitFilter(f.name, compileConnectionLimitSpec(any, res, `${ff}.typed_config`, deps.workers), deps.runtime?.stats));
+    else if (any.typeUrl === TCP_PROXY_TYPE_URL) terminal = { kind: "tcp", tcp: compileTcpProxy(any, res, `${ff}.typed_config`, deps), observers };
+    else if ((stats = statsPluginConfigOf(any)) !== undefined) {
+      const o = createIstioTcpStats(stats, { report: deps.report, at: `${ff}.typed_config`, direction: deps.direction, runtime: deps.runtime });
+      if (o) observers.push(o);
+      statsBeforeHcm ??= ff;
+    } else if (isConnectionLimit(any)) networkFilters.push(createConnectionLimitFilter(f.name, compileConnectionLimitSpec(any, res, `${ff}.typed_config`, deps.workers), deps.runtime?.stats));
     else if ((nf = compileNetworkFilter(f.name, any, { resource: res, field: `${ff}.typed_config`, report: deps.report, runtime: deps.runtime }))) networkFilters.push(nf);
     else if (TELEMETRY_NETWORK_FILTERS.has(any.typeUrl)) deps.report(`network_filter[${f.name}]`, "telemetry/metadata network filter is not implemented; skipped (traffic unaffected)");
     else throw new ResourceRejectedError(res, `${ff}.typed_config`, `network filter ${f.name} (${any.typeUrl}) is not implemented`);
   });
   if (!terminal) throw new ResourceRejectedError(res, `${field}.filters`, "the last network filter must be http_connection_manager or tcp_proxy");
+  // Istio puts istio.stats before tcp_proxy only; an HCM's own istio.stats counts its HTTP traffic.
+  if (terminal.kind === "http" && statsBeforeHcm !== undefined) deps.report(`${statsBeforeHcm}[istio.stats]`, "istio.stats as a network filter before http_connection_manager is not implemented (no istio_tcp_* for HTTP connections); skipped");
   let tls: TlsContextSpec | undefined;
   const ts = fc.transportSocket;
   if (ts) {

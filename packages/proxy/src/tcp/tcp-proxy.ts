@@ -11,9 +11,10 @@ import { durationMs } from "../runtime/duration.js";
 import type { Cluster } from "../upstream/cluster.js";
 import { hash32 } from "../upstream/hash.js";
 import { transportReasonOf } from "../upstream/upstream-stream.js";
-import { connectUpstreamTls } from "../tls/upstream-tls.js";
+import { connectUpstreamTls, upstreamTlsIdentity } from "../tls/upstream-tls.js";
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from "../runtime/buffer-limit.js";
 import { applyTcpKeepalive } from "../upstream/tcp-keepalive.js";
+import type { TcpConnectionView, TcpConnectionWatch, TcpObserver } from "./tcp-observer.js";
 
 export const TCP_PROXY_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
@@ -96,7 +97,11 @@ export interface TcpProxyRuntime {
   cluster(name: string): Cluster | undefined;
   logger: Logger;
   random: () => number;
+  /** The chain's network filters that follow each connection (istio.stats); none when absent. */
+  observers?: readonly TcpObserver[];
 }
+
+const NO_WATCHES: readonly TcpConnectionWatch[] = [];
 
 interface TcpStats {
   cxTotal: Counter;
@@ -120,6 +125,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
     connectFail: store.counter(p + "upstream_flush_total"),
   };
   const cfg = rt.config;
+  const observers = rt.observers ?? [];
   return (socket, conn) => {
     stats.cxTotal.inc();
     stats.cxActive.inc();
@@ -134,6 +140,8 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
       requestedServerName: conn.sni,
       downstreamTls: conn.tls,
     };
+    const view: TcpConnectionView = { conn, info, host: undefined, upstreamTls: undefined };
+    const watches = observers.length === 0 ? NO_WATCHES : observers.map((o) => o.watch(view));
     let logged = false;
     const finish = (): void => {
       if (logged) return;
@@ -142,6 +150,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
       info.durationMs = Date.now() - info.startTime;
       stats.rxBytes.inc(info.bytesReceived);
       stats.txBytes.inc(info.bytesSent);
+      for (const w of watches) w.closed();
       for (const l of cfg.accessLoggers) l.log(info);
     };
     let name = cfg.cluster;
@@ -183,6 +192,7 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         return finish();
       }
       info.upstreamHost = host.key;
+      view.host = host;
       const tls = cluster.transportFor(host);
       // With an UpstreamTlsContext the splice starts after the handshake and the server's checks ('secureConnect').
       const up = tls
@@ -205,6 +215,8 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         cluster.stats.cxTotal.inc();
         cluster.stats.cxActive.inc();
         info.upstreamLocalAddress = `${up.localAddress}:${up.localPort}`;
+        if (tls) view.upstreamTls = upstreamTlsIdentity(up);
+        for (const w of watches) w.upstreamConnected();
         if (cfg.idleTimeoutMs > 0) {
           const onIdle = (): void => {
             stats.idleTimeout.inc();
