@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const app = createDiscoveryApp({
     source: createDirectorySource({ dir: flags.configDir, logger: logger.child({ component: "source" }), domain: flags.domain }),
     pushContextBuilder: createPushContextBuilder({ domain: flags.domain, ...mesh }),
-    generators: createXdsGenerators(),
+    generators: createXdsGenerators({ logger: logger.child({ component: "envoy-filter" }) }),
     parseProxy,
     logger,
     domain: flags.domain,

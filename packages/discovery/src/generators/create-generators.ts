@@ -2,7 +2,9 @@
 // server's config cache expects. Each is pure over (proxy config key, push,
 // names); shared pieces (clusters, load assignments) are cached on the push.
 import { TypeUrl } from "@weft/xds-api";
+import { pino, type Logger } from "pino";
 import type { ProxyInfo, PushContext, XdsGenerator, XdsResource } from "../contracts.js";
+import { applyEnvoyFilters } from "../envoy-filter/apply-envoy-filters.js";
 import { MeshPushContext } from "../push-context/push-context.js";
 import { generateClusters } from "./cds.js";
 import { generateEndpoints } from "./eds.js";
@@ -16,10 +18,17 @@ function meshPush(push: PushContext): MeshPushContext {
   return push;
 }
 
-function generator(fn: Generate, filterByName: boolean): XdsGenerator {
+export interface XdsGeneratorsOptions {
+  /** Where EnvoyFilters that cannot be applied are reported (warn); silent by default. */
+  logger?: Logger;
+}
+
+function generator(fn: Generate, filterByName: boolean, logger: Logger): XdsGenerator {
   return {
-    generate(proxy, push, _typeUrl, names) {
-      const all = fn(meshPush(push), proxy, names);
+    generate(proxy, push, typeUrl, names) {
+      const mesh = meshPush(push);
+      // EnvoyFilters patch the finished resources of the proxy (as istiod patches after building them).
+      const all = applyEnvoyFilters(mesh, proxy, typeUrl, fn(mesh, proxy, names), logger);
       if (!filterByName || !names) return all;
       const wanted = new Set(names);
       return all.filter((r) => wanted.has(r.name));
@@ -28,18 +37,19 @@ function generator(fn: Generate, filterByName: boolean): XdsGenerator {
 }
 
 /** Type URL → generator for the four types Weft serves. */
-export function createXdsGenerators(): ReadonlyMap<string, XdsGenerator> {
+export function createXdsGenerators(options: XdsGeneratorsOptions = {}): ReadonlyMap<string, XdsGenerator> {
+  const logger = options.logger ?? pino({ level: "silent" });
   return new Map<string, XdsGenerator>([
-    [TypeUrl.Cluster, generator(generateClusters, true)],
-    [TypeUrl.ClusterLoadAssignment, generator(generateEndpoints, false)],
-    [TypeUrl.Listener, generator(generateListeners, false)],
-    [TypeUrl.RouteConfiguration, generator(generateRoutes, false)],
+    [TypeUrl.Cluster, generator(generateClusters, true, logger)],
+    [TypeUrl.ClusterLoadAssignment, generator(generateEndpoints, false, logger)],
+    [TypeUrl.Listener, generator(generateListeners, false, logger)],
+    [TypeUrl.RouteConfiguration, generator(generateRoutes, false, logger)],
   ]);
 }
 
 /** One generator for every type (dispatching on the type URL). */
-export function createXdsGenerator(): XdsGenerator {
-  const byType = createXdsGenerators();
+export function createXdsGenerator(options: XdsGeneratorsOptions = {}): XdsGenerator {
+  const byType = createXdsGenerators(options);
   return {
     generate(proxy, push, typeUrl, names) {
       const g = byType.get(typeUrl);

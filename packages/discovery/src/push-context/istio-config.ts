@@ -14,6 +14,8 @@ export interface IstioConfig {
   labels: Readonly<Record<string, string>>;
   /** `/apis/networking.istio.io/v1alpha3/namespaces/<ns>/virtual-service/<name>`, as istiod puts in route metadata. */
   configPath: string;
+  /** metadata.creationTimestamp, when given (EnvoyFilter order uses it after priority). */
+  creationTimestamp?: string;
 }
 
 const PATH_KIND: Record<string, string> = {
@@ -21,6 +23,7 @@ const PATH_KIND: Record<string, string> = {
   DestinationRule: "destination-rule",
   Gateway: "gateway",
   Sidecar: "sidecar",
+  EnvoyFilter: "envoy-filter",
   ServiceEntry: "service-entry",
   WorkloadEntry: "workload-entry",
 };
@@ -53,6 +56,7 @@ export function buildIstioStore(objects: readonly ConfigObject[]): IstioStore {
       labels: o.metadata.labels ?? {},
       // istiod writes v1alpha3 in these paths whatever version was applied.
       configPath: `/apis/${group}/v1alpha3/namespaces/${o.metadata.namespace}/${PATH_KIND[o.kind] ?? o.kind.toLowerCase()}/${o.metadata.name}`,
+      ...(o.metadata.creationTimestamp ? { creationTimestamp: o.metadata.creationTimestamp } : {}),
     };
     if (o.kind === "VirtualService") store.virtualServices.push(c);
     else if (o.kind === "DestinationRule") store.destinationRules.push(c);

@@ -11,6 +11,7 @@ import { checkSecurityPolicies } from "../security/check-security.js";
 import { exportedTo, hostMatches, qualifyHost } from "./hosts.js";
 import { buildIstioStore, exportToOf, type IstioConfig, type IstioStore } from "./istio-config.js";
 import { computeScope, type ProxyScope } from "./proxy-scope.js";
+import { buildEnvoyFilterIndex, proxyMatchKey, type EnvoyFilterIndex } from "../envoy-filter/select.js";
 
 export interface PushContextOptions {
   domain?: string;
@@ -46,6 +47,12 @@ let counter = 0;
 export class MeshPushContext implements PushContext {
   readonly version: string;
   readonly errors: readonly ConfigError[];
+  /**
+   * Errors found while generating (an EnvoyFilter whose result Envoy would
+   * refuse): known only once a proxy's config is computed, shown with
+   * `errors` on /debug/configz.
+   */
+  readonly runtimeErrors: ConfigError[] = [];
   /** Generator caches (keyed by generator-chosen strings); live as long as this push. */
   readonly cache = new Map<string, unknown>();
   private readonly scopes = new Map<string, ProxyScope>();
@@ -56,6 +63,7 @@ export class MeshPushContext implements PushContext {
     readonly istio: IstioStore,
     readonly options: ResolvedOptions,
     errors: readonly ConfigError[],
+    readonly envoyFilters: EnvoyFilterIndex = buildEnvoyFilterIndex([], options.rootNamespace).index,
   ) {
     this.version = `${Date.now().toString(36)}-${++counter}`;
     this.errors = errors;
@@ -64,7 +72,8 @@ export class MeshPushContext implements PushContext {
   configKey(proxy: ProxyInfo): string {
     let key = this.keys.get(proxy);
     if (key === undefined) {
-      key = `${proxy.type}|${proxy.generator ?? ""}|${proxy.namespace}|${labelsKey(proxy.labels)}`;
+      // EnvoyFilters select by namespace and labels (already here) and by match.proxy (node metadata): add those outcomes.
+      key = `${proxy.type}|${proxy.generator ?? ""}|${proxy.namespace}|${labelsKey(proxy.labels)}${proxyMatchKey(this.envoyFilters, proxy)}`;
       this.keys.set(proxy, key);
     }
     return key;
@@ -128,7 +137,7 @@ export class MeshPushContext implements PushContext {
 
   configJson(): unknown {
     const all = [...this.istio.virtualServices, ...this.istio.destinationRules, ...this.istio.gateways, ...this.istio.sidecars, ...this.istio.other];
-    return { configs: all.map((c) => ({ kind: c.kind, namespace: c.namespace, name: c.name, origin: c.origin, spec: c.spec })), errors: this.errors };
+    return { configs: all.map((c) => ({ kind: c.kind, namespace: c.namespace, name: c.name, origin: c.origin, spec: c.spec })), errors: [...this.errors, ...this.runtimeErrors] };
   }
 }
 
@@ -155,7 +164,8 @@ export function createPushContextBuilder(options: PushContextOptions = {}): Mesh
       const istio = buildIstioStore(snapshot.objects);
       const referenceErrors = checkSubsetReferences(registry, istio, resolved);
       const securityErrors = checkSecurityPolicies(istio, resolved, registry);
-      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors]);
+      const envoyFilters = buildEnvoyFilterIndex(istio.other, resolved.rootNamespace);
+      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors, ...envoyFilters.errors], envoyFilters.index);
     },
   };
 }

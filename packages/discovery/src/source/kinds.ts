@@ -20,6 +20,8 @@ export const KNOWN_KINDS: ReadonlyMap<string, readonly string[]> = new Map<strin
   ["ServiceEntry", ISTIO_NETWORKING],
   ["Sidecar", ISTIO_NETWORKING],
   ["WorkloadEntry", ISTIO_NETWORKING],
+  // Istio serves EnvoyFilter in v1alpha3 only.
+  ["EnvoyFilter", ["networking.istio.io/v1alpha3"]],
   ["PeerAuthentication", ISTIO_SECURITY],
   ["AuthorizationPolicy", ISTIO_SECURITY],
   ["RequestAuthentication", ISTIO_SECURITY],

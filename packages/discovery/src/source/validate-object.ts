@@ -7,6 +7,7 @@ import { validateDestinationRule } from "./validate-destination-rule.js";
 import { validateGateway, validateSecurityOrTelemetry, validateServiceEntry, validateSidecar, validateWorkloadEntrySpec } from "./validate-istio-misc.js";
 import { validateKubeObject } from "./validate-kube.js";
 import { validateVirtualService } from "./validate-virtual-service.js";
+import { validateEnvoyFilter } from "../envoy-filter/validate.js";
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -55,6 +56,9 @@ export function validateDocument(doc: unknown, origin: string): ValidatedDocumen
       break;
     case "WorkloadEntry":
       validateWorkloadEntrySpec(s, "spec", c);
+      break;
+    case "EnvoyFilter":
+      validateEnvoyFilter(s, c, { namespace, name, label: objectName, origin });
       break;
     case "PeerAuthentication":
     case "AuthorizationPolicy":
