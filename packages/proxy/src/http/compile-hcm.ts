@@ -13,6 +13,7 @@ import { compileXfcc, type XfccConfig } from "../tls/xfcc.js";
 import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry, type TrafficDirection } from "./http-filter.js";
 import { compileRequestLimits, type RequestLimits } from "./request-limits.js";
 import { utf8WireString } from "./wire-string.js";
+import { unwrapTypedStruct } from "./typed-struct.js";
 
 export interface HcmConfig {
   statPrefix: string;
@@ -99,7 +100,9 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
       if (f.isOptional) return deps.report(`${ff}.config_discovery`, "ECDS is not implemented; optional filter skipped");
       throw new ResourceRejectedError(res, `${ff}.config_discovery`, "ECDS is not implemented");
     }
-    const cfg = f.configType.case === "typedConfig" ? f.configType.value : undefined;
+    const given = f.configType.case === "typedConfig" ? f.configType.value : undefined;
+    // A TypedStruct goes to the filter of its inner type, unless a filter takes the TypedStruct itself (Istio's telemetry).
+    const cfg = given && unwrapTypedStruct(given, (t) => deps.filters.byTypeUrl(t) !== undefined && deps.filters.byTypeUrl(t) !== deps.filters.byTypeUrl(given.typeUrl), res, `${ff}.typed_config`);
     const typeUrl = cfg?.typeUrl ?? "";
     if (typeUrl === ROUTER_TYPE_URL || (!cfg && f.name === "envoy.filters.http.router")) {
       sawRouter = true;

@@ -9,6 +9,7 @@ import type { HttpFilterRegistry } from "../http/http-filter.js";
 import { compileHeaderMutation, EMPTY_MUTATION, type HeaderMutation } from "../router/header-mutation.js";
 import { compileRouteMatch, type RouteMatcher } from "../router/route-match.js";
 import { compileRouteAction, compileRetryPolicy, type RouteActionSpec, type RetryPolicySpec } from "../router/route-action.js";
+import { unwrapTypedStruct } from "../http/typed-struct.js";
 
 export interface CompiledVirtualHost {
   name: string;
@@ -115,6 +116,7 @@ function compilePerFilter(
       if (!fc?.config) continue;
       a = fc.config;
     }
+    a = unwrapTypedStruct(a, (t) => deps.filters.perRoute(t)?.compilePerRoute !== undefined, res, `${field}.typed_per_filter_config["${k}"]`);
     const f = deps.filters.perRoute(a.typeUrl);
     if (!f?.compilePerRoute) {
       deps.report(`typed_per_filter_config[${a.typeUrl}]`, "no filter implements this per-route config; ignored");
