@@ -2,6 +2,7 @@
 // clients → proxy → a real upstream. Burst and refill, per-route and per-vhost
 // overrides (Istio's shape: the HCM filter names only stat_prefix), 0 %
 // enabled / enforced, per-connection buckets, gRPC, exact stats, the RL flag.
+import { execFile } from "node:child_process";
 import * as http from "node:http";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
@@ -59,6 +60,18 @@ async function onOneConnection(port: number, path: string, n: number): Promise<n
     agent.destroy();
   }
   return codes;
+}
+
+/**
+ * nghttp: all URIs as concurrent streams of one HTTP/2 connection (h2c, prior knowledge);
+ * the :status of each, sorted. Paths differ (`path/i`): nghttp fetches a repeated URI once.
+ * (curl 7.88 fails to reuse an h2c prior-knowledge connection for a second URL.)
+ */
+function h2Statuses(port: number, path: string, n: number): Promise<number[]> {
+  const args = ["-v", ...Array.from({ length: n }, (_, i) => `http://127.0.0.1:${port}${path}/${i}`)];
+  return new Promise((resolve, reject) =>
+    execFile("nghttp", args, (err, out) => (err ? reject(err) : resolve([...out.matchAll(/recv \(stream_id=\d+\) :status: (\d+)/g)].map((m) => Number(m[1])).sort()))),
+  );
 }
 
 describe("local rate limit", () => {
@@ -210,6 +223,12 @@ describe("local rate limit", () => {
     // curl opens a new connection each time: never limited.
     for (let i = 0; i < 3; i++) expect((await curl(p, "/c3")).status).toBe(200);
     expect(statsOf("perconn")).toEqual({ enabled: 9, ok: 7, rate_limited: 2, enforced: 2 });
+  });
+
+  it("HTTP/2: the streams of one connection share that connection's bucket", async () => {
+    const p = h.port("perconn");
+    expect(await h2Statuses(p, "/h2", 3)).toEqual([200, 200, 429]);
+    expect(await h2Statuses(p, "/h2", 3)).toEqual([200, 200, 429]);
   });
 
   it("status and rate_limited_as_resource_exhausted: 503 to HTTP, grpc-status 8 to gRPC", async () => {
