@@ -15,11 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceRejectedError } from "../../contracts.js";
 import { createProxyRuntime } from "../../runtime/create-proxy-runtime.js";
 import { renderPrometheus } from "../../stats/prometheus-format.js";
-import { createStatsStore } from "../../stats/stats-store.js";
+import { createStatsStore, type StatsStoreImpl } from "../../stats/stats-store.js";
+import { createTagProducer } from "../../stats/tag-extractor.js";
 import { renderStatsText } from "../../stats/stats-text-format.js";
 import { captureAccessLogs } from "../../test-util/capture-access-log.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../../test-util/runtime-harness.js";
 import { curl, sleep, startBackend, type Backend } from "../../test-util/recording-backend.js";
+import { loadRev0Bootstrap } from "../../test-util/testdata.js";
 
 const LRL = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } };
@@ -365,25 +367,33 @@ describe("local rate limit over xDS updates", () => {
 });
 
 describe("local rate limit stats in /stats and /stats/prometheus", () => {
-  it("are Envoy's names: <stat_prefix>.http_local_rate_limit.*, envoy_http_local_rate_limit_* with the prefix as a label", async () => {
+  /** Two denied-once runs through a real proxy, rendered as the admin endpoints do. */
+  async function render(stats: StatsStoreImpl): Promise<{ text: string; prom: string }> {
     const be = await startBackend(() => ({ status: 200, body: "ok" }));
-    const stats = createStatsStore();
     const runtime = createProxyRuntime({ stats, accessLogs: captureAccessLogs().factory, logger: pino({ level: "silent" }), nodeId: "sidecar~127.0.0.1~t.default~default.svc.cluster.local", reportUnsupported: () => {} });
     try {
       const listeners = [httpListener("prom", catchAll(), withFilter(limit("http_local_rate_limiter", 1, "1000s")))];
       await runtime.applyBootstrap(fromEnvoyJson(BootstrapSchema, { static_resources: { clusters: [staticCluster("be", [be.port])], listeners } } as never));
       const port = runtime.boundPort("prom")!;
       expect([(await curl(port, "/")).status, (await curl(port, "/")).status]).toEqual([200, 429]);
-      const text = renderStatsText(stats);
-      expect(text).toContain("http_local_rate_limiter.http_local_rate_limit.rate_limited: 1");
-      expect(text).toContain("http_local_rate_limiter.http_local_rate_limit.ok: 1");
-      const prom = renderPrometheus(stats);
-      expect(prom).toMatch(/^envoy_http_local_rate_limit_rate_limited\{envoy_local_http_ratelimit_prefix="http_local_rate_limiter"\} 1$/m);
-      expect(prom).toMatch(/^envoy_http_local_rate_limit_enabled\{envoy_local_http_ratelimit_prefix="http_local_rate_limiter"\} 2$/m);
-      expect(prom).toMatch(/^envoy_http_local_rate_limit_enforced\{envoy_local_http_ratelimit_prefix="http_local_rate_limiter"\} 1$/m);
+      return { text: renderStatsText(stats), prom: renderPrometheus(stats) };
     } finally {
       await runtime.close();
       await be.close();
     }
+  }
+
+  it("Envoy's default tags: <stat_prefix>.http_local_rate_limit.*, envoy_http_local_rate_limit_* with the prefix as a label", async () => {
+    const { text, prom } = await render(createStatsStore());
+    expect(text).toContain("http_local_rate_limiter.http_local_rate_limit.rate_limited: 1");
+    expect(text).toContain("http_local_rate_limiter.http_local_rate_limit.ok: 1");
+    expect(prom).toMatch(/^envoy_http_local_rate_limit_rate_limited\{envoy_local_http_ratelimit_prefix="http_local_rate_limiter"\} 1$/m);
+    expect(prom).toMatch(/^envoy_http_local_rate_limit_enabled\{envoy_local_http_ratelimit_prefix="http_local_rate_limiter"\} 2$/m);
+    expect(prom).toMatch(/^envoy_http_local_rate_limit_enforced\{envoy_local_http_ratelimit_prefix="http_local_rate_limiter"\} 1$/m);
+  });
+
+  it("Istio's bootstrap (use_all_default_tags: false, no rate limit tag): the prefix stays in the name, as in an Istio sidecar", async () => {
+    const { prom } = await render(createStatsStore({ tagProducer: createTagProducer(loadRev0Bootstrap().statsConfig) }));
+    expect(prom).toContain("\nenvoy_http_local_rate_limiter_http_local_rate_limit_rate_limited{} 1\n");
   });
 });
