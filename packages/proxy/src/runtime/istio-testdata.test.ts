@@ -93,7 +93,8 @@ describe("rejections", () => {
                   stat_prefix: "s",
                   route_config: { name: "r" },
                   http_filters: [
-                    { name: "envoy.filters.http.local_ratelimit", is_optional: optional, typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", stat_prefix: "x" } },
+                    // A type the xDS registry knows but no HTTP filter implements (a network filter's config).
+                    { name: "envoy.filters.http.not_implemented", is_optional: optional, typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", stat_prefix: "x", cluster: "c" } },
                     { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
                   ],
                 },
@@ -102,7 +103,7 @@ describe("rejections", () => {
           },
         ],
       } as never);
-    expect(() => compileListener(mk(false), deps)).toThrow(/l: filter_chains\[0\]\.filters\[0\]\.typed_config\.http_filters\[0\]\.typed_config: unknown or unimplemented HTTP filter envoy\.filters\.http\.local_ratelimit/);
+    expect(() => compileListener(mk(false), deps)).toThrow(/l: filter_chains\[0\]\.filters\[0\]\.typed_config\.http_filters\[0\]\.typed_config: unknown or unimplemented HTTP filter envoy\.filters\.http\.not_implemented/);
     expect(() => compileListener(mk(true), deps)).not.toThrow();
   });
   it("rejects ORIGINAL_DST without CLUSTER_PROVIDED", () => {
