@@ -12,8 +12,8 @@ export const STATS_PLUGIN_CONFIG_TYPE_URL = "type.googleapis.com/stats.PluginCon
 const UDPA_TYPED_STRUCT = "type.googleapis.com/udpa.type.v1.TypedStruct";
 const XDS_TYPED_STRUCT = "type.googleapis.com/xds.type.v3.TypedStruct";
 
-/** PluginConfig's tcp_reporting_duration when unset ("The default duration is `15s`", Istio's config.proto). */
-export const DEFAULT_TCP_REPORTING_MS = 15_000;
+/** PluginConfig's tcp_reporting_duration when unset: 5 s, what Istio's stats filter does (istio_stats.cc), though its config.proto comment says 15 s. */
+export const DEFAULT_TCP_REPORTING_MS = 5_000;
 
 function asObject(v: JsonValue | undefined): JsonObject {
   return v !== null && typeof v === "object" && !Array.isArray(v) ? v : {};
