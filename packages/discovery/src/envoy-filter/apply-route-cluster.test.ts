@@ -4,6 +4,8 @@ import type { JsonObject } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { envoyFilter, issuesOf, listenerNamed } from "../test-util/envoy-filter-fixtures.js";
 import { json, productpageProxy, smallPush } from "../test-util/small-mesh.js";
+import { loadSnapshot, proxyOf, snapshotOf } from "../test-util/mesh-fixtures.js";
+import { createPushContextBuilder } from "../push-context/push-context.js";
 
 const proxy = productpageProxy();
 const base = smallPush();
@@ -146,5 +148,42 @@ describe("CLUSTER", () => {
     expect(names).not.toContain("BlackHoleCluster");
     expect(clusterNamed(push, "inbound|9080||")!.connect_timeout).toBe("2s");
     expect(clusterNamed(push, `outbound|9080||${REVIEWS}`)).toEqual(clusterNamed(base, `outbound|9080||${REVIEWS}`));
+  });
+});
+
+describe("GATEWAY", () => {
+  const gateway = proxyOf({ type: "router", ip: "10.244.2.5", pod: "istio-ingressgateway-7d9c8b6f5-abcde", namespace: "istio-system", labels: { app: "istio-ingressgateway", istio: "ingressgateway" } });
+  const bookinfo = loadSnapshot("bookinfo");
+
+  it("a route configuration portNumber is the Gateway server port (80 matches http.8080); sidecar contexts leave gateways alone", () => {
+    const patches = snapshotOf(
+      envoyFilter(
+        "gw-routes",
+        "istio-system",
+        `workloadSelector: { labels: { istio: ingressgateway } }
+configPatches:
+  - applyTo: ROUTE_CONFIGURATION
+    match: { context: GATEWAY, routeConfiguration: { portNumber: 80 } }
+    patch: { operation: MERGE, value: { response_headers_to_add: [{ header: { key: x-gw, value: "1" } }] } }
+  - applyTo: ROUTE_CONFIGURATION
+    match: { context: SIDECAR_OUTBOUND }
+    patch: { operation: MERGE, value: { response_headers_to_add: [{ header: { key: x-sidecar, value: "1" } }] } }
+  - applyTo: NETWORK_FILTER
+    match: { context: GATEWAY, listener: { portNumber: 8080, filterChain: { filter: { name: envoy.filters.network.http_connection_manager } } } }
+    patch:
+      operation: MERGE
+      value: { typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager, xff_num_trusted_hops: 1 } }`,
+      ),
+    );
+    const builder = createPushContextBuilder();
+    const push = builder.build({ objects: [...bookinfo.objects, ...patches.objects], errors: [] });
+    const unpatched = builder.build(bookinfo);
+    expect(patches.errors).toEqual([]);
+    const rc = json(push, gateway, "RouteConfiguration").find((r) => r.name === "http.8080")!;
+    expect(rc.response_headers_to_add).toEqual([{ header: { key: "x-gw", value: "1" } }]);
+    const hcm = (l: JsonObject) => ((l.filter_chains as JsonObject[])[0].filters as JsonObject[])[0].typed_config as JsonObject;
+    const listener = (p: typeof push) => json(p, gateway, "Listener").find((l) => l.name === "0.0.0.0_8080")!;
+    expect(hcm(listener(push))).toEqual({ ...hcm(listener(unpatched)), xff_num_trusted_hops: 1 });
+    expect(issuesOf(push, gateway)).toEqual([]);
   });
 });
