@@ -3,7 +3,7 @@
 // ResourceRejectedError naming the field, so the resource is NACKed.
 import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import { LocalRateLimitSchema, type LocalRateLimit } from "@weft/xds-api/gen/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js";
-import type { RuntimeFractionalPercent } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
+import type { HeaderValueOption, RuntimeFractionalPercent } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import type { TokenBucket } from "@weft/xds-api/gen/envoy/type/v3/token_bucket_pb.js";
 import { ResourceRejectedError } from "../../contracts.js";
 import { compileHeaderMutation, type HeaderMutation } from "../../router/header-mutation.js";
@@ -91,11 +91,19 @@ export function compileLocalRateLimit(any: Any, cc: CompileContext, perRoute: bo
     // Envoy: "If this is set to < 400, 429 will be used instead."
     status: code >= 400 ? code : 429,
     grpcStatus: c.rateLimitedAsResourceExhausted ? "8" : undefined,
-    responseHeaders: compileHeaderMutation(c.responseHeadersToAdd, [], cc.resource, `${cc.field}.response_headers`, cc.report),
-    requestHeadersWhenNotEnforced: compileHeaderMutation(c.requestHeadersToAddWhenNotEnforced, [], cc.resource, `${cc.field}.request_headers_when_not_enforced`, cc.report),
+    responseHeaders: headers(c.responseHeadersToAdd, "response_headers_to_add", cc),
+    requestHeadersWhenNotEnforced: headers(c.requestHeadersToAddWhenNotEnforced, "request_headers_to_add_when_not_enforced", cc),
     perConnection: c.localRateLimitPerDownstreamConnection,
     xRateLimitHeaders: c.enableXRatelimitHeaders === 1,
   };
+}
+
+/** compileHeaderMutation names fields `<prefix>_to_add[i]`; keys are checked first so a NACK names this filter's field. */
+function headers(list: HeaderValueOption[], field: string, cc: CompileContext): HeaderMutation {
+  list.forEach((o, i) => {
+    if (!o.header?.key) throw new ResourceRejectedError(cc.resource, `${cc.field}.${field}[${i}].header.key`, "header key is required");
+  });
+  return compileHeaderMutation(list, [], cc.resource, `${cc.field}.${field.replace(/_to_add.*$/, "")}`, cc.report);
 }
 
 /** Fields we accept but do not act on, each reported once under a fixed path. */

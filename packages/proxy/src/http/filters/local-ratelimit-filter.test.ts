@@ -262,6 +262,54 @@ describe("local rate limit", () => {
   });
 });
 
+describe("local rate limit as Istio's EnvoyFilter writes it (udpa TypedStruct)", () => {
+  const typed = (value: Record<string, unknown>) => ({ "@type": "type.googleapis.com/udpa.type.v1.TypedStruct", type_url: LRL, value });
+  /** The task's values: 4 tokens per minute, always enabled and enforced, a response header. */
+  const TASK = {
+    stat_prefix: "http_local_rate_limiter",
+    token_bucket: { max_tokens: 4, tokens_per_fill: 4, fill_interval: "60s" },
+    filter_enabled: { runtime_key: "local_rate_limit_enabled", default_value: { numerator: 100, denominator: "HUNDRED" } },
+    filter_enforced: { runtime_key: "local_rate_limit_enforced", default_value: { numerator: 100, denominator: "HUNDRED" } },
+    response_headers_to_add: [{ append_action: "OVERWRITE_IF_EXISTS_OR_ADD", header: { key: "x-local-rate-limit", value: "true" } }],
+  };
+  let h: Harness;
+  let be: Backend;
+  beforeAll(async () => {
+    be = await startBackend(() => ({ status: 200, body: "ok" }));
+    h = await startRuntime({
+      clusters: [staticCluster("be", [be.port])],
+      listeners: [
+        httpListener("global", catchAll(), withFilter(typed(TASK))),
+        httpListener(
+          "route",
+          [{ name: "inbound|http|9080", domains: ["*"], routes: [{ match: { prefix: "/productpage" }, route: { cluster: "be" }, typed_per_filter_config: perFilter(typed(TASK)) }, { match: { prefix: "/" }, route: { cluster: "be" } }] }],
+          withFilter(typed({ stat_prefix: "http_local_rate_limiter" })),
+        ),
+      ],
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await be?.close();
+  });
+
+  it("the listener-wide form: the fifth request in a minute is 429 with x-local-rate-limit", async () => {
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push(await curl(h.port("global"), "/get"));
+    expect(codes.map((c) => c.status)).toEqual([200, 200, 200, 200, 429]);
+    expect(codes[4].headers["x-local-rate-limit"]).toBe("true");
+    expect(codes[4].body).toBe("local_rate_limited");
+  });
+
+  it("the per-route form limits /productpage only", async () => {
+    const p = h.port("route");
+    const codes = [];
+    for (let i = 0; i < 5; i++) codes.push((await curl(p, "/productpage")).status);
+    expect(codes).toEqual([200, 200, 200, 200, 429]);
+    for (let i = 0; i < 5; i++) expect((await curl(p, "/reviews")).status).toBe(200);
+  });
+});
+
 /** One xDS batch, as the ADS client hands it to the runtime. */
 function batch(typeUrl: string, schema: DescMessage, items: Array<Record<string, unknown>>, version: string) {
   return {
@@ -347,6 +395,12 @@ describe("local rate limit over xDS updates", () => {
     const bad = batch(TypeUrl.Listener, ListenerSchema, [httpListener("inline", catchAll(), withFilter(bucketless))], "3");
     await expect(h.runtime.apply(bad)).rejects.toThrow(/^inline: .*http_filters\[0\]\.token_bucket: is required: filter_enabled is set but there is no bucket to check/);
     expect((await curl(h.port("inline"), "/")).status).toBe(429);
+  });
+
+  it("NACKs a header without a key, naming the field", async () => {
+    const cfg = limit("hcm_level", 1, "1s", { request_headers_to_add_when_not_enforced: [{ header: { key: "", value: "v" } }] });
+    const bad = batch(TypeUrl.Listener, ListenerSchema, [httpListener("inline", catchAll(), withFilter(cfg))], "4");
+    await expect(h.runtime.apply(bad)).rejects.toThrow(/http_filters\[0\]\.request_headers_to_add_when_not_enforced\[0\]\.header\.key: header key is required/);
   });
 
   it("refuses the same mistakes in a static bootstrap", async () => {
