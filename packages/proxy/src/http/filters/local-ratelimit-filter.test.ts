@@ -10,8 +10,9 @@ import { fromEnvoyJson, TypeUrl } from "@weft/xds-api";
 import { BootstrapSchema } from "@weft/xds-api/gen/envoy/config/bootstrap/v3/bootstrap_pb.js";
 import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
 import { RouteConfigurationSchema } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
+import { LocalRateLimitSchema } from "@weft/xds-api/gen/envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit_pb.js";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ResourceRejectedError } from "../../contracts.js";
 import { createProxyRuntime } from "../../runtime/create-proxy-runtime.js";
 import { renderPrometheus } from "../../stats/prometheus-format.js";
@@ -19,6 +20,9 @@ import { createStatsStore, type StatsStoreImpl } from "../../stats/stats-store.j
 import { createTagProducer } from "../../stats/tag-extractor.js";
 import { renderStatsText } from "../../stats/stats-text-format.js";
 import { captureAccessLogs } from "../../test-util/capture-access-log.js";
+import { createFakeStats } from "../../test-util/fake-stats.js";
+import type { RequestContext } from "../request-context.js";
+import { createLocalRateLimitFilterFactory } from "./local-ratelimit-filter.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../../test-util/runtime-harness.js";
 import { curl, sleep, startBackend, type Backend } from "../../test-util/recording-backend.js";
 import { loadRev0Bootstrap } from "../../test-util/testdata.js";
@@ -449,5 +453,38 @@ describe("local rate limit stats in /stats and /stats/prometheus", () => {
   it("Istio's bootstrap (use_all_default_tags: false, no rate limit tag): the prefix stays in the name, as in an Istio sidecar", async () => {
     const { prom } = await render(createStatsStore({ tagProducer: createTagProducer(loadRev0Bootstrap().statsConfig) }));
     expect(prom).toContain("\nenvoy_http_local_rate_limiter_http_local_rate_limit_rate_limited{} 1\n");
+  });
+});
+
+describe("filter_enabled / filter_enforced fractions", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** The filter without sockets: decodeHeaders on bare contexts, Math.random scripted. */
+  function filterWith(cfg: Record<string, unknown>) {
+    const stats = createFakeStats();
+    const { "@type": _type, ...json } = cfg;
+    const any = anyPack(LocalRateLimitSchema, fromEnvoyJson(LocalRateLimitSchema, json as never));
+    const f = createLocalRateLimitFilterFactory().create("envoy.filters.http.local_ratelimit", any, { resource: "l", field: "f", report: () => {}, runtime: { stats } as never });
+    const conn = { remoteIp: "127.0.0.1", remotePort: 1 };
+    const run = () => f.decodeHeaders!({ headers: {}, conn, info: {} } as unknown as RequestContext);
+    return { run, stats };
+  }
+
+  it("checks a request when random < numerator / denominator, as Envoy's featureEnabled", () => {
+    const { run, stats } = filterWith({ ...limit("frac", 100, "1s"), filter_enabled: { default_value: { numerator: 25, denominator: "TEN_THOUSAND" } } });
+    const draws = [0.0024, 0.0025, 0.5, 0.001];
+    vi.spyOn(Math, "random").mockImplementation(() => draws.shift() ?? 0.9);
+    for (let i = 0; i < 4; i++) run();
+    expect(stats.get("frac.http_local_rate_limit.enabled")).toBe(2);
+  });
+
+  it("enforces only the drawn share of over-limit requests", () => {
+    const { run, stats } = filterWith({ ...limit("enf", 1, "1000s"), filter_enforced: { default_value: { numerator: 50 } } });
+    const draws = [0.1, 0.7];
+    vi.spyOn(Math, "random").mockImplementation(() => draws.shift() ?? 0.9);
+    expect(run()).toBeUndefined();
+    expect(run()).toMatchObject({ status: 429, flag: "RL" });
+    expect(run()).toBeUndefined();
+    expect([stats.get("enf.http_local_rate_limit.rate_limited"), stats.get("enf.http_local_rate_limit.enforced")]).toEqual([2, 1]);
   });
 });
