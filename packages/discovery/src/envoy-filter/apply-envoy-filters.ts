@@ -37,7 +37,7 @@ const ROUTE_APPLY_TO: readonly ApplyTo[] = ["ROUTE_CONFIGURATION", "VIRTUAL_HOST
 
 const TYPES: ReadonlyMap<string, TypeInfo> = new Map([
   // Listeners also carry the inbound route configurations inline (istiod patches those as SIDECAR_INBOUND routes).
-  [TypeUrl.Listener, { schema: ListenerSchema, kind: "listener", applyTo: ["LISTENER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTER", ...ROUTE_APPLY_TO] }],
+  [TypeUrl.Listener, { schema: ListenerSchema, kind: "listener", applyTo: ["LISTENER", "LISTENER_FILTER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTER", ...ROUTE_APPLY_TO] }],
   [TypeUrl.Cluster, { schema: ClusterSchema, kind: "cluster", applyTo: ["CLUSTER"] }],
   [TypeUrl.RouteConfiguration, { schema: RouteConfigurationSchema, kind: "route configuration", applyTo: ROUTE_APPLY_TO }],
 ]);

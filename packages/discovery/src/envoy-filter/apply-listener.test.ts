@@ -214,6 +214,31 @@ describe("FILTER_CHAIN", () => {
   });
 });
 
+describe("LISTENER_FILTER", () => {
+  it("INSERT_BEFORE, REPLACE and REMOVE relative to the named listener filter (deprecated names too)", () => {
+    const push = smallPush(
+      envoyFilter(
+        "listener-filters",
+        "default",
+        `configPatches:
+  - applyTo: LISTENER_FILTER
+    match: { context: SIDECAR_INBOUND, listener: { name: virtualInbound, listenerFilter: envoy.listener.tls_inspector } }
+    patch:
+      operation: INSERT_BEFORE
+      value: { name: early.original_dst, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst } }
+  - applyTo: LISTENER_FILTER
+    match: { context: SIDECAR_INBOUND, listener: { listenerFilter: envoy.filters.listener.http_inspector } }
+    patch: { operation: REMOVE }`,
+      ),
+    );
+    const names = (p: ReturnType<typeof smallPush>) => (listenerNamed(p, proxy, "virtualInbound").listener_filters as JsonObject[]).map((f) => f.name);
+    const expected = names(base).filter((n) => n !== "envoy.filters.listener.http_inspector");
+    expected.splice(expected.indexOf("envoy.filters.listener.tls_inspector"), 0, "early.original_dst");
+    expect(names(push)).toEqual(expected);
+    expect(issuesOf(push, proxy)).toEqual([]);
+  });
+});
+
 describe("LISTENER", () => {
   it("ADD, REMOVE and MERGE", () => {
     const push = smallPush(

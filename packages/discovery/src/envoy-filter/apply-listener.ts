@@ -1,6 +1,7 @@
-// LISTENER, FILTER_CHAIN, NETWORK_FILTER and HTTP_FILTER patches on the
-// listeners of one patch context, in istiod's order (ApplyListenerPatches):
-// per listener its LISTENER removes/merges, then per filter chain its
+// LISTENER, LISTENER_FILTER, FILTER_CHAIN, NETWORK_FILTER and HTTP_FILTER
+// patches on the listeners of one patch context, in istiod's order
+// (ApplyListenerPatches): per listener its LISTENER removes/merges, its
+// listener filter list edits, then per filter chain its
 // FILTER_CHAIN removes/merges, its network filter list edits, each filter's
 // MERGE, and inside the HTTP connection manager the HTTP filter list edits
 // then merges; FILTER_CHAIN and LISTENER adds come after the existing ones
@@ -95,6 +96,18 @@ function patchFilterChains(ctx: ResourceContext, set: PatchSet, listener: JsonOb
   if (kept.length > 0 || "filter_chains" in listener) listener.filter_chains = kept;
 }
 
+/**
+ * LISTENER_FILTER list edits relative to `match.listener.listenerFilter`
+ * (ADD, INSERT_FIRST/BEFORE/AFTER, REPLACE, REMOVE; istiod has no MERGE here).
+ */
+function patchListenerFilters(ctx: ResourceContext, set: PatchSet, listener: JsonObject): void {
+  const relevant = patchesOf(set, "LISTENER_FILTER").filter((p) => contextMatches(p, ctx) && listenerMatch(listener, p));
+  if (relevant.length === 0) return;
+  let list = (Array.isArray(listener.listener_filters) ? listener.listener_filters : []).filter(isObject) as JsonObject[];
+  for (const p of relevant) list = patchFilterList(list, p, p.listener?.listenerFilter || undefined);
+  listener.listener_filters = list;
+}
+
 /** Returns false when a patch removed the listener. */
 function patchListener(ctx: ResourceContext, set: PatchSet, listener: JsonObject): boolean {
   for (const p of patchesOf(set, "LISTENER")) {
@@ -102,6 +115,7 @@ function patchListener(ctx: ResourceContext, set: PatchSet, listener: JsonObject
     if (p.operation === "REMOVE") return false;
     if (p.operation === "MERGE") assignAll(listener, mergeMessage(ListenerSchema, listener, p.value ?? {}));
   }
+  patchListenerFilters(ctx, set, listener);
   patchFilterChains(ctx, set, listener);
   return true;
 }

@@ -82,13 +82,12 @@ describe("what is reported, not applied", () => {
     expect(push.errors).toEqual([expect.objectContaining({ object: "EnvoyFilter default/by-ref", field: "spec.targetRefs", reason: expect.stringContaining("targetRefs is not supported") })]);
   });
 
-  it("LISTENER_FILTER, BOOTSTRAP (and EXTENSION_CONFIG): that patch is reported and skipped, the others apply", () => {
+  it("EXTENSION_CONFIG, BOOTSTRAP: that patch is reported and skipped, the others apply", () => {
     const yaml = marker("mixed", "default").replace(
       "configPatches:\n",
       `configPatches:
-  - applyTo: LISTENER_FILTER
-    match: { context: SIDECAR_INBOUND }
-    patch: { operation: ADD, value: { name: envoy.filters.listener.proxy_protocol } }
+  - applyTo: EXTENSION_CONFIG
+    patch: { operation: ADD, value: { name: my-wasm } }
   - applyTo: BOOTSTRAP
     patch: { operation: MERGE, value: { stats_flush_interval: 5s } }
 `.replace(/\n {2}/g, "\n    ").replace(/^ {2}/, "    "),
@@ -96,7 +95,7 @@ describe("what is reported, not applied", () => {
     const push = smallPush(yaml);
     expect(markers(push)).toEqual(["mixed"]);
     expect(push.errors.map((e) => [e.field, e.reason.split(";")[0]])).toEqual([
-      ["spec.configPatches[0].applyTo", "applyTo LISTENER_FILTER is not supported by Weft yet"],
+      ["spec.configPatches[0].applyTo", "applyTo EXTENSION_CONFIG is not supported by Weft yet"],
       ["spec.configPatches[1].applyTo", "applyTo BOOTSTRAP is not supported by Weft yet"],
     ]);
   });

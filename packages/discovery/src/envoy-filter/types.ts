@@ -21,7 +21,7 @@ export const APPLY_TO = [
 export type ApplyTo = (typeof APPLY_TO)[number];
 
 /** What Weft applies; the rest are accepted, reported as not supported and skipped. */
-export const SUPPORTED_APPLY_TO: ReadonlySet<ApplyTo> = new Set(["LISTENER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTER", "ROUTE_CONFIGURATION", "VIRTUAL_HOST", "HTTP_ROUTE", "CLUSTER"]);
+export const SUPPORTED_APPLY_TO: ReadonlySet<ApplyTo> = new Set(["LISTENER", "LISTENER_FILTER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTER", "ROUTE_CONFIGURATION", "VIRTUAL_HOST", "HTTP_ROUTE", "CLUSTER"]);
 
 export const OPERATIONS = ["MERGE", "ADD", "REMOVE", "INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST", "REPLACE"] as const;
 export type Operation = (typeof OPERATIONS)[number];

@@ -23,7 +23,10 @@ function listenerMatchOf(value: unknown, path: string, applyTo: ApplyTo, c: Fiel
   const out: ListenerMatch = {};
   if (m.portNumber !== undefined) out.portNumber = c.port(m.portNumber, `${path}.portNumber`);
   if (m.name !== undefined) out.name = c.string(m.name, `${path}.name`);
-  if (m.listenerFilter !== undefined) out.listenerFilter = c.string(m.listenerFilter, `${path}.listenerFilter`);
+  if (m.listenerFilter !== undefined) {
+    const name = c.string(m.listenerFilter, `${path}.listenerFilter`);
+    if (name) out.listenerFilter = canonicalFilterName(name);
+  }
   const fc = c.object_(m.filterChain, `${path}.filterChain`);
   if (!fc) return out;
   const chain: NonNullable<ListenerMatch["filterChain"]> = {};

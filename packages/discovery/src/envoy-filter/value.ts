@@ -83,7 +83,11 @@ export function canonicalValue(applyTo: ApplyTo, value: JsonObject): CanonicalVa
     message = fromEnvoyJson(schema, unwrapTypedStructs(lifted.value));
   } catch (err) {
     const reason = (err as Error).message;
-    const hint = /\.v2\./.test(reason) ? " (Envoy v2 types are gone: use the v3 type)" : "";
+    const hint = /\.v2\./.test(reason)
+      ? " (Envoy v2 types are gone: use the v3 type)"
+      : /not in the type registry/.test(reason)
+        ? " (Weft's xDS registry, @weft/xds-api, does not carry this extension's protos yet: it can only be used once they are added there)"
+        : "";
     throw new Error(`is not a valid ${schema.typeName} for applyTo ${applyTo}: ${reason}${hint}`, { cause: err });
   }
   const canonical = toEnvoyJson(schema, message) as JsonObject;
