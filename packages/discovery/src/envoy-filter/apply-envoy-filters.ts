@@ -106,6 +106,15 @@ function check(info: TypeInfo, patched: readonly JsonObject[], originals: Readon
   return { ok: true, resources: out };
 }
 
+/** One patch pass and its check; a patch that throws (a deprecated `config` that does not fit its filter) fails the pass instead of the push, like istiod's HandleCrash. */
+function attempt(push: MeshPushContext, proxy: ProxyInfo, typeUrl: string, info: TypeInfo, patches: readonly EnvoyFilterPatch[], jsons: readonly JsonObject[], originals: ReadonlyMap<string, { json: string; resource: XdsResource }>): Outcome {
+  try {
+    return check(info, run(push, proxy, typeUrl, patchSetOf(patches), jsons), originals);
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+
 function report(push: MeshPushContext, logger: Logger, proxy: ProxyInfo, ref: EnvoyFilterRef, reason: string): void {
   const message = `${ref.label} is not applied: ${reason}; the proxies it selects keep their config without it until it is fixed`;
   const key = `ef-error|${message}`;
@@ -137,7 +146,7 @@ export function applyEnvoyFilters(push: MeshPushContext, proxy: ProxyInfo, typeU
     originals.set(r.name, { json: JSON.stringify(json), resource: r });
     return json;
   });
-  const all = check(info, run(push, proxy, typeUrl, patchSetOf(patches), jsons), originals);
+  const all = attempt(push, proxy, typeUrl, info, patches, jsons, originals);
   if (all.ok) return all.resources;
   // Find the culprits: add the EnvoyFilters one at a time (keeping istiod's order) and drop each that breaks the result.
   const sources = [...new Map(patches.map((p) => [p.source.label, p.source])).values()];
@@ -145,7 +154,7 @@ export function applyEnvoyFilters(push: MeshPushContext, proxy: ProxyInfo, typeU
   let result: XdsResource[] = resources;
   for (const source of sources) {
     const trial = patches.filter((p) => p.source.label === source.label || accepted.includes(p));
-    const outcome = check(info, run(push, proxy, typeUrl, patchSetOf(trial), jsons), originals);
+    const outcome = attempt(push, proxy, typeUrl, info, trial, jsons, originals);
     if (outcome.ok) {
       accepted = trial;
       result = outcome.resources;

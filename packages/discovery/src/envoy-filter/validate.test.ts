@@ -83,6 +83,18 @@ describe("a patch that makes invalid Envoy config", () => {
     expect((push.configJson() as { errors: unknown[] }).errors).toHaveLength(1);
   });
 
+  it("a deprecated config that does not fit the filter it merges into is refused the same way", () => {
+    const push = smallPush(
+      one(`  - applyTo: HTTP_FILTER
+    match: { context: SIDECAR_INBOUND, listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager, subFilter: { name: envoy.filters.http.router } } } } }
+    patch: { operation: MERGE, value: { config: { no_such_field: true } } }`),
+    );
+    expect(push.errors).toEqual([]);
+    const proxy = productpageProxy();
+    expect(listenerNamed(push, proxy, "virtualInbound")).toEqual(listenerNamed(smallPush(), proxy, "virtualInbound"));
+    expect(push.runtimeErrors[0].reason).toMatch(/^EnvoyFilter default\/bad is not applied: .*no_such_field/);
+  });
+
   it("an ADD without a name is refused the same way", () => {
     const push = smallPush(
       envoyFilter(
