@@ -2,7 +2,8 @@
 // cache and server; a real ADS client (connect-node gRPC, xds-api's SotW
 // state machine, ACKing) as the productpage sidecar. Writing Istio's local
 // rate limit EnvoyFilter into the watched directory pushes a listener with the
-// filter; deleting the file pushes the unpatched listener back. A proxy the
+// filter; a broken edit is reported and the last good one keeps serving;
+// deleting the file pushes the unpatched listener back. A proxy the
 // EnvoyFilter does not select gets no LDS push at all.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { toEnvoyJson, TypeUrl, unpackAny, type ClientUpdate } from "@weft/xds-api";
@@ -84,6 +85,18 @@ describe("EnvoyFilter over ADS", () => {
       expect(inboundFilters(patched)).toEqual(["envoy.filters.http.local_ratelimit", ...original]);
       const rl = (hcms(patched.get("virtualInbound")!)[0].http_filters as JsonObject[])[0].typed_config as JsonObject;
       expect(rl.token_bucket).toEqual({ max_tokens: 4, tokens_per_fill: 4, fill_interval: "60s" });
+
+      // A broken edit is refused like any other kind's: the last good EnvoyFilter keeps serving, nothing is pushed.
+      const pushesBefore = productpage.lds.length;
+      writeFileSync(join(dir, "ratelimit.yaml"), ISTIO_LOCAL_RATE_LIMIT.replace("operation: INSERT_BEFORE", "operation: INSERT_SOMEWHERE"));
+      const deadline = Date.now() + 5000;
+      while (!app.cache.current()?.errors.some((e) => e.object === "EnvoyFilter istio-system/filter-local-ratelimit-svc")) {
+        if (Date.now() > deadline) throw new Error("the broken EnvoyFilter was not reported");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(app.cache.current()!.errors.find((e) => e.object === "EnvoyFilter istio-system/filter-local-ratelimit-svc")).toMatchObject({ field: "spec.configPatches[0].patch.operation", reason: expect.stringContaining('"INSERT_SOMEWHERE" is not one of') });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(productpage.lds).toHaveLength(pushesBefore);
 
       rmSync(join(dir, "ratelimit.yaml"));
       await productpage.client.next((r) => r.typeUrl === TypeUrl.Listener, 10_000);
