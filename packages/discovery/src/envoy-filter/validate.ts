@@ -38,7 +38,7 @@ function listenerMatchOf(value: unknown, path: string, applyTo: ApplyTo, c: Fiel
   if (f) {
     const fpath = `${path}.filterChain.filter`;
     const name = c.string(f.name, `${fpath}.name`, true);
-    if (applyTo === "LISTENER" || applyTo === "FILTER_CHAIN") c.fail(fpath, `a filter match has no effect with applyTo ${applyTo}; remove it or use NETWORK_FILTER / HTTP_FILTER`);
+    // With applyTo LISTENER or FILTER_CHAIN a filter match has no effect; istiod only warns (backwards compatibility), so it is accepted and ignored.
     const sub = c.object_(f.subFilter, `${fpath}.subFilter`);
     let subFilter: { name: string } | undefined;
     if (sub) {
