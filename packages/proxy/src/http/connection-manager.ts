@@ -286,6 +286,14 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
     drain() {
       draining = true;
       for (const s of sessions) s.goaway();
+      // HTTP/1.1: each connection's next response carries `connection: close` (rt.draining());
+      // one that stays idle would keep this old chain alive until its idle timeout, so it is
+      // closed after the HCM's drain_timeout (Envoy closes what is left when its drain time ends).
+      const idle = setTimeout(() => {
+        h1.closeIdleConnections();
+        lean?.closeIdle();
+      }, cfg.drainTimeoutMs);
+      idle.unref();
     },
     close() {
       for (const s of sessions) s.destroy();

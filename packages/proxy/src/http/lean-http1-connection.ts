@@ -33,6 +33,8 @@ export interface LeanHttp1 {
   handle(socket: Socket, bufferLimitBytes: number): void;
   /** Destroys every connection the lean codec still owns. */
   closeAll(): void;
+  /** Closes the connections with no request in progress and no head being read. */
+  closeIdle(): void;
 }
 
 const LF = 10;
@@ -231,6 +233,10 @@ class LeanHttp1Impl implements LeanHttp1 {
 
   closeAll(): void {
     for (const c of [...this.conns]) c.socket.destroy();
+  }
+
+  closeIdle(): void {
+    for (const c of [...this.conns]) if (!c.stream && c.headSince === 0) c.socket.end();
   }
 
   private check(): void {

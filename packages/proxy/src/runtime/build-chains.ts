@@ -55,6 +55,9 @@ function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveC
     const hcm = t.hcm;
     const inline = hcm.inlineRoutes;
     const rds = hcm.rdsName;
+    // A listener update drains this chain: its connections finish on it, HTTP/1.1 ones closing
+    // after their next response, so new requests soon reach the new chains (Envoy's drain).
+    let chainDraining = false;
     const cm = createConnectionManager({
       config: hcm,
       stats: createHcmStats(deps.stats, hcm.statPrefix),
@@ -62,12 +65,15 @@ function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveC
       cluster: deps.cluster,
       logger: deps.logger.child({ listener: l.name, chain: c.name }),
       random: deps.random,
-      draining: deps.draining,
+      draining: () => chainDraining || deps.draining(),
     });
     return {
       config: c,
       handle: gated ? (s, conn, first) => passNetworkFilters(c, s, conn) && cm.handle(s, conn, first) : (s, conn, first) => cm.handle(s, conn, first),
-      drain: () => cm.drain(),
+      drain: () => {
+        chainDraining = true;
+        cm.drain();
+      },
       close: () => cm.close(),
     };
   }
