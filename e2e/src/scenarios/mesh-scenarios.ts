@@ -18,6 +18,52 @@ async function peerAuthentication(mode: "STRICT" | "PERMISSIVE"): Promise<string
 }
 const NET = join(BOOKINFO, "networking");
 
+/**
+ * Istio's "Enabling local rate limits" EnvoyFilter (the sidecar-inbound one, as the task writes
+ * it: a TypedStruct inserted before the HCM's filters), for the workloads with `app: <app>`.
+ */
+async function localRateLimit(app: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "weft-e2e-rl-"));
+  const file = join(dir, `local-ratelimit-${app}.yaml`);
+  await writeFile(
+    file,
+    `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: filter-local-ratelimit-svc, namespace: default}
+spec:
+  workloadSelector:
+    labels: {app: ${app}}
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      context: SIDECAR_INBOUND
+      listener:
+        filterChain:
+          filter: {name: envoy.filters.network.http_connection_manager}
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: envoy.filters.http.local_ratelimit
+        typed_config:
+          "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+          type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+          value:
+            stat_prefix: http_local_rate_limiter
+            token_bucket: {max_tokens: 4, tokens_per_fill: 4, fill_interval: 60s}
+            filter_enabled:
+              runtime_key: local_rate_limit_enabled
+              default_value: {numerator: 100, denominator: HUNDRED}
+            filter_enforced:
+              runtime_key: local_rate_limit_enforced
+              default_value: {numerator: 100, denominator: HUNDRED}
+            response_headers_to_add:
+            - append_action: OVERWRITE_IF_EXISTS_OR_ADD
+              header: {key: x-local-rate-limit, value: "true"}
+`,
+  );
+  return file;
+}
+
 function netnsNames(): string[] {
   return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
     .split("\n")
@@ -136,6 +182,22 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       expect(series(client, { reporter: "source", ...both })).toMatch(/ [3-9]\d*$/);
       expect(client).toMatch(/^istio_request_duration_milliseconds_bucket\{reporter="source",.*le="\+Inf"\} \d+$/m);
     });
+
+    it("rate-limits httpbin with Istio's local rate limit EnvoyFilter, and stops when it no longer selects httpbin", async () => {
+      const status = () => driver.exec("sleep", ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://httpbin:8000/get"]);
+      await driver.apply([await localRateLimit("httpbin")]);
+      // Once httpbin's sidecar has the filter, its bucket (4 per minute) runs out within a few requests.
+      await eventually("a 429 from httpbin's sidecar", status, (r) => r.stdout === "429", 30_000);
+      const limited = await driver.exec("sleep", ["curl", "-sS", "-D", "-", "http://httpbin:8000/get"]);
+      expect(limited.stdout).toMatch(/^HTTP\/1\.1 429/);
+      expect(limited.stdout.toLowerCase()).toContain("x-local-rate-limit: true");
+      expect(limited.stdout).toContain("local_rate_limited");
+      const stats = (await driver.exec("httpbin", ["curl", "-sS", "http://127.0.0.1:15000/stats?filter=http_local_rate_limit"], "istio-proxy")).stdout;
+      expect(stats).toMatch(/http_local_rate_limiter\.http_local_rate_limit\.rate_limited: [1-9]/);
+      // The same EnvoyFilter selecting no workload: httpbin's sidecar loses the filter.
+      await driver.apply([await localRateLimit("nobody")]);
+      await eventually("httpbin answers again", status, (r) => r.stdout === "200", 30_000);
+    }, 90_000);
 
     it("serves Bookinfo through the ingress gateway", async () => {
       const page = await get(`${ingress}/productpage`);
