@@ -7,21 +7,16 @@
 import { execFile, spawnSync } from "node:child_process";
 import { connect } from "node:net";
 import { promisify } from "node:util";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseCommandLine } from "../cli/parse-command-line.js";
-import { createProxyRuntime, type WeftProxyRuntime } from "../runtime/create-proxy-runtime.js";
-import { startProxy, type RunningProxy } from "../app/start-proxy.js";
-import { poller } from "../test-util/until.js";
 import { httpListener, staticCluster } from "../test-util/runtime-harness.js";
 import { httpbinAvailable, startHttpbin } from "../test-util/httpbin.js";
 import { encodePeerMetadata } from "./peer-metadata.js";
+import { istioNode as node, prometheus, serviceMetadata, startIstioProxy, type IstioProxy } from "../test-util/istio-proxy.js";
 
 const run = promisify(execFile);
 const hasCurl = spawnSync("curl", ["--version"]).status === 0;
 const hasHttpbin = httpbinAvailable();
 const hasPromtool = spawnSync("promtool", ["--version"]).status === 0;
-const until = poller({ timeoutMs: 10_000, stepMs: 25 });
 
 const typedStruct = (typeUrl: string, value: Record<string, unknown>) => ({ "@type": "type.googleapis.com/udpa.type.v1.TypedStruct", type_url: typeUrl, value });
 const PEER = "type.googleapis.com/io.istio.http.peer_metadata.Config";
@@ -29,22 +24,6 @@ const STATS = { name: "istio.stats", typed_config: typedStruct("type.googleapis.
 const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } };
 const INBOUND_MX = { name: "istio.metadata_exchange", typed_config: typedStruct(PEER, { downstream_discovery: [{ istio_headers: {} }], downstream_propagation: [{ istio_headers: {} }] }) };
 const OUTBOUND_MX = { name: "istio.metadata_exchange", typed_config: typedStruct(PEER, { upstream_discovery: [{ istio_headers: {} }], upstream_propagation: [{ istio_headers: {} }] }) };
-
-function node(workload: string, app: string, ip: string): Record<string, unknown> {
-  return {
-    id: `sidecar~${ip}~${workload}-5d8f.bookinfo~bookinfo.svc.cluster.local`,
-    cluster: `${app}.bookinfo`,
-    metadata: {
-      NAME: `${workload}-5d8f`,
-      NAMESPACE: "bookinfo",
-      WORKLOAD_NAME: workload,
-      CLUSTER_ID: "Kubernetes",
-      LABELS: { app, version: "v1", "service.istio.io/canonical-name": app, "service.istio.io/canonical-revision": "v1" },
-    },
-  };
-}
-
-const serviceMetadata = (name: string) => ({ filter_metadata: { istio: { services: [{ host: `${name}.bookinfo.svc.cluster.local`, name, namespace: "bookinfo" }] } } });
 
 function sidecar(opts: { node: Record<string, unknown>; listener: string; direction: "INBOUND" | "OUTBOUND"; mx: unknown; cluster: string; port: number; endpointWorkload?: string }): string {
   const routes = [{ name: "all", domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, route: { cluster: opts.cluster } }] }];
@@ -54,7 +33,6 @@ function sidecar(opts: { node: Record<string, unknown>; listener: string; direct
   if (opts.endpointWorkload) cluster.load_assignment.endpoints[0]!.lb_endpoints[0]!.metadata = { filter_metadata: { istio: { workload: opts.endpointWorkload } } };
   return JSON.stringify({
     node: opts.node,
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: 0 } } },
     static_resources: { listeners: [listener], clusters: [cluster] },
   });
 }
@@ -83,16 +61,10 @@ function onOneConnection(port: number, requests: string[]): Promise<number[]> {
   });
 }
 
-const quiet = () => new Writable({ write: (_c, _e, cb) => cb() }) as never;
-
-async function start(bootstrap: string, listener: string): Promise<{ proxy: RunningProxy; port: number; admin: number }> {
-  const proxy = await startProxy(parseCommandLine(["--config-yaml", bootstrap, "-l", "warning"]), { createRuntime: createProxyRuntime, logDestination: quiet() });
-  await until(() => ((proxy.runtime as WeftProxyRuntime).boundPort(listener) ?? 0) > 0 && (proxy.adminPort() ?? 0) > 0, `${listener} to bind`);
-  return { proxy, port: (proxy.runtime as WeftProxyRuntime).boundPort(listener)!, admin: proxy.adminPort()! };
-}
-
-async function prometheus(admin: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${admin}/stats/prometheus`)).text();
+/** A started sidecar: its listener's port and its admin's. */
+async function start(bootstrap: string, listener: string): Promise<{ proxy: IstioProxy; port: number; admin: number }> {
+  const proxy = await startIstioProxy(JSON.parse(bootstrap) as Record<string, unknown>, [listener]);
+  return { proxy, port: proxy.port(listener), admin: proxy.admin };
 }
 
 /** The sample line of `metric` whose labels include all of `labels`, or undefined. */

@@ -10,29 +10,11 @@ import { fromEnvoyJson, TypeUrl } from "@weft/xds-api";
 import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closedPort } from "../test-util/recording-backend.js";
-import { staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
+import { httpListener, staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 
 function listener(port: number, body: string): Record<string, unknown> {
-  return {
-    name: "l",
-    address: { socket_address: { address: "127.0.0.1", port_value: port } },
-    filter_chains: [
-      {
-        filters: [
-          {
-            name: "envoy.filters.network.http_connection_manager",
-            typed_config: {
-              "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-              stat_prefix: "l",
-              drain_timeout: "0.3s",
-              route_config: { name: "r", virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, direct_response: { status: 200, body: { inline_string: body } } }] }] },
-              http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }],
-            },
-          },
-        ],
-      },
-    ],
-  };
+  const routes = [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, direct_response: { status: 200, body: { inline_string: body } } }] }];
+  return httpListener("l", routes, { drain_timeout: "0.3s", access_log: [] }, port);
 }
 
 function listeners(port: number, body: string, version: string) {
