@@ -203,4 +203,11 @@ export interface ProxyRuntimeOptions {
   connectionLimits?: import("./listener/connection-limits.js").ConnectionLimits;
   /** Worker thread `index` of a --concurrency N proxy: listeners are bound with SO_REUSEPORT (listener/reuse-port.ts). */
   workerThread?: { index: number };
+  /**
+   * The process's shared local_ratelimit bucket table (runtime/shared-bucket-table.ts), given
+   * to every worker thread of a --concurrency N proxy so that they draw from one bucket per config.
+   */
+  rateLimitBuckets?: SharedArrayBuffer;
+  /** Logged once with the first shared local_ratelimit bucket when buckets can't be shared (worker processes). */
+  rateLimitBucketsUnsharedNote?: string;
 }

@@ -19,6 +19,7 @@ import { createLoggingControl } from "./logging-control.js";
 import { createPatternDestination } from "./log-format.js";
 import { withNodeFlags } from "./node-flags.js";
 import { chooseWorkerKind, startWorker, startWorkerHere, type WorkerHandle } from "./worker-handles.js";
+import { createSharedBucketMemory } from "../runtime/shared-bucket-table.js";
 import type { AdminReply } from "../admin/admin-server.js";
 import type { StatsSnapshot } from "../stats/stats-snapshot.js";
 import type { ResourceUpdate } from "../contracts.js";
@@ -160,12 +161,14 @@ export function runPrimary(options: CommandLineOptions, logger?: Logger): Runnin
   if (why) log.info(`--concurrency ${n}: worker processes (${why})`);
   // Workers run with the sidecar's Node flags even when the primary was started without them.
   const execArgv = withNodeFlags(process.execArgv);
-  const launch = { entry: process.argv[1]!, args: process.argv.slice(2), execArgv, maxYoungGenerationSizeMb: youngGenerationMb(execArgv) };
+  // Allocated once here and handed to every worker thread: their local_ratelimit buckets are one set per process.
+  const rateLimitBuckets = kind === "thread" ? createSharedBucketMemory() : undefined;
+  const launch = { entry: process.argv[1]!, args: process.argv.slice(2), execArgv, maxYoungGenerationSizeMb: youngGenerationMb(execArgv), rateLimitBuckets };
   let alive = n;
   // Worker 0 of a threads proxy runs here, on the primary's thread; its data path is loaded only now.
   const runHere = async (role: WorkerRole): Promise<number> => (await import("./proxy-main.js")).runProxyMain(options, role);
   for (let i = 0; i < n; i++) {
-    const w = kind === "thread" && i === 0 ? startWorkerHere(i, runHere) : startWorker(kind, i, launch);
+    const w = kind === "thread" && i === 0 ? startWorkerHere(i, runHere, rateLimitBuckets) : startWorker(kind, i, launch);
     workers.push(w);
     w.onMessage((m) => onMessage(w, i, m));
     w.onExit((code, signal, error) => {

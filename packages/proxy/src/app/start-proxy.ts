@@ -107,6 +107,12 @@ export async function startProxy(options: CommandLineOptions, deps: StartProxyDe
     healthCheckFailed: () => serverState.healthCheckFailed(),
     connectionLimits: compileConnectionLimits(bootstrap, { workers: options.concurrency || 1, report: unsupported.report }),
     workerThread: deps.worker?.kind === "thread" ? { index: deps.worker.index } : undefined,
+    rateLimitBuckets: deps.worker?.rateLimitBuckets,
+    // Said once per proxy (worker 0), not once per worker process.
+    rateLimitBucketsUnsharedNote:
+      deps.worker?.kind === "process" && deps.worker.index === 0
+        ? `local_ratelimit: worker processes share no memory, so each of the ${options.concurrency} workers keeps its own buckets and the proxy admits up to ${options.concurrency} × max_tokens per fill_interval (per-connection limits are exact)`
+        : undefined,
   });
   runtimeRef.current = rt;
 

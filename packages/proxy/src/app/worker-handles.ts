@@ -39,6 +39,8 @@ export interface WorkerLaunch {
   execArgv: string[];
   /** A worker thread's young-generation cap (the process's --max-semi-space-size may be unset). */
   maxYoungGenerationSizeMb?: number;
+  /** Memory every worker thread shares (local_ratelimit buckets); worker processes can't. */
+  rateLimitBuckets?: SharedArrayBuffer;
 }
 
 /** The kind of worker this proxy runs, and why when it is not threads. */
@@ -63,9 +65,9 @@ export function startWorker(kind: WorkerKind, index: number, launch: WorkerLaunc
  * a worker thread does over its parentPort. Saves the isolate a separate
  * thread would need: ≈ 15 MB at --concurrency 2.
  */
-export function startWorkerHere(index: number, run: (role: WorkerRole) => Promise<number>): WorkerHandle {
+export function startWorkerHere(index: number, run: (role: WorkerRole) => Promise<number>, rateLimitBuckets?: SharedArrayBuffer): WorkerHandle {
   const { port1, port2 } = new MessageChannel();
-  const ended = run({ index, kind: "thread", port: port2 }).then(
+  const ended = run({ index, kind: "thread", port: port2, rateLimitBuckets }).then(
     (code): WorkerEnd => ({ code }),
     (err: unknown): WorkerEnd => ({ code: 1, error: err instanceof Error ? err : new Error(String(err)) }),
   );
@@ -74,7 +76,8 @@ export function startWorkerHere(index: number, run: (role: WorkerRole) => Promis
 }
 
 function startWorkerThread(index: number, launch: WorkerLaunch): WorkerHandle {
-  const workerData: WorkerThreadData = { weftWorkerIndex: index };
+  // A SharedArrayBuffer in workerData is shared, not copied: the thread sees the primary's memory.
+  const workerData: WorkerThreadData = { weftWorkerIndex: index, weftRateLimitBuckets: launch.rateLimitBuckets };
   const resourceLimits = launch.maxYoungGenerationSizeMb ? { maxYoungGenerationSizeMb: launch.maxYoungGenerationSizeMb } : undefined;
   const w = new Worker(launch.entry, { argv: launch.args, workerData, resourceLimits });
   let error: Error | undefined;

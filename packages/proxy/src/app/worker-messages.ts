@@ -39,6 +39,8 @@ export interface WorkerRole {
   kind: WorkerKind;
   /** A thread worker running on the primary's own thread (worker 0): its end of the channel to the primary. */
   port?: MessagePort;
+  /** Thread workers: the process's local_ratelimit bucket table, the same memory in every worker. */
+  rateLimitBuckets?: SharedArrayBuffer;
 }
 
 /** Set by the primary in a worker process's environment: the worker's index, 0-based (Envoy's worker_N). */
@@ -47,13 +49,15 @@ export const WORKER_INDEX_ENV = "WEFT_PROXY_WORKER_INDEX";
 /** What a worker thread gets as workerData. */
 export interface WorkerThreadData {
   weftWorkerIndex: number;
+  weftRateLimitBuckets?: SharedArrayBuffer;
 }
 
 /** This thread's or process's role when the primary started it, else undefined (a single-process proxy, or the primary). */
 export function workerRole(): WorkerRole | undefined {
   if (!isMainThread) {
-    const index = (workerData as Partial<WorkerThreadData> | undefined)?.weftWorkerIndex;
-    return typeof index === "number" ? { index, kind: "thread" } : undefined;
+    const data = workerData as Partial<WorkerThreadData> | undefined;
+    const index = data?.weftWorkerIndex;
+    return typeof index === "number" ? { index, kind: "thread", rateLimitBuckets: data?.weftRateLimitBuckets } : undefined;
   }
   const v = process.env[WORKER_INDEX_ENV];
   return v !== undefined && process.send ? { index: Number(v), kind: "process" } : undefined;

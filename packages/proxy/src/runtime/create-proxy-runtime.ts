@@ -29,6 +29,7 @@ import { compileListener, type ListenerConfig } from "./compile-listener.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "./compile-route-config.js";
 import { buildChains, type ChainDeps } from "./build-chains.js";
 import { createRuntimeSecrets } from "../tls/runtime-secrets.js";
+import { SharedBucketTable } from "./shared-bucket-table.js";
 
 interface Entry<T> {
   name: string;
@@ -54,7 +55,13 @@ export interface WeftProxyRuntime extends ProxyRuntime {
 export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeExtras): WeftProxyRuntime {
   const log = options.logger.child({ component: "data-path" });
   const random = options.random ?? Math.random;
-  const filters = options.httpFilters ?? createDefaultHttpFilters();
+  const filters =
+    options.httpFilters ??
+    createDefaultHttpFilters({
+      shared: options.rateLimitBuckets && new SharedBucketTable(options.rateLimitBuckets),
+      logger: log,
+      unsharedNote: options.rateLimitBucketsUnsharedNote,
+    });
   const report = options.reportUnsupported;
   const clusters = new Map<string, Entry<Cluster>>();
   const endpoints = new Map<string, Entry<CompiledAssignment>>();

@@ -14,7 +14,17 @@ export interface TokenBucketSpec {
   fillIntervalMs: number;
 }
 
-export class TokenBucket {
+/** What a request draws from: a worker's own bucket, or a slot shared by every worker thread (shared-token-bucket.ts). */
+export interface Bucket {
+  /** Takes one token if there is one. */
+  tryConsume(): boolean;
+  /** Tokens left now (x-ratelimit-remaining). */
+  remaining(): number;
+  /** Milliseconds until the next fill (x-ratelimit-reset). */
+  msUntilNextFill(): number;
+}
+
+export class TokenBucket implements Bucket {
   private tokens: number;
   /** When the last whole interval ended; refills are counted from here, not from the last request. */
   private filledAt: number;

@@ -8,7 +8,9 @@ import { rbacFilterFactory } from "./rbac-filter.js";
 import { extAuthzFilterFactory } from "./ext-authz-filter.js";
 import { jwtAuthnFilterFactory } from "./jwt-authn-filter.js";
 import { createLocalRateLimitFilterFactory } from "./local-ratelimit-filter.js";
+import { createRateLimiterCache, type RateLimiterCacheOptions } from "./local-ratelimit-buckets.js";
 
-export function createDefaultHttpFilters(): HttpFilterRegistry {
-  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory, jwtAuthnFilterFactory, createLocalRateLimitFilterFactory()]);
+/** `rateLimits`: where local_ratelimit buckets live (default: this runtime's own). */
+export function createDefaultHttpFilters(rateLimits: RateLimiterCacheOptions = {}): HttpFilterRegistry {
+  return createHttpFilterRegistry([faultFilterFactory, corsFilterFactory, telemetryFilterFactory, istioAlpnFilterFactory, rbacFilterFactory, extAuthzFilterFactory, jwtAuthnFilterFactory, createLocalRateLimitFilterFactory(createRateLimiterCache(rateLimits))]);
 }
