@@ -18,7 +18,8 @@ export interface Harness {
 
 export const ACCESS_LOG = [{ name: "capture", typed_config: { "@type": "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog" } }];
 
-export async function startRuntime(staticResources: unknown, opts: { random?: () => number } = {}): Promise<Harness> {
+/** `rateLimitBuckets`: a shared local_ratelimit bucket table, as each worker thread of one proxy gets. */
+export async function startRuntime(staticResources: unknown, opts: { random?: () => number; rateLimitBuckets?: SharedArrayBuffer } = {}): Promise<Harness> {
   const stats = createFakeStats();
   const logs = captureAccessLogs();
   const reports: Harness["reports"] = [];
@@ -29,6 +30,7 @@ export async function startRuntime(staticResources: unknown, opts: { random?: ()
     nodeId: "sidecar~127.0.0.1~test.default~default.svc.cluster.local",
     reportUnsupported: (field, detail) => void reports.push({ field, detail }),
     random: opts.random,
+    rateLimitBuckets: opts.rateLimitBuckets,
   });
   const bootstrap = fromEnvoyJson(BootstrapSchema, { static_resources: staticResources } as never);
   await runtime.applyBootstrap(bootstrap);

@@ -15,6 +15,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ResourceRejectedError } from "../../contracts.js";
 import { createProxyRuntime } from "../../runtime/create-proxy-runtime.js";
+import { createSharedBucketMemory } from "../../runtime/shared-bucket-table.js";
 import { renderPrometheus } from "../../stats/prometheus-format.js";
 import { createStatsStore, type StatsStoreImpl } from "../../stats/stats-store.js";
 import { createTagProducer } from "../../stats/tag-extractor.js";
@@ -421,6 +422,40 @@ describe("local rate limit over xDS updates", () => {
     } finally {
       await r.close();
     }
+  });
+});
+
+describe("local rate limit in two worker threads' runtimes (one shared bucket table)", () => {
+  let be: Backend;
+  let workers: Harness[] = [];
+  const lds = (version: string, maxTokens: number, extra: Record<string, unknown> = {}) =>
+    batch(TypeUrl.Listener, ListenerSchema, [httpListener("w", catchAll(), { ...withFilter(limit("shared", maxTokens, "1000s")), ...extra })], version);
+
+  beforeAll(async () => {
+    be = await startBackend(() => ({ status: 200, body: "ok" }));
+    const memory = createSharedBucketMemory();
+    workers = [await startRuntime({ clusters: [staticCluster("be", [be.port])] }, { rateLimitBuckets: memory }), await startRuntime({ clusters: [staticCluster("be", [be.port])] }, { rateLimitBuckets: memory })];
+    // Worker 0 applies an update, then the others, as the primary relays it.
+    for (const w of workers) await w.runtime.apply(lds("1", 3));
+  });
+  afterAll(async () => {
+    for (const w of workers) await w.close();
+    await be?.close();
+  });
+
+  /** One request per turn, alternating between the workers. */
+  const alternating = async (n: number): Promise<number[]> => {
+    const out = [];
+    for (let i = 0; i < n; i++) out.push((await curl(workers[i % 2]!.port("w"), "/")).status);
+    return out;
+  };
+
+  it("draws from one bucket in both, kept across an update that leaves it alone; a changed bucket starts full for both", async () => {
+    expect(await alternating(5)).toEqual([200, 200, 200, 429, 429]);
+    for (const w of workers) await w.runtime.apply(lds("2", 3, { server_name: "v2" }));
+    expect(await alternating(2)).toEqual([429, 429]);
+    for (const w of workers) await w.runtime.apply(lds("3", 4));
+    expect(await alternating(5)).toEqual([200, 200, 200, 200, 429]);
   });
 });
 
