@@ -79,7 +79,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     rdsName = rs.value.routeConfigName;
   } else if (rs.case === "routeConfig") {
     try {
-      inlineRoutes = compileRouteConfig(rs.value, { filters: deps.filters, report: deps.report }, rs.value.name);
+      inlineRoutes = compileRouteConfig(rs.value, { filters: deps.filters, report: deps.report }, rs.value.name, `${res} ${field}.route_config`);
     } catch (err) {
       if (err instanceof ResourceRejectedError) {
         throw new ResourceRejectedError(res, `${field}.route_config.${err.fieldPath}`, err.message.slice(err.message.indexOf(err.fieldPath) + err.fieldPath.length + 2));

@@ -58,9 +58,13 @@ export interface RouteCompileDeps {
   random?: () => number;
 }
 
-export function compileRouteConfig(rc: RouteConfiguration, deps: RouteCompileDeps, nameOverride?: string): CompiledRouteConfig {
+/**
+ * `resource` names where the config lives when that is not its name: an inline route_config is
+ * one per filter chain, and per-route state keyed by it (local rate limit buckets) must be too.
+ */
+export function compileRouteConfig(rc: RouteConfiguration, deps: RouteCompileDeps, nameOverride?: string, resource?: string): CompiledRouteConfig {
   const name = nameOverride ?? rc.name;
-  const res = name || "<inline route_config>";
+  const res = resource ?? (name || "<inline route_config>");
   const out: CompiledRouteConfig = {
     name,
     exact: new Map(),
