@@ -4,6 +4,7 @@ import type { StreamInfo } from "../contracts.js";
 import type { ConnInfo, DownstreamTls } from "../listener/conn-info.js";
 import type { WorkloadMetadata } from "../istio/peer-metadata.js";
 import type { UpstreamTlsIdentity } from "../tls/upstream-tls.js";
+import type { GrpcMessageCounts } from "../grpc/grpc-message-counter.js";
 import type { CompiledRoute, CompiledVirtualHost } from "../runtime/compile-route-config.js";
 import type { LocalReply } from "./local-reply.js";
 
@@ -95,6 +96,8 @@ export class HttpStreamInfo implements StreamInfo {
   upstreamServiceTimeMs: number | undefined = undefined;
   /** The upstream endpoint's istio.workload metadata (EDS), when it has any. */
   upstreamWorkload: WorkloadMetadata | undefined = undefined;
+  /** Set by grpc_stats on a gRPC call: its messages in each direction (Envoy's GrpcStatsObject). */
+  grpcMessages: GrpcMessageCounts | undefined = undefined;
   /** URI SANs of the upstream TLS connection the response came on: the upstream's and ours. */
   upstreamTls: UpstreamTlsIdentity | undefined = undefined;
   downstreamDirectRemoteAddress: string;

@@ -25,6 +25,7 @@ import { createReplayBody, type ReplayBody } from "./replay-body.js";
 import { startMirrors } from "./mirror.js";
 import { failureReply, headerMs } from "./forward-support.js";
 import { UpstreamAttempt } from "./upstream-attempt.js";
+import { countRequestChunk } from "./request-body-meter.js";
 import { deadlineList, type DeadlineEntry, type DeadlineList } from "../timers/deadline-list.js";
 
 type WeightedCluster = NonNullable<RouteForwardSpec["weighted"]>[number];
@@ -97,7 +98,7 @@ export function forwardUpstream(
   // The body is kept for replays only when a retry or a mirror may need it.
   const replay =
     ds.body !== null && (retry !== undefined || spec.mirrors.length > 0)
-      ? createReplayBody(ds.body, spec.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT, (n) => (ctx.info.bytesReceived += n), () => stats.retryOrShadowAbandoned.inc())
+      ? createReplayBody(ds.body, spec.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT, (chunk) => countRequestChunk(ctx.info, chunk), () => stats.retryOrShadowAbandoned.inc())
       : undefined;
   if (spec.mirrors.length) {
     startMirrors(spec.mirrors, ctx, { method: ctx.method, path, authority, headers: { ...h }, timeoutMs }, replay ?? null, { cluster: (n) => rt.cluster(n), random: rt.random });

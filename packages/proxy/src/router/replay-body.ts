@@ -15,7 +15,7 @@ export interface ReplayBody {
   close(): void;
 }
 
-export function createReplayBody(source: Readable, limitBytes: number, onBytes: (n: number) => void, onOverflow: () => void): ReplayBody {
+export function createReplayBody(source: Readable, limitBytes: number, onChunk: (chunk: Buffer) => void, onOverflow: () => void): ReplayBody {
   let chunks: Buffer[] = [];
   let size = 0;
   let ended = false;
@@ -26,7 +26,7 @@ export function createReplayBody(source: Readable, limitBytes: number, onBytes: 
   const waiters: Array<(b: Buffer | undefined) => void> = [];
 
   const onData = (chunk: Buffer): void => {
-    onBytes(chunk.length);
+    onChunk(chunk);
     if (!overflowed) {
       size += chunk.length;
       if (size > limitBytes) {

@@ -10,6 +10,7 @@ import type { GateState, GateWaiter } from "../upstream/pending-gate.js";
 import type { UpstreamError, UpstreamHandler, UpstreamHeaders, UpstreamRequest, UpstreamStream } from "../upstream/upstream-stream.js";
 import { attemptFailureOf, countResponse } from "./forward-support.js";
 import type { RouterRequest } from "./forward.js";
+import { countRequestChunk } from "./request-body-meter.js";
 
 export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWaiter {
   stream: UpstreamStream | undefined = undefined;
@@ -19,7 +20,7 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
   readonly authority: string;
   readonly scheme: string;
   readonly headers: Headers;
-  readonly onBodyBytes: ((n: number) => void) | undefined;
+  readonly onBodyChunk: ((chunk: Buffer) => void) | undefined;
   private sentAt = 0;
   private tryTimer: NodeJS.Timeout | undefined = undefined;
   private idleTimer: NodeJS.Timeout | undefined = undefined;
@@ -46,7 +47,7 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
     this.headers = h;
     // BYTES_RECEIVED: counted here unless the replay copy counts them as they arrive.
     const info = ctx.info;
-    this.onBodyBytes = body && !router.replay ? (bytes) => (info.bytesReceived += bytes) : undefined;
+    this.onBodyChunk = body && !router.replay ? (chunk) => countRequestChunk(info, chunk) : undefined;
   }
 
   /** HTTP/1.1 holds a connection per request: admission under max_connections / max_pending_requests. */
@@ -128,7 +129,9 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
     const r = this.router;
     if (r.finished) return true;
     this.armIdle();
-    r.ctx.info.bytesSent += chunk.length;
+    const info = r.ctx.info;
+    info.bytesSent += chunk.length;
+    info.grpcMessages?.response.feed(chunk);
     const ok = r.ds.write(chunk);
     if (!ok) r.ds.onDrain(() => r.currentStream()?.resume());
     return ok;

@@ -141,7 +141,7 @@ export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
           path: req.path,
           method: req.method,
           headers,
-          body: req.body ? (req.onBodyBytes ? counted(req.body, req.onBodyBytes) : req.body) : null,
+          body: req.body ? (req.onBodyChunk ? counted(req.body, req.onBodyChunk) : req.body) : null,
           reset: false,
         } as Dispatcher.DispatchOptions,
         h,
@@ -161,9 +161,9 @@ export function createHttp1Pool(o: Http1PoolOptions): ConnectionPool {
 }
 
 /** Passes the body through while counting bytes (undici accepts async iterables). */
-async function* counted(body: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+async function* counted(body: AsyncIterable<Buffer>, onChunk: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
   for await (const chunk of body) {
-    onBytes(chunk.length);
+    onChunk(chunk);
     yield chunk;
   }
 }

@@ -115,10 +115,10 @@ export interface BodyPipe {
 }
 
 /** Pipes `body` to the socket, counting bytes; chunked framing goes out in the same writev as the data. */
-export function pipeRequestBody(socket: Socket, body: Readable, chunked: boolean, onBytes: ((n: number) => void) | undefined, p: BodyPipe): void {
+export function pipeRequestBody(socket: Socket, body: Readable, chunked: boolean, onBody: ((chunk: Buffer) => void) | undefined, p: BodyPipe): void {
   const onChunk = (chunk: Buffer): void => {
     if (p.stopped() || socket.destroyed) return;
-    onBytes?.(chunk.length);
+    onBody?.(chunk);
     let ok: boolean;
     if (chunked) {
       if (chunk.length === 0) return;

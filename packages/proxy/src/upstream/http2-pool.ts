@@ -167,9 +167,9 @@ export function createHttp2Pool(o: Http2PoolOptions): ConnectionPool {
         }
       });
       const body = req.body;
-      const onBytes = req.onBodyBytes;
+      const onChunk = req.onBodyChunk;
       const onBody = (chunk: Buffer): void => {
-        onBytes?.(chunk.length);
+        onChunk?.(chunk);
         if (!stream.write(chunk)) body!.pause();
       };
       if (body) {

@@ -201,7 +201,7 @@ class LeanPool implements ConnectionPool, LeanPoolSide {
     socket.write(ex.head, "latin1");
     if (req.body === null) return;
     ex.sending = true;
-    pipeRequestBody(socket, req.body, ex.chunked, req.onBodyBytes, ex);
+    pipeRequestBody(socket, req.body, ex.chunked, req.onBodyChunk, ex);
   }
 }
 

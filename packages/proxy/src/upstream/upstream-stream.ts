@@ -17,8 +17,8 @@ export interface UpstreamRequest {
   headers: UpstreamHeaders;
   /** Request body, or null when the request has none. */
   body: Readable | null;
-  /** Called with each request body chunk's size as it goes upstream (BYTES_RECEIVED). */
-  onBodyBytes?: (n: number) => void;
+  /** Called with each request body chunk as it goes upstream (BYTES_RECEIVED, gRPC message counts). */
+  onBodyChunk?: (chunk: Buffer) => void;
 }
 
 /** Why an upstream request failed; maps onto Envoy's reset reasons and response flags. */

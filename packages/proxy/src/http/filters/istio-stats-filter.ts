@@ -1,7 +1,8 @@
 // Istio's stats filter (`istio.stats`, stats.PluginConfig) for HTTP: at the end
 // of every request it counts istio_requests_total and records
 // istio_request_duration_milliseconds, istio_request_bytes and
-// istio_response_bytes, labelled as Istio labels them (istio/request-labels.ts).
+// istio_response_bytes, labelled as Istio labels them (istio/request-labels.ts);
+// for gRPC calls that grpc_stats counted, istio_request/response_messages_total.
 // Stats are created with explicit tags under Envoy's `istiocustom` namespace,
 // which /stats/prometheus strips, so dashboards see Istio's metric names.
 //
@@ -21,6 +22,15 @@ import { DOWNSTREAM_PEER, peerOf, UPSTREAM_PEER } from "./istio-metadata-exchang
 
 const METRICS = ["requests_total", "request_duration_milliseconds", "request_bytes", "response_bytes"] as const;
 type MetricName = (typeof METRICS)[number];
+
+/** gRPC message counts: Istio labels them with who talked to whom only (no outcome). */
+const MESSAGE_METRICS = ["request_messages_total", "response_messages_total"] as const;
+const PEER_LABELS = REQUEST_LABELS.slice(0, 20);
+
+interface MessageSeries {
+  request?: Counter;
+  response?: Counter;
+}
 
 interface Series {
   requests?: Counter;
@@ -45,6 +55,8 @@ interface DestinationMemo {
   prefixKey: string;
   securityPolicy: string;
   byOutcome: Map<string, Series>;
+  /** The gRPC message counters of this destination, once a gRPC call ended on it. */
+  messages?: MessageSeries;
 }
 
 /** Outcomes (code, flags, gRPC status) remembered per connection; past it, lookups go to the shared map. */
@@ -52,6 +64,14 @@ const MAX_OUTCOMES_PER_MEMO = 32;
 
 function tagsFor(values: readonly string[], plan: MetricPlan): Array<readonly [string, string]> {
   return plan.kept.map((i) => [REQUEST_LABELS[i]!, values[i]!] as const);
+}
+
+function newMessageSeries(stats: StatsStore, prefix: readonly string[], plans: Record<(typeof MESSAGE_METRICS)[number], MetricPlan>): MessageSeries {
+  const tags = (plan: MetricPlan) => plan.kept.map((i) => [PEER_LABELS[i]!, prefix[i]!] as const);
+  const s: MessageSeries = {};
+  if (!plans.request_messages_total.drop) s.request = stats.taggedCounter("istiocustom.istio_request_messages_total", tags(plans.request_messages_total));
+  if (!plans.response_messages_total.drop) s.response = stats.taggedCounter("istiocustom.istio_response_messages_total", tags(plans.response_messages_total));
+  return s;
 }
 
 function newSeries(stats: StatsStore, values: readonly string[], plans: Record<MetricName, MetricPlan>): Series {
@@ -69,6 +89,8 @@ export function createIstioStatsFilter(name: string, json: JsonObject, cc: Compi
   const runtime = cc.runtime;
   if (!runtime) return { name }; // a pure compile check: nothing to count into
   const plans = planIstioMetrics(json, METRICS, REQUEST_LABELS, cc.report, cc.field);
+  // The same overrides for the message counters (already reported above, so not again).
+  const messagePlans = planIstioMetrics(json, MESSAGE_METRICS, PEER_LABELS, () => undefined, cc.field);
   const node = runtime.node;
   const local = workloadMetadataOf(node?.metadata ?? {});
   const istioVersion = typeof node?.metadata["ISTIO_VERSION"] === "string" ? node.metadata["ISTIO_VERSION"] : "";
@@ -151,6 +173,14 @@ export function createIstioStatsFilter(name: string, json: JsonObject, cc: Compi
       if (info.durationMs !== undefined) s.duration?.record(info.durationMs);
       s.requestBytes?.record(info.bytesReceived);
       s.responseBytes?.record(info.bytesSent);
+      const grpc = info.grpcMessages;
+      if (grpc) {
+        // seriesFor just left this connection's memo on the request's destination.
+        const m = memos.get(ctx.conn)!;
+        const ms = (m.messages ??= series.get("grpc\u0002" + m.prefixKey, () => newMessageSeries(stats, m.prefix, messagePlans)) ?? {});
+        if (grpc.request.count > 0) ms.request?.inc(grpc.request.count);
+        if (grpc.response.count > 0) ms.response?.inc(grpc.response.count);
+      }
     },
   };
 }

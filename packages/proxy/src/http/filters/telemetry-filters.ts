@@ -1,9 +1,11 @@
 // Istio's telemetry HTTP filters as Istio writes them: istio.stats and the
 // peer metadata exchange, whether as their own types, wrapped in a TypedStruct,
-// or as the null-VM Wasm plugins older Istio releases configure. Those two are
-// implemented (istio-stats-filter.ts, istio-metadata-exchange-filter.ts); the
-// rest (grpc_stats, baggage, other Wasm code) are accepted so Istio's configs
-// load, never executed, each reported once. None of them changes traffic.
+// or as the null-VM Wasm plugins older Istio releases configure, and the
+// grpc_stats filter Istio puts beside them. Those are implemented
+// (istio-stats-filter.ts, istio-metadata-exchange-filter.ts,
+// grpc-stats-filter.ts); the rest (baggage, other Wasm code) are accepted so
+// Istio's configs load, never executed, each reported once. None of them
+// changes traffic.
 import type { HttpFilter, HttpFilterFactory, CompileContext } from "../http-filter.js";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
@@ -14,10 +16,13 @@ import { TypedStructSchema } from "@weft/xds-api/gen/udpa/type/v1/typed_struct_p
 import { WasmSchema } from "@weft/xds-api/gen/envoy/extensions/filters/http/wasm/v3/wasm_pb.js";
 import { PluginConfigSchema } from "@weft/xds-api/gen/istio/proxy/stats_pb.js";
 import { createIstioStatsFilter } from "./istio-stats-filter.js";
+import { createGrpcStatsFilter } from "./grpc-stats-filter.js";
+import { unwrapTypedStruct } from "../typed-struct.js";
 import { createPeerExchangeFilter, peerExchangeForDirection, peerExchangeFromJson } from "./istio-metadata-exchange-filter.js";
 
 const STATS = "type.googleapis.com/stats.PluginConfig";
 const PEER_METADATA = "type.googleapis.com/io.istio.http.peer_metadata.Config";
+const GRPC_STATS = "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig";
 const TYPED_STRUCT = "type.googleapis.com/udpa.type.v1.TypedStruct";
 const WASM = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
 
@@ -70,7 +75,7 @@ function fromWasm(name: string, config: Any, cc: CompileContext): HttpFilter {
 }
 
 export const telemetryFilterFactory: HttpFilterFactory = {
-  typeUrls: ["type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig", WASM, TYPED_STRUCT, STATS, PEER_METADATA],
+  typeUrls: [GRPC_STATS, WASM, TYPED_STRUCT, STATS, PEER_METADATA],
   perRouteTypeUrls: [],
   create(name, config, cc) {
     switch (config?.typeUrl) {
@@ -82,6 +87,7 @@ export const telemetryFilterFactory: HttpFilterFactory = {
         }
         if (ts?.typeUrl === STATS) return createIstioStatsFilter(name, asObject(ts.value), cc);
         if (ts?.typeUrl === PEER_METADATA) return peerExchange(name, asObject(ts.value), cc);
+        if (ts?.typeUrl === GRPC_STATS) return createGrpcStatsFilter(name, unwrapTypedStruct(config, () => true, cc.resource, `${cc.field}.typed_config`), cc);
         if (!ts || !NOOP_TYPED_STRUCTS.has(ts.typeUrl)) {
           throw new ResourceRejectedError(cc.resource, `${cc.field}.typed_config`, `TypedStruct filter ${name} (${ts?.typeUrl ?? "?"}) is not implemented`);
         }
@@ -94,6 +100,8 @@ export const telemetryFilterFactory: HttpFilterFactory = {
       case PEER_METADATA:
         // No schema for it here: both sides of the exchange by the listener's direction.
         return peerExchange(name, undefined, cc);
+      case GRPC_STATS:
+        return createGrpcStatsFilter(name, config, cc);
       case WASM:
         return fromWasm(name, config, cc);
       default:
