@@ -18,9 +18,10 @@ const ISTIO_STATS = { name: "istio.stats", typed_config: { "@type": "type.google
 const RETRY = { retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes", num_retries: 2 };
 
 /** `retry`: the request body goes upstream through the replay copy; without it, straight through the pool. */
-function edge(name: string, grpcStats: Record<string, unknown>, retry: boolean): Record<string, unknown> {
+function edge(name: string, grpcStats: Record<string, unknown>, retry: boolean, istioStats: Record<string, unknown> = {}): Record<string, unknown> {
   const routes = [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "grpc", timeout: "0s", ...(retry ? { retry_policy: RETRY } : {}) } }] }];
-  const filters = [{ name: "envoy.filters.http.grpc_stats", typed_config: { "@type": GRPC_STATS, emit_filter_state: true, ...grpcStats } }, ISTIO_STATS, ROUTER];
+  const istio = { ...ISTIO_STATS, typed_config: { ...ISTIO_STATS.typed_config, value: istioStats } };
+  const filters = [{ name: "envoy.filters.http.grpc_stats", typed_config: { "@type": GRPC_STATS, emit_filter_state: true, ...grpcStats } }, istio, ROUTER];
   return { ...httpListener(name, routes, { http_filters: filters, access_log: [] }), traffic_direction: "OUTBOUND" };
 }
 
@@ -64,7 +65,11 @@ describe("grpc_stats (grpc-js client and server)", () => {
     const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     h = await startRuntime({
       clusters: [staticCluster("grpc", [port], { typed_extension_protocol_options: H2 })],
-      listeners: [edge("plain", {}, true), edge("per-method", { stats_for_all_methods: true, replace_dots_in_grpc_service_name: true }, false)],
+      listeners: [
+        edge("plain", {}, true),
+        edge("per-method", { stats_for_all_methods: true, replace_dots_in_grpc_service_name: true }, false),
+        edge("periodic", {}, false, { tcp_reporting_duration: "0.2s" }),
+      ],
     });
   });
   afterAll(async () => {
@@ -104,5 +109,32 @@ describe("grpc_stats (grpc-js client and server)", () => {
     expect(name).toContain(".reporter.source.");
     expect(name).not.toContain(".response_code.");
     expect(name).toMatch(/\.destination_cluster\.[^.]+$/);
+  });
+
+  it("reports a long stream's messages every tcp_reporting_duration while it lasts, and the rest when it ends", async () => {
+    // This listener's series: destination_service falls back to its own authority (127.0.0.1:<port>).
+    const port = h.port("periodic");
+    const msgs = (dir: "request" | "response") =>
+      h.stats
+        .names()
+        .filter((n) => n.startsWith(`istiocustom.istio_${dir}_messages_total.`) && n.includes(`.destination_service.127.0.0.1:${port}.`))
+        .reduce((sum, n) => sum + (h.stats.get(n) ?? 0), 0);
+    const call = clientOf("periodic").chat() as grpc.ClientDuplexStream<Buffer, Buffer>;
+    let got = 0;
+    call.on("data", () => got++);
+    const ended = new Promise<void>((res, rej) => {
+      call.on("end", res);
+      call.on("error", rej);
+    });
+    call.write(Buffer.from("a"));
+    call.write(Buffer.from("b"));
+    await expect.poll(() => got).toBe(4);
+    // Still open: the counts so far show up within a reporting interval or two.
+    await expect.poll(() => [msgs("request"), msgs("response")], { timeout: 2000 }).toEqual([2, 4]);
+    call.write(Buffer.from("c"));
+    call.end();
+    await ended;
+    await expect.poll(() => [msgs("request"), msgs("response")]).toEqual([3, 6]);
+    expect(got).toBe(6);
   });
 });

@@ -16,6 +16,7 @@ import type { RequestContext } from "../request-context.js";
 import { connectionSecurityPolicy, istioReporter, peerLabelValues, REQUEST_LABELS, requestLabelSources, requestOutcomeValues, type LabelInputs } from "../../istio/request-labels.js";
 import { istioSeries } from "../../istio/istio-series.js";
 import { planIstioMetrics, type MetricPlan } from "../../istio/metric-plan.js";
+import { tcpReportingMs } from "../../istio/stats-plugin-config.js";
 import { workloadMetadataOf, type WorkloadMetadata } from "../../istio/peer-metadata.js";
 import type { IstioService } from "../../runtime/compile-cluster.js";
 import { DOWNSTREAM_PEER, peerOf, UPSTREAM_PEER } from "./istio-metadata-exchange-filter.js";
@@ -30,6 +31,14 @@ const PEER_LABELS = REQUEST_LABELS.slice(0, 20);
 interface MessageSeries {
   request?: Counter;
   response?: Counter;
+}
+
+/** A gRPC stream's periodic message report: what has been counted so far, and into which series. */
+interface MessageReport {
+  timer: NodeJS.Timeout | undefined;
+  request: number;
+  response: number;
+  series: MessageSeries | undefined;
 }
 
 interface Series {
@@ -113,7 +122,8 @@ export function createIstioStatsFilter(name: string, json: JsonObject, cc: Compi
   // connection remembers its last ones: a keep-alive connection's next request looks its series up
   // by a short outcome key instead of rebuilding and hashing all 25 labels.
   const memos = new WeakMap<object, DestinationMemo>();
-  function seriesFor(ctx: RequestContext): Series | undefined {
+  /** The memo of the destination this request went to (rebuilt when it differs from the last one). */
+  function memoFor(ctx: RequestContext): DestinationMemo {
     const info = ctx.info;
     const peer = peerOf(ctx, reporter === "source" ? UPSTREAM_PEER : DOWNSTREAM_PEER);
     const endpointPeer = reporter === "waypoint" ? peerOf(ctx, UPSTREAM_PEER) : undefined;
@@ -153,6 +163,10 @@ export function createIstioStatsFilter(name: string, json: JsonObject, cc: Compi
       };
       memos.set(ctx.conn, m);
     }
+    return m;
+  }
+  function seriesFor(ctx: RequestContext): Series | undefined {
+    const m = memoFor(ctx);
     const outcome = requestOutcomeValues(ctx, m.securityPolicy);
     const outcomeKey = outcome.join("\u0001");
     let s = m.byOutcome.get(outcomeKey);
@@ -163,24 +177,48 @@ export function createIstioStatsFilter(name: string, json: JsonObject, cc: Compi
     if (m.byOutcome.size < MAX_OUTCOMES_PER_MEMO) m.byOutcome.set(outcomeKey, s);
     return s;
   }
+  function messageSeriesFor(ctx: RequestContext): MessageSeries {
+    const m = memoFor(ctx);
+    return (m.messages ??= series.get("grpc\u0002" + m.prefixKey, () => newMessageSeries(stats, m.prefix, messagePlans)) ?? {});
+  }
+  // A gRPC stream's message counts are reported every tcp_reporting_duration while it lasts, as
+  // Istio does, once its response has begun (by then the peer is known on both sides), and the
+  // rest when it ends; a stream keeps the labels of its first report.
+  const reportMs = tcpReportingMs(json, cc.report, cc.field);
+  const streams = new WeakMap<RequestContext, MessageReport>();
+  function reportMessages(ctx: RequestContext, end: boolean): void {
+    const counts = ctx.info.grpcMessages!;
+    const r = streams.get(ctx);
+    if (end && r?.timer) clearInterval(r.timer);
+    if (!end && ctx.info.responseHeaders === undefined) return;
+    const state = r ?? { timer: undefined, request: 0, response: 0, series: undefined };
+    const ms = (state.series ??= messageSeriesFor(ctx));
+    if (counts.request.count > state.request) ms.request?.inc(counts.request.count - state.request);
+    if (counts.response.count > state.response) ms.response?.inc(counts.response.count - state.response);
+    state.request = counts.request.count;
+    state.response = counts.response.count;
+    if (!r && !end) streams.set(ctx, state);
+  }
   return {
     name,
+    decodeHeaders(ctx: RequestContext) {
+      if (reportMs > 0 && ctx.info.grpcMessages) {
+        const timer = setInterval(() => reportMessages(ctx, false), reportMs);
+        timer.unref();
+        streams.set(ctx, { timer, request: 0, response: 0, series: undefined });
+      }
+      return undefined;
+    },
     onStreamComplete(ctx: RequestContext) {
+      const info = ctx.info;
+      // First: it also stops the stream's report timer.
+      if (info.grpcMessages) reportMessages(ctx, true);
       const s = seriesFor(ctx);
       if (s === undefined) return;
-      const info = ctx.info;
       s.requests?.inc();
       if (info.durationMs !== undefined) s.duration?.record(info.durationMs);
       s.requestBytes?.record(info.bytesReceived);
       s.responseBytes?.record(info.bytesSent);
-      const grpc = info.grpcMessages;
-      if (grpc) {
-        // seriesFor just left this connection's memo on the request's destination.
-        const m = memos.get(ctx.conn)!;
-        const ms = (m.messages ??= series.get("grpc\u0002" + m.prefixKey, () => newMessageSeries(stats, m.prefix, messagePlans)) ?? {});
-        if (grpc.request.count > 0) ms.request?.inc(grpc.request.count);
-        if (grpc.response.count > 0) ms.response?.inc(grpc.response.count);
-      }
     },
   };
 }
