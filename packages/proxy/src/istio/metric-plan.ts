@@ -15,6 +15,11 @@ function field(json: JsonObject, snake: string, camel: string): JsonValue | unde
   return json[snake] ?? json[camel];
 }
 
+/** The tags a metric keeps: `labels[i]` with `values[i]` for each kept index, in order. */
+export function keptTags(plan: MetricPlan, labels: readonly string[], values: readonly string[]): Array<readonly [string, string]> {
+  return plan.kept.map((i) => [labels[i]!, values[i]!] as const);
+}
+
 /**
  * The plan of each of `metrics` (names without `istio_`, as PluginConfig names them) over `labels`.
  * As in Istio's stats filter: `drop` needs the metric's name (an unnamed one drops nothing), and

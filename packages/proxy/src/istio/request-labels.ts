@@ -6,7 +6,7 @@
 import type { RequestContext } from "../http/request-context.js";
 import type { IstioService } from "../runtime/compile-cluster.js";
 import { namespaceOfPrincipal, type WorkloadMetadata } from "./peer-metadata.js";
-import { grpcStatusForHttp } from "../http/grpc-status.js";
+import { grpcCallStatus, isGrpcRequest } from "../http/grpc-status.js";
 
 export const REQUEST_LABELS = [
   "reporter",
@@ -85,20 +85,6 @@ export interface LabelSources {
   upstreamLocalSan: string;
   /** The upstream endpoint's `istio.workload` metadata: the client side's peer when exchange found none. */
   endpointWorkload: WorkloadMetadata | undefined;
-}
-
-export const NO_SOURCES: LabelSources = { authority: undefined, routeName: undefined, cluster: undefined, downstreamPeerSan: "", downstreamLocalSan: "", upstreamPeerSan: "", upstreamLocalSan: "", endpointWorkload: undefined };
-
-function headerString(v: string | string[] | undefined): string | undefined {
-  return typeof v === "string" ? v : v?.[0];
-}
-
-function grpcStatus(ctx: RequestContext): string {
-  const info = ctx.info;
-  const s = headerString(info.responseTrailers?.["grpc-status"]) ?? headerString(info.responseHeaders?.["grpc-status"]);
-  if (s !== undefined) return s;
-  const code = info.responseCode;
-  return code ? grpcStatusForHttp(code) : "";
 }
 
 function or(v: string | undefined, fallback: string): string {
@@ -224,11 +210,11 @@ export function peerLabelValues(sources: LabelSources, inputs: LabelInputs): str
 /** The last 5 values of REQUEST_LABELS: request_protocol through connection_security_policy. */
 export function requestOutcomeValues(ctx: RequestContext, securityPolicy: string): string[] {
   const info = ctx.info;
-  const grpc = (headerString(ctx.headers["content-type"]) ?? "").startsWith("application/grpc");
+  const grpc = isGrpcRequest(ctx.headers);
   return [
     grpc ? "grpc" : "http",
     String(info.responseCode ?? 0),
-    grpc ? grpcStatus(ctx) : "",
+    grpc ? grpcCallStatus(info) : "",
     info.responseFlags.length > 0 ? info.responseFlags.join(",") : "-",
     securityPolicy,
   ];

@@ -19,7 +19,7 @@ import type { Counter } from "../contracts.js";
 import type { FilterRuntimeDeps, TrafficDirection } from "../http/http-filter.js";
 import { connectionSecurityPolicy, istioReporter, peerLabelValues, TCP_LABELS, type LabelInputs, type LabelSources, type Reporter } from "../istio/request-labels.js";
 import { istioSeries, type IstioSeries } from "../istio/istio-series.js";
-import { planIstioMetrics, type MetricPlan } from "../istio/metric-plan.js";
+import { keptTags, planIstioMetrics, type MetricPlan } from "../istio/metric-plan.js";
 import { workloadMetadataOf } from "../istio/peer-metadata.js";
 import { tcpReportingMs } from "../istio/stats-plugin-config.js";
 import type { TcpConnectionView, TcpConnectionWatch, TcpObserver } from "./tcp-observer.js";
@@ -109,7 +109,7 @@ function counter(s: Shared, metric: MetricName, values: readonly string[]): Coun
   if (plan.drop) return undefined;
   return s.runtime.stats.taggedCounter(
     `istiocustom.istio_${metric}`,
-    plan.kept.map((i) => [TCP_LABELS[i]!, values[i]!] as const),
+    keptTags(plan, TCP_LABELS, values),
   );
 }
 

@@ -10,7 +10,7 @@ import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import { FilterConfigSchema } from "@weft/xds-api/gen/envoy/extensions/filters/http/grpc_stats/v3/config_pb.js";
 import type { Counter } from "../../contracts.js";
 import { GrpcMessageCounter } from "../../grpc/grpc-message-counter.js";
-import { grpcStatusForHttp } from "../grpc-status.js";
+import { grpcCallStatus, isGrpcRequest } from "../grpc-status.js";
 import type { CompileContext, HttpFilter } from "../http-filter.js";
 import type { RequestContext } from "../request-context.js";
 
@@ -20,10 +20,6 @@ interface CallStats {
   failure: Counter;
   requestMessages: Counter;
   responseMessages: Counter;
-}
-
-function headerString(v: string | string[] | undefined): string | undefined {
-  return typeof v === "string" ? v : v?.[0];
 }
 
 /** `/package.Service/Method` → ["package.Service", "Method"], or undefined for anything else. */
@@ -64,7 +60,7 @@ export function createGrpcStatsFilter(name: string, config: Any, cc: CompileCont
   return {
     name,
     decodeHeaders(ctx: RequestContext) {
-      if ((headerString(ctx.headers["content-type"]) ?? "").startsWith("application/grpc")) {
+      if (isGrpcRequest(ctx.headers)) {
         ctx.info.grpcMessages = { request: new GrpcMessageCounter(), response: new GrpcMessageCounter() };
       }
       return undefined;
@@ -78,7 +74,7 @@ export function createGrpcStatsFilter(name: string, config: Any, cc: CompileCont
       const sm = serviceAndMethod(ctx.path);
       if (sm && (allMethods || allowed.has(`${sm[0]}/${sm[1]}`))) prefix += `${replaceDots ? sm[0].replace(/\./g, "_") : sm[0]}.${sm[1]}.`;
       const s = statsFor(prefix);
-      const status = headerString(info.responseTrailers?.["grpc-status"]) ?? headerString(info.responseHeaders?.["grpc-status"]) ?? (info.responseCode ? grpcStatusForHttp(info.responseCode) : "");
+      const status = grpcCallStatus(info);
       s.total.inc();
       (status === "0" ? s.success : s.failure).inc();
       if (counts.request.count > 0) s.requestMessages.inc(counts.request.count);

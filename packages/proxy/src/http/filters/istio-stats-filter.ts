@@ -15,7 +15,7 @@ import type { CompileContext, HttpFilter } from "../http-filter.js";
 import type { RequestContext } from "../request-context.js";
 import { connectionSecurityPolicy, istioReporter, peerLabelValues, REQUEST_LABELS, requestLabelSources, requestOutcomeValues, type LabelInputs } from "../../istio/request-labels.js";
 import { istioSeries } from "../../istio/istio-series.js";
-import { planIstioMetrics, type MetricPlan } from "../../istio/metric-plan.js";
+import { keptTags, planIstioMetrics, type MetricPlan } from "../../istio/metric-plan.js";
 import { tcpReportingMs } from "../../istio/stats-plugin-config.js";
 import { workloadMetadataOf, type WorkloadMetadata } from "../../istio/peer-metadata.js";
 import type { IstioService } from "../../runtime/compile-cluster.js";
@@ -72,11 +72,11 @@ interface DestinationMemo {
 const MAX_OUTCOMES_PER_MEMO = 32;
 
 function tagsFor(values: readonly string[], plan: MetricPlan): Array<readonly [string, string]> {
-  return plan.kept.map((i) => [REQUEST_LABELS[i]!, values[i]!] as const);
+  return keptTags(plan, REQUEST_LABELS, values);
 }
 
 function newMessageSeries(stats: StatsStore, prefix: readonly string[], plans: Record<(typeof MESSAGE_METRICS)[number], MetricPlan>): MessageSeries {
-  const tags = (plan: MetricPlan) => plan.kept.map((i) => [PEER_LABELS[i]!, prefix[i]!] as const);
+  const tags = (plan: MetricPlan) => keptTags(plan, PEER_LABELS, prefix);
   const s: MessageSeries = {};
   if (!plans.request_messages_total.drop) s.request = stats.taggedCounter("istiocustom.istio_request_messages_total", tags(plans.request_messages_total));
   if (!plans.response_messages_total.drop) s.response = stats.taggedCounter("istiocustom.istio_response_messages_total", tags(plans.response_messages_total));
