@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { localApply } from "../local/apply.js";
+import { applyObjects, localApply } from "../local/apply.js";
+import { genericSecret, tlsSecret } from "../local/create-secret.js";
 import { localDown } from "../local/down.js";
 import { LocalError } from "../local/errors.js";
 import { execInWorkload } from "../local/exec.js";
@@ -9,15 +10,20 @@ import { defaultStateDir, readState, type LocalState } from "../local/state.js";
 import { formatStatus, localStatus } from "../local/status.js";
 import { localUp } from "../local/up.js";
 import { localRestart } from "../local/restart.js";
-import type { NetworkMode } from "../local/plan.js";
+import { DEFAULT_INGRESS_HTTPS_PORT, type NetworkMode } from "../local/plan.js";
 
 export const LOCAL_USAGE = `Usage: weftctl local <command>
 
-  up [-f FILE|DIR]… [--ingress-port 8080] [--mode transparent|explicit] [-d]
+  up [-f FILE|DIR]… [--ingress-port 8080] [--ingress-https-port 8443]
+     [--mode transparent|explicit] [-d]
                      start discovery, an ingress gateway and every workload with its sidecar
-                     (default manifests: bookinfo with its gateway); -d returns once ready
+                     (default manifests: bookinfo with its gateway); -d returns once ready.
+                     The ingress Service maps 80 and 443 to the two ports, as Istio's does
   status [-o json]   workloads, pod IPs, sidecar and app readiness
-  apply -f FILE…     live config changes (Istio config, services)
+  apply -f FILE…     live config changes (Istio config, services, Secrets)
+  create secret tls NAME --cert FILE --key FILE [-n NAMESPACE]
+  create secret generic NAME --from-file=[KEY=]FILE… [-n NAMESPACE]
+                     a Secret, as kubectl creates it (e.g. a Gateway's credentialName)
   exec WORKLOAD [-c istio-proxy] -- CMD…
                           run a command inside the workload's network, as the app (or as
                           its sidecar, uid 1337, which traffic capture lets out unproxied)
@@ -27,6 +33,12 @@ export const LOCAL_USAGE = `Usage: weftctl local <command>
 
 State lives in $WEFT_LOCAL_DIR (default: a weft-local directory under the system temp dir).
 `;
+
+function portFlag(flag: string, value: string | undefined): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LocalError(`${flag} ${value} is not a port`, "use a number from 1 to 65535");
+  return port;
+}
 
 function requireState(): LocalState {
   const state = readState(defaultStateDir());
@@ -43,18 +55,19 @@ export async function runLocal(argv: string[]): Promise<number> {
         options: {
           file: { type: "string", short: "f", multiple: true },
           "ingress-port": { type: "string", default: "8080" },
+          "ingress-https-port": { type: "string", default: String(DEFAULT_INGRESS_HTTPS_PORT) },
           mode: { type: "string" },
           detach: { type: "boolean", short: "d", default: false },
           timeout: { type: "string", default: "60" },
         },
         strict: true,
       });
-      const ingressPort = Number(values["ingress-port"]);
-      if (!Number.isInteger(ingressPort) || ingressPort < 1 || ingressPort > 65535) throw new LocalError(`--ingress-port ${values["ingress-port"]} is not a port`, "use a number from 1 to 65535");
+      const ingressPort = portFlag("--ingress-port", values["ingress-port"]);
+      const ingressHttpsPort = portFlag("--ingress-https-port", values["ingress-https-port"]);
       if (values.mode && values.mode !== "transparent" && values.mode !== "explicit") throw new LocalError(`--mode ${values.mode}: expected transparent or explicit`);
       const progress = createProgress();
       const started = Date.now();
-      const state = await localUp({ files: values.file ?? [], ingressPort, mode: values.mode as NetworkMode | undefined, progress, readyTimeoutMs: Number(values.timeout) * 1000 });
+      const state = await localUp({ files: values.file ?? [], ingressPort, ingressHttpsPort, mode: values.mode as NetworkMode | undefined, progress, readyTimeoutMs: Number(values.timeout) * 1000 });
       process.stdout.write(formatStatus(await localStatus(state)));
       process.stdout.write(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. Try: curl -s http://127.0.0.1:${ingressPort}/productpage | grep -o "<title>.*</title>"\n`);
       if (values.detach) return 0;
@@ -85,6 +98,21 @@ export async function runLocal(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { file: { type: "string", short: "f", multiple: true } }, strict: true });
       if (!values.file?.length) throw new LocalError("nothing to apply", "usage: weftctl local apply -f FILE…");
       for (const applied of localApply(requireState(), values.file)) process.stdout.write(`${applied} applied\n`);
+      return 0;
+    }
+    case "create": {
+      const [what, type, ...args] = rest;
+      if (what !== "secret" || (type !== "tls" && type !== "generic")) throw new LocalError(`unknown command: local create ${rest.slice(0, 2).join(" ")}`, "weftctl local create secret tls|generic NAME …");
+      const { values, positionals } = parseArgs({
+        args,
+        options: { namespace: { type: "string", short: "n", default: "default" }, cert: { type: "string" }, key: { type: "string" }, "from-file": { type: "string", multiple: true } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (positionals.length > 1) throw new LocalError(`one secret name expected, got ${positionals.join(" ")}`);
+      const options = { name: positionals[0], namespace: values.namespace! };
+      const secret = type === "tls" ? tlsSecret({ ...options, cert: values.cert, key: values.key }) : genericSecret({ ...options, fromFile: values["from-file"] });
+      for (const created of applyObjects(requireState(), [secret])) process.stdout.write(`${created} created\n`);
       return 0;
     }
     case "exec": {

@@ -1,4 +1,4 @@
-import { readdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { LocalError } from "./errors.js";
@@ -13,8 +13,11 @@ function identity(m: Manifest): string {
 }
 
 function writeAtomically(path: string, docs: readonly Manifest[]): void {
-  // Discovery watches this directory: it must never see half a file.
-  writeFileSync(path + ".tmp", docs.map(({ __origin: _o, ...d }) => stringify(d)).join("---\n"));
+  // Discovery watches this directory: it must never see half a file. A file holding a Secret
+  // (private keys) is readable by this user alone: the sidecars run as another uid.
+  const mode = docs.some((d) => d.kind === "Secret") ? 0o600 : 0o644;
+  writeFileSync(path + ".tmp", docs.map(({ __origin: _o, ...d }) => stringify(d)).join("---\n"), { mode });
+  chmodSync(path + ".tmp", mode);
   renameSync(path + ".tmp", path);
 }
 
@@ -25,7 +28,11 @@ function writeAtomically(path: string, docs: readonly Manifest[]): void {
  * need a network namespace): that's `local down` and `up`.
  */
 export function localApply(state: LocalState, files: readonly string[]): string[] {
-  const incoming = loadManifests(files);
+  return applyObjects(state, loadManifests(files));
+}
+
+/** `localApply` for objects already in memory (`create secret`). */
+export function applyObjects(state: LocalState, incoming: readonly Manifest[]): string[] {
   const workloads = incoming.filter((d) => WORKLOAD_KINDS.has(d.kind));
   if (workloads.length > 0) {
     throw new LocalError(`cannot apply workloads (${workloads.map((w) => `${w.kind} ${w.metadata.name}`).join(", ")})`, "add workloads with `weftctl local down` then `weftctl local up -f …`; apply is for Istio config and services");

@@ -44,10 +44,13 @@ describe("buildPlan()", () => {
     expect(pod).toMatchObject({ status: { podIP: plan.pods[0].ip }, metadata: { labels: { app: "details", "security.istio.io/tlsMode": "istio" } } });
   });
 
-  it("adds an ingress gateway whose port 80 targets the ingress port", () => {
+  it("adds an ingress gateway whose ports 80 and 443 target the ingress ports", () => {
     const gw = plan.rendered.find((m) => m.kind === "Service" && m.metadata.name === "istio-ingressgateway")!;
-    expect(gw.spec).toMatchObject({ selector: { istio: "ingressgateway" }, ports: [{ port: 80, targetPort: 8080 }] });
-    expect(plan.gateway).toMatchObject({ namespace: "istio-system", port: 8080, ip: plan.bridge.ip });
+    expect(gw.spec).toMatchObject({ selector: { istio: "ingressgateway" }, ports: [{ name: "http2", port: 80, targetPort: 8080 }, { name: "https", port: 443, targetPort: 8443 }] });
+    expect(plan.gateway).toMatchObject({ namespace: "istio-system", port: 8080, httpsPort: 8443, ip: plan.bridge.ip });
+    const custom = buildPlan([], { mode: "transparent", ingressPort: 18080, ingressHttpsPort: 18443 });
+    expect(custom.services.find((s) => s.name === "istio-ingressgateway")!.ports).toMatchObject([{ port: 80, targetPort: 18080 }, { port: 443, targetPort: 18443 }]);
+    expect(() => buildPlan([], { mode: "transparent", ingressPort: 8443 })).toThrow(/HTTP and HTTPS ports are both 8443/);
   });
 
   it("honours sidecar.istio.io/inject=false", () => {

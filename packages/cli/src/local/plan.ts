@@ -34,7 +34,7 @@ export interface LocalService {
   name: string;
   namespace: string;
   vip: string;
-  ports: Array<{ name?: string; port: number; targetPort?: number | string }>;
+  ports: Array<{ name?: string; port: number; targetPort?: number | string; protocol?: string }>;
 }
 
 export interface LocalPlan {
@@ -42,7 +42,8 @@ export interface LocalPlan {
   bridge: { name: string; ip: string; prefix: number };
   pods: LocalPod[];
   services: LocalService[];
-  gateway: { name: string; namespace: string; ip: string; port: number };
+  /** `port` serves the gateway Service's port 80, `httpsPort` its 443 (istiod binds a Gateway server on the Service's target port). */
+  gateway: { name: string; namespace: string; ip: string; port: number; httpsPort: number };
   /** What discovery reads: the user's manifests with VIPs, plus the pods and the ingress gateway. */
   rendered: Manifest[];
 }
@@ -53,6 +54,8 @@ export const LOCAL_COMMAND_ANNOTATION = "weft.dev/local-command";
 export interface PlanOptions {
   mode: NetworkMode;
   ingressPort: number;
+  /** Target of the ingress Service's port 443 (Istio's ingress maps 443 → 8443). */
+  ingressHttpsPort?: number;
   /** First two octets of the pod and service ranges: pods in .1.0/16 of `podNet`, VIPs in `serviceNet`. */
   podNet?: string;
   serviceNet?: string;
@@ -64,6 +67,9 @@ export interface PlanOptions {
  * app, its sidecar and the Service's targetPort alike. Not 10000 + p: 10080 is
  * on the Fetch standard's blocked-port list, so fetch() and browsers refuse it.
  */
+/** Where the ingress serves a Gateway's 443 servers unless `--ingress-https-port` says otherwise. */
+export const DEFAULT_INGRESS_HTTPS_PORT = 8443;
+
 export function explicitPort(port: number): number {
   return port < 1024 ? 20_000 + port : port;
 }
@@ -168,9 +174,10 @@ export function buildPlan(manifests: readonly Manifest[], options: PlanOptions):
     }
     rendered.push(copy);
   }
-  const gateway = { name: "istio-ingressgateway", namespace: "istio-system", ip: options.mode === "transparent" ? bridgeIp : "127.0.0.1", port: options.ingressPort };
+  const gateway = { name: "istio-ingressgateway", namespace: "istio-system", ip: options.mode === "transparent" ? bridgeIp : "127.0.0.1", port: options.ingressPort, httpsPort: options.ingressHttpsPort ?? DEFAULT_INGRESS_HTTPS_PORT };
+  if (gateway.httpsPort === gateway.port) throw new LocalError(`the ingress's HTTP and HTTPS ports are both ${gateway.port}`, "give --ingress-port and --ingress-https-port different ports");
   const gatewayVip = ipAt(serviceNet, services.length);
-  services.push({ name: gateway.name, namespace: gateway.namespace, vip: gatewayVip, ports: [{ name: "http2", port: 80, targetPort: options.ingressPort }] });
+  services.push({ name: gateway.name, namespace: gateway.namespace, vip: gatewayVip, ports: gatewayServicePorts(gateway) });
   rendered.push(...gatewayManifests(gateway, gatewayVip));
   rendered.push(...pods.map(podManifest));
   return { mode: options.mode, bridge: { name: "weft0", ip: bridgeIp, prefix: 16 }, pods, services, gateway, rendered };
@@ -186,6 +193,14 @@ function podManifest(pod: LocalPod): Manifest {
   };
 }
 
+/** The ingress Service's ports, as Istio's chart names them: 80 → the HTTP port, 443 → the HTTPS port. */
+function gatewayServicePorts(gateway: LocalPlan["gateway"]): LocalService["ports"] {
+  return [
+    { name: "http2", port: 80, targetPort: gateway.port, protocol: "TCP" },
+    { name: "https", port: 443, targetPort: gateway.httpsPort, protocol: "TCP" },
+  ];
+}
+
 function gatewayManifests(gateway: LocalPlan["gateway"], vip: string): Manifest[] {
   const labels = { app: "istio-ingressgateway", istio: "ingressgateway" };
   return [
@@ -195,13 +210,13 @@ function gatewayManifests(gateway: LocalPlan["gateway"], vip: string): Manifest[
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: gateway.name, namespace: gateway.namespace, labels },
-      spec: { clusterIP: vip, selector: labels, ports: [{ name: "http2", port: 80, targetPort: gateway.port, protocol: "TCP" }] },
+      spec: { clusterIP: vip, selector: labels, ports: gatewayServicePorts(gateway) },
     },
     {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: `${gateway.name}-local`, namespace: gateway.namespace, labels },
-      spec: { serviceAccountName: "istio-ingressgateway-service-account", containers: [{ name: "istio-proxy", ports: [{ containerPort: gateway.port }] }] },
+      spec: { serviceAccountName: "istio-ingressgateway-service-account", containers: [{ name: "istio-proxy", ports: [{ containerPort: gateway.port }, { containerPort: gateway.httpsPort }] }] },
       status: { phase: "Running", podIP: gateway.ip, podIPs: [{ ip: gateway.ip }], conditions: [{ type: "Ready", status: "True" }] },
     },
   ];

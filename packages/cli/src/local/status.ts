@@ -5,6 +5,8 @@ import type { LocalState } from "./state.js";
 export interface StatusReport {
   mode: string;
   ingressUrl: string;
+  /** Where the ingress serves HTTPS Gateway servers (its Service's 443). */
+  ingressHttpsPort: number;
   discovery: { pid: number; alive: boolean; httpAddress: string } | undefined;
   workloads: Array<WorkloadReadiness & { processes: Array<{ role: string; pid: number; alive: boolean }> }>;
 }
@@ -15,6 +17,7 @@ export async function localStatus(state: LocalState): Promise<StatusReport> {
   return {
     mode: state.plan.mode,
     ingressUrl: `http://127.0.0.1:${state.plan.gateway.port}`,
+    ingressHttpsPort: state.plan.gateway.httpsPort,
     discovery: discovery && { pid: discovery.pid, alive: isAlive(discovery.pid), httpAddress: state.discovery.httpAddress },
     workloads: ready.map((w) => ({
       ...w,
@@ -32,5 +35,5 @@ export function formatTable(header: readonly string[], rows: ReadonlyArray<reado
 
 export function formatStatus(report: StatusReport): string {
   const rows = report.workloads.map((w) => [`${w.namespace}/${w.name}`, w.ip, w.sidecar === "none" ? "-" : w.sidecar === "ready" ? "READY" : "NOT READY", w.app === "no command" ? "-" : w.app.toUpperCase()]);
-  return formatTable(["WORKLOAD", "POD IP", "SIDECAR", "APP"], rows) + `\nIngress: ${report.ingressUrl}  (mode: ${report.mode})\n`;
+  return formatTable(["WORKLOAD", "POD IP", "SIDECAR", "APP"], rows) + `\nIngress: ${report.ingressUrl}, HTTPS servers on port ${report.ingressHttpsPort}  (mode: ${report.mode})\n`;
 }

@@ -17,6 +17,8 @@ import type { Progress } from "./progress.js";
 export interface UpOptions {
   files: string[];
   ingressPort: number;
+  /** Target of the ingress Service's 443 (default 8443). */
+  ingressHttpsPort?: number;
   mode?: NetworkMode;
   stateDir?: string;
   /** How long to wait for every workload to be ready. */
@@ -94,7 +96,7 @@ export async function localUp(options: UpOptions): Promise<LocalState> {
   }
   const mode = chooseMode(options.mode);
   const files = options.files.length > 0 ? options.files : defaultManifests();
-  const plan = buildPlan(loadManifests(files), { mode, ingressPort: options.ingressPort });
+  const plan = buildPlan(loadManifests(files), { mode, ingressPort: options.ingressPort, ingressHttpsPort: options.ingressHttpsPort });
   // The sidecars run as uid 1337 and must reach their directories under it.
   mkdirSync(stateDir, { recursive: true });
   chmodSync(stateDir, 0o755);
