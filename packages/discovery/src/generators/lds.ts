@@ -4,58 +4,27 @@
 // blackhole catch-all), `virtualInbound` (15006, a chain per inbound port and
 // passthrough chains), `0.0.0.0_<port>` HTTP listeners on RDS "<port>" and
 // `<vip>_<port>` TCP listeners; gateways get `0.0.0.0_<bind port>` per Gateway
-// server port on RDS `http.<bind port>`; proxyless gRPC gets api_listeners.
+// server port (gateway-listeners.ts); proxyless gRPC gets api_listeners.
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
 import type { ProxyInfo, XdsResource } from "../contracts.js";
 import { isHttp } from "../model/protocol.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
 import { BLACKHOLE, INBOUND_PASSTHROUGH, PASSTHROUGH } from "./cds.js";
-import { ADS_CONFIG_SOURCE, accessLog, REQUEST_ID_EXTENSION, ROUTER_FILTER, FAULT_FILTER, SIDECAR_HTTP_FILTERS, socketAddress, tcpProxy, TRACING, typed } from "./envoy-json.js";
-import { gatewayServers, type GatewayServer } from "./gateway-servers.js";
+import { ADS_CONFIG_SOURCE, accessLog, ROUTER_FILTER, FAULT_FILTER, SIDECAR_HTTP_FILTERS, socketAddress, tcpProxy, typed } from "./envoy-json.js";
+import { gatewayListeners } from "./gateway-listeners.js";
+import { HCM, hcm, tcpFilter, telemetryFor } from "./listener-parts.js";
 import { inboundPorts } from "./inbound-ports.js";
 import { toResource } from "./resource.js";
-import { routeTarget, tcpProxyTarget, tcpRoutesUseLabels } from "./tcp-route.js";
-import { isObject } from "../source/field-checker.js";
-import type { IstioConfig } from "../push-context/istio-config.js";
+import { tcpProxyTarget, tcpRoutesUseLabels } from "./tcp-route.js";
 import { egressAllowsOnPort } from "../push-context/proxy-scope.js";
 import { labelsKey } from "../model/labels.js";
 import { chainMode, inboundListenerFilters, inboundSecurity, securedChains } from "../security/inbound-security.js";
-import { gatewaySecurityFields } from "../security/gateway-security.js";
 import { ISTIO_ALPN_FILTER } from "../security/tls-context.js";
-import { type ListenerClass, withHttpTelemetry, withTcpStats } from "./telemetry-filters.js";
+import { withTcpStats } from "./telemetry-filters.js";
 import { bindToProxyAddress, EXPLICIT_PROXY_PORT, EXPLICIT_ROUTE_NAME, explicitInboundListeners, explicitProxyListener, isExplicitMode, proxyBindAddress } from "./explicit-mode.js";
 
-const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const ZERO_STREAM = { max_stream_duration: "0s", grpc_timeout_header_max: "0s" };
-
-/** The listener class a chain's telemetry filters are for, and whether istio.stats is on for it (Telemetry API). */
-interface Telemetry {
-  cls: ListenerClass;
-  stats: boolean;
-}
-
-function telemetryFor(push: MeshPushContext, proxy: ProxyInfo, cls: ListenerClass): Telemetry {
-  const m = push.scope(proxy).metrics;
-  return { cls, stats: cls === "inbound" ? m.server : m.client };
-}
-
-function hcm(body: JsonObject, log: JsonValue[] | undefined, t: Telemetry): JsonObject {
-  return {
-    name: "envoy.filters.network.http_connection_manager",
-    typed_config: typed(HCM, {
-      ...body,
-      http_filters: withHttpTelemetry((body.http_filters as JsonValue[] | undefined) ?? SIDECAR_HTTP_FILTERS, t.cls, t.stats),
-      tracing: TRACING,
-      upgrade_configs: [{ upgrade_type: "websocket" }],
-      stream_idle_timeout: "0s",
-      normalize_path: true,
-      request_id_extension: REQUEST_ID_EXTENSION,
-      path_with_escaped_slashes_action: "KEEP_UNCHANGED",
-      ...(log ? { access_log: log } : {}),
-    }),
-  };
-}
 
 function virtualOutbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject {
   const catchAll = push.scope(proxy).outboundTrafficPolicy === "REGISTRY_ONLY" ? BLACKHOLE : PASSTHROUGH;
@@ -148,10 +117,6 @@ function virtualInbound(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[
   };
 }
 
-function tcpFilter(target: JsonObject, log: JsonValue[] | undefined): JsonObject {
-  return { name: "envoy.filters.network.tcp_proxy", typed_config: typed("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", { ...target, ...(log ? { access_log: log } : {}) }) };
-}
-
 function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject[] {
   const byPort = new Map<number, { http: boolean; tcp: Array<{ vip?: string; target: JsonObject }> }>();
   const scope = push.scope(proxy);
@@ -199,86 +164,6 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
     }
   }
   return out;
-}
-
-/** VirtualServices bound to one of `gateways` (`ns/name`), oldest first. */
-function boundVirtualServices(push: MeshPushContext, gateways: ReadonlySet<string>): IstioConfig[] {
-  return push.istio.virtualServices.filter((vs) =>
-    (Array.isArray(vs.spec.gateways) ? vs.spec.gateways : []).some((g) => typeof g === "string" && gateways.has(g.includes("/") ? g : `${vs.namespace}/${g}`)),
-  );
-}
-
-/**
- * Gateway TLS PASSTHROUGH and TCP servers: routed by SNI (`tls` routes'
- * `sniHosts`, tls_inspector) or by port (`tcp` routes) straight to tcp_proxy.
- * TLS termination (SIMPLE/MUTUAL) needs SDS certificates and is not generated.
- */
-function gatewayStreamListeners(push: MeshPushContext, proxy: ProxyInfo, servers: GatewayServer[], log: JsonValue[] | undefined): JsonObject[] {
-  const out: JsonObject[] = [];
-  const tel = telemetryFor(push, proxy, "gateway");
-  const byPort = new Map<number, GatewayServer[]>();
-  for (const s of servers) if (!s.http && (s.protocol === "TCP" || s.tlsMode === "PASSTHROUGH")) byPort.set(s.bindPort, [...(byPort.get(s.bindPort) ?? []), s]);
-  for (const [bindPort, list] of [...byPort].sort(([a], [b]) => a - b)) {
-    const port = list[0].port;
-    const vss = boundVirtualServices(push, new Set(list.map((s) => s.gateway)));
-    const chains: JsonObject[] = [];
-    const tls = list.some((s) => s.tlsMode === "PASSTHROUGH");
-    for (const vs of vss) {
-      for (const r of (Array.isArray(vs.spec[tls ? "tls" : "tcp"]) ? (vs.spec[tls ? "tls" : "tcp"] as unknown[]) : []).filter(isObject)) {
-        const matches = (Array.isArray(r.match) ? r.match : []).filter(isObject).filter((m) => typeof m.port !== "number" || m.port === port);
-        if (Array.isArray(r.match) && r.match.length > 0 && matches.length === 0) continue;
-        const target = routeTarget(push, proxy, vs, r, port);
-        if (!target) continue;
-        const sni = tls ? matches.flatMap((m) => (Array.isArray(m.sniHosts) ? m.sniHosts.filter((h): h is string => typeof h === "string") : [])) : [];
-        if (tls && sni.length === 0) continue; // istiod requires sniHosts on tls routes
-        chains.push({ ...(tls ? { filter_chain_match: { server_names: sni } } : {}), filters: withTcpStats([tcpFilter(target, log)], tel.cls, tel.stats) });
-        if (!tls) break; // a TCP server has one destination: the first route that applies
-      }
-      if (!tls && chains.length > 0) break;
-    }
-    if (chains.length === 0) continue;
-    out.push({
-      name: `0.0.0.0_${bindPort}`,
-      address: socketAddress("0.0.0.0", bindPort),
-      filter_chains: chains,
-      ...(tls ? { listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: typed("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") }] } : {}),
-      traffic_direction: "OUTBOUND",
-    });
-  }
-  return out;
-}
-
-function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonValue[] | undefined): JsonObject[] {
-  const ports = new Map<number, boolean>();
-  const servers = gatewayServers(push, proxy);
-  for (const s of servers) if (s.http) ports.set(s.bindPort, true);
-  const stream = gatewayStreamListeners(push, proxy, servers.filter((s) => !ports.has(s.bindPort)), log);
-  const http = [...ports.keys()]
-    .sort((a, b) => a - b)
-    .map((port) => ({
-      name: `0.0.0.0_${port}`,
-      address: socketAddress("0.0.0.0", port),
-      filter_chains: [
-        {
-          filters: [
-            hcm(
-              {
-                stat_prefix: `outbound_0.0.0.0_${port}`,
-                rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: `http.${port}` },
-                server_name: "istio-envoy",
-                // The gateway is the edge: it owns X-Forwarded-For (istiod sets use_remote_address for gateways).
-                use_remote_address: true,
-                ...gatewaySecurityFields(push, proxy),
-              },
-              log,
-              telemetryFor(push, proxy, "gateway"),
-            ),
-          ],
-        },
-      ],
-      traffic_direction: "OUTBOUND",
-    }));
-  return [...http, ...stream].sort((a, b) => (a.address as { socket_address: { port_value: number } }).socket_address.port_value - (b.address as { socket_address: { port_value: number } }).socket_address.port_value);
 }
 
 function grpcListeners(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {

@@ -1,8 +1,8 @@
 // RDS. Sidecars: a route config per outbound HTTP port, named by the port
 // ("9080"), with one virtual host per service (`host:port`, Istio's domain
 // list) plus `allow_any` (or `block_all` under REGISTRY_ONLY). Gateways:
-// `http.<bind port>` with a virtual host per VirtualService host bound to the
-// Gateway. Proxyless gRPC: a route config per `host:port` listener.
+// `http.<bind port>` and `https.<port>.<portName>.<gateway>.<ns>` with a
+// virtual host per VirtualService host bound to the Gateway. Proxyless gRPC: a route config per `host:port` listener.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
 import { fromEnvoyJson } from "@weft/xds-api";
@@ -18,7 +18,7 @@ import { hostsIntersect } from "../push-context/hosts.js";
 import type { MeshPushContext } from "../push-context/push-context.js";
 import { egressAllowsOnPort, virtualServiceFor } from "../push-context/proxy-scope.js";
 import { PASSTHROUGH } from "./cds.js";
-import { gatewayServers } from "./gateway-servers.js";
+import { gatewayServers, type GatewayServer } from "./gateway-servers.js";
 import { defaultRoute, translateVirtualService, type RouteContext } from "./http-route.js";
 import { messageResource, toResource } from "./resource.js";
 import { EXPLICIT_ROUTE_NAME, explicitRouteConfig, isExplicitMode } from "./explicit-mode.js";
@@ -57,32 +57,59 @@ export function sidecarHttpPorts(push: MeshPushContext, proxy: ProxyInfo): numbe
   return [...ports].sort((a, b) => a - b);
 }
 
-function gatewayRouteConfig(push: MeshPushContext, proxy: ProxyInfo, bindPort: number): JsonObject {
-  const servers = gatewayServers(push, proxy).filter((s) => s.bindPort === bindPort && s.http);
+/** A server's `tls.httpsRedirect`: its virtual hosts answer plaintext requests with a 301 to https (require_tls ALL). */
+function redirects(s: GatewayServer): boolean {
+  return isObject(s.tls) && s.tls.httpsRedirect === true;
+}
+
+/**
+ * A gateway route config (`http.<bind port>` or `https.<port>.<portName>.<gateway>.<ns>`):
+ * a virtual host `<host>:<server port>` per host of a VirtualService bound to one of the
+ * config's servers and admitted by that server's hosts, oldest VirtualService first.
+ * As istiod: a redirecting server's virtual hosts get `require_tls: ALL`, and each of its
+ * hosts no VirtualService covers gets a route-less virtual host that only redirects.
+ */
+function gatewayRouteConfig(push: MeshPushContext, proxy: ProxyInfo, routeName: string): JsonObject {
+  const servers = gatewayServers(push, proxy).filter((s) => s.routeName === routeName);
   const gateways = new Set(servers.map((s) => s.gateway));
-  const port = servers[0]?.port ?? bindPort;
+  const port = servers[0]?.port ?? 0;
   const ctx: RouteContext = { push, proxy, port, gateways };
   const vhosts = new Map<string, JsonObject>();
+  const domainsOf = (h: string): string[] => (h === "*" ? ["*"] : [h, `${h}:*`]);
   for (const vs of push.istio.virtualServices) {
     const bound = (Array.isArray(vs.spec.gateways) ? vs.spec.gateways : []).filter((g): g is string => typeof g === "string").map((g) => (g.includes("/") ? g : `${vs.namespace}/${g}`));
     const matching = servers.filter((s) => bound.includes(s.gateway));
     if (matching.length === 0) continue;
     for (const h of (Array.isArray(vs.spec.hosts) ? vs.spec.hosts : []).filter((x): x is string => typeof x === "string")) {
       // A server host `ns/host` only admits VirtualServices from that namespace.
-      const admitted = matching.some((s) => s.hosts.some((sh) => (sh.namespace === "*" || sh.namespace === vs.namespace) && hostsIntersect(sh.host, h)));
-      if (!admitted) continue;
+      const admitting = matching.filter((s) => s.hosts.some((sh) => (sh.namespace === "*" || sh.namespace === vs.namespace) && hostsIntersect(sh.host, h)));
+      if (admitting.length === 0) continue;
       const name = `${h}:${port}`;
-      if (vhosts.has(name)) continue; // the oldest VirtualService for a host wins, as in istiod
+      const existing = vhosts.get(name);
+      if (existing) {
+        // the oldest VirtualService for a host wins, as in istiod; a redirecting server still marks it
+        if (admitting.some(redirects)) existing.require_tls = "ALL";
+        continue;
+      }
       const routes = translateVirtualService(ctx, vs);
       if (routes.length === 0) continue;
-      vhosts.set(name, { name, domains: h === "*" ? ["*"] : [h, `${h}:*`], routes, include_request_attempt_count: true });
+      vhosts.set(name, { name, domains: domainsOf(h), routes, include_request_attempt_count: true, ...(admitting.some(redirects) ? { require_tls: "ALL" } : {}) });
+    }
+  }
+  const taken = new Set([...vhosts.values()].flatMap((v) => v.domains as string[]));
+  for (const s of servers.filter(redirects)) {
+    for (const { host } of s.hosts) {
+      const h = host.toLowerCase();
+      if (taken.has(h)) continue;
+      for (const d of domainsOf(h)) taken.add(d);
+      vhosts.set(`${h}:${port}`, { name: `${h}:${port}`, domains: domainsOf(h), routes: [], include_request_attempt_count: true, require_tls: "ALL" });
     }
   }
   const virtualHosts = [...vhosts.values()];
   if (virtualHosts.length === 0) {
     virtualHosts.push({ name: `blackhole:${port}`, domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }], include_request_attempt_count: true });
   }
-  return { name: `http.${bindPort}`, virtual_hosts: virtualHosts, validate_clusters: false };
+  return { name: routeName, virtual_hosts: virtualHosts, validate_clusters: false };
 }
 
 export function generateRoutes(push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]): XdsResource[] {
@@ -106,11 +133,10 @@ export function generateRoutes(push: MeshPushContext, proxy: ProxyInfo, names?: 
     return out;
   }
   if (proxy.type === "router") {
-    const ports = [...new Set(gatewayServers(push, proxy).filter((s) => s.http).map((s) => s.bindPort))];
-    for (const port of ports) {
-      const name = `http.${port}`;
+    const routeNames = [...new Set(gatewayServers(push, proxy).flatMap((s) => (s.routeName ? [s.routeName] : [])))];
+    for (const name of routeNames) {
       if (names && !names.includes(name)) continue;
-      out.push(toResource(RouteConfigurationSchema, name, gatewayRouteConfig(push, proxy, port)));
+      out.push(toResource(RouteConfigurationSchema, name, gatewayRouteConfig(push, proxy, name)));
     }
     return out;
   }

@@ -7,6 +7,7 @@ import { buildRegistry } from "../model/build-registry.js";
 import { labelsKey } from "../model/labels.js";
 import type { MeshService, Registry } from "../model/types.js";
 import { checkSubsetReferences } from "./check-references.js";
+import { checkGatewayServers } from "./check-gateways.js";
 import { checkSecurityPolicies } from "../security/check-security.js";
 import { exportedTo, hostMatches, qualifyHost } from "./hosts.js";
 import { buildIstioStore, exportToOf, type IstioConfig, type IstioStore } from "./istio-config.js";
@@ -164,8 +165,9 @@ export function createPushContextBuilder(options: PushContextOptions = {}): Mesh
       const istio = buildIstioStore(snapshot.objects);
       const referenceErrors = checkSubsetReferences(registry, istio, resolved);
       const securityErrors = checkSecurityPolicies(istio, resolved, registry);
+      const gatewayErrors = checkGatewayServers(istio);
       const envoyFilters = buildEnvoyFilterIndex(istio.other, resolved.rootNamespace);
-      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors, ...envoyFilters.errors], envoyFilters.index);
+      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors, ...gatewayErrors, ...envoyFilters.errors], envoyFilters.index);
     },
   };
 }
