@@ -66,8 +66,20 @@ export interface StreamInfo {
   responseCodeDetails?: string;
   /** Envoy's short response flags, in Envoy's order: `UH`, `UF`, `NR`, `URX`, `UO`, `UT`, `DC`… */
   responseFlags: string[];
+  /** Body bytes (HTTP) or connection bytes (TCP): %BYTES_RECEIVED% / %BYTES_SENT%. */
   bytesReceived: number;
   bytesSent: number;
+  /**
+   * HTTP: the stream's bytes on the downstream wire, framing included (Envoy's downstream
+   * BytesMeter wireBytesReceived/wireBytesSent: %DOWNSTREAM_WIRE_BYTES_RECEIVED%/_SENT%,
+   * istio_request_bytes / istio_response_bytes). Absent for TCP, whose bytes are all wire bytes.
+   */
+  wireBytesReceived?: number;
+  wireBytesSent?: number;
+  /** HeaderMap byteSize (names + values, pseudo-headers included): %REQUEST_HEADERS_BYTES% and the like. */
+  requestHeadersBytes?(): number;
+  responseHeadersBytes?(): number;
+  responseTrailersBytes?(): number;
   upstreamHost?: string;
   upstreamCluster?: string;
   upstreamLocalAddress?: string;

@@ -88,6 +88,17 @@ export function compileOperator(command: string, arg: string | undefined): Value
       return (i) => i.bytesReceived;
     case "BYTES_SENT":
       return (i) => i.bytesSent;
+    // TCP streams carry no wire counts: their bytes are the connection's, BYTES_RECEIVED/SENT.
+    case "DOWNSTREAM_WIRE_BYTES_RECEIVED":
+      return (i) => i.wireBytesReceived ?? i.bytesReceived;
+    case "DOWNSTREAM_WIRE_BYTES_SENT":
+      return (i) => i.wireBytesSent ?? i.bytesSent;
+    case "REQUEST_HEADERS_BYTES":
+      return (i) => i.requestHeadersBytes?.() ?? 0;
+    case "RESPONSE_HEADERS_BYTES":
+      return (i) => i.responseHeadersBytes?.() ?? 0;
+    case "RESPONSE_TRAILERS_BYTES":
+      return (i) => i.responseTrailersBytes?.() ?? 0;
     case "DURATION":
       return (i) => (i.durationMs === undefined ? null : Math.round(i.durationMs));
     case "REQUEST_DURATION":

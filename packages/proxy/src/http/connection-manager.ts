@@ -19,6 +19,7 @@ import { createLeanHttp1 } from "./lean-http1-connection.js";
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from "../runtime/buffer-limit.js";
 import { peek } from "../listener/peek.js";
 import { validateRequestHead, type RequestProtocol, type RequestValidation } from "./validate-request.js";
+import { estimateHeadersFrame, markSocketHandOff } from "./wire-bytes.js";
 
 const STATUS_BODY: Record<number, string> = {
   400: "Bad Request",
@@ -159,6 +160,8 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
         {
           onRequest: (stream, head, socket) => serveHttp1(stream, socket as InfoSocket, head.method, head.target, head.rawHeaders),
           handOff(socket, pending) {
+            // node:http's requests on this socket count its bytes from here (wire-bytes.ts).
+            markSocketHandOff(socket, pending?.length ?? 0);
             socket.pause();
             if (pending) socket.unshift(pending);
             h1.emit("connection", socket);
@@ -242,8 +245,9 @@ export function createConnectionManager(rt: HcmRuntime): ConnectionManager {
       return;
     }
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-    const ds = createHttp2Downstream(stream, endStream);
-    const v = validateRequestHead({ protocol: "HTTP/2", rawHeaders: rawHeaders ?? flatten(src), localPort: localPortOf(conn) }, cfg.limits);
+    const raw = rawHeaders ?? flatten(src);
+    const ds = createHttp2Downstream(stream, endStream, estimateHeadersFrame(raw));
+    const v = validateRequestHead({ protocol: "HTTP/2", rawHeaders: raw, localPort: localPortOf(conn) }, cfg.limits);
     const scheme = String(src[":scheme"] ?? "http");
     handleStream(ds, contextFor(v, String(src[":method"] ?? "GET"), String(src[":path"] ?? "/"), scheme, "HTTP/2", conn, ds), rt);
   });

@@ -73,6 +73,7 @@ class HttpExchange implements ForwardHooks, StreamListener {
     const info = this.ctx.info;
     const stats = this.rt.stats;
     info.durationMs = Date.now() - info.startTime;
+    this.ds.settleWireBytes(info);
     stats.rqActive.dec();
     stats.rqCompleted.inc();
     const code = info.responseCode ?? 0;

@@ -70,7 +70,9 @@ class LeanConnection implements LeanConnectionPort {
   }
 
   write(data: Buffer | string): boolean {
-    return this.socket.write(data as Buffer);
+    // Header strings hold one wire byte per character: latin1 writes them back as those bytes
+    // (UTF-8 would double-encode an upstream's `über`) and keeps the wire count their length.
+    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
   }
   onceDrain(cb: () => void): void {
     this.socket.once("drain", cb);
@@ -146,7 +148,7 @@ class LeanConnection implements LeanConnectionPort {
         this.headSince = 0;
         let rest = head.end < this.buf.length ? this.buf.subarray(head.end) : undefined;
         this.buf = undefined;
-        const stream = new LeanHttp1Stream(this, head.method, head.contentLength, head.keepAlive, this.bodyBufferBytes);
+        const stream = new LeanHttp1Stream(this, head.method, head.contentLength, head.keepAlive, this.bodyBufferBytes, head.end);
         this.stream = stream;
         if (rest && stream.bodyRemaining > 0) rest = stream.feedBody(rest);
         this.buf = rest;

@@ -3,7 +3,7 @@
 // held until the first body bytes or the end in the same tick, so a small
 // response leaves in one write (one syscall) — node:http needs two or three.
 import { Readable } from "node:stream";
-import type { Downstream, StreamListener } from "./downstream.js";
+import type { Downstream, StreamListener, WireByteInfo } from "./downstream.js";
 import type { Headers } from "./request-context.js";
 import { serializeChunkedEnd, serializeResponseHead, type ResponseFraming } from "./lean-response-head.js";
 
@@ -11,6 +11,7 @@ import { serializeChunkedEnd, serializeResponseHead, type ResponseFraming } from
 export interface LeanConnectionPort {
   readonly gone: boolean;
   lastActive: number;
+  /** Strings are written as latin1: one byte per character. */
   write(data: Buffer | string): boolean;
   onceDrain(cb: () => void): void;
   cork(): void;
@@ -58,6 +59,12 @@ export class LeanHttp1Stream implements Downstream {
   private idleListener: StreamListener | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly isHead: boolean;
+  /**
+   * The request's and the response's bytes on the wire, exactly: the head as parsed, the body
+   * as fed; the response head, body and chunk framing as written (Envoy's downstream BytesMeter).
+   */
+  private wireIn: number;
+  private wireOut = 0;
 
   constructor(
     private readonly port: LeanConnectionPort,
@@ -66,7 +73,10 @@ export class LeanHttp1Stream implements Downstream {
     keepAlive: boolean,
     /** Request body bytes buffered before the socket is paused (per_connection_buffer_limit_bytes, at most 64 KiB). */
     bodyBufferBytes: number,
+    /** The request head's length on the wire, request line to blank line. */
+    headBytes = 0,
   ) {
+    this.wireIn = headBytes;
     this.isHead = method === "HEAD";
     this.bodyRemaining = contentLength;
     this.closeAfter = !keepAlive;
@@ -81,6 +91,7 @@ export class LeanHttp1Stream implements Downstream {
   feedBody(chunk: Buffer): Buffer | undefined {
     const n = Math.min(this.bodyRemaining, chunk.length);
     this.bodyRemaining -= n;
+    this.wireIn += n;
     const body = this.body!;
     if (!body.destroyed) {
       if (!body.push(n === chunk.length ? chunk : chunk.subarray(0, n))) this.port.pauseReading();
@@ -97,6 +108,7 @@ export class LeanHttp1Stream implements Downstream {
     const head = serializeResponseHead(status, headers, this.isHead, endStream, this.closeAfter);
     this.framing = head.framing;
     if (endStream) {
+      this.wireOut += head.text.length;
       this.port.write(head.text);
       this.complete();
       return;
@@ -115,8 +127,17 @@ export class LeanHttp1Stream implements Downstream {
     }
     const head = this.pendingHead;
     this.pendingHead = undefined;
-    if (this.framing === "chunked") return this.writeFramed((head ?? "") + chunk.length.toString(16) + CRLF, chunk, CRLF);
-    return head === undefined ? this.port.write(chunk) : this.writeFramed(head, chunk, "");
+    if (this.framing === "chunked") {
+      const prefix = (head ?? "") + chunk.length.toString(16) + CRLF;
+      this.wireOut += prefix.length + chunk.length + CRLF.length;
+      return this.writeFramed(prefix, chunk, CRLF);
+    }
+    if (head === undefined) {
+      this.wireOut += chunk.length;
+      return this.port.write(chunk);
+    }
+    this.wireOut += head.length + chunk.length;
+    return this.writeFramed(head, chunk, "");
   }
 
   /** Small chunks are copied into one buffer with their framing (one write); large ones are corked. */
@@ -139,7 +160,10 @@ export class LeanHttp1Stream implements Downstream {
     const head = this.pendingHead ?? "";
     this.pendingHead = undefined;
     const tail = this.framing === "chunked" ? serializeChunkedEnd(trailers) : "";
-    if (head.length + tail.length > 0) this.port.write(head + tail);
+    if (head.length + tail.length > 0) {
+      this.wireOut += head.length + tail.length;
+      this.port.write(head + tail);
+    }
     this.complete();
   }
 
@@ -179,6 +203,11 @@ export class LeanHttp1Stream implements Downstream {
     this.closeAfter = true;
   }
 
+  settleWireBytes(info: WireByteInfo): void {
+    info.wireBytesReceived = this.wireIn;
+    info.wireBytesSent = this.wireOut;
+  }
+
   /** The socket went away: abort the body and tell the stream's owner. */
   connectionGone(): void {
     if (this.body && this.bodyRemaining > 0 && !this.body.destroyed) this.body.destroy(new Error("downstream connection closed before the request body was complete"));
@@ -198,6 +227,7 @@ export class LeanHttp1Stream implements Downstream {
     const head = this.pendingHead;
     if (head === undefined || this.port.gone) return;
     this.pendingHead = undefined;
+    this.wireOut += head.length;
     this.port.write(head);
   }
 

@@ -7,6 +7,7 @@ import type { UpstreamTlsIdentity } from "../tls/upstream-tls.js";
 import type { GrpcMessageCounts } from "../grpc/grpc-message-counter.js";
 import type { CompiledRoute, CompiledVirtualHost } from "../runtime/compile-route-config.js";
 import type { LocalReply } from "./local-reply.js";
+import { isHopByHop } from "./downstream.js";
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -89,6 +90,9 @@ export class HttpStreamInfo implements StreamInfo {
   responseFlags: string[] = [];
   bytesReceived = 0;
   bytesSent = 0;
+  /** Set by the downstream codec when the stream ends (Downstream.settleWireBytes). */
+  wireBytesReceived = 0;
+  wireBytesSent = 0;
   upstreamHost: string | undefined = undefined;
   upstreamCluster: string | undefined = undefined;
   upstreamLocalAddress: string | undefined = undefined;
@@ -135,6 +139,47 @@ export class HttpStreamInfo implements StreamInfo {
   responseTrailer(name: string): string | undefined {
     return joined(this.responseTrailers, name);
   }
+  /**
+   * Envoy's RequestHeaderMap byteSize(): every name and value, pseudo-headers included, as the
+   * proxy holds them at log time. Envoy's map has no Host, only `:authority` — the one the router
+   * sent upstream (host rewrites change it in place), which our router keeps as `host`.
+   */
+  requestHeadersBytes(): number {
+    const ctx = this.ctx;
+    if (!ctx) return 0;
+    const h = ctx.headers;
+    const host = h["host"];
+    // ":method" ":path" ":authority" ":scheme"
+    let n = 7 + 5 + 10 + 7 + ctx.method.length + ctx.path.length + ctx.scheme.length + headerMapBytes(h);
+    // The `host` entry, counted above, is :authority's value under another name.
+    if (typeof host === "string") n -= "host".length;
+    else n += ctx.authority.length;
+    return n;
+  }
+  /** The response head's byteSize(), `:status` included. */
+  responseHeadersBytes(): number {
+    const h = this.responseHeaders;
+    return h === undefined ? 0 : ":status".length + 3 + headerMapBytes(h);
+  }
+  responseTrailersBytes(): number {
+    return this.responseTrailers === undefined ? 0 : headerMapBytes(this.responseTrailers);
+  }
+}
+
+/**
+ * Names and values of a header map, one entry per value. Pseudo-headers are left to the caller;
+ * hop-by-hop fields are not part of Envoy's maps (its codecs consume them, the HCM strips them),
+ * while ours may still hold an upstream's until the downstream codec drops them.
+ */
+function headerMapBytes(h: Headers): number {
+  let n = 0;
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined || k.charCodeAt(0) === 0x3a || isHopByHop(k)) continue;
+    if (typeof v === "string") n += k.length + v.length;
+    else for (let i = 0; i < v.length; i++) n += k.length + v[i].length;
+  }
+  return n;
 }
 
 /** One request's context; every field exists from the start so all contexts share one shape. */

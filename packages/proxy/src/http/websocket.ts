@@ -12,6 +12,7 @@ import { mutateRequestHeaders } from "./request-headers.js";
 import { selectCluster, selectRoute, computeHash } from "../router/select-route.js";
 import { applyHeaderMutation } from "../router/header-mutation.js";
 import { applyTcpKeepalive } from "../upstream/tcp-keepalive.js";
+import { settleSocketWireBytes } from "./wire-bytes.js";
 
 type NewContext = (method: string, path: string, authority: string, scheme: string, protocol: string, headers: Headers, conn: ConnInfo) => RequestContext;
 
@@ -38,6 +39,8 @@ export function handleWebSocketUpgrade(
     if (logged) return;
     logged = true;
     info.durationMs = Date.now() - info.startTime;
+    // The upgrade's head and everything tunnelled since, both ways, as the socket counted them.
+    settleSocketWireBytes(socket, info);
     const code = info.responseCode ?? 0;
     if (code >= 100 && code < 600) rt.stats.rqXx[Math.floor(code / 100)].inc();
     for (const f of rt.config.filters) f.onStreamComplete?.(ctx);

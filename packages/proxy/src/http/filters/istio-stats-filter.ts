@@ -217,8 +217,9 @@ export function createIstioStatsFilter(name: string, json: JsonObject, cc: Compi
       if (s === undefined) return;
       s.requests?.inc();
       if (info.durationMs !== undefined) s.duration?.record(info.durationMs);
-      s.requestBytes?.record(info.bytesReceived);
-      s.responseBytes?.record(info.bytesSent);
+      // Istio records the downstream wire bytes (heads and framing included), not body bytes.
+      s.requestBytes?.record(info.wireBytesReceived);
+      s.responseBytes?.record(info.wireBytesSent);
     },
   };
 }
