@@ -36,10 +36,16 @@ export interface ConfigSnapshot {
 export interface ConfigChange {
   /** Kinds touched (`Service`, `EndpointSlice`, `VirtualService`…). */
   kinds: ReadonlySet<string>;
-  /** True when only endpoints changed (Endpoints/EndpointSlice/Pod readiness/WorkloadEntry address): EDS-only push. */
+  /** True when only endpoints (and Secrets) changed (Endpoints/EndpointSlice/Pod readiness/WorkloadEntry address): no full push, EDS (and SDS) only. */
   endpointsOnly: boolean;
   /** Service FQDNs whose endpoints changed (for EDS-only pushes to the proxies watching them). */
   endpointServices: ReadonlySet<string>;
+  /**
+   * `namespace/name` of the Secrets that were added, changed or removed. A
+   * change of Secrets alone is not a full push (`endpointsOnly` stays true):
+   * SDS goes only to the proxies watching the credentials they back.
+   */
+  secrets?: ReadonlySet<string>;
 }
 
 export interface ConfigSource {
@@ -65,6 +71,18 @@ export interface ProxyInfo {
   /** `"grpc"` for proxyless gRPC clients (metadata GENERATOR), else undefined. */
   generator?: "grpc";
   node: Node;
+  /**
+   * Who the stream was authenticated as (istiod's VerifiedIdentity): set only
+   * for ADS on the CA's TLS port, where the caller's token was checked and its
+   * namespace matched the node's. Undefined on the plaintext xDS port.
+   */
+  verifiedIdentity?: VerifiedIdentity;
+}
+
+/** An authenticated workload identity. */
+export interface VerifiedIdentity {
+  namespace: string;
+  serviceAccount: string;
 }
 
 /** An xDS resource ready to send: name, content version, packed message. */

@@ -94,16 +94,20 @@ export function createDiscoveryApp(options: DiscoveryAppOptions): DiscoveryApp {
   const sessions = new Set<http2.ServerHttp2Session>();
 
   async function pushNow(change: DebouncedChange | undefined): Promise<void> {
+    // Endpoints and Secrets alone are incremental: EDS to the proxies watching
+    // the changed clusters, SDS to those watching the changed credentials.
     const edsOnly = change !== undefined && change.endpointsOnly && isReady;
     const snapshot = options.source.snapshot();
     const push = options.pushContextBuilder.build(snapshot, cache.current());
     metrics.configErrors.set(push.errors.length);
-    const edsClusters = cache.update(push, edsOnly ? change.endpointServices : undefined);
+    const secrets = edsOnly ? change.secrets : undefined;
+    const edsClusters = cache.update(push, edsOnly ? change.endpointServices : undefined, secrets);
     isReady = true;
-    metrics.pushTriggers.inc({ type: edsOnly ? "endpoint" : change ? "config" : "startup" });
+    metrics.pushTriggers.inc({ type: edsOnly ? (change.endpointServices.size > 0 ? "endpoint" : "secret") : change ? "config" : "startup" });
     const summary = await server.push({
       full: !edsOnly,
       edsClusters: edsOnly ? edsClusters : undefined,
+      ...(secrets && secrets.size > 0 ? { secrets } : {}),
       startedAt: change?.firstAt ?? performance.now(),
     });
     const event: PushEvent = { ...summary, full: !edsOnly, version: push.version, merged: change?.merged ?? 0 };

@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const app = createDiscoveryApp({
     source: createDirectorySource({ dir: flags.configDir, logger: logger.child({ component: "source" }), domain: flags.domain }),
     pushContextBuilder: createPushContextBuilder({ domain: flags.domain, ...mesh }),
-    generators: createXdsGenerators({ logger: logger.child({ component: "envoy-filter" }) }),
+    generators: createXdsGenerators({ logger: logger.child({ component: "envoy-filter" }), sdsLogger: logger.child({ component: "sds" }) }),
     parseProxy,
     logger,
     domain: flags.domain,

@@ -8,6 +8,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { IstioCertificateService } from "@weft/xds-api/gen/istio/v1/auth/ca_pb.js";
 import { formatAddress, parseListenAddress } from "../app/listen-address.js";
+import { VERIFIED_IDENTITY } from "../server/verified-identity.js";
 import { AuthenticationError, type AuthenticatedCaller, type Authenticator } from "./authenticator.js";
 import { createCaService } from "./ca-service.js";
 import type { CertificateAuthority } from "./certificate-authority.js";
@@ -85,6 +86,8 @@ function requireCaller(authenticators: Authenticator[], log: Logger, check?: CaS
       }
     }
     if (caller) {
+      // The handler (ADS) learns who the stream is; only this interceptor sets it.
+      req.contextValues.set(VERIFIED_IDENTITY, { namespace: caller.namespace, serviceAccount: caller.serviceAccount });
       if (!req.stream || !check) return next(req);
       const who = caller;
       const messages = req.message;

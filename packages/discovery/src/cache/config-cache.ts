@@ -22,11 +22,13 @@ export interface CacheStats {
 
 export interface ConfigCache {
   /**
-   * Installs a new push context. `endpointServices` set = EDS-only change for
-   * those service FQDNs; returns the cluster names whose assignments were
-   * dropped (every cluster any proxy watches that belongs to those services).
+   * Installs a new push context. `endpointServices` set = incremental change
+   * (no full push) for those service FQDNs; returns the cluster names whose
+   * assignments were dropped (every cluster any proxy watches that belongs to
+   * those services). With `secrets` (`namespace/name`) non-empty in an
+   * incremental change, SDS snapshots are dropped too.
    */
-  update(push: PushContext, endpointServices?: ReadonlySet<string>): string[];
+  update(push: PushContext, endpointServices?: ReadonlySet<string>, secrets?: ReadonlySet<string>): string[];
   current(): PushContext | undefined;
   generates(typeUrl: string): boolean;
   snapshot(proxy: ProxyInfo, typeUrl: string, names: readonly string[] | "*"): TypeSnapshot;
@@ -34,6 +36,7 @@ export interface ConfigCache {
 }
 
 const EDS = TypeUrl.ClusterLoadAssignment;
+const SDS = TypeUrl.Secret;
 const EMPTY: TypeSnapshot = { version: "empty", resources: new Map() };
 
 /** The service FQDN of an Istio cluster name `outbound|port|subset|fqdn`, or undefined for other shapes. */
@@ -64,6 +67,16 @@ export function namesKey(names: readonly string[]): string {
   return key;
 }
 
+/**
+ * SDS depends on who the stream was authenticated as (nothing without an
+ * identity), which the config key does not hold: a gateway on the plaintext
+ * port must never share the snapshot of one on the TLS port.
+ */
+function identityKey(proxy: ProxyInfo): string {
+  const id = proxy.verifiedIdentity;
+  return id ? `${id.namespace}/${id.serviceAccount}` : "-";
+}
+
 function localityKey(proxy: ProxyInfo): string {
   const l = proxy.node.locality;
   return l ? `${l.region}/${l.zone}/${l.subZone}` : "";
@@ -73,6 +86,8 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
   let push: PushContext | undefined;
   /** `${configKey}\0${type}\0${names}` → snapshot, for the current push context. */
   let byKey = new Map<string, TypeSnapshot>();
+  /** SDS snapshots, `${identity}\0${names}` → snapshot; dropped when Secrets change. */
+  let sdsByKey = new Map<string, TypeSnapshot>();
   /** cluster → `${configKey}\0${locality}` → its assignment (null: the generator has none). */
   const edsByCluster = new Map<string, Map<string, SnapshotResource | null>>();
   /** EDS snapshots per proxy key, then per names key; dropped whenever any cluster changes. */
@@ -126,16 +141,18 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
   }
 
   return {
-    update(next, endpointServices) {
+    update(next, endpointServices, secrets) {
       const previous = push;
       push = next;
       edsSnapshots = new Map();
       edsWildcard = new Map();
       if (!previous || !endpointServices) {
         byKey = new Map();
+        sdsByKey = new Map();
         edsByCluster.clear();
         return [];
       }
+      if (secrets && secrets.size > 0) sdsByKey = new Map();
       // EDS-only: everything else is unchanged; forget only the affected clusters.
       const dropped: string[] = [];
       for (const cluster of [...edsByCluster.keys()]) {
@@ -153,8 +170,11 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
       const generator = options.generators.get(typeUrl);
       if (!push || !generator) return EMPTY;
       if (typeUrl === EDS) return edsSnapshot(proxy, push, generator, names);
-      const key = `${push.configKey(proxy)}\u0000${typeUrl}\u0000${names === "*" ? "*" : namesKey(names)}`;
-      let snap = byKey.get(key);
+      const sds = typeUrl === SDS;
+      const cache = sds ? sdsByKey : byKey;
+      // SDS output depends only on the verified identity and the names asked for.
+      const key = `${sds ? identityKey(proxy) : `${push.configKey(proxy)}\u0000${typeUrl}`}\u0000${names === "*" ? "*" : namesKey(names)}`;
+      let snap = cache.get(key);
       if (snap) {
         hits++;
         return snap;
@@ -165,9 +185,9 @@ export function createConfigCache(options: ConfigCacheOptions): ConfigCache {
         const wanted = new Set(names);
         resources = resources.filter((r) => wanted.has(r.name));
       }
-      byKey.set(key, (snap = snapshotOf(resources)));
+      cache.set(key, (snap = snapshotOf(resources)));
       return snap;
     },
-    stats: () => ({ hits, misses, edsClusters: edsByCluster.size, entries: byKey.size + edsSnapshots.size }),
+    stats: () => ({ hits, misses, edsClusters: edsByCluster.size, entries: byKey.size + sdsByKey.size + edsSnapshots.size }),
   };
 }

@@ -4,7 +4,7 @@
 import { create, type DescMessage } from "@bufbuild/protobuf";
 import { anyPack, timestampFromMs, type Any } from "@bufbuild/protobuf/wkt";
 import { TypeUrl } from "@weft/xds-api";
-import { ConfigDumpSchema, type ConfigDump } from "@weft/xds-api/gen/envoy/admin/v3/config_dump_pb.js";
+import { ConfigDumpSchema, SecretsConfigDumpSchema, type ConfigDump } from "@weft/xds-api/gen/envoy/admin/v3/config_dump_pb.js";
 import {
   ClustersConfigDumpSchema,
   EndpointsConfigDumpSchema,
@@ -13,6 +13,7 @@ import {
 } from "@weft/xds-api/gen/envoy/admin/v3/config_dump_shared_pb.js";
 import type { AdsConnection } from "../server/ads-connection.js";
 import { sentResources } from "./debug-handler.js";
+import { redactSecretAny } from "../credentials/redact.js";
 
 export function buildConfigDump(conn: AdsConnection): ConfigDump {
   const status = new Map(conn.status().map((s) => [s.typeUrl, s]));
@@ -45,6 +46,11 @@ export function buildConfigDump(conn: AdsConnection): ConfigDump {
   const rds = entries(TypeUrl.RouteConfiguration);
   pack(RoutesConfigDumpSchema, {
     dynamicRouteConfigs: rds.resources.map((r) => ({ versionInfo: rds.versionInfo, routeConfig: r.resource, lastUpdated: rds.lastUpdated })),
+  });
+  // As Envoy's own dump: private keys show as "[redacted]", certificates as sent.
+  const sds = entries(TypeUrl.Secret);
+  pack(SecretsConfigDumpSchema, {
+    dynamicActiveSecrets: sds.resources.map((r) => ({ name: r.name, versionInfo: sds.versionInfo, lastUpdated: sds.lastUpdated, secret: redactSecretAny(r.resource) })),
   });
   return create(ConfigDumpSchema, { configs });
 }

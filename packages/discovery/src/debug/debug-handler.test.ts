@@ -54,6 +54,7 @@ describe("debug endpoints", () => {
       "type.googleapis.com/envoy.admin.v3.EndpointsConfigDump",
       "type.googleapis.com/envoy.admin.v3.ListenersConfigDump",
       "type.googleapis.com/envoy.admin.v3.RoutesConfigDump",
+      "type.googleapis.com/envoy.admin.v3.SecretsConfigDump",
     ]);
     expect(dump.configs[0].dynamic_active_clusters[0].cluster.name).toBe(clusterNameOf(svc));
     expect(dump.configs[1].dynamic_endpoint_configs[0].endpoint_config.cluster_name).toBe(clusterNameOf(svc));

@@ -1,4 +1,4 @@
-// The XdsGenerators for CDS, EDS, LDS and RDS, keyed by type URL as the
+// The XdsGenerators for CDS, EDS, LDS, RDS and SDS, keyed by type URL as the
 // server's config cache expects. Each is pure over (proxy config key, push,
 // names); shared pieces (clusters, load assignments) are cached on the push.
 import { TypeUrl } from "@weft/xds-api";
@@ -10,6 +10,7 @@ import { generateClusters } from "./cds.js";
 import { generateEndpoints } from "./eds.js";
 import { generateListeners } from "./lds.js";
 import { generateRoutes } from "./rds.js";
+import { generateSecrets } from "./sds.js";
 
 type Generate = (push: MeshPushContext, proxy: ProxyInfo, names?: readonly string[]) => XdsResource[];
 
@@ -21,6 +22,8 @@ function meshPush(push: PushContext): MeshPushContext {
 export interface XdsGeneratorsOptions {
   /** Where EnvoyFilters that cannot be applied are reported (warn); silent by default. */
   logger?: Logger;
+  /** Where SDS problems (a missing or unreadable Secret, a denied name) are reported (warn); `logger` by default. */
+  sdsLogger?: Logger;
 }
 
 function generator(fn: Generate, filterByName: boolean, logger: Logger): XdsGenerator {
@@ -36,14 +39,17 @@ function generator(fn: Generate, filterByName: boolean, logger: Logger): XdsGene
   };
 }
 
-/** Type URL → generator for the four types Weft serves. */
+/** Type URL → generator for the five types Weft serves. */
 export function createXdsGenerators(options: XdsGeneratorsOptions = {}): ReadonlyMap<string, XdsGenerator> {
   const logger = options.logger ?? pino({ level: "silent" });
+  const sdsLogger = options.sdsLogger ?? logger;
   return new Map<string, XdsGenerator>([
     [TypeUrl.Cluster, generator(generateClusters, true, logger)],
     [TypeUrl.ClusterLoadAssignment, generator(generateEndpoints, false, logger)],
     [TypeUrl.Listener, generator(generateListeners, false, logger)],
     [TypeUrl.RouteConfiguration, generator(generateRoutes, false, logger)],
+    // EnvoyFilters do not patch secrets (istiod has no applyTo for them).
+    [TypeUrl.Secret, { generate: (proxy, push, _typeUrl, names) => generateSecrets(meshPush(push), proxy, names, sdsLogger) }],
   ]);
 }
 

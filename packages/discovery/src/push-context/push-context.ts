@@ -13,6 +13,7 @@ import { exportedTo, hostMatches, qualifyHost } from "./hosts.js";
 import { buildIstioStore, exportToOf, type IstioConfig, type IstioStore } from "./istio-config.js";
 import { computeScope, type ProxyScope } from "./proxy-scope.js";
 import { buildEnvoyFilterIndex, proxyMatchKey, type EnvoyFilterIndex } from "../envoy-filter/select.js";
+import { buildCredentialStore, EMPTY_CREDENTIAL_STORE, type CredentialStore } from "../credentials/credential-store.js";
 
 export interface PushContextOptions {
   domain?: string;
@@ -65,6 +66,8 @@ export class MeshPushContext implements PushContext {
     readonly options: ResolvedOptions,
     errors: readonly ConfigError[],
     readonly envoyFilters: EnvoyFilterIndex = buildEnvoyFilterIndex([], options.rootNamespace).index,
+    /** The Secrets of this push, for SDS (generators/sds.ts). */
+    readonly credentials: CredentialStore = EMPTY_CREDENTIAL_STORE,
   ) {
     this.version = `${Date.now().toString(36)}-${++counter}`;
     this.errors = errors;

@@ -25,12 +25,13 @@ export interface Debouncer {
   close(): void;
 }
 
-/** Merges two changes: a full change absorbs an EDS-only one; EDS-only changes union their services. */
+/** Merges two changes: a full change absorbs an EDS-only one; EDS-only changes union their services (and Secrets). */
 export function mergeChanges(a: ConfigChange, b: ConfigChange): ConfigChange {
   const kinds = new Set([...a.kinds, ...b.kinds]);
   const endpointsOnly = a.endpointsOnly && b.endpointsOnly;
   const endpointServices = new Set([...a.endpointServices, ...b.endpointServices]);
-  return { kinds, endpointsOnly, endpointServices };
+  const secrets = new Set([...(a.secrets ?? []), ...(b.secrets ?? [])]);
+  return { kinds, endpointsOnly, endpointServices, ...(secrets.size > 0 ? { secrets } : {}) };
 }
 
 export function createDebouncer(options: DebouncerOptions): Debouncer {

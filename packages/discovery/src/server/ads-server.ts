@@ -17,7 +17,8 @@ import {
   type DiscoveryResponse,
 } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
 import type { Logger } from "pino";
-import type { ProxyInfo, ProxyParser } from "../contracts.js";
+import type { ProxyInfo, ProxyParser, VerifiedIdentity } from "../contracts.js";
+import { affectedResourceNames } from "../credentials/secret-resource.js";
 import type { ConfigCache } from "../cache/config-cache.js";
 import type { PilotMetrics } from "../metrics/pilot-metrics.js";
 import { createAdsConnection, type AdsConnection, type AdsMode, type ServerStreamState } from "./ads-connection.js";
@@ -25,6 +26,7 @@ import { serveDirect, serveViaConnect, type AdsStream } from "./ads-transports.j
 import { isPlainGrpc, type ResponseSink } from "./grpc-stream.js";
 import { encodeSotwResponse, preEncodeResources } from "./pre-encoded-resources.js";
 import { createSotwRequestDecoder } from "./sotw-request-decoder.js";
+import { VERIFIED_IDENTITY } from "./verified-identity.js";
 
 export interface AdsServerOptions {
   cache: ConfigCache;
@@ -49,6 +51,8 @@ export interface PushRequest {
   full: boolean;
   /** For EDS-only pushes: the cluster names whose assignments changed (from ConfigCache.update). */
   edsClusters?: readonly string[];
+  /** For incremental pushes: `namespace/name` of the Secrets that changed (SDS to the proxies watching them). */
+  secrets?: ReadonlySet<string>;
   /** performance.now() of the first change in this batch. */
   startedAt: number;
 }
@@ -75,6 +79,7 @@ export interface AdsServer {
 }
 
 const EDS = TypeUrl.ClusterLoadAssignment;
+const SDS = TypeUrl.Secret;
 const SOTW_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.streamAggregatedResources.name}`;
 const DELTA_PATH = `/${AggregatedDiscoveryService.typeName}/${AggregatedDiscoveryService.method.deltaAggregatedResources.name}`;
 /** Per stream: the SotW decoder remembers the stream's recent subscriptions (sotw-request-decoder.ts). */
@@ -87,6 +92,19 @@ const DELTA_CODEC = {
   decode: (bytes: Uint8Array) => fromBinary(DeltaDiscoveryRequestSchema, bytes),
   encode: (message: DeltaDiscoveryResponse) => toBinary(DeltaDiscoveryResponseSchema, message),
 };
+
+/** The SDS names `conn` watches that a change of `secrets` (`namespace/name`) can alter: only its authenticated namespace's. */
+function secretNamesWatched(conn: AdsConnection, secrets: ReadonlySet<string>): string[] {
+  const namespace = conn.proxy.verifiedIdentity?.namespace;
+  if (namespace === undefined || conn.subscribedNames(SDS) === undefined) return [];
+  const names = new Set<string>();
+  for (const key of secrets) {
+    const slash = key.indexOf("/");
+    if (key.slice(0, slash) !== namespace) continue;
+    for (const name of affectedResourceNames(namespace, key.slice(slash + 1))) if (conn.watches(SDS, name)) names.add(name);
+  }
+  return [...names].sort();
+}
 
 /** Subscribed types in Envoy's make-before-break order, then the rest in subscription order. */
 function orderedTypes(types: readonly string[]): string[] {
@@ -144,11 +162,21 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     }
   }
 
+  /** Streams already told that they get no credentials (istiod warns on every push; once per stream is enough). */
+  const warnedNoIdentity = new WeakSet<AdsConnection>();
+
   function onEvent(conn: AdsConnection, event: AdsServerEvent): void {
     const log = logger.child({ proxy: conn.proxy.id, type: metrics.typeLabel(event.typeUrl) });
     switch (event.kind) {
       case "subscribe":
         log.debug({ names: event.wildcard ? "*" : event.names.length }, "subscribe");
+        if (event.typeUrl === SDS && !conn.proxy.verifiedIdentity && !warnedNoIdentity.has(conn)) {
+          warnedNoIdentity.add(conn);
+          log.warn(
+            { conn: conn.id, names: event.names.slice(0, 3) },
+            `proxy ${conn.proxy.id} asked for SDS credentials on an unauthenticated stream and gets none: Secrets are served only to authenticated proxies; connect over the CA's TLS port (--ca-addr, istiod's 15012) with a workload token`,
+          );
+        }
         answer(conn, event.typeUrl);
         return;
       case "ack":
@@ -177,6 +205,7 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
     state: ServerStreamState<Req, Res>,
     sink: ResponseSink<Res>,
     encode?: (response: Res, snapshot: ResourceSnapshot, names: readonly string[] | "*") => Res,
+    identity?: VerifiedIdentity,
   ): AdsStream<Req> {
     let conn: AdsConnection<Req> | undefined;
     let ageTimer: NodeJS.Timeout | undefined;
@@ -186,11 +215,12 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
       },
       receive(request) {
         if (!conn) {
-          const proxy = parseNode(request.node);
+          const parsed = parseNode(request.node);
+          const proxy: ProxyInfo = identity ? { ...parsed, verifiedIdentity: identity } : parsed;
           conn = createAdsConnection({ id: `${proxy.id}-${++counter}`, proxy, mode, state, out: sink, encode });
           live.set(conn.id, conn);
           metrics.connected.inc({ version: metrics.version });
-          logger.debug({ proxy: proxy.id, conn: conn.id, mode }, "proxy connected");
+          logger.debug({ proxy: proxy.id, conn: conn.id, mode, authenticated: identity ? `${identity.namespace}/${identity.serviceAccount}` : false }, "proxy connected");
           const age = maxAgeMs * (0.9 + Math.random() * 0.2);
           ageTimer = setTimeout(() => {
             logger.debug({ conn: conn?.id }, "max connection age reached, closing stream");
@@ -227,10 +257,15 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
 
     routes(router) {
       router.service(AggregatedDiscoveryService, {
+        // Only the CA's TLS port sets VERIFIED_IDENTITY (ca-server.ts); elsewhere it is undefined.
         streamAggregatedResources: (requests: AsyncIterable<DiscoveryRequest>, ctx: HandlerContext) =>
-          serveViaConnect(requests, ctx, logger, (sink) => openStream<DiscoveryRequest, DiscoveryResponse>("sotw", createSotwServerStream(), sink, preEncodeSotw)),
+          serveViaConnect(requests, ctx, logger, (sink) =>
+            openStream<DiscoveryRequest, DiscoveryResponse>("sotw", createSotwServerStream(), sink, preEncodeSotw, ctx.values.get(VERIFIED_IDENTITY)),
+          ),
         deltaAggregatedResources: (requests: AsyncIterable<DeltaDiscoveryRequest>, ctx: HandlerContext) =>
-          serveViaConnect(requests, ctx, logger, (sink) => openStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", createDeltaServerStream(), sink)),
+          serveViaConnect(requests, ctx, logger, (sink) =>
+            openStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>("delta", createDeltaServerStream(), sink, undefined, ctx.values.get(VERIFIED_IDENTITY)),
+          ),
       });
     },
 
@@ -244,19 +279,21 @@ export function createAdsServer(options: AdsServerOptions): AdsServer {
       for (let i = 0; i < targets.length; i++) {
         const conn = targets[i];
         if (conn.closed) continue;
-        let types: string[];
-        let only: Set<string> | undefined;
-        if (request.full) types = orderedTypes(conn.types());
+        const plan: Array<[typeUrl: string, only: ReadonlySet<string> | undefined]> = [];
+        if (request.full) for (const t of orderedTypes(conn.types())) plan.push([t, undefined]);
         else {
-          const watched = (request.edsClusters ?? []).filter((c) => conn.watches(EDS, c));
-          // Proxies watching the same changed clusters share one Set, so they share one response view (ads-connection.ts).
-          const key = watched.join("\n");
-          only = onlySets.get(key);
-          if (!only) onlySets.set(key, (only = new Set(watched)));
-          types = only.size ? [EDS] : [];
+          // Proxies watching the same changed resources share one Set, so they share one response view (ads-connection.ts).
+          const shared = (typeUrl: string, names: string[]) => {
+            const key = `${typeUrl}\n${names.join("\n")}`;
+            let only = onlySets.get(key);
+            if (!only) onlySets.set(key, (only = new Set(names)));
+            if (only.size) plan.push([typeUrl, only]);
+          };
+          shared(EDS, (request.edsClusters ?? []).filter((c) => conn.watches(EDS, c)));
+          if (request.secrets && conn.proxy.verifiedIdentity) shared(SDS, secretNamesWatched(conn, request.secrets));
         }
         let sent = 0;
-        for (const typeUrl of types) {
+        for (const [typeUrl, only] of plan) {
           try {
             if (sendType(conn, typeUrl, only)) sent++;
           } catch (error) {

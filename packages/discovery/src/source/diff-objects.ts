@@ -1,6 +1,7 @@
 // What changed between two object sets, in the terms the server pushes by:
 // which kinds, whether only endpoints moved (EDS-only push, as istiod's
-// EndpointShards updates), and which service FQDNs' endpoints changed.
+// EndpointShards updates), which service FQDNs' endpoints changed, and which
+// Secrets changed (SDS-only pushes, as istiod's Secret updates are not full).
 import type { ConfigChange, ConfigObject } from "../contracts.js";
 import { isObject } from "./field-checker.js";
 import { ENDPOINT_KINDS } from "./kinds.js";
@@ -21,10 +22,16 @@ export function diffObjects(before: readonly ConfigObject[], after: readonly Con
 
   const kinds = new Set<string>();
   const endpointServices = new Set<string>();
+  const secrets = new Set<string>();
   let endpointsOnly = changed.length > 0;
   for (const c of changed) {
     const o = (c.now ?? c.old)!;
     kinds.add(o.kind);
+    if (o.kind === "Secret") {
+      // Only SDS reads Secrets: listeners and clusters name them, whatever they hold.
+      secrets.add(`${o.metadata.namespace}/${o.metadata.name}`);
+      continue;
+    }
     if (!ENDPOINT_KINDS.has(o.kind)) {
       endpointsOnly = false;
       continue;
@@ -38,7 +45,7 @@ export function diffObjects(before: readonly ConfigObject[], after: readonly Con
     }
     for (const side of [c.old, c.now]) if (side) for (const fqdn of servicesOf(side, after, before, domain)) endpointServices.add(fqdn);
   }
-  return { kinds, endpointsOnly, endpointServices };
+  return { kinds, endpointsOnly, endpointServices, ...(secrets.size > 0 ? { secrets } : {}) };
 }
 
 function identityOf(o: ConfigObject): string {

@@ -14,6 +14,8 @@ export const KNOWN_KINDS: ReadonlyMap<string, readonly string[]> = new Map<strin
   ["Pod", ["v1"]],
   ["Deployment", ["apps/v1"]],
   ["ServiceAccount", ["v1"]],
+  // Gateway credentials (credentialName), served over SDS.
+  ["Secret", ["v1"]],
   ["VirtualService", ISTIO_NETWORKING],
   ["DestinationRule", ISTIO_NETWORKING],
   ["Gateway", ISTIO_NETWORKING],

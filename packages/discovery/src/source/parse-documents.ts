@@ -27,7 +27,7 @@ export function parseDocuments(text: string, file: string): RawDocument[] {
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      throw new SyntaxFileError(file, `invalid JSON: ${(err as Error).message}`);
+      throw new SyntaxFileError(file, `invalid JSON: ${withoutSnippet((err as Error).message)}`);
     }
     unroll(doc, file, out);
     return out;
@@ -46,6 +46,15 @@ export function parseDocuments(text: string, file: string): RawDocument[] {
     unroll(value, origin, out);
   });
   return out;
+}
+
+/**
+ * V8 quotes the text around a JSON syntax error (`Unexpected token 'x', ..."…"...
+ * is not valid JSON`); in a Secret's file that text can be key material, and the
+ * message goes to logs and /debug/configz. Keep the token, drop the quote.
+ */
+function withoutSnippet(message: string): string {
+  return message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, " (text not shown)");
 }
 
 function unroll(doc: unknown, origin: string, out: RawDocument[]): void {

@@ -6,6 +6,7 @@ import { CLUSTER_SCOPED, checkKind } from "./kinds.js";
 import { validateDestinationRule } from "./validate-destination-rule.js";
 import { validateGateway, validateSecurityOrTelemetry, validateServiceEntry, validateSidecar, validateWorkloadEntrySpec } from "./validate-istio-misc.js";
 import { validateKubeObject } from "./validate-kube.js";
+import { validateSecret } from "./validate-secret.js";
 import { validateVirtualService } from "./validate-virtual-service.js";
 import { validateEnvoyFilter } from "../envoy-filter/validate.js";
 
@@ -59,6 +60,9 @@ export function validateDocument(doc: unknown, origin: string): ValidatedDocumen
       break;
     case "EnvoyFilter":
       validateEnvoyFilter(s, c, { namespace, name, label: objectName, origin });
+      break;
+    case "Secret":
+      validateSecret(doc, `${namespace}/${name}`, c);
       break;
     case "PeerAuthentication":
     case "AuthorizationPolicy":
