@@ -170,7 +170,8 @@ export function createPushContextBuilder(options: PushContextOptions = {}): Mesh
       const securityErrors = checkSecurityPolicies(istio, resolved, registry);
       const gatewayErrors = checkGatewayServers(istio);
       const envoyFilters = buildEnvoyFilterIndex(istio.other, resolved.rootNamespace);
-      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors, ...gatewayErrors, ...envoyFilters.errors], envoyFilters.index);
+      const credentials = buildCredentialStore(snapshot.objects);
+      return new MeshPushContext(registry, istio, resolved, [...snapshot.errors, ...referenceErrors, ...securityErrors, ...gatewayErrors, ...envoyFilters.errors], envoyFilters.index, credentials);
     },
   };
 }
