@@ -71,4 +71,58 @@ describe("LeanHttp1Stream", () => {
     s.respond(204, { "x-ok": "1", "x-bad": "a\r\nInjected: 1", "bad name": "v", "x-list": ["a", "b\nc"] }, true);
     expect(port.written).toEqual(["HTTP/1.1 204 No Content\r\nx-ok: 1\r\nx-list: a\r\nconnection: close\r\n\r\n"]);
   });
+
+  describe("settleWireBytes()", () => {
+    const settle = (s: LeanHttp1Stream) => {
+      const info = { wireBytesReceived: -1, wireBytesSent: -1, bytesReceived: 0 };
+      s.settleWireBytes(info);
+      return info;
+    };
+    const written = (port: ReturnType<typeof fakePort>) => port.written.reduce((n, w) => n + w.length, 0);
+
+    it.each([
+      ["a small chunked body with trailers", 1, ["hello"], { "x-t": "1" }],
+      ["a streamed chunked body, its head written alone", 2, ["abc", "defgh"], undefined],
+      ["a chunk beyond the copy limit (corked writes)", 1, ["x".repeat(20_000)], undefined],
+    ])("counts every byte written for %s", async (_name, ticks, chunks, trailers) => {
+      const port = fakePort();
+      const s = new LeanHttp1Stream(port, "GET", 0, true, 64 * 1024, 37);
+      s.respond(200, { "x-reply": "\u00c3\u00bcber" }, false);
+      if (ticks > 1) await Promise.resolve().then(() => undefined);
+      for (const c of chunks) s.write(Buffer.from(c));
+      s.end(trailers);
+      const n = written(port);
+      expect(n).toBeGreaterThan(chunks.join("").length);
+      expect(settle(s)).toEqual({ wireBytesReceived: 37, wireBytesSent: n, bytesReceived: 0 });
+    });
+
+    it("counts a Content-Length body as it is, and a request body as it is fed", () => {
+      const port = fakePort();
+      const s = new LeanHttp1Stream(port, "POST", 7, true, 64 * 1024, 60);
+      expect(s.feedBody(Buffer.from("1234"))).toBeUndefined();
+      // The rest of this chunk is the next request's: not this one's.
+      expect(s.feedBody(Buffer.from("567GET /"))?.toString()).toBe("GET /");
+      s.respond(200, { "content-length": "2" }, false);
+      s.write(Buffer.from("ok"));
+      s.end(undefined);
+      expect(settle(s)).toMatchObject({ wireBytesReceived: 67, wireBytesSent: written(port) });
+    });
+
+    it("counts no body for a HEAD response, and nothing once the connection is gone", () => {
+      const port = fakePort();
+      const s = new LeanHttp1Stream(port, "HEAD", 0, true, 64 * 1024, 20);
+      s.respond(200, { "content-length": "5" }, false);
+      s.write(Buffer.from("hello"));
+      s.end(undefined);
+      expect(port.written.join("")).not.toContain("hello");
+      expect(settle(s).wireBytesSent).toBe(written(port));
+
+      const gone = fakePort();
+      const g = new LeanHttp1Stream(gone, "GET", 0, true, 64 * 1024, 20);
+      gone.gone = true;
+      g.respond(200, { "content-length": "5" }, false);
+      g.write(Buffer.from("hello"));
+      expect(settle(g).wireBytesSent).toBe(0);
+    });
+  });
 });

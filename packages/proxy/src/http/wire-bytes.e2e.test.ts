@@ -57,7 +57,10 @@ function bootstrap(upstreamPort: number): string {
   });
 }
 
-/** The upstream: /status/<code> answers with that code and `hello`; `?chunked` streams `abc` then `defgh` in a later tick. */
+/**
+ * The upstream: /status/<code> answers with that code and `hello`; `?chunked` streams `abc` then
+ * `defgh` in a later tick; `?size=<n>` answers n bytes.
+ */
 function upstreamHandler(req: IncomingMessage, res: import("node:http").ServerResponse): void {
   // Wait for the whole request body first, so the proxy has read it all when the response ends.
   req.resume();
@@ -65,6 +68,12 @@ function upstreamHandler(req: IncomingMessage, res: import("node:http").ServerRe
     const code = Number(/^\/status\/(\d{3})/.exec(req.url ?? "")?.[1] ?? 200);
     // A header holding UTF-8 bytes: a codec that re-encoded them would send more bytes than it counts.
     res.setHeader("x-reply", "über");
+    const size = /[?&]size=(\d+)/.exec(req.url ?? "")?.[1];
+    if (size !== undefined) {
+      res.writeHead(code, { "content-type": "text/plain", "content-length": size });
+      res.end(Buffer.alloc(Number(size), 0x62));
+      return;
+    }
     if (!req.url?.includes("chunked")) {
       res.writeHead(code, { "content-type": "text/plain", "content-length": "5" });
       res.end("hello");
@@ -292,21 +301,22 @@ describe("downstream wire bytes over HTTP/1.1 (raw sockets)", () => {
 
 describe.skipIf(!hasNghttp)("downstream wire bytes over HTTP/2 (nghttp): estimates", () => {
   it("counts the DATA bytes and their frames, and a header block of plausible size, in each direction", async () => {
-    // 40 000 bytes: three DATA frames of at most 16 384 bytes from nghttp.
+    // 40 000 bytes up: three DATA frames of at most 16 384 bytes from nghttp; 50 000 down.
     const bodyFile = join(dir, "body.bin");
     writeFileSync(bodyFile, Buffer.alloc(40_000, 0x61));
-    const { stdout } = await run("nghttp", ["-v", "-d", bodyFile, "-H", "x-note: h2", `http://127.0.0.1:${port}/status/206`]);
+    const { stdout } = await run("nghttp", ["-v", "-d", bodyFile, "-H", "x-note: h2", `http://127.0.0.1:${port}/status/206?size=50000`]);
     // The frames of stream 13 (nghttp's first request stream), as nghttp sent and received them: what Envoy counts.
     const frames = [...stdout.matchAll(/(send|recv) (\w+) frame <length=(\d+), flags=0x[0-9a-f]+, stream_id=13>/g)].map((f) => ({ dir: f[1], type: f[2], length: Number(f[3]) }));
     const wire = (d: string, type?: string) => frames.filter((f) => f.dir === d && (type === undefined || f.type === type)).reduce((n, f) => n + f.length + 9, 0);
     const dataIn = wire("send", "DATA");
     const dataOut = wire("recv", "DATA");
     expect(dataIn).toBe(40_000 + 9 * 3);
+    expect(dataOut).toBeGreaterThanOrEqual(50_000 + 9 * 4);
 
     const m = await istioBytes(206);
     expect(m.count).toBe(1);
-    const log = await logLine("/status/206");
-    expect(log).toMatchObject({ code: 206, wireIn: m.request, wireOut: m.response, bodyIn: 40_000, bodyOut: 5 });
+    const log = await logLine("/status/206?size=50000");
+    expect(log).toMatchObject({ code: 206, wireIn: m.request, wireOut: m.response, bodyIn: 40_000, bodyOut: 50_000 });
     // DATA: exact bytes, frames counted as nghttp framed them here; the rest is the HEADERS frame's estimate.
     const headersIn = m.request! - dataIn;
     const headersOut = m.response! - dataOut;
