@@ -271,7 +271,8 @@ function requestTimedOut(x: HttpExchange): void {
   x.requestTimedOut();
 }
 
-function redirectLocation(r: RedirectSpec, ctx: RequestContext, matchedPrefix: string | undefined): string {
+export function redirectLocation(r: RedirectSpec, ctx: RequestContext, matchedPrefix: string | undefined): string {
+  if (r.ssl) return `https://${ctx.authority}${ctx.path}`;
   const scheme = r.scheme ?? ctx.scheme;
   let host = r.host ?? ctx.authority;
   if (r.port !== undefined || r.host !== undefined) {

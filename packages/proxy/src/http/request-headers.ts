@@ -21,6 +21,11 @@ export function isInternalAddress(ip: string): boolean {
 
 const NO_XFF: readonly string[] = [];
 
+/** Envoy sets x-forwarded-proto from `connection.ssl()`, never from an h2 client's :scheme. */
+function connectionScheme(ctx: RequestContext): string {
+  return ctx.conn.tls ? "https" : "http";
+}
+
 function xffList(v: string | string[]): string[] {
   const s = typeof v === "string" ? v : v.join(",");
   return s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -39,12 +44,13 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
       const cur = h["x-forwarded-for"];
       h["x-forwarded-for"] = cur === undefined ? remote : `${typeof cur === "string" ? cur : cur.join(",")},${remote}`;
     }
-    h["x-forwarded-proto"] = ctx.scheme;
+    // Envoy: an untrusted prior hop's x-forwarded-proto is overwritten with the connection's own (TLS or not).
+    if (hcm.xffNumTrustedHops === 0 || h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = connectionScheme(ctx);
   } else {
     const xff = xffHeader === undefined ? NO_XFF : xffList(xffHeader);
     const idx = xff.length - 1 - hcm.xffNumTrustedHops;
     trusted = idx >= 0 ? xff[idx] : remote;
-    if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = ctx.scheme;
+    if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = connectionScheme(ctx);
   }
   // Envoy's downstream remote address is the XFF-derived client when that is an IP
   // (RBAC remote_ip, %DOWNSTREAM_REMOTE_ADDRESS%); the peer stays the direct remote address.

@@ -10,6 +10,7 @@ import type { Headers, RequestContext } from "./request-context.js";
 import { LocalReplies, type LocalReply } from "./local-reply.js";
 import { mutateRequestHeaders } from "./request-headers.js";
 import { selectCluster, selectRoute, computeHash } from "../router/select-route.js";
+import { redirectLocation } from "./http-stream.js";
 import { applyHeaderMutation } from "../router/header-mutation.js";
 import { applyTcpKeepalive } from "../upstream/tcp-keepalive.js";
 import { settleSocketWireBytes } from "./wire-bytes.js";
@@ -84,6 +85,7 @@ export function handleWebSocketUpgrade(
 
   function proceed(route: NonNullable<RequestContext["route"]>, rc: NonNullable<ReturnType<HcmRuntime["routes"]>>): void {
     const action = route.action;
+    if (action.kind === "redirect") return reply({ ...LocalReplies.directResponse(action.status, ""), headers: { location: redirectLocation(action, ctx, route.matchedPrefix) } });
     if (action.kind !== "route") return reply(LocalReplies.directResponse(action.kind === "direct" ? action.status : 403, ""));
     const enabled = upgrade === "websocket" && (action.websocket ?? rt.config.websocket);
     if (!enabled) {

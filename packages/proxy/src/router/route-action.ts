@@ -74,6 +74,8 @@ export interface RedirectSpec {
   prefixRewrite?: string;
   regexRewrite?: { re: RE2; substitution: string };
   stripQuery: boolean;
+  /** VirtualHost.require_tls's redirect: Location is `https://<host><path>` as received (Envoy's createSslRedirectPath). */
+  ssl?: boolean;
 }
 
 export interface DirectResponseSpec {

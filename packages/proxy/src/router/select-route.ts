@@ -1,6 +1,7 @@
 // Virtual host by authority with Envoy's precedence (exact, longest `*.suffix`,
-// longest `prefix.*`, `*`), then the first matching route.
+// longest `prefix.*`, `*`), then its require_tls, then the first matching route.
 import type { CompiledRoute, CompiledRouteConfig, CompiledVirtualHost } from "../runtime/compile-route-config.js";
+import { EMPTY_MUTATION } from "./header-mutation.js";
 import type { RequestContext } from "../http/request-context.js";
 import type { HashPolicySpec, RouteForwardSpec } from "./route-action.js";
 import { hash32 } from "../upstream/hash.js";
@@ -29,9 +30,44 @@ export function selectVirtualHost(rc: CompiledRouteConfig, authority: string): C
   return rc.star;
 }
 
+/** The vhost-less route Envoy answers require_tls with: a 301 to `https://<host><path>`, nothing else applied. */
+const SSL_REDIRECT_VHOST: CompiledVirtualHost = {
+  name: "",
+  routes: [],
+  requestHeaders: EMPTY_MUTATION,
+  responseHeaders: EMPTY_MUTATION,
+  includeRequestAttemptCount: false,
+  includeAttemptCountInResponse: false,
+  perFilter: new Map(),
+  requireTls: "NONE",
+};
+export const SSL_REDIRECT_ROUTE: CompiledRoute = {
+  name: "",
+  match: () => true,
+  action: { kind: "redirect", status: 301, stripQuery: false, ssl: true },
+  requestHeaders: EMPTY_MUTATION,
+  responseHeaders: EMPTY_MUTATION,
+  perFilter: new Map(),
+  vhost: SSL_REDIRECT_VHOST,
+};
+
+/**
+ * Envoy's VirtualHostImpl::getRouteFromEntries: before any route, a virtual host
+ * with require_tls ALL redirects every request whose x-forwarded-proto is not
+ * `https` (the connection manager sets it from the connection's TLS unless a
+ * trusted hop did), EXTERNAL_ONLY the ones not marked `x-envoy-internal: true`.
+ */
+function sslRedirect(vh: CompiledVirtualHost, ctx: RequestContext): boolean {
+  if (vh.requireTls === "NONE") return false;
+  const xfp = ctx.headers["x-forwarded-proto"];
+  if ((typeof xfp === "string" ? xfp : xfp?.[0]) === "https") return false;
+  return vh.requireTls === "ALL" || ctx.headers["x-envoy-internal"] !== "true";
+}
+
 export function selectRoute(rc: CompiledRouteConfig, ctx: RequestContext): CompiledRoute | undefined {
   const vh = selectVirtualHost(rc, ctx.authority);
   if (!vh) return undefined;
+  if (sslRedirect(vh, ctx)) return SSL_REDIRECT_ROUTE;
   ctx.vhost = vh;
   for (const r of vh.routes) if (r.match(ctx)) return r;
   return undefined;

@@ -3,7 +3,7 @@
 // actions. The only place that reads route protos.
 import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import type { RouteConfiguration } from "@weft/xds-api/gen/envoy/config/route/v3/route_pb.js";
-import { FilterConfigSchema, type Route, type VirtualHost } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
+import { FilterConfigSchema, VirtualHost_TlsRequirementType, type Route, type VirtualHost } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
 import type { HttpFilterRegistry } from "../http/http-filter.js";
 import { compileHeaderMutation, EMPTY_MUTATION, type HeaderMutation } from "../router/header-mutation.js";
@@ -20,6 +20,8 @@ export interface CompiledVirtualHost {
   includeRequestAttemptCount: boolean;
   includeAttemptCountInResponse: boolean;
   perFilter: Map<string, unknown>;
+  /** VirtualHost.require_tls: which requests that did not arrive over TLS are redirected to https. */
+  requireTls: "NONE" | "EXTERNAL_ONLY" | "ALL";
 }
 
 export interface CompiledRoute {
@@ -147,8 +149,8 @@ function compileVirtualHost(
     includeRequestAttemptCount: vh.includeRequestAttemptCount,
     includeAttemptCountInResponse: vh.includeAttemptCountInResponse,
     perFilter: compilePerFilter(vh.typedPerFilterConfig, res, field, deps),
+    requireTls: vh.requireTls === VirtualHost_TlsRequirementType.ALL ? "ALL" : vh.requireTls === VirtualHost_TlsRequirementType.EXTERNAL_ONLY ? "EXTERNAL_ONLY" : "NONE",
   };
-  if (vh.requireTls) deps.report("virtual_host.require_tls", "not implemented");
   if (vh.rateLimits.length) deps.report("virtual_host.rate_limits", "not implemented");
   if (vh.cors) deps.report("virtual_host.cors", "deprecated field not implemented; use typed_per_filter_config");
   vh.routes.forEach((r, i) => cvh.routes.push(compileRoute(r, cvh, res, `${field}.routes[${i}]`, deps, clusterNames)));
