@@ -61,4 +61,21 @@ describe("createConfigCache()", () => {
     cache.update(createFakePushContextBuilder().build(snap([a])));
     expect(cache.snapshot(proxy, TypeUrl.Secret, ["default"]).resources.size).toBe(0);
   });
+
+  it("keys SDS by verified identity, not config key, and drops it only when Secrets change", () => {
+    let n = 0;
+    const sds = { generate: (p: typeof proxy) => [{ name: "kubernetes://x", version: `${p.verifiedIdentity?.namespace ?? "none"}-${++n}`, resource: { typeUrl: TypeUrl.Secret, value: new Uint8Array() } as never }] };
+    const cache = createConfigCache({ generators: new Map([[TypeUrl.Secret, sds]]) });
+    const build = () => createFakePushContextBuilder().build(snap([a]));
+    cache.update(build());
+    const verified = { ...proxy, verifiedIdentity: { namespace: "ns", serviceAccount: "gw" } };
+    const plain = cache.snapshot(proxy, TypeUrl.Secret, ["kubernetes://x"]);
+    const authed = cache.snapshot(verified, TypeUrl.Secret, ["kubernetes://x"]);
+    expect(plain).not.toBe(authed);
+    expect(cache.snapshot({ ...other, verifiedIdentity: { namespace: "ns", serviceAccount: "gw" } }, TypeUrl.Secret, ["kubernetes://x"])).toBe(authed);
+    cache.update(build(), new Set(["a.ns.svc.cluster.local"]));
+    expect(cache.snapshot(verified, TypeUrl.Secret, ["kubernetes://x"])).toBe(authed);
+    cache.update(build(), new Set(), new Set(["ns/x"]));
+    expect(cache.snapshot(verified, TypeUrl.Secret, ["kubernetes://x"])).not.toBe(authed);
+  });
 });

@@ -29,4 +29,16 @@ describe("diffObjects()", () => {
     expect(diffObjects(objects(SVC), objects(SVC.replace("port: 80", "port: 81")), "cluster.local").endpointsOnly).toBe(false);
     expect(diffObjects(objects(SVC), objects(SVC), "cluster.local").kinds.size).toBe(0);
   });
+
+  it("treats a Secret change as incremental (SDS only), naming the Secret, also next to an endpoint change", () => {
+    const secret = (v: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: cred, namespace: shop }\nstringData: { note: ${v} }\n`;
+    expect(diffObjects(objects(SVC, secret("a")), objects(SVC, secret("b")), "cluster.local")).toEqual({
+      kinds: new Set(["Secret"]),
+      endpointsOnly: true,
+      endpointServices: new Set(),
+      secrets: new Set(["shop/cred"]),
+    });
+    const both = diffObjects(objects(SVC, pod("10.0.0.1"), secret("a")), objects(SVC, pod("10.0.0.1", undefined, "False")), "cluster.local");
+    expect([both.endpointsOnly, [...both.endpointServices], [...(both.secrets ?? [])]]).toEqual([true, ["web.shop.svc.cluster.local"], ["shop/cred"]]);
+  });
 });
