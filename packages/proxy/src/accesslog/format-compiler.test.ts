@@ -173,3 +173,18 @@ describe("compileJsonFormat()", () => {
     expect(out).toMatchObject({ response_code: 503, response_flags: "UH", upstream_host: null, response_code_details: "no_healthy_upstream" });
   });
 });
+
+describe("wire and header byte operators", () => {
+  const format = "%DOWNSTREAM_WIRE_BYTES_RECEIVED% %DOWNSTREAM_WIRE_BYTES_SENT% %REQUEST_HEADERS_BYTES% %RESPONSE_HEADERS_BYTES% %RESPONSE_TRAILERS_BYTES%";
+
+  it("prints an HTTP stream's wire bytes and header map sizes, typed as numbers in JSON", () => {
+    const http = sampleStreamInfo({ wireBytesReceived: 120, wireBytesSent: 700, requestHeadersBytes: () => 90, responseHeadersBytes: () => 150, responseTrailersBytes: () => 0 });
+    expect(compileTextFormat(format)(http)).toBe("120 700 90 150 0");
+    expect(JSON.parse(compileJsonFormat({ in: "%DOWNSTREAM_WIRE_BYTES_RECEIVED%", hdr: "%REQUEST_HEADERS_BYTES%" })(http))).toEqual({ in: 120, hdr: 90 });
+  });
+
+  it("prints a TCP stream's connection bytes as its wire bytes (Envoy's tcp_proxy), and 0 header bytes", () => {
+    const tcp = sampleStreamInfo({ protocol: undefined, bytesReceived: 11, bytesSent: 22, requestHeader: undefined, responseHeader: undefined });
+    expect(compileTextFormat(format)(tcp)).toBe("11 22 0 0 0");
+  });
+});
