@@ -119,7 +119,7 @@ describe("LeanHttp1Stream", () => {
 
       const gone = fakePort();
       const g = new LeanHttp1Stream(gone, "GET", 0, true, 64 * 1024, 20);
-      gone.gone = true;
+      gone.destroy();
       g.respond(200, { "content-length": "5" }, false);
       g.write(Buffer.from("hello"));
       expect(settle(g).wireBytesSent).toBe(0);
