@@ -50,7 +50,7 @@ function listener(push: ReturnType<typeof smallPush>, name: string): JsonObject 
 const chains = (l: JsonObject): JsonObject[] => l.filter_chains as JsonObject[];
 const tlsContext = (c: JsonObject): JsonObject => ((c.transport_socket as JsonObject).typed_config as JsonObject);
 const hcmOf = (c: JsonObject): JsonObject => ((c.filters as JsonObject[]).find((f) => f.name === "envoy.filters.network.http_connection_manager")!.typed_config as JsonObject);
-const allErrors = (push: ReturnType<typeof smallPush>): string[] => push.configJson().errors.map((e) => `${e.object} ${e.field}: ${e.reason}`);
+const allErrors = (push: ReturnType<typeof smallPush>): string[] => ((push.configJson() as { errors: unknown }).errors as Array<{ object: string; field: string; reason: string }>).map((e) => `${e.object} ${e.field}: ${e.reason}`);
 
 describe("gateway HTTPS servers", () => {
   it("SIMPLE with credentialName: an SNI-matched chain, kubernetes:// SDS over ADS, h2/http1.1, no client certificate, RDS https.<port>.<portName>.<gw>.<ns>", () => {
@@ -214,7 +214,7 @@ describe("gateway httpsRedirect", () => {
     tls: { mode: SIMPLE, credentialName: cred }
     hosts: [reviews.example.com, shop.example.com]
 `)}${VS}`);
-    const byName = Object.fromEntries(json(push, gateway, "RouteConfiguration").map((r) => [r.name, r.virtual_hosts as JsonObject[]]));
+    const byName: Record<string, JsonObject[]> = Object.fromEntries(json(push, gateway, "RouteConfiguration").map((r) => [r.name, r.virtual_hosts as JsonObject[]]));
     expect(byName["http.8080"].map((v) => [v.name, v.require_tls, ((v.routes as JsonObject[] | undefined) ?? []).length])).toEqual([
       ["reviews.example.com:80", "ALL", 1],
       ["shop.example.com:80", "ALL", 0],
