@@ -4,7 +4,7 @@ export interface MeshDriver {
   /** Why this driver can't run here, or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** Starts the mesh with these manifests; resolves once every workload is ready. */
-  up(options: { files: string[]; ingressPort: number }): Promise<void>;
+  up(options: { files: string[]; ingressPort: number; ingressHttpsPort?: number }): Promise<void>;
   /** Stops everything and cleans up. */
   down(): Promise<void>;
   /** Live config change (Istio config, services). */

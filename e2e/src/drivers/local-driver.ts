@@ -57,7 +57,7 @@ export function createLocalDriver(stateDir: string, options: LocalDriverOptions 
     async up(upOptions) {
       ingressPort = upOptions.ingressPort;
       try {
-        await ok(run(["local", "up", "-d", "--mode", mode, "--ingress-port", String(upOptions.ingressPort), ...upOptions.files.flatMap((f) => ["-f", f])], { timeoutMs: 150_000 }), "weftctl local up");
+        await ok(run(["local", "up", "-d", "--mode", mode, "--ingress-port", String(upOptions.ingressPort), ...(upOptions.ingressHttpsPort ? ["--ingress-https-port", String(upOptions.ingressHttpsPort)] : []), ...upOptions.files.flatMap((f) => ["-f", f])], { timeoutMs: 150_000 }), "weftctl local up");
       } catch (error) {
         throw new Error(`${(error as Error).message}\n${logTails(stateDir)}`, { cause: error });
       }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MeshDriver } from "../drivers/driver.js";
 import { SAMPLES } from "../drivers/weftctl.js";
 import { eventually, get, stillRunning, login, starsOf } from "./http.js";
+import { credentialSecret, curlHttps, makePki, secureGateway, SECURE_HOST } from "./secure-gateway.js";
 
 const BOOKINFO = join(SAMPLES, "bookinfo");
 
@@ -83,7 +84,7 @@ function accessLogLines(log: string): Array<Record<string, unknown>> {
  * The scenario suite of issue 8, the same for every driver: what a newcomer
  * runs first (Istio's getting-started), checked end to end.
  */
-export function meshScenarios(driver: MeshDriver, unavailable: string | undefined, ingressPort = 18080): void {
+export function meshScenarios(driver: MeshDriver, unavailable: string | undefined, ingressPort = 18080, ingressHttpsPort = 18443): void {
   const skipped = unavailable ? ` — skipped: ${unavailable}` : "";
 
   // Issue 8's newcomer experience, exactly: the default Bookinfo, `up`, then the page.
@@ -107,6 +108,7 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       await driver.up({
         files: [join(BOOKINFO, "platform/kube/bookinfo.yaml"), join(NET, "bookinfo-gateway.yaml"), join(NET, "destination-rule-all.yaml"), join(SAMPLES, "httpbin/httpbin.yaml"), join(SAMPLES, "httpbin/httpbin-gateway.yaml"), join(SAMPLES, "sleep/sleep.yaml")],
         ingressPort,
+        ingressHttpsPort,
       });
       ingress = driver.ingressUrl();
       meshNamespaces = netnsNames().filter((n) => !before.includes(n));
@@ -248,6 +250,34 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       const r = await eventually("httpbin via the gateway", () => get(`${ingress}/headers`, { host: "httpbin.example.com" }), (x) => x.status === 200);
       expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers.Host).toBe("httpbin.example.com");
     });
+
+    // Istio's "Secure Gateways" task: a credentialName Secret in the gateway's namespace, served
+    // to the ingress over SDS by discovery; then the certificate rotated, then MUTUAL.
+    it("terminates TLS for httpbin.example.com at the ingress with a credentialName Secret, rotates it, and requires client certificates under MUTUAL", async () => {
+      const first = await makePki("example Inc.");
+      await driver.apply([await credentialSecret(first), await secureGateway(first.dir, "SIMPLE")]);
+      const teapot = await eventually("418 over HTTPS", () => curlHttps(ingressHttpsPort, "/status/418", { caCert: first.caCert }), (r) => r.status === "418", 30_000);
+      expect(teapot.code, teapot.stderr).toBe(0);
+      // Only routes of the bound VirtualService: /headers is not in it.
+      expect((await curlHttps(ingressHttpsPort, "/headers", { caCert: first.caCert })).status).toBe("404");
+
+      // Rotation: a new certificate from another CA replaces the Secret; the ingress serves it without a restart.
+      const second = await makePki("example Inc. 2", SECURE_HOST, first.dir);
+      await driver.apply([await credentialSecret(second)]);
+      await eventually("the rotated certificate", () => curlHttps(ingressHttpsPort, "/status/418", { caCert: second.caCert }), (r) => r.status === "418", 30_000);
+      const old = await curlHttps(ingressHttpsPort, "/status/418", { caCert: first.caCert });
+      expect(old.code, "the old CA no longer verifies the ingress").not.toBe(0);
+
+      // MUTUAL: the Secret gains ca.crt (the clients' CA); a client without a certificate is refused.
+      const clients = await makePki("example Client Inc.", "client.example.com", first.dir);
+      await driver.apply([await credentialSecret(second, clients), await secureGateway(first.dir, "MUTUAL")]);
+      await eventually("a client certificate is required", () => curlHttps(ingressHttpsPort, "/status/418", { caCert: second.caCert }), (r) => r.code !== 0, 30_000);
+      const withCert = await eventually("418 with a client certificate", () => curlHttps(ingressHttpsPort, "/status/418", { caCert: second.caCert, clientCert: clients }), (r) => r.status === "418", 30_000);
+      expect(withCert.code, withCert.stderr).toBe(0);
+      // A certificate from a CA the Secret does not name is refused too.
+      const stranger = await makePki("stranger", "client.example.com", first.dir);
+      expect((await curlHttps(ingressHttpsPort, "/status/418", { caCert: second.caCert, clientCert: stranger })).code).not.toBe(0);
+    }, 150_000);
 
     it("keeps serving while discovery restarts", async () => {
       let failures = 0;
