@@ -5,19 +5,16 @@
 // refilled every 60 s, so the 5th request within a minute gets Envoy's 429
 // with the `x-local-rate-limit: true` header the EnvoyFilter adds.
 import type { JsonObject } from "@bufbuild/protobuf";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ISTIO_LOCAL_RATE_LIMIT } from "../test-util/envoy-filter-fixtures.js";
 import { proxyOf } from "../test-util/mesh-fixtures.js";
 import { json, smallPush } from "../test-util/small-mesh.js";
+import { proxyBuilt, startWeftProxy, type WeftProxyProcess } from "../test-util/weft-proxy-process.js";
 
-const PROXY_BIN = fileURLToPath(new URL("../../../proxy/dist/bundle/weft-proxy.mjs", import.meta.url));
 const PROXY_IP = "127.77.1.6";
 const APP_IP = "127.78.1.6";
 // Plaintext inbound, so the test needs no certificates (mTLS is covered elsewhere).
@@ -38,11 +35,10 @@ function get(path: string): Promise<{ status: number; headers: http.IncomingHttp
   });
 }
 
-describe.skipIf(!existsSync(PROXY_BIN))("Istio's local rate limit EnvoyFilter in weft-proxy", () => {
+describe.skipIf(!proxyBuilt)("Istio's local rate limit EnvoyFilter in weft-proxy", () => {
   const dir = mkdtempSync(join(tmpdir(), "weft-ef-enforce-"));
   let app: http.Server | undefined;
-  let proxy: ChildProcess | undefined;
-  let log = "";
+  let proxy: WeftProxyProcess | undefined;
   let appRequests = 0;
 
   beforeAll(async () => {
@@ -61,29 +57,11 @@ describe.skipIf(!existsSync(PROXY_BIN))("Istio's local rate limit EnvoyFilter in
     expect(listeners).toHaveLength(1);
     const clusters = json(push, node, "Cluster").filter((c) => c.name === "inbound|9080||");
     const boot: JsonObject = { node: { id: `sidecar~${PROXY_IP}~productpage-v1.default~default.svc.cluster.local`, cluster: "productpage.default" }, static_resources: { listeners, clusters } };
-    const file = join(dir, "bootstrap.json");
-    writeFileSync(file, JSON.stringify(boot));
-    proxy = spawn(process.execPath, [PROXY_BIN, "-c", file, "-l", "warning"], { stdio: ["ignore", "pipe", "pipe"] });
-    proxy.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-    proxy.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-    // Wait for the listener without spending tokens: a refused connection means not up yet.
-    const end = Date.now() + 60_000;
-    for (;;) {
-      if (proxy.exitCode !== null) throw new Error(`weft-proxy exited ${proxy.exitCode}: ${log.slice(-500)}`);
-      const up = await new Promise<boolean>((resolve) => {
-        const s = new net.Socket();
-        s.once("connect", () => (s.destroy(), resolve(true)));
-        s.once("error", () => resolve(false));
-        s.connect(9080, PROXY_IP);
-      });
-      if (up) break;
-      if (Date.now() > end) throw new Error(`weft-proxy did not listen on ${PROXY_IP}:9080: ${log.slice(-500)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    proxy = await startWeftProxy(dir, boot, { host: PROXY_IP, port: 9080 });
   }, 90_000);
 
   afterAll(async () => {
-    proxy?.kill();
+    proxy?.stop();
     await new Promise((resolve) => (app ? app.close(resolve) : resolve(undefined)));
     rmSync(dir, { recursive: true, force: true });
   });

@@ -5,13 +5,12 @@
 // real generators. curl reaches it with --resolve and --cacert.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { packAny, TypeUrl, type VersionedResource } from "@weft/xds-api";
 import { SecretSchema } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
@@ -19,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate, proxyOf } from "../test-util/mesh-fixtures.js";
 import { json, smallPush } from "../test-util/small-mesh.js";
 import { startStaticAdsServer, type StaticAdsServer } from "../test-util/static-ads-server.js";
+import { proxyBuilt, startWeftProxy, type WeftProxyProcess } from "../test-util/weft-proxy-process.js";
 
 const run = promisify(execFile);
-const PROXY_BIN = fileURLToPath(new URL("../../../proxy/dist/bundle/weft-proxy.mjs", import.meta.url));
 const hasOpenssl = (() => {
   try {
     execFileSync("openssl", ["version"]);
@@ -47,12 +46,11 @@ function makeCerts(dir: string): void {
   leaf("client", "client-ca", "subjectAltName=DNS:client.example.com\nextendedKeyUsage=clientAuth\n");
 }
 
-describe.skipIf(!existsSync(PROXY_BIN) || !hasOpenssl)("weft-proxy serving a generated HTTPS gateway", () => {
+describe.skipIf(!proxyBuilt || !hasOpenssl)("weft-proxy serving a generated HTTPS gateway", () => {
   const dir = mkdtempSync(join(tmpdir(), "weft-gw-tls-"));
   let backend: http.Server | undefined;
   let ads: StaticAdsServer | undefined;
-  let proxy: ChildProcess | undefined;
-  let log = "";
+  let proxy: WeftProxyProcess | undefined;
   let gwPort = 0;
 
   const freePort = (): Promise<number> =>
@@ -135,27 +133,11 @@ spec:
         ],
       },
     };
-    const file = join(dir, "bootstrap.json");
-    writeFileSync(file, JSON.stringify(boot));
-    proxy = spawn(process.execPath, [PROXY_BIN, "-c", file, "-l", "warning"], { stdio: ["ignore", "pipe", "pipe"] });
-    proxy.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-    proxy.stderr!.on("data", (d: Buffer) => (log += d.toString()));
-    const end = Date.now() + 60_000;
-    for (;;) {
-      if (proxy.exitCode !== null) throw new Error(`weft-proxy exited ${proxy.exitCode}: ${log.slice(-800)}`);
-      const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect(gwPort, "127.0.0.1");
-        s.once("connect", () => (s.destroy(), resolve(true)));
-        s.once("error", () => resolve(false));
-      });
-      if (up) break;
-      if (Date.now() > end) throw new Error(`weft-proxy did not listen on ${gwPort} (NACKs: ${ads.nacks.join(" | ")}): ${log.slice(-800)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    proxy = await startWeftProxy(dir, boot, { host: "127.0.0.1", port: gwPort }, () => `(NACKs: ${ads!.nacks.join(" | ")})`);
   }, 90_000);
 
   afterAll(async () => {
-    proxy?.kill("SIGKILL");
+    proxy?.stop();
     await ads?.close();
     await new Promise((resolve) => (backend ? backend.close(resolve) : resolve(undefined)));
     rmSync(dir, { recursive: true, force: true });

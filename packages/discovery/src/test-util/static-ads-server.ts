@@ -8,40 +8,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createSotwServerStream, type ResourceSnapshot, type VersionedResource } from "@weft/xds-api";
 import { AggregatedDiscoveryService } from "@weft/xds-api/gen/envoy/service/discovery/v3/ads_pb.js";
 import type { DiscoveryResponse } from "@weft/xds-api/gen/envoy/service/discovery/v3/discovery_pb.js";
-
-/** The outbound half of a bidi stream: an async iterable fed by push(). */
-class Outbox<T> implements AsyncIterable<T> {
-  private readonly items: T[] = [];
-  private waiter: ((r: IteratorResult<T>) => void) | undefined;
-  private ended = false;
-  push(item: T): void {
-    if (this.ended) return;
-    const w = this.waiter;
-    this.waiter = undefined;
-    if (w) w({ value: item, done: false });
-    else this.items.push(item);
-  }
-  end(): void {
-    this.ended = true;
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.({ value: undefined as never, done: true });
-  }
-  [Symbol.asyncIterator](): AsyncIterator<T> {
-    return {
-      next: () => {
-        const item = this.items.shift();
-        if (item !== undefined) return Promise.resolve({ value: item, done: false });
-        if (this.ended) return Promise.resolve({ value: undefined as never, done: true });
-        return new Promise((resolve) => (this.waiter = resolve));
-      },
-      return: () => {
-        this.end();
-        return Promise.resolve({ value: undefined as never, done: true });
-      },
-    };
-  }
-}
+import { createAsyncQueue } from "../server/async-queue.js";
 
 export interface StaticAdsServer {
   port: number;
@@ -58,7 +25,7 @@ export async function startStaticAdsServer(resources: ReadonlyMap<string, readon
     router.service(AggregatedDiscoveryService, {
       streamAggregatedResources(requests) {
         const state = createSotwServerStream();
-        const out = new Outbox<DiscoveryResponse>();
+        const out = createAsyncQueue<DiscoveryResponse>();
         void (async () => {
           try {
             for await (const req of requests) {
