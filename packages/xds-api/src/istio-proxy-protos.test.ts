@@ -4,6 +4,7 @@
 // The bytes below are written by hand from Istio's config.proto numbering.
 import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { MetadataExchangeSchema } from "./gen/istio/proxy/metadata_exchange_pb.js";
 import { PluginConfigSchema, Reporter } from "./gen/istio/proxy/stats_pb.js";
 
 function tag(field: number, wireType: number): number {
@@ -55,5 +56,25 @@ describe("istio.stats PluginConfig wire format", () => {
 
   it("encodes disable_host_header_fallback as field 6, as istiod's inbound listeners carry it", () => {
     expect([...toBinary(PluginConfigSchema, create(PluginConfigSchema, { disableHostHeaderFallback: true }))]).toEqual([tag(6, 0), 1]);
+  });
+});
+
+describe("envoy.tcp.metadataexchange.config.MetadataExchange wire format", () => {
+  it("decodes istiod's TCPListenerMx / TCPClusterMx config encoded with Istio's field numbers", () => {
+    const bytes = new Uint8Array([
+      ...lengthDelimited(1, utf8("istio-peer-exchange")), // protocol = 1
+      tag(2, 0), 1, // enable_discovery = 2
+      ...lengthDelimited(3, utf8("role")), // additional_labels = 3
+      ...lengthDelimited(3, utf8("location")),
+    ]);
+    const mx = fromBinary(MetadataExchangeSchema, bytes);
+    expect(mx.protocol).toBe("istio-peer-exchange");
+    expect(mx.enableDiscovery).toBe(true);
+    expect(mx.additionalLabels).toEqual(["role", "location"]);
+    expect(mx.$unknown ?? []).toEqual([]);
+  });
+
+  it("encodes protocol as field 1, as istiod's pre-1.22 MessageToAny config carries it", () => {
+    expect([...toBinary(MetadataExchangeSchema, create(MetadataExchangeSchema, { protocol: "istio-peer-exchange" }))]).toEqual(lengthDelimited(1, utf8("istio-peer-exchange")));
   });
 });
