@@ -217,14 +217,21 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
         // Envoy warms a listener until its RDS route configs and SDS secrets arrive; the old one (if any) keeps serving.
         warmingListeners.set(c.name, entry);
         secretHolds.set(c.name, secrets.hold(c.cfg));
+        // Each of the listener's init targets (its RDS and SDS subscriptions) gives up after its
+        // initial_fetch_timeout (15 s for RDS here); the listener goes active once all have.
+        const sdsWait = secrets.missing(c.cfg).waitMs;
+        const rdsWait = listenerRdsNames(c.cfg).some((n) => !routes.has(n)) ? 15_000 : 0;
         const t = setTimeout(() => {
           if (warmingListeners.get(c.name) !== entry) return;
-          // Istio's SDS initial_fetch_timeout is 0 (wait forever): a TLS chain without its secrets never serves.
-          if (!secrets.listenerReady(entry.value)) return void log.warn({ listener: c.name }, "still waiting for SDS secrets; the listener stays warming");
-          log.warn({ listener: c.name }, "RDS did not arrive within 15 s; activating the listener anyway");
+          const missing = secrets.missing(entry.value);
+          // Istio's workload certificate waits forever (initial_fetch_timeout 0): a chain without it never serves.
+          if (missing.waitMs === undefined) return void log.warn({ listener: c.name, secrets: missing.names }, "still waiting for SDS secrets that have no initial_fetch_timeout; the listener stays warming");
+          if (missing.names.length > 0) {
+            log.warn({ listener: c.name, secrets: missing.names }, "SDS secrets did not arrive within their initial_fetch_timeout; activating the listener: chains that need them refuse handshakes until they arrive (check the secrets exist where discovery reads them)");
+          } else log.warn({ listener: c.name }, "RDS did not arrive within 15 s; activating the listener anyway");
           warmingListeners.delete(c.name);
-          void activateListener(entry).catch((err: unknown) => log.error({ err, listener: c.name }, "listener activation failed"));
-        }, 15_000);
+          void activateListener(entry).then(checkInitialized, (err: unknown) => log.error({ err, listener: c.name }, "listener activation failed"));
+        }, Math.max(rdsWait, sdsWait ?? 0));
         t.unref();
       }
     }

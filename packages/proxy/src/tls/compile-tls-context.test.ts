@@ -15,9 +15,17 @@ describe("compileDownstreamTls / compileUpstreamTls", () => {
     const spec = compileDownstreamTls(down({ common_tls_context: commonTls({ kind: "grpc", cluster: "sds-grpc" }, { alpn: ["h2", "http/1.1"] }), require_client_certificate: true }), "l", "tls", report);
     expect(spec.requireClientCert).toBe(true);
     expect(spec.refs).toEqual([
-      { name: "default", source: { kind: "grpc", key: "grpc:sds-grpc", cluster: "sds-grpc", delta: false } },
-      { name: "ROOTCA", source: { kind: "grpc", key: "grpc:sds-grpc", cluster: "sds-grpc", delta: false } },
+      { name: "default", source: { kind: "grpc", key: "grpc:sds-grpc", cluster: "sds-grpc", delta: false }, initialFetchTimeoutMs: 0 },
+      { name: "ROOTCA", source: { kind: "grpc", key: "grpc:sds-grpc", cluster: "sds-grpc", delta: false }, initialFetchTimeoutMs: 0 },
     ]);
+  });
+
+  it("keeps each SDS secret's initial_fetch_timeout: Envoy's 15 s when unset, 0 (forever) as Istio sets for the workload certificate", () => {
+    const withTimeout = (timeout?: string) =>
+      compileDownstreamTls(down({ common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "kubernetes://cred", sds_config: { ads: {}, resource_api_version: "V3", ...(timeout ? { initial_fetch_timeout: timeout } : {}) } }] } }), "l", "tls", report).refs[0].initialFetchTimeoutMs;
+    expect(withTimeout()).toBe(15_000);
+    expect(withTimeout("0s")).toBe(0);
+    expect(withTimeout("2.5s")).toBe(2500);
   });
 
   it.each([

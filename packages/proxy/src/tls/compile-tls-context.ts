@@ -13,6 +13,7 @@ import {
   type CommonTlsContext,
 } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
+import { durationMs } from "../runtime/duration.js";
 import { compileTlsCertificate, compileValidationContext, type CertificateSecret, type ValidationSecret } from "./compile-secret.js";
 
 export const DOWNSTREAM_TLS_TYPE_URL = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
@@ -28,6 +29,11 @@ export type SecretSource =
 export interface SecretRef {
   name: string;
   source: SecretSource;
+  /**
+   * The sds_config's initial_fetch_timeout (Envoy's default 15 s; 0 waits forever): how long a
+   * warming listener waits for this secret before it goes active without it.
+   */
+  initialFetchTimeoutMs: number;
 }
 
 export type TlsVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
@@ -89,7 +95,10 @@ export function sourceOf(cfg: SdsSecretConfig, resource: string, field: string):
 
 function secretRef(cfg: SdsSecretConfig, resource: string, field: string): SecretRef {
   if (!cfg.name) throw new ResourceRejectedError(resource, `${field}.name`, "must not be empty");
-  return { name: cfg.name, source: sourceOf(cfg, resource, field) };
+  // Static secrets are there at once or never (no timeout applies); Istio sets 0 for the workload
+  // certificate and leaves credentialName's at Envoy's 15 s, so one missing gateway Secret does not
+  // keep a whole listener from serving.
+  return { name: cfg.name, source: sourceOf(cfg, resource, field), initialFetchTimeoutMs: cfg.sdsConfig ? durationMs(cfg.sdsConfig.initialFetchTimeout, 15_000) : 0 };
 }
 
 function compileCommon(

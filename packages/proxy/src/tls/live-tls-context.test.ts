@@ -14,8 +14,8 @@ import { createSecretStore } from "./secret-store.js";
 const SRC: SecretSource = { kind: "grpc", key: "grpc:sds-grpc", cluster: "sds-grpc", delta: false };
 const spec = (sni: string): TlsContextSpec => ({
   side: "upstream",
-  certificate: { ref: { name: "default", source: SRC } },
-  validation: { ref: { name: "ROOTCA", source: SRC } },
+  certificate: { ref: { name: "default", source: SRC, initialFetchTimeoutMs: 0 } },
+  validation: { ref: { name: "ROOTCA", source: SRC, initialFetchTimeoutMs: 0 } },
   alpn: ["istio-peer-exchange", "istio"],
   minVersion: "TLSv1.2",
   maxVersion: "TLSv1.3",
@@ -23,8 +23,8 @@ const spec = (sni: string): TlsContextSpec => ({
   requireSni: false,
   sni,
   refs: [
-    { name: "default", source: SRC },
-    { name: "ROOTCA", source: SRC },
+    { name: "default", source: SRC, initialFetchTimeoutMs: 0 },
+    { name: "ROOTCA", source: SRC, initialFetchTimeoutMs: 0 },
   ],
 });
 

@@ -46,6 +46,11 @@ export interface RuntimeSecrets {
   hold(l: ListenerConfig): () => void;
   /** Every secret the listener's TLS chains need has arrived. */
   listenerReady(l: ListenerConfig): boolean;
+  /**
+   * The secrets the listener still waits for, and how long it may wait for them (the largest
+   * initial_fetch_timeout among them; `undefined` when one of them waits forever).
+   */
+  missing(l: ListenerConfig): { names: string[]; waitMs: number | undefined };
   dump(): DumpEntry[];
   close(): Promise<void>;
 }
@@ -61,6 +66,18 @@ function compileOrReject(s: Secret, report: (f: string, d?: string) => void) {
 }
 
 export function createRuntimeSecrets(deps: RuntimeSecretsDeps): RuntimeSecrets {
+  /** The secret references of the listener's TLS chains that have not arrived (as the right kind). */
+  function missingRefs(l: ListenerConfig): SecretRef[] {
+    const out: SecretRef[] = [];
+    for (const c of l.defaultChain ? [...l.chains, l.defaultChain] : l.chains) {
+      const spec = c.tls;
+      if (!spec) continue;
+      if (spec.certificate && "ref" in spec.certificate && store.get(spec.certificate.ref)?.kind !== "tls_certificate") out.push(spec.certificate.ref);
+      if (spec.validation?.ref && store.get(spec.validation.ref)?.kind !== "validation_context") out.push(spec.validation.ref);
+    }
+    return out;
+  }
+
   const log = deps.logger.child({ component: "secrets" });
   const store = createSecretStore();
   const clients = new Map<string, SdsClient>();
@@ -148,14 +165,12 @@ export function createRuntimeSecrets(deps: RuntimeSecretsDeps): RuntimeSecrets {
         for (const off of offs.splice(0)) off();
       };
     },
-    listenerReady(l) {
-      for (const c of l.defaultChain ? [...l.chains, l.defaultChain] : l.chains) {
-        const spec = c.tls;
-        if (!spec) continue;
-        if (spec.certificate && "ref" in spec.certificate && store.get(spec.certificate.ref)?.kind !== "tls_certificate") return false;
-        if (spec.validation?.ref && store.get(spec.validation.ref)?.kind !== "validation_context") return false;
-      }
-      return true;
+    listenerReady: (l) => missingRefs(l).length === 0,
+    missing(l) {
+      const refs = missingRefs(l);
+      let waitMs: number | undefined = 0;
+      for (const r of refs) waitMs = waitMs === undefined || r.initialFetchTimeoutMs === 0 ? undefined : Math.max(waitMs, r.initialFetchTimeoutMs);
+      return { names: [...new Set(refs.map((r) => r.name))], waitMs };
     },
     dump: () => store.dump(),
     async close() {

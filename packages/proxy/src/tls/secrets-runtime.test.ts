@@ -89,3 +89,76 @@ describe("secrets over ADS", () => {
     expect(h.runtime.subscriptions().sds).toEqual([]);
   });
 });
+
+// Istio's gateway: one SNI chain per server, each naming its credentialName over ADS with no
+// initial_fetch_timeout (so Envoy's 15 s). A Secret that does not exist must not keep the other
+// servers of the port from serving once that timeout has passed (Envoy's init targets time out).
+describe("a listener whose SDS secret never arrives", () => {
+  let pki: TestPki;
+  let root: TestCa;
+  let good: TestLeaf;
+  let other: TestLeaf;
+  let h: Harness;
+  const chain = (sni: string, secret: string, timeout: string) => ({
+    filter_chain_match: { server_names: [sni] },
+    transport_socket: {
+      name: "envoy.transport_sockets.tls",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+        common_tls_context: { tls_certificate_sds_secret_configs: [{ name: secret, sds_config: { ads: {}, resource_api_version: "V3", initial_fetch_timeout: timeout } }] },
+      },
+    },
+    filters: [TCP],
+  });
+  const gateway = (name: string, timeout: string) => ({
+    name,
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector" } }],
+    filter_chains: [chain("good.example.com", `kubernetes://good-${name}`, timeout), chain("missing.example.com", `kubernetes://missing-${name}`, timeout)],
+  });
+  const certSecret = (name: string, leaf: TestLeaf) => ({ name, tls_certificate: { certificate_chain: { inline_string: leaf.certPem }, private_key: { inline_string: leaf.keyPem } } });
+  /** The server certificate's DNS SAN for this SNI, or the handshake's error code. */
+  const handshake = (port: number, servername: string) =>
+    new Promise<string>((resolve) => {
+      const s = tls.connect({ host: "127.0.0.1", port, servername, ca: root.certPem }, () => {
+        resolve(s.getPeerX509Certificate()!.subjectAltName ?? "");
+        s.destroy();
+      });
+      s.on("error", (e: NodeJS.ErrnoException) => resolve(`error ${e.code ?? e.message}`));
+    });
+
+  beforeAll(async () => {
+    pki = createTestPki();
+    root = pki.ca("root");
+    good = pki.leaf(root, { dns: ["good.example.com"] });
+    other = pki.leaf(root, { dns: ["missing.example.com"] });
+    h = await startRuntime({ clusters: [staticCluster("blackhole", [9])] });
+  });
+  afterAll(async () => {
+    await h?.close();
+    pki?.cleanup();
+  });
+
+  it("goes active after the missing secret's initial_fetch_timeout: the chain with its secret serves, the other refuses until its secret arrives", async () => {
+    await h.runtime.apply(batch(TypeUrl.Listener, ListenerSchema, [gateway("gw", "0.3s")], "1", true));
+    await h.runtime.apply(batch(TypeUrl.Secret, SecretSchema, [certSecret("kubernetes://good-gw", good)], "1", false));
+    expect(h.runtime.boundPort("gw"), "still warming before the timeout").toBeUndefined();
+    await new Promise((r) => setTimeout(r, 600));
+    const port = h.runtime.boundPort("gw");
+    expect(port, "active once the timeout passed").toBeGreaterThan(0);
+    expect(await handshake(port!, "good.example.com")).toBe("DNS:good.example.com");
+    expect(await handshake(port!, "missing.example.com")).toMatch(/^error /);
+    // The Secret is created later: that chain serves without a listener update.
+    await h.runtime.apply(batch(TypeUrl.Secret, SecretSchema, [certSecret("kubernetes://good-gw", good), certSecret("kubernetes://missing-gw", other)], "2", false));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await handshake(port!, "missing.example.com")).toBe("DNS:missing.example.com");
+  });
+
+  it("stays warming when the missing secret has initial_fetch_timeout 0 (Istio's workload certificate: wait forever)", async () => {
+    await h.runtime.apply(batch(TypeUrl.Listener, ListenerSchema, [gateway("gw", "0.3s"), gateway("forever", "0s")], "2", true));
+    await h.runtime.apply(batch(TypeUrl.Secret, SecretSchema, [certSecret("kubernetes://good-forever", good)], "3", false));
+    await new Promise((r) => setTimeout(r, 600));
+    expect(h.runtime.boundPort("forever")).toBeUndefined();
+    expect(h.runtime.dump().listeners.find((l) => l.name === "forever")?.state).toBe("warming");
+  });
+});
