@@ -13,8 +13,8 @@ export interface FilterRuntimeDeps {
   logger: import("pino").Logger;
   /** Late-bound: the cluster by name at request time. */
   cluster(name: string): Cluster | undefined;
-  /** The bootstrap's node: its id and metadata as JSON (Istio's telemetry filters read who this proxy is). */
-  node?: { id: string; metadata: import("@bufbuild/protobuf").JsonObject };
+  /** The bootstrap's node: its id and metadata as JSON (Istio's telemetry filters read who this proxy is); `cluster` is node.cluster (rate limits' source_cluster). */
+  node?: { id: string; metadata: import("@bufbuild/protobuf").JsonObject; cluster?: string };
 }
 
 export interface CompileContext {

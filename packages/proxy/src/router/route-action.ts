@@ -215,7 +215,6 @@ function compileForward(ra: RouteAction, res: string, field: string, report: (fi
     spec.maxStreamDuration = { maxMs: ms(msd.maxStreamDuration), grpcHeaderMaxMs: ms(msd.grpcTimeoutHeaderMax), grpcHeaderOffsetMs: ms(msd.grpcTimeoutHeaderOffset) };
   }
   if (ra.hedgePolicy) report("route.hedge_policy", "not implemented");
-  if (ra.rateLimits.length) report("route.rate_limits", "not implemented");
   return spec;
 }
 

@@ -174,7 +174,7 @@ function isGrpcRequest(ctx: RequestContext): boolean {
 
 type QueryPredicate = (params: Map<string, string>) => boolean;
 
-function compileQueryMatcher(q: QueryParameterMatcher, res: string, field: string): QueryPredicate {
+export function compileQueryMatcher(q: QueryParameterMatcher, res: string, field: string): QueryPredicate {
   const name = q.name;
   if (!name) throw new ResourceRejectedError(res, `${field}.name`, "query parameter name is required");
   const s = q.queryParameterMatchSpecifier;

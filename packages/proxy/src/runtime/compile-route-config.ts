@@ -10,6 +10,7 @@ import { compileHeaderMutation, EMPTY_MUTATION, type HeaderMutation } from "../r
 import { compileRouteMatch, type RouteMatcher } from "../router/route-match.js";
 import { compileRouteAction, compileRetryPolicy, type RouteActionSpec, type RetryPolicySpec } from "../router/route-action.js";
 import { unwrapTypedStruct } from "../http/typed-struct.js";
+import { compileRateLimitPolicy, type RateLimitPolicy } from "../router/rate-limit-policy.js";
 
 export interface CompiledVirtualHost {
   name: string;
@@ -22,6 +23,8 @@ export interface CompiledVirtualHost {
   perFilter: Map<string, unknown>;
   /** VirtualHost.require_tls: which requests that did not arrive over TLS are redirected to https. */
   requireTls: "NONE" | "EXTERNAL_ONLY" | "ALL";
+  /** VirtualHost.rate_limits (absent when empty: nothing to evaluate per request). */
+  rateLimits?: RateLimitPolicy;
 }
 
 export interface CompiledRoute {
@@ -34,6 +37,10 @@ export interface CompiledRoute {
   responseHeaders: HeaderMutation;
   perFilter: Map<string, unknown>;
   vhost: CompiledVirtualHost;
+  /** RouteAction.rate_limits (absent when empty). */
+  rateLimits?: RateLimitPolicy;
+  /** RouteAction.include_vh_rate_limits: the virtual host's rate limits apply too, whatever the filter says. */
+  includeVhRateLimits?: boolean;
 }
 
 export interface CompiledRouteConfig {
@@ -151,7 +158,7 @@ function compileVirtualHost(
     perFilter: compilePerFilter(vh.typedPerFilterConfig, res, field, deps),
     requireTls: vh.requireTls === VirtualHost_TlsRequirementType.ALL ? "ALL" : vh.requireTls === VirtualHost_TlsRequirementType.EXTERNAL_ONLY ? "EXTERNAL_ONLY" : "NONE",
   };
-  if (vh.rateLimits.length) deps.report("virtual_host.rate_limits", "not implemented");
+  cvh.rateLimits = compileRateLimitPolicy(vh.rateLimits, undefined, res, `${field}.rate_limits`, deps.report);
   if (vh.cors) deps.report("virtual_host.cors", "deprecated field not implemented; use typed_per_filter_config");
   vh.routes.forEach((r, i) => cvh.routes.push(compileRoute(r, cvh, res, `${field}.routes[${i}]`, deps, clusterNames)));
   return cvh;
@@ -171,7 +178,10 @@ function compileRoute(
     if (action.cluster) clusterNames.add(action.cluster);
     for (const w of action.weighted ?? []) clusterNames.add(w.name);
   }
+  const ra = r.action.case === "route" ? r.action.value : undefined;
   return {
+    rateLimits: ra ? compileRateLimitPolicy(ra.rateLimits, r.metadata, res, `${field}.route.rate_limits`, deps.report) : undefined,
+    includeVhRateLimits: ra?.includeVhRateLimits || undefined,
     name: r.name,
     match: compileRouteMatch(r.match, res, `${field}.match`, deps.report, deps.random),
     matchedPrefix: r.match.pathSpecifier.case === "prefix" || r.match.pathSpecifier.case === "pathSeparatedPrefix" || r.match.pathSpecifier.case === "path" ? r.match.pathSpecifier.value : undefined,

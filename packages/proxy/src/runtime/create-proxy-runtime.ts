@@ -139,7 +139,7 @@ export function createProxyRuntime(options: ProxyRuntimeOptions & ProxyRuntimeEx
     accessLogs: options.accessLogs,
     report,
     // rbac / jwt_authn / ext_authz count stats and call clusters (remote JWKS, the authz service) at request time.
-    runtime: { stats: options.stats, logger: log, cluster: (name: string) => clusters.get(name)?.value, node: { id: options.nodeId, metadata: options.nodeMetadata ?? {} } },
+    runtime: { stats: options.stats, logger: log, cluster: (name: string) => clusters.get(name)?.value, node: { id: options.nodeId, metadata: options.nodeMetadata ?? {}, cluster: options.serviceCluster } },
     workers: options.connectionLimits?.workers,
   };
 

@@ -55,9 +55,12 @@ describe("compileLocalRateLimit()", () => {
     expect(() => compileLocalRateLimit(pack({ stat_prefix: "", token_bucket: bucket }), cc, false)).toThrow(/^l: f\.stat_prefix: must not be empty/);
   });
 
-  it("reports the descriptor machinery as not implemented", () => {
+  it("compiles descriptors, stage, vh_rate_limits and always_consume_default_token_bucket, reporting nothing", () => {
     reports.length = 0;
-    compileLocalRateLimit(pack({ token_bucket: bucket, descriptors: [{ entries: [{ key: "k", value: "v" }], token_bucket: bucket }], stage: 1, vh_rate_limits: "INCLUDE" }), cc, false);
-    expect(reports.map((r) => r.field)).toEqual(["local_ratelimit.descriptors", "local_ratelimit.stage", "local_ratelimit.vh_rate_limits"]);
+    const spec = compileLocalRateLimit(pack({ token_bucket: bucket, descriptors: [{ entries: [{ key: "k", value: "v" }], token_bucket: bucket }], stage: 1, vh_rate_limits: "INCLUDE" }), cc, false);
+    expect(reports).toEqual([]);
+    expect(spec.descriptors.map((d) => d.entries)).toEqual([["k", "v"]]);
+    expect([spec.stage, spec.vhRateLimits, spec.alwaysConsumeDefault]).toEqual([1, "INCLUDE", true]);
+    expect(compileLocalRateLimit(pack({ token_bucket: bucket, always_consume_default_token_bucket: false }), cc, false).alwaysConsumeDefault).toBe(false);
   });
 });

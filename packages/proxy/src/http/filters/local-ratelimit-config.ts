@@ -10,6 +10,7 @@ import { compileHeaderMutation, type HeaderMutation } from "../../router/header-
 import { durationMs } from "../../runtime/duration.js";
 import type { TokenBucketSpec } from "../../runtime/token-bucket.js";
 import type { CompileContext } from "../http-filter.js";
+import { compileLocalDescriptors, type LocalDescriptorSpec } from "./local-ratelimit-descriptors.js";
 
 export const LOCAL_RATELIMIT_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 
@@ -39,6 +40,14 @@ export interface LocalRateLimitSpec {
   perConnection: boolean;
   /** enable_x_ratelimit_headers: DRAFT_VERSION_03's x-ratelimit-limit/-remaining/-reset. */
   xRateLimitHeaders: boolean;
+  /** descriptors, each with its own bucket; empty: route rate_limits are never evaluated (as Envoy). */
+  descriptors: LocalDescriptorSpec[];
+  /** stage: only the route's rate_limits of this stage produce descriptors. */
+  stage: number;
+  /** vh_rate_limits: whether the virtual host's rate_limits add to (INCLUDE), stand in for (OVERRIDE) or never join (IGNORE) the route's. */
+  vhRateLimits: "OVERRIDE" | "INCLUDE" | "IGNORE";
+  /** always_consume_default_token_bucket (default true): false takes from the default bucket only when no descriptor matched. */
+  alwaysConsumeDefault: boolean;
 }
 
 const NEVER: Fraction = { numerator: 0, denominator: 100 };
@@ -53,8 +62,8 @@ function fraction(p: RuntimeFractionalPercent | undefined, cc: CompileContext, n
   return { numerator: d.numerator, denominator: DENOMINATORS[d.denominator] ?? 100 };
 }
 
-function compileBucket(tb: TokenBucket, cc: CompileContext): TokenBucketSpec {
-  const f = `${cc.field}.token_bucket`;
+/** `f`: the TokenBucket's field path, for NACKs. */
+function compileBucket(tb: TokenBucket, cc: CompileContext, f = `${cc.field}.token_bucket`): TokenBucketSpec {
   if (tb.maxTokens <= 0) throw new ResourceRejectedError(cc.resource, `${f}.max_tokens`, `must be greater than 0, got ${tb.maxTokens}`);
   if (tb.tokensPerFill !== undefined && tb.tokensPerFill <= 0) {
     throw new ResourceRejectedError(cc.resource, `${f}.tokens_per_fill`, `must be greater than 0, got ${tb.tokensPerFill}`);
@@ -82,10 +91,12 @@ export function compileLocalRateLimit(any: Any, cc: CompileContext, perRoute: bo
     throw new ResourceRejectedError(cc.resource, `${cc.field}.token_bucket`, `is required: ${why}`);
   }
   reportUnimplemented(c, cc);
+  if (c.stage > 10) throw new ResourceRejectedError(cc.resource, `${cc.field}.stage`, `must be at most 10, got ${c.stage}`);
   const code = c.status?.code ?? 0;
+  const bucket = c.tokenBucket ? compileBucket(c.tokenBucket, cc) : undefined;
   return {
     statPrefix: c.statPrefix,
-    bucket: c.tokenBucket ? compileBucket(c.tokenBucket, cc) : undefined,
+    bucket,
     enabled: fraction(c.filterEnabled, cc, "filter_enabled"),
     enforced: fraction(c.filterEnforced, cc, "filter_enforced"),
     // Envoy: "If this is set to < 400, 429 will be used instead."
@@ -95,6 +106,10 @@ export function compileLocalRateLimit(any: Any, cc: CompileContext, perRoute: bo
     requestHeadersWhenNotEnforced: headers(c.requestHeadersToAddWhenNotEnforced, "request_headers_to_add_when_not_enforced", cc),
     perConnection: c.localRateLimitPerDownstreamConnection,
     xRateLimitHeaders: c.enableXRatelimitHeaders === 1,
+    descriptors: compileLocalDescriptors(c.descriptors, bucket, cc, (tb, f) => compileBucket(tb, cc, f)),
+    stage: c.stage,
+    vhRateLimits: c.vhRateLimits === 1 ? "INCLUDE" : c.vhRateLimits === 2 ? "IGNORE" : "OVERRIDE",
+    alwaysConsumeDefault: c.alwaysConsumeDefaultTokenBucket ?? true,
   };
 }
 
@@ -108,11 +123,5 @@ function headers(list: HeaderValueOption[], field: string, cc: CompileContext): 
 
 /** Fields we accept but do not act on, each reported once under a fixed path. */
 function reportUnimplemented(c: LocalRateLimit, cc: CompileContext): void {
-  // Descriptors match entries that route/virtual-host rate_limits actions produce; the route
-  // compiler does not keep those actions, so no descriptor can match: every request uses the
-  // default bucket, which is what Envoy does for a request that matches no descriptor.
-  if (c.descriptors.length) cc.report("local_ratelimit.descriptors", "not implemented: the default token_bucket applies to every request");
-  if (c.stage) cc.report("local_ratelimit.stage", "not implemented (only matters with descriptors)");
-  if (c.vhRateLimits) cc.report("local_ratelimit.vh_rate_limits", "not implemented (only matters with descriptors)");
   if (c.localClusterRateLimit) cc.report("local_ratelimit.local_cluster_rate_limit", "not implemented: the bucket is this proxy's alone");
 }

@@ -413,11 +413,12 @@ describe("local rate limit over xDS updates", () => {
     await expect(startRuntime({ clusters: [staticCluster("be", [be.port])], listeners })).rejects.toThrow(/token_bucket\.fill_interval: 10ms is below the 50ms minimum/);
   });
 
-  it("reports descriptors and local_cluster_rate_limit as not implemented", async () => {
+  it("reports local_cluster_rate_limit as not implemented (descriptors are, in local-ratelimit-descriptors.test.ts)", async () => {
     const cfg = limit("d", 5, "1s", { descriptors: [{ entries: [{ key: "k", value: "v" }], token_bucket: { max_tokens: 1, fill_interval: "1s" } }], local_cluster_rate_limit: {} });
     const r = await startRuntime({ clusters: [staticCluster("be", [be.port])], listeners: [httpListener("d", catchAll(), withFilter(cfg))] });
     try {
-      expect(r.reports.map((x) => x.field)).toEqual(expect.arrayContaining(["local_ratelimit.descriptors", "local_ratelimit.local_cluster_rate_limit"]));
+      expect(r.reports.map((x) => x.field)).toEqual(expect.arrayContaining(["local_ratelimit.local_cluster_rate_limit"]));
+      expect(r.reports.map((x) => x.field)).not.toContain("local_ratelimit.descriptors");
       expect((await curl(r.port("d"), "/")).status).toBe(200);
     } finally {
       await r.close();

@@ -2,6 +2,9 @@
 // downstream connection), overridden by a route's or virtual host's
 // typed_per_filter_config, with Envoy's decision order and stats:
 // enabled → (ok | rate_limited → (not enforced: request headers added | enforced: 429)).
+// A config with descriptors also matches the descriptors the route's (and
+// virtual host's) rate_limits produce, each with its own bucket
+// (local-ratelimit-descriptors.ts); without descriptors nothing is evaluated.
 import type { Any } from "@bufbuild/protobuf/wkt";
 import type { Counter, StatsStore } from "../../contracts.js";
 import { NOOP_STATS } from "../../authz/noop-stats.js";
@@ -9,6 +12,9 @@ import { applyHeaderMutation } from "../../router/header-mutation.js";
 import type { CompileContext, HttpFilter, HttpFilterFactory } from "../http-filter.js";
 import type { LocalReply } from "../local-reply.js";
 import type { RequestContext } from "../request-context.js";
+import { populateDescriptors, type DescriptorInputs, type RequestDescriptor } from "../../router/rate-limit-policy.js";
+import type { Bucket } from "../../runtime/token-bucket.js";
+import { DescriptorLimiters } from "./local-ratelimit-descriptors.js";
 import { compileLocalRateLimit, LOCAL_RATELIMIT_TYPE_URL, type Fraction, type LocalRateLimitSpec } from "./local-ratelimit-config.js";
 import { createRateLimiterCache, type RateLimiter, type RateLimiterCache } from "./local-ratelimit-buckets.js";
 
@@ -16,6 +22,8 @@ import { createRateLimiterCache, type RateLimiter, type RateLimiterCache } from 
 interface CompiledLimit {
   spec: LocalRateLimitSpec;
   limiter?: RateLimiter;
+  /** Absent when the config has no descriptors: the default bucket alone decides. */
+  descriptors?: DescriptorLimiters;
 }
 
 interface LimitStats {
@@ -38,6 +46,27 @@ function sampled(f: Fraction): boolean {
   return Math.random() * f.denominator < f.numerator;
 }
 
+/**
+ * The descriptors the route's and virtual host's rate_limits produce at the config's stage
+ * (Envoy's Filter::populateDescriptors): none for a request without a forwarding route;
+ * vh_rate_limits (or the route's include_vh_rate_limits) says whether the virtual host's join.
+ */
+function requestDescriptors(ctx: RequestContext, spec: LocalRateLimitSpec, localCluster: string): RequestDescriptor[] {
+  const out: RequestDescriptor[] = [];
+  const route = ctx.route;
+  if (!route || route.action.kind !== "route") return out;
+  const a = route.action;
+  const inputs: DescriptorInputs = { localCluster, routeCluster: a.cluster ?? (a.clusterHeader ? firstValue(ctx.headers[a.clusterHeader]) : undefined) };
+  populateDescriptors(route.rateLimits, spec.stage, ctx, inputs, out);
+  const vh = route.includeVhRateLimits ? "INCLUDE" : spec.vhRateLimits;
+  if (vh === "INCLUDE" || (vh === "OVERRIDE" && !route.rateLimits)) populateDescriptors(route.vhost.rateLimits, spec.stage, ctx, inputs, out);
+  return out;
+}
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  return typeof v === "string" ? v : v?.[0];
+}
+
 function limitedReply(spec: LocalRateLimitSpec): LocalReply {
   return { status: spec.status, body: "local_rate_limited", details: "local_rate_limited", flag: "RL", grpcStatus: spec.grpcStatus };
 }
@@ -47,8 +76,10 @@ export function createLocalRateLimitFilterFactory(cache: RateLimiterCache = crea
   const compile = (any: Any, cc: CompileContext, perRoute: boolean): CompiledLimit => {
     const spec = compileLocalRateLimit(any, cc, perRoute);
     // Keyed by place: two routes with the same config still get a bucket each, as in Envoy.
-    const limiter = spec.bucket ? cache.get(`${cc.resource}\u0000${cc.field}`, spec.bucket, spec.perConnection) : undefined;
-    return { spec, limiter };
+    const location = `${cc.resource}\u0000${cc.field}`;
+    const limiter = spec.bucket ? cache.get(location, spec.bucket, spec.perConnection) : undefined;
+    const descriptors = spec.descriptors.length ? new DescriptorLimiters(spec.descriptors, location, cache, spec.perConnection) : undefined;
+    return { spec, limiter, descriptors };
   };
   return {
     typeUrls: [LOCAL_RATELIMIT_TYPE_URL],
@@ -65,6 +96,7 @@ export function createLocalRateLimitFilterFactory(cache: RateLimiterCache = crea
         return s;
       };
       if (base) stats(base.spec);
+      const localCluster = cc.runtime?.node?.cluster ?? "";
       return {
         name,
         decodeHeaders(ctx: RequestContext) {
@@ -74,11 +106,19 @@ export function createLocalRateLimitFilterFactory(cache: RateLimiterCache = crea
           const { spec } = c;
           const s = stats(spec);
           s.enabled.inc();
-          const bucket = c.limiter.bucketFor(ctx.conn);
-          const allowed = bucket.tryConsume();
+          let limiter = c.limiter;
+          let bucket: Bucket;
+          let allowed: boolean;
+          if (c.descriptors) {
+            const d = c.descriptors.decide(requestDescriptors(ctx, spec, localCluster), limiter, ctx.conn, spec.alwaysConsumeDefault);
+            ({ limiter, bucket, allowed } = d);
+          } else {
+            bucket = limiter.bucketFor(ctx.conn);
+            allowed = bucket.tryConsume();
+          }
           if (spec.xRateLimitHeaders) {
             const h = (ctx.extraResponseHeaders ??= {});
-            h["x-ratelimit-limit"] = String(c.limiter.spec.maxTokens);
+            h["x-ratelimit-limit"] = String(limiter.spec.maxTokens);
             h["x-ratelimit-remaining"] = String(bucket.remaining());
             h["x-ratelimit-reset"] = String(Math.ceil(bucket.msUntilNextFill() / 1000));
           }
