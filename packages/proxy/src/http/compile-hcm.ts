@@ -11,6 +11,7 @@ import { durationMs } from "../runtime/duration.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
 import { compileXfcc, type XfccConfig } from "../tls/xfcc.js";
 import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry, type TrafficDirection } from "./http-filter.js";
+import { compileInternalAddressConfig, type InternalAddressPredicate } from "./internal-address.js";
 import { compileRequestLimits, type RequestLimits } from "./request-limits.js";
 import { utf8WireString } from "./wire-string.js";
 import { unwrapTypedStruct } from "./typed-struct.js";
@@ -32,6 +33,8 @@ export interface HcmConfig {
   maxRequestHeadersKb: number;
   useRemoteAddress: boolean;
   xffNumTrustedHops: number;
+  /** internal_address_config: which trusted client addresses make a request internal. */
+  isInternalAddress: InternalAddressPredicate;
   skipXffAppend: boolean;
   generateRequestId: boolean;
   preserveExternalRequestId: boolean;
@@ -149,6 +152,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     maxRequestHeadersKb: limits.maxRequestHeadersBytes / 1024,
     useRemoteAddress: hcm.useRemoteAddress ?? false,
     xffNumTrustedHops: hcm.xffNumTrustedHops,
+    isInternalAddress: compileInternalAddressConfig(hcm.internalAddressConfig, res, `${field}.internal_address_config`),
     skipXffAppend: hcm.skipXffAppend,
     generateRequestId: hcm.generateRequestId ?? true,
     preserveExternalRequestId: hcm.preserveExternalRequestId,

@@ -160,12 +160,17 @@ describe("header behaviour", () => {
     expect(u.headers["x-b3-spanid"]).toBe("def");
   });
 
-  it("use_remote_address appends the peer to x-forwarded-for and marks internal requests", async () => {
+  it("use_remote_address appends the peer to x-forwarded-for; internal only when that is the one address", async () => {
     const u = upstream(await request(edge, "/", { "x-forwarded-for": "203.0.113.9", "x-forwarded-proto": "https" }));
     expect(u.headers["x-forwarded-for"]).toBe("203.0.113.9,127.0.0.1");
     expect(u.headers["x-forwarded-proto"]).toBe("http");
-    expect(u.headers["x-envoy-internal"]).toBe("true");
-    expect(u.headers["x-envoy-external-address"]).toBeUndefined();
+    // Envoy: a client that sent its own XFF is external, whatever the peer's address.
+    expect(u.headers["x-envoy-internal"]).toBeUndefined();
+    expect(u.headers["x-envoy-external-address"]).toBe("127.0.0.1");
+    const own = upstream(await request(edge, "/", {}));
+    expect(own.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(own.headers["x-envoy-internal"]).toBe("true");
+    expect(own.headers["x-envoy-external-address"]).toBeUndefined();
   });
 
   it("redirects with scheme, host and prefix rewrite", async () => {

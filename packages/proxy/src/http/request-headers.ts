@@ -8,16 +8,8 @@ import type { RequestContext } from "./request-context.js";
 import { randomHex64, randomRequestId } from "./request-id.js";
 import { stripEnvoyInternalHeaders } from "./sanitize-envoy-headers.js";
 
-/** RFC 1918, loopback and unique-local addresses: Envoy's classic internal address set. */
-export function isInternalAddress(ip: string): boolean {
-  if (ip.startsWith("::ffff:")) ip = ip.slice(7);
-  if (ip === "::1" || ip.startsWith("127.") || ip.startsWith("10.") || ip.startsWith("192.168.")) return true;
-  if (ip.startsWith("172.")) {
-    const second = Number(ip.split(".")[1]);
-    return second >= 16 && second <= 31;
-  }
-  return /^f[cd][0-9a-f]{2}:/i.test(ip);
-}
+/** Envoy's default internal address set (kept for existing importers). */
+export { isClassicInternalAddress as isInternalAddress } from "./internal-address.js";
 
 const NO_XFF: readonly string[] = [];
 
@@ -34,37 +26,45 @@ function xffList(v: string | string[]): string[] {
 export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, internalOnly: string[] | undefined): void {
   const h = ctx.headers;
   const remote = ctx.downstreamRemoteIp.startsWith("::ffff:") ? ctx.downstreamRemoteIp.slice(7) : ctx.downstreamRemoteIp;
+  // Whether the request is internal is the proxy's judgement alone: a client's own x-envoy-internal goes first.
+  if (h["x-envoy-internal"] !== undefined) delete h["x-envoy-internal"];
   let trusted: string;
+  // Envoy's allow_trusted_address_checks: only a request whose XFF names exactly one address (after
+  // our own append) may be internal. A client that sent any XFF of its own is external.
+  let singleAddress: boolean;
   const xffHeader = h["x-forwarded-for"];
   if (hcm.useRemoteAddress) {
+    singleAddress = xffHeader === undefined;
     const xff = xffHeader === undefined ? NO_XFF : xffList(xffHeader);
     // With trusted hops the client is N from the right of the existing XFF.
     trusted = hcm.xffNumTrustedHops > 0 && xff.length >= hcm.xffNumTrustedHops ? xff[xff.length - hcm.xffNumTrustedHops] : remote;
-    if (!hcm.skipXffAppend) {
+    // A Unix-socket peer has no address to append (Envoy's appendXff skips non-IP peers).
+    if (!hcm.skipXffAppend && remote !== "") {
       const cur = h["x-forwarded-for"];
       h["x-forwarded-for"] = cur === undefined ? remote : `${typeof cur === "string" ? cur : cur.join(",")},${remote}`;
     }
     // Envoy: an untrusted prior hop's x-forwarded-proto is overwritten with the connection's own (TLS or not).
     if (hcm.xffNumTrustedHops === 0 || h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = connectionScheme(ctx);
   } else {
+    // Envoy's default original-IP detection (XFF with xff_num_trusted_hops).
     const xff = xffHeader === undefined ? NO_XFF : xffList(xffHeader);
     const idx = xff.length - 1 - hcm.xffNumTrustedHops;
     trusted = idx >= 0 ? xff[idx] : remote;
+    singleAddress = idx >= 0 && xff.length === 1;
     if (h["x-forwarded-proto"] === undefined) h["x-forwarded-proto"] = connectionScheme(ctx);
   }
   // Envoy's downstream remote address is the XFF-derived client when that is an IP
   // (RBAC remote_ip, %DOWNSTREAM_REMOTE_ADDRESS%); the peer stays the direct remote address.
   if (trusted !== remote && isIP(trusted)) ctx.info.downstreamRemoteAddress = isIP(trusted) === 6 ? `[${trusted}]:0` : `${trusted}:0`;
-  const internal = isInternalAddress(trusted);
+  const internal = singleAddress && hcm.isInternalAddress(trusted);
+  // Envoy's edge request: external and first into the trusted network (use_remote_address).
   ctx.external = hcm.useRemoteAddress && !internal;
-  if (hcm.useRemoteAddress) {
-    if (ctx.external) {
-      stripEnvoyInternalHeaders(h, internalOnly);
-      h["x-envoy-external-address"] = trusted;
-    } else {
-      h["x-envoy-internal"] = "true";
-      delete h["x-envoy-external-address"];
-    }
+  if (internal) {
+    h["x-envoy-internal"] = "true";
+    if (hcm.useRemoteAddress) delete h["x-envoy-external-address"];
+  } else if (ctx.external) {
+    stripEnvoyInternalHeaders(h, internalOnly);
+    if (trusted !== "") h["x-envoy-external-address"] = trusted;
   }
 
   if (hcm.generateRequestId) {

@@ -113,8 +113,10 @@ describe("VirtualHost.require_tls", () => {
     expect(await curl(["-H", "Host: ext.example.com", `http://127.0.0.1:${plain}/`])).toBe("200");
     // one trusted hop says the client is 203.0.113.7: external
     expect(await curl(["-H", "Host: ext.example.com", "-H", "x-forwarded-for: 203.0.113.7", `http://127.0.0.1:${trusted}/e`])).toBe("301 https://ext.example.com/e");
-    // and behind that hop a private client is internal again
-    expect(await curl(["-H", "Host: ext.example.com", "-H", "x-forwarded-for: 10.1.2.3", `http://127.0.0.1:${trusted}/e`])).toBe("200");
+    // and behind that hop a private client is external too: Envoy's XFF then holds two addresses, never one
+    expect(await curl(["-H", "Host: ext.example.com", "-H", "x-forwarded-for: 10.1.2.3", `http://127.0.0.1:${trusted}/e`])).toBe("301 https://ext.example.com/e");
+    // a client's own XFF makes it external on the edge listener too, and x-envoy-internal cannot be spoofed
+    expect(await curl(["-H", "Host: ext.example.com", "-H", "x-forwarded-for: 10.1.2.3", "-H", "x-envoy-internal: true", `http://127.0.0.1:${plain}/s`])).toBe("301 https://ext.example.com/s");
     // over TLS never
     expect(await curl(["--cacert", caFile, "--resolve", `ext.example.com:${secure}:127.0.0.1`, `https://ext.example.com:${secure}/`])).toBe("200");
   });
