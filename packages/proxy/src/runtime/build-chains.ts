@@ -78,7 +78,7 @@ function buildChain(c: ChainConfig, l: ListenerConfig, deps: ChainDeps): ActiveC
     };
   }
   const handler = createTcpProxyHandler(
-    { config: t.tcp, cluster: deps.cluster, logger: deps.logger.child({ listener: l.name, chain: c.name }), random: deps.random, observers: t.observers },
+    { config: t.tcp, cluster: deps.cluster, logger: deps.logger.child({ listener: l.name, chain: c.name }), random: deps.random, observers: t.observers, peerExchange: t.peerExchange },
     deps.stats,
   );
   return {

@@ -21,6 +21,7 @@ import type { OutlierConfig } from "../upstream/outlier-detector.js";
 import type { HealthCheckConfig } from "../upstream/health-checker.js";
 import { bufferLimit } from "./buffer-limit.js";
 import { compileTcpKeepalive, type TcpKeepaliveSpec } from "../upstream/tcp-keepalive.js";
+import { peerExchangeSpecOf, type PeerExchangeSpec } from "../tcp/peer-exchange.js";
 
 export type ClusterType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
 /** http1/http2 explicit; "downstream" = use_downstream_protocol_config. */
@@ -76,6 +77,8 @@ export interface ClusterConfig {
   hasTransportSocket: boolean;
   /** transport_socket / transport_socket_matches with TLS; undefined when every endpoint is plaintext. */
   transport?: ClusterTransportSpec;
+  /** filters: istio.metadata_exchange (istiod's TCPClusterMx), tcp_proxy's exchange with the upstream. */
+  peerExchange?: PeerExchangeSpec;
 }
 
 const HPO_TYPE = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -222,6 +225,11 @@ export function compileCluster(
     }
   }
   cfg.transport = compileClusterTransport(c, report);
+  c.filters.forEach((f, i) => {
+    const spec = f.typedConfig ? peerExchangeSpecOf(f.typedConfig, report, `cluster.filters[${i}].typed_config`) : undefined;
+    if (spec) cfg.peerExchange = spec;
+    else if (spec === undefined) report(`cluster.filters[${f.name}]`, "upstream network filter is not implemented; skipped");
+  });
   reportUnhandledFields(c, report);
   const uco = c.upstreamConnectionOptions;
   if (uco?.happyEyeballsConfig || uco?.setLocalInterfaceNameOnUpstreamConnections) report("cluster.upstream_connection_options", "only tcp_keepalive is implemented");
@@ -243,7 +251,7 @@ const HANDLED_CLUSTER_FIELDS = new Set([
   "httpProtocolOptions", "http2ProtocolOptions", "typedExtensionProtocolOptions", "dnsRefreshRate", "dnsLookupFamily",
   "outlierDetection", "upstreamBindConfig", "ringHashLbConfig", "maglevLbConfig",
   "originalDstLbConfig", "leastRequestLbConfig", "commonLbConfig", "transportSocket", "metadata", "transportSocketMatches",
-  "upstreamConnectionOptions",
+  "upstreamConnectionOptions", "filters",
 ]);
 
 /** What weft does instead, where that is more useful than "ignored". */

@@ -15,6 +15,8 @@ import { compileTcpProxy, TCP_PROXY_TYPE_URL, type TcpProxyConfig } from "../tcp
 import { createIstioTcpStats } from "../tcp/istio-tcp-stats.js";
 import type { TcpObserver } from "../tcp/tcp-observer.js";
 import { statsPluginConfigOf } from "../istio/stats-plugin-config.js";
+import { peerExchangeSpecOf, type PeerExchangeSpec } from "../tcp/peer-exchange.js";
+import { peerExchangeOf } from "../istio/peer-exchange-wire.js";
 import { compileConnectionLimitSpec, createConnectionLimitFilter, isConnectionLimit } from "../listener/connection-limit-filter.js";
 import { compileDownstreamTls, RAW_BUFFER_TYPE_URL, type TlsContextSpec } from "../tls/compile-tls-context.js";
 import { durationMs } from "./duration.js";
@@ -22,7 +24,9 @@ import { bufferLimit } from "./buffer-limit.js";
 import { socketAddressOf } from "./compile-endpoints.js";
 
 /** The terminal filter; a tcp_proxy's `observers` are the filters before it that follow its connections (istio.stats). */
-export type NetworkFilterSpec = { kind: "http"; hcm: HcmConfig } | { kind: "tcp"; tcp: TcpProxyConfig; observers: TcpObserver[] };
+export type NetworkFilterSpec =
+  | { kind: "http"; hcm: HcmConfig }
+  | { kind: "tcp"; tcp: TcpProxyConfig; observers: TcpObserver[]; peerExchange?: { header: Buffer; downstream?: PeerExchangeSpec } };
 
 export interface ChainConfig {
   name: string;
@@ -80,11 +84,12 @@ const DIRECTIONS: readonly TrafficDirection[] = ["UNSPECIFIED", "INBOUND", "OUTB
 
 // Network filters that only produce telemetry/metadata in Istio's configs; they never change traffic.
 const TELEMETRY_NETWORK_FILTERS = new Set([
-  "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange",
   "type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config",
   "type.googleapis.com/udpa.type.v1.TypedStruct",
   "type.googleapis.com/xds.type.v3.TypedStruct",
 ]);
+
+const NO_NODE = { id: "", metadata: {} };
 
 const LISTENER_FILTER = {
   originalDst: "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
@@ -175,6 +180,8 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
   const networkFilters: NetworkFilter[] = [];
   const observers: TcpObserver[] = [];
   let statsBeforeHcm: string | undefined;
+  let mx: PeerExchangeSpec | undefined;
+  let mxAt: string | undefined;
   fc.filters.forEach((f, i) => {
     const ff = `${field}.filters[${i}]`;
     if (f.configType.case !== "typedConfig") {
@@ -183,6 +190,7 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
     const any = f.configType.value;
     let nf: NetworkFilter | undefined;
     let stats: JsonObject | undefined;
+    let spec: PeerExchangeSpec | null | undefined;
     if (terminal) throw new ResourceRejectedError(res, ff, `${f.name} follows the terminal filter`);
     if (any.typeUrl === HCM_TYPE_URL) terminal = { kind: "http", hcm: compileHcm(any, res, `${ff}.typed_config`, deps) };
     else if (any.typeUrl === TCP_PROXY_TYPE_URL) terminal = { kind: "tcp", tcp: compileTcpProxy(any, res, `${ff}.typed_config`, deps), observers };
@@ -190,12 +198,21 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
       const o = createIstioTcpStats(stats, { report: deps.report, at: `${ff}.typed_config`, direction: deps.direction, runtime: deps.runtime });
       if (o) observers.push(o);
       statsBeforeHcm ??= ff;
+    } else if ((spec = peerExchangeSpecOf(any, deps.report, `${ff}.typed_config`)) !== undefined) {
+      if (spec) mx = spec;
+      mxAt = ff;
     } else if (isConnectionLimit(any)) networkFilters.push(createConnectionLimitFilter(f.name, compileConnectionLimitSpec(any, res, `${ff}.typed_config`, deps.workers), deps.runtime?.stats));
     else if ((nf = compileNetworkFilter(f.name, any, { resource: res, field: `${ff}.typed_config`, report: deps.report, runtime: deps.runtime }))) networkFilters.push(nf);
     else if (TELEMETRY_NETWORK_FILTERS.has(any.typeUrl)) deps.report(`network_filter[${f.name}]`, "telemetry/metadata network filter is not implemented; skipped (traffic unaffected)");
     else throw new ResourceRejectedError(res, `${ff}.typed_config`, `network filter ${f.name} (${any.typeUrl}) is not implemented`);
   });
   if (!terminal) throw new ResourceRejectedError(res, `${field}.filters`, "the last network filter must be http_connection_manager or tcp_proxy");
+  if (terminal.kind === "tcp" && deps.runtime) {
+    // Our exchange bytes serve the chain's filter and the clusters' filters alike.
+    terminal.peerExchange = { header: peerExchangeOf(deps.runtime.node ?? NO_NODE), downstream: mx };
+  }
+  // HTTP peers exchange metadata in headers; a connection that negotiated the exchange ALPN reaches no HCM chain in Istio's configs.
+  if (terminal.kind === "http" && mxAt !== undefined) deps.report(`${mxAt}[istio.metadata_exchange]`, "the TCP exchange before http_connection_manager is not implemented; skipped");
   // Istio puts istio.stats before tcp_proxy only; an HCM's own istio.stats counts its HTTP traffic.
   if (terminal.kind === "http" && statsBeforeHcm !== undefined) deps.report(`${statsBeforeHcm}[istio.stats]`, "istio.stats as a network filter before http_connection_manager is not implemented (no istio_tcp_* for HTTP connections); skipped");
   let tls: TlsContextSpec | undefined;

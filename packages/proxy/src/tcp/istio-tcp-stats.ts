@@ -5,12 +5,13 @@
 //
 // Istio reports a connection as opened once its peer is known (TCP metadata
 // exchange done) or at its close, then reports the bytes since the last report
-// every tcp_reporting_duration and at close. Weft speaks no in-band TCP metadata
-// exchange, so the peer is never exchanged: everything the labels need (cluster,
-// endpoint, upstream TLS identity) is known once tcp_proxy has its upstream, and
-// that is when a connection counts as opened; one that never gets an upstream
-// counts at close, with its response flags (UF, UH, NC…). The labels are fixed
-// at that first report, as in Istio.
+// every tcp_reporting_duration and at close. Here a connection counts as opened
+// once tcp_proxy has its upstream (cluster, endpoint and upstream TLS identity
+// known) and, where istio.metadata_exchange runs on the reporter's side (the
+// chain's filter for the destination, the cluster's for the source), its
+// exchange is decided; one that never gets there counts at close, with its
+// response flags (UF, UH, NC…). The labels are fixed at that first report, as
+// in Istio.
 //
 // "sent" and "received" are from the downstream's side (Envoy's downstream bytes
 // meter): received is what was read from the downstream, sent what was written to it.
@@ -23,6 +24,7 @@ import { keptTags, planIstioMetrics, type MetricPlan } from "../istio/metric-pla
 import { workloadMetadataOf } from "../istio/peer-metadata.js";
 import { tcpReportingMs } from "../istio/stats-plugin-config.js";
 import type { TcpConnectionView, TcpConnectionWatch, TcpObserver } from "./tcp-observer.js";
+import type { PeerExchangeState } from "./peer-exchange.js";
 
 const METRICS = ["tcp_connections_opened_total", "tcp_connections_closed_total", "tcp_sent_bytes_total", "tcp_received_bytes_total"] as const;
 type MetricName = (typeof METRICS)[number];
@@ -70,7 +72,7 @@ export function createIstioTcpStats(json: JsonObject, cc: IstioTcpStatsContext):
     inputs: {
       reporter,
       local: workloadMetadataOf(node?.metadata ?? {}),
-      // No TCP metadata exchange: the client side falls back to the endpoint's istio.workload, as Istio's does.
+      // Per connection, from its exchange; without one the client side falls back to the endpoint's istio.workload, as Istio's does.
       peer: undefined,
       endpointPeer: undefined,
       // There is no Host header on a TCP connection to fall back to.
@@ -90,6 +92,7 @@ export function createIstioTcpStats(json: JsonObject, cc: IstioTcpStatsContext):
 /** The 23 TCP_LABELS values of a connection, from what tcp_proxy knows of it now. */
 function labelValues(s: Shared, view: TcpConnectionView): string[] {
   const { conn, info } = view;
+  const peer = exchangeOf(s, view)?.peer;
   const sources: LabelSources = {
     authority: undefined,
     routeName: undefined,
@@ -101,7 +104,12 @@ function labelValues(s: Shared, view: TcpConnectionView): string[] {
     endpointWorkload: view.host?.istioWorkload,
   };
   const flags = info.responseFlags.length > 0 ? info.responseFlags.join(",") : "-";
-  return [...peerLabelValues(sources, s.inputs), "tcp", flags, connectionSecurityPolicy(s.reporter, sources)];
+  return [...peerLabelValues(sources, peer ? { ...s.inputs, peer } : s.inputs), "tcp", flags, connectionSecurityPolicy(s.reporter, sources)];
+}
+
+/** The exchange whose peer this reporter labels: the downstream's for the server side, the upstream's for the client. */
+function exchangeOf(s: Shared, view: TcpConnectionView): PeerExchangeState | undefined {
+  return s.reporter === "source" ? view.upstreamPeer : view.downstreamPeer;
 }
 
 function counter(s: Shared, metric: MetricName, values: readonly string[]): Counter | undefined {
@@ -142,8 +150,19 @@ class ConnectionReport implements TcpConnectionWatch {
     }
   }
 
+  private connected = false;
+
   upstreamConnected(): void {
-    if (this.opened) return;
+    this.connected = true;
+    this.openWhenKnown();
+  }
+
+  peerExchanged(): void {
+    if (this.connected) this.openWhenKnown();
+  }
+
+  private openWhenKnown(): void {
+    if (this.opened || exchangeOf(this.s, this.view)?.done === false) return;
     this.open();
     this.reportBytes();
   }

@@ -7,6 +7,7 @@ import type { StreamInfo } from "../contracts.js";
 import type { ConnInfo } from "../listener/conn-info.js";
 import type { UpstreamTlsIdentity } from "../tls/upstream-tls.js";
 import type { Host } from "../upstream/host.js";
+import type { PeerExchangeState } from "./peer-exchange.js";
 
 /** One proxied connection as tcp_proxy sees it; its fields fill in as the connection progresses. */
 export interface TcpConnectionView {
@@ -17,12 +18,18 @@ export interface TcpConnectionView {
   host: Host | undefined;
   /** Set once the upstream TLS handshake and its checks are done; undefined for plaintext. */
   upstreamTls: UpstreamTlsIdentity | undefined;
+  /** istio.metadata_exchange with the downstream (the chain's filter): undefined when the chain has none. */
+  downstreamPeer?: PeerExchangeState;
+  /** The same with the upstream (the cluster's filter), set when the upstream connects. */
+  upstreamPeer?: PeerExchangeState;
 }
 
 /** What one observer does for one connection. */
 export interface TcpConnectionWatch {
   /** The upstream connection is established (after the TLS handshake when there is one). */
   upstreamConnected(): void;
+  /** A peer exchange (downstreamPeer or upstreamPeer) is decided: the peer was read, or is known to be absent. */
+  peerExchanged(): void;
   /** The connection is over, whatever the outcome: called exactly once, after the last byte was counted. */
   closed(): void;
 }

@@ -3,6 +3,7 @@
 // and flags (UH, UF, UO, DC…).
 import { anyUnpack, type Any } from "@bufbuild/protobuf/wkt";
 import * as net from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import { TcpProxySchema } from "@weft/xds-api/gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js";
 import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory, type Counter, type Gauge, type StatsStore, type StreamInfo } from "../contracts.js";
@@ -15,6 +16,8 @@ import { connectUpstreamTls, upstreamTlsIdentity } from "../tls/upstream-tls.js"
 import { DEFAULT_CONNECTION_BUFFER_LIMIT } from "../runtime/buffer-limit.js";
 import { applyTcpKeepalive } from "../upstream/tcp-keepalive.js";
 import type { TcpConnectionView, TcpConnectionWatch, TcpObserver } from "./tcp-observer.js";
+import type { PeerExchangeReader } from "./peer-exchange-reader.js";
+import { startPeerExchange, type PeerExchangeSide, type PeerExchangeSpec } from "./peer-exchange.js";
 
 export const TCP_PROXY_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
@@ -73,13 +76,31 @@ export function compileTcpProxy(
  * was buffered has been flushed to the kernel. Node's own 16 KiB writable mark is not used:
  * the configured limit is what bounds memory, as in Envoy.
  */
-export function splice(from: net.Socket, to: net.Socket, limit: number, onBytes: (n: number) => void): void {
+export function splice(from: net.Socket, to: net.Socket, limit: number, onBytes: (n: number) => void, exchange?: PeerExchangeReader): void {
   let paused = false;
+  // A peer's metadata exchange comes off the front of the stream; once it is decided, chunks go through untouched.
+  let pre = exchange;
+  if (pre) {
+    from.once("end", () => {
+      const rest = pre?.end();
+      pre = undefined;
+      if (rest?.length) {
+        onBytes(rest.length);
+        to.write(rest);
+      }
+    });
+  }
   const resume = (): void => {
     paused = false;
     if (!from.destroyed) from.resume();
   };
   from.on("data", (d: Buffer) => {
+    if (pre !== undefined) {
+      const out = pre.feed(d);
+      if (pre.done) pre = undefined;
+      if (out === undefined || out.length === 0) return;
+      d = out;
+    }
     onBytes(d.length);
     if (paused || to.writableLength + d.length <= limit) {
       to.write(d);
@@ -99,6 +120,11 @@ export interface TcpProxyRuntime {
   random: () => number;
   /** The chain's network filters that follow each connection (istio.stats); none when absent. */
   observers?: readonly TcpObserver[];
+  /**
+   * istio.metadata_exchange: this proxy's exchange bytes, and the chain's filter (exchange with the
+   * downstream) when it has one. Clusters with the filter exchange with the upstream.
+   */
+  peerExchange?: { header: Buffer; downstream?: PeerExchangeSpec };
 }
 
 const NO_WATCHES: readonly TcpConnectionWatch[] = [];
@@ -142,10 +168,30 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
     };
     const view: TcpConnectionView = { conn, info, host: undefined, upstreamTls: undefined };
     const watches = observers.length === 0 ? NO_WATCHES : observers.map((o) => o.watch(view));
+    const exchanged = (): void => {
+      for (const w of watches) w.peerExchanged();
+    };
+    const mx = rt.peerExchange;
+    let downstreamMx: PeerExchangeSide | undefined;
+    let upstreamMx: PeerExchangeSide | undefined;
+    if (mx?.downstream) {
+      // Our header goes out now, ahead of anything tcp_proxy writes; the peer's is read once the upstream is up.
+      downstreamMx = startPeerExchange(mx.downstream, conn.tls?.alpn, mx.header, (b) => {
+        info.bytesSent += b.length;
+        socket.write(b);
+      }, (consumed) => {
+        // Envoy's downstream bytes meter counts the exchange bytes too.
+        info.bytesReceived += consumed;
+        exchanged();
+      });
+      view.downstreamPeer = downstreamMx.state;
+    }
     let logged = false;
     const finish = (): void => {
       if (logged) return;
       logged = true;
+      downstreamMx?.stop();
+      upstreamMx?.stop();
       stats.cxActive.dec();
       info.durationMs = Date.now() - info.startTime;
       stats.rxBytes.inc(info.bytesReceived);
@@ -216,6 +262,11 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         cluster.stats.cxActive.inc();
         info.upstreamLocalAddress = `${up.localAddress}:${up.localPort}`;
         if (tls) view.upstreamTls = upstreamTlsIdentity(up);
+        const upSpec = cluster.config.peerExchange;
+        if (upSpec && mx) {
+          upstreamMx = startPeerExchange(upSpec, tls ? (up as TLSSocket).alpnProtocol || undefined : undefined, mx.header, (b) => up.write(b), exchanged);
+          view.upstreamPeer = upstreamMx.state;
+        }
         for (const w of watches) w.upstreamConnected();
         if (cfg.idleTimeoutMs > 0) {
           const onIdle = (): void => {
@@ -229,8 +280,10 @@ export function createTcpProxyHandler(rt: TcpProxyRuntime, store: StatsStore): (
         }
         // per_connection_buffer_limit_bytes: the upstream connection's (cluster) limit pauses the
         // downstream reader, the downstream connection's (listener) limit pauses the upstream one.
-        splice(socket, up, cluster.config.perConnectionBufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT, (n) => (info.bytesReceived += n));
-        splice(up, socket, conn.bufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT, (n) => (info.bytesSent += n));
+        splice(socket, up, cluster.config.perConnectionBufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT, (n) => (info.bytesReceived += n), downstreamMx?.reader);
+        splice(up, socket, conn.bufferLimitBytes ?? DEFAULT_CONNECTION_BUFFER_LIMIT, (n) => (info.bytesSent += n), upstreamMx?.reader);
+        downstreamMx?.startReading();
+        upstreamMx?.startReading();
         socket.on("end", () => up.end());
         up.on("end", () => socket.end());
         socket.resume();
