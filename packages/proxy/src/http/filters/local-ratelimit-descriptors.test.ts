@@ -132,7 +132,7 @@ describe("local rate limit descriptors", () => {
               routes: [
                 route("/override/own", [{ actions: [{ generic_key: { descriptor_key: "scope", descriptor_value: "route" } }] }], perRoute("o1", 100, [desc({ scope: "vh" }, 1), desc({ scope: "route" }, 3)])),
                 route("/override/none", undefined, perRoute("o2", 100, [desc({ scope: "vh" }, 1), desc({ scope: "route" }, 3)])),
-                route("/include", [{ actions: [{ generic_key: { descriptor_key: "scope", descriptor_value: "route" } }] }], perRoute("inc", 100, [desc({ scope: "vh" }, 1), desc({ scope: "route" }, 3)], { vh_rate_limits: "INCLUDE" })),
+                route("/include", [{ actions: [{ generic_key: { descriptor_key: "scope", descriptor_value: "route" } }] }], perRoute("inc", 100, [desc({ scope: "vh" }, 1), desc({ scope: "route" }, 3)], { vh_rate_limits: "INCLUDE", enable_x_ratelimit_headers: "DRAFT_VERSION_03" })),
                 route("/ignore", undefined, perRoute("ign", 100, [desc({ scope: "vh" }, 1)], { vh_rate_limits: "IGNORE" })),
                 // Only stage 1 actions count for a stage 1 filter; disable_key entries never do.
                 route(
@@ -217,8 +217,11 @@ describe("local rate limit descriptors", () => {
 
   it("vh_rate_limits INCLUDE adds the virtual host's; IGNORE drops them", async () => {
     const p = h.port("vh");
-    // scope=vh (1) and scope=route (3) both match; the slower is taken first and refuses the second request.
-    expect(await codes(p, "/include", 2)).toEqual([200, 429]);
+    // scope=vh (1) and scope=route (3) both match; the slower is taken first (its bucket is the one
+    // x-ratelimit-* shows) and refuses the second request before the route's is touched.
+    const first = await curl(p, "/include");
+    expect([first.status, first.headers["x-ratelimit-limit"], first.headers["x-ratelimit-remaining"]]).toEqual([200, "1", "0"]);
+    expect(await codes(p, "/include", 1)).toEqual([429]);
     expect(await codes(p, "/ignore", 3)).toEqual([200, 200, 200]);
   });
 
