@@ -21,7 +21,7 @@ export function clustersOf(s: ConfigDumpSections): Cluster[] {
 export function listenersOf(s: ConfigDumpSections): Listener[] {
   const l = s.listeners;
   if (!l) return [];
-  return unpackAll<Listener>([...l.staticListeners.map((x) => x.listener), ...l.dynamicListeners.map((x) => (x.activeState ?? x.warmingState)?.listener)], ListenerSchema);
+  return unpackAll<Listener>([...l.staticListeners.map((x) => x.listener), ...l.dynamicListeners.map((x) => x.activeState?.listener)], ListenerSchema);
 }
 
 export function routesOf(s: ConfigDumpSections): RouteConfiguration[] {

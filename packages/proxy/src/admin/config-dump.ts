@@ -82,12 +82,7 @@ export function buildConfigDump(runtime: Pick<ProxyRuntime, "dump">, bootstrap: 
       create(ListenersConfigDumpSchema, {
         versionInfo: latestVersion(d.listeners),
         staticListeners: d.listeners.filter((e) => e.state === "static").map((e) => ({ listener: e.resource, lastUpdated: ts(e.lastUpdated) })),
-        dynamicListeners: d.listeners
-          .filter((e) => e.state !== "static")
-          .map((e) => {
-            const state = { versionInfo: e.version, listener: e.resource, lastUpdated: ts(e.lastUpdated) };
-            return e.state === "warming" ? { name: e.name, warmingState: state } : { name: e.name, activeState: state };
-          }),
+        dynamicListeners: dynamicListeners(d.listeners.filter((e) => e.state !== "static")),
       }),
     ),
   );
@@ -186,3 +181,26 @@ function applyMask(obj: Record<string, JsonValue>, paths: string[][]): Record<st
 }
 
 export { BootstrapSchema };
+
+interface ListenerState {
+  versionInfo: string;
+  listener: Any;
+  lastUpdated: ReturnType<typeof ts>;
+}
+
+/**
+ * One entry per listener name, as Envoy dumps them: a listener being updated has its serving
+ * version in active_state and the one still warming in warming_state (istioctl and weftctl show
+ * active_state only).
+ */
+function dynamicListeners(entries: ReadonlyArray<DumpEntry>): Array<{ name: string; activeState?: ListenerState; warmingState?: ListenerState }> {
+  const byName = new Map<string, { name: string; activeState?: ListenerState; warmingState?: ListenerState }>();
+  for (const e of entries) {
+    const state: ListenerState = { versionInfo: e.version, listener: e.resource, lastUpdated: ts(e.lastUpdated) };
+    const item = byName.get(e.name) ?? { name: e.name };
+    if (e.state === "warming") item.warmingState = state;
+    else item.activeState = state;
+    byName.set(e.name, item);
+  }
+  return [...byName.values()];
+}

@@ -8,6 +8,8 @@ import { fromEnvoyJson, TypeUrl } from "@weft/xds-api";
 import { ListenerSchema } from "@weft/xds-api/gen/envoy/config/listener/v3/listener_pb.js";
 import { SecretSchema } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { BootstrapSchema, buildConfigDump, configDumpJson } from "../admin/config-dump.js";
 import { ResourceRejectedError } from "../contracts.js";
 import { staticCluster, startRuntime, type Harness } from "../test-util/runtime-harness.js";
 import { createTestPki, type TestCa, type TestLeaf, type TestPki } from "../test-util/test-pki.js";
@@ -160,5 +162,18 @@ describe("a listener whose SDS secret never arrives", () => {
     await new Promise((r) => setTimeout(r, 600));
     expect(h.runtime.boundPort("forever")).toBeUndefined();
     expect(h.runtime.dump().listeners.find((l) => l.name === "forever")?.state).toBe("warming");
+  });
+
+  it("dumps a listener that serves one version while the next warms as one entry with both states, as Envoy", async () => {
+    const port = h.runtime.boundPort("gw");
+    // The update adds a server whose Secret never comes (and waits forever for it).
+    const update = { ...gateway("gw", "0s"), filter_chains: [chain("good.example.com", "kubernetes://good-gw", "0s"), chain("new.example.com", "kubernetes://new-gw", "0s")] };
+    await h.runtime.apply(batch(TypeUrl.Listener, ListenerSchema, [update, gateway("forever", "0s")], "3", true));
+    expect(h.runtime.boundPort("gw"), "the active version keeps serving").toBe(port);
+    const dump = configDumpJson(buildConfigDump(h.runtime, create(BootstrapSchema), new Date())) as { configs: Array<{ "@type": string; dynamic_listeners?: Array<{ name: string; active_state?: { version_info: string }; warming_state?: { version_info: string } }> }> };
+    const gw = dump.configs.find((c) => c["@type"].endsWith("ListenersConfigDump"))!.dynamic_listeners!.filter((l) => l.name === "gw");
+    expect(gw).toHaveLength(1);
+    expect(gw[0].active_state?.version_info).toBe("2");
+    expect(gw[0].warming_state?.version_info).toBe("3");
   });
 });
