@@ -2,7 +2,9 @@
 // api_config_source) and name, with the TLS contexts waiting on them. A new
 // version notifies its watchers, which rebuild their secure contexts for new
 // handshakes; connections already up keep the context they were made with.
-import type { Any } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { anyPack, type Any } from "@bufbuild/protobuf/wkt";
+import { SecretSchema } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 import type { DumpEntry } from "../contracts.js";
 import type { CompiledSecret } from "./compile-secret.js";
 import type { SecretRef, SecretSource } from "./compile-tls-context.js";
@@ -99,8 +101,11 @@ export function createSecretStore(): SecretStore {
     dump() {
       const out: DumpEntry[] = [];
       for (const s of slots.values()) {
-        if (!s.resource) continue;
-        out.push({ name: s.name, version: s.version, lastUpdated: s.lastUpdated, resource: s.resource, state: s.source.kind === "static" ? "static" : "active" });
+        if (s.resource) out.push({ name: s.name, version: s.version, lastUpdated: s.lastUpdated, resource: s.resource, state: s.source.kind === "static" ? "static" : "active" });
+        // Asked for and not (yet) received: Envoy dumps it as a warming secret holding only its
+        // name, version "uninitialized" (istioctl shows WARMING), which is how a missing
+        // credentialName is diagnosed.
+        else if (s.watchers.size > 0 && s.source.kind !== "static") out.push({ name: s.name, version: "uninitialized", lastUpdated: s.lastUpdated, resource: anyPack(SecretSchema, create(SecretSchema, { name: s.name })), state: "warming" });
       }
       return out;
     },
