@@ -94,7 +94,15 @@ function withTls(chain: ActiveChain, c: ChainConfig, l: ListenerConfig, deps: Ch
   if (!c.tls) return chain;
   if (!deps.tlsContext) throw new Error(`filter chain ${c.name || "<unnamed>"} needs TLS but the runtime has no secret store`);
   const live = deps.tlsContext(c.tls);
-  const terminator = createDownstreamTls({ live, stats: createTlsStats(deps.stats, `listener.${l.statName}.`), logger: deps.logger, handshakeTimeoutMs: l.listenerFiltersTimeoutMs || 15_000 });
+  const connectTimeouts = deps.stats.counter(`listener.${l.statName}.downstream_cx_transport_socket_connect_timeout`);
+  const terminator = createDownstreamTls({
+    live,
+    stats: createTlsStats(deps.stats, `listener.${l.statName}.`),
+    logger: deps.logger,
+    handshakeTimeoutMs: c.transportSocketConnectTimeoutMs ?? (l.listenerFiltersTimeoutMs || 15_000),
+    connectTimeoutMs: c.transportSocketConnectTimeoutMs,
+    onConnectTimeout: () => connectTimeouts.inc(),
+  });
   return {
     ...chain,
     tls: { live, terminator },

@@ -36,6 +36,8 @@ export interface ChainConfig {
   networkFilters: NetworkFilter[];
   /** The chain's DownstreamTlsContext; undefined for plaintext (raw_buffer). */
   tls?: TlsContextSpec;
+  /** transport_socket_connect_timeout (istiod sets 15 s on gateway chains); undefined when unset or zero. */
+  transportSocketConnectTimeoutMs?: number;
 }
 
 export interface ListenerConfig {
@@ -223,5 +225,6 @@ function compileChain(fc: FilterChain, res: string, field: string, deps: Listene
     const any = ts.configType.value;
     if (any.typeUrl !== RAW_BUFFER_TYPE_URL) tls = compileDownstreamTls(any, res, `${tf}.typed_config`, deps.report);
   }
-  return { name: fc.name, match, terminal, networkFilters, tls };
+  const connectTimeout = durationMs(fc.transportSocketConnectTimeout, 0);
+  return { name: fc.name, match, terminal, networkFilters, tls, transportSocketConnectTimeoutMs: connectTimeout > 0 ? connectTimeout : undefined };
 }

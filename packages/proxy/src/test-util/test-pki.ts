@@ -37,6 +37,10 @@ export interface TestPki {
   dir: string;
   ca(name: string): TestCa;
   leaf(ca: TestCa, o: LeafOptions): TestLeaf;
+  /** A CA certificate signed by `parent` (an intermediate CA). */
+  intermediate(parent: TestCa, name: string): TestCa;
+  /** A PEM CRL issued by `ca` (valid for a day) listing `revoked`, made by `openssl ca -revoke` / `-gencrl`. */
+  crl(ca: TestCa, revoked: TestLeaf[]): string;
   cleanup(): void;
 }
 
@@ -79,6 +83,25 @@ export function createTestPki(): TestPki {
       writeFileSync(ext, lines.join("\n") + "\n");
       openssl(["x509", "-req", "-in", csr, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial", "-days", String(o.days ?? 1), "-extfile", ext, "-out", certPath], dir);
       return { certPem: readFileSync(certPath, "utf8"), keyPem: readFileSync(keyPath, "utf8"), certPath, keyPath };
+    },
+    intermediate(parent, name) {
+      const keyPath = join(dir, `${name}-ca.key`);
+      const csr = join(dir, `${name}-ca.csr`);
+      const certPath = join(dir, `${name}-ca.pem`);
+      const ext = join(dir, `${name}-ca.ext`);
+      openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyPath, "-out", csr, "-subj", `/O=${name}`], dir);
+      writeFileSync(ext, "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n");
+      openssl(["x509", "-req", "-in", csr, "-CA", parent.certPath, "-CAkey", parent.keyPath, "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", certPath], dir);
+      return { certPem: readFileSync(certPath, "utf8"), keyPath, certPath };
+    },
+    crl(ca, revoked) {
+      const db = mkdtempSync(join(dir, "crl-"));
+      writeFileSync(join(db, "index.txt"), "");
+      writeFileSync(join(db, "ca.cnf"), "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ndefault_md = sha256\ndefault_crl_days = 1\n");
+      const ca_ = ["-config", "ca.cnf", "-keyfile", ca.keyPath, "-cert", ca.certPath];
+      for (const leaf of revoked) openssl(["ca", ...ca_, "-revoke", leaf.certPath], db);
+      openssl(["ca", ...ca_, "-gencrl", "-out", "crl.pem"], db);
+      return readFileSync(join(db, "crl.pem"), "utf8");
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import type { CertificateValidationContext, TlsCertificate } from "@weft/xds-api
 import { CertificateValidationContext_TrustChainVerification } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js";
 import type { Secret } from "@weft/xds-api/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
+import { compileCrls, crlBlocks, type ParsedCrl } from "./crl.js";
 import { compileSanMatchers, type SanPredicate } from "./san-matcher.js";
 
 export interface CertificateSecret {
@@ -26,6 +27,14 @@ export interface ValidationSecret {
   acceptUntrusted: boolean;
   /** verify_certificate_hash: allowed SHA-256 hex digests of the peer cert (lower case, no colons). */
   certHashes: string[];
+  /** verify_certificate_spki: allowed SHA-256 digests of the peer's DER SubjectPublicKeyInfo (lower-case hex). */
+  spkiHashes: string[];
+  /** The CRLs in force: crl's, plus any inside trusted_ca (Envoy loads both). */
+  crls: ParsedCrl[];
+  /** Where they came from, for combined_validation_context's merge. */
+  crlSources: { trustedCa: ParsedCrl[]; crl?: ParsedCrl[] };
+  /** only_verify_leaf_cert_crl. */
+  onlyLeafCrl: boolean;
 }
 
 export type CompiledSecret = CertificateSecret | ValidationSecret | { kind: "other"; type: string };
@@ -73,8 +82,12 @@ export function compileTlsCertificate(c: TlsCertificate, resource: string, field
 export function compileValidationContext(v: CertificateValidationContext, resource: string, field: string, report: (f: string, d?: string) => void): ValidationSecret {
   const trustedCa = dataSourceText(v.trustedCa, resource, `${field}.trusted_ca`);
   if (trustedCa !== undefined && !trustedCa.includes("-----BEGIN CERTIFICATE-----")) throw new ResourceRejectedError(resource, `${field}.trusted_ca`, "must hold PEM certificates");
-  if (v.verifyCertificateSpki.length) report("tls.validation_context.verify_certificate_spki", "not implemented; ignored");
-  if (v.crl) report("tls.validation_context.crl", "not implemented; ignored");
+  const crlText = dataSourceText(v.crl, resource, `${field}.crl`);
+  // Envoy takes CRLs found in the trusted_ca bundle as well, and then checks revocation the same way.
+  const crlSources = {
+    trustedCa: trustedCa !== undefined && crlBlocks(trustedCa).length ? compileCrls(trustedCa, resource, `${field}.trusted_ca`) : [],
+    crl: crlText !== undefined ? compileCrls(crlText, resource, `${field}.crl`) : undefined,
+  };
   if (v.customValidatorConfig) throw new ResourceRejectedError(resource, `${field}.custom_validator_config`, "custom certificate validators are not implemented");
   if (v.systemRootCerts) report("tls.validation_context.system_root_certs", "not implemented; only trusted_ca is used");
   return {
@@ -83,8 +96,30 @@ export function compileValidationContext(v: CertificateValidationContext, resour
     sanMatch: compileSanMatchers(v.matchSubjectAltNames, v.matchTypedSubjectAltNames, resource, field),
     allowExpired: v.allowExpiredCertificate,
     acceptUntrusted: v.trustChainVerification === CertificateValidationContext_TrustChainVerification.ACCEPT_UNTRUSTED,
-    certHashes: v.verifyCertificateHash.map((h) => h.replace(/:/g, "").toLowerCase()),
+    certHashes: v.verifyCertificateHash.map((h, i) => certHash(h, resource, `${field}.verify_certificate_hash[${i}]`)),
+    spkiHashes: v.verifyCertificateSpki.map((h, i) => spkiHash(h, resource, `${field}.verify_certificate_spki[${i}]`)),
+    crls: [...crlSources.trustedCa, ...(crlSources.crl ?? [])],
+    crlSources,
+    onlyLeafCrl: v.onlyVerifyLeafCertCrl,
   };
+}
+
+/**
+ * verify_certificate_hash: 64 hex digits, or the 95-character colon-separated
+ * fingerprint (Envoy removes colons only from a value of that length), either case.
+ */
+function certHash(h: string, resource: string, field: string): string {
+  const hex = h.length === 95 ? h.replace(/:/g, "") : h;
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new ResourceRejectedError(resource, field, `invalid hex-encoded SHA-256 ${JSON.stringify(h)}`);
+  return hex.toLowerCase();
+}
+
+/** verify_certificate_spki: standard base64 of a 32-byte SHA-256. */
+function spkiHash(h: string, resource: string, field: string): string {
+  const ok = h.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(h);
+  const bytes = ok ? Buffer.from(h, "base64") : undefined;
+  if (!bytes || bytes.length !== 32) throw new ResourceRejectedError(resource, field, `invalid base64-encoded SHA-256 ${JSON.stringify(h)}`);
+  return bytes.toString("hex");
 }
 
 /** A Secret from SDS or static_resources.secrets; throws ResourceRejectedError naming the field. */
@@ -102,16 +137,28 @@ export function compileSecret(s: Secret, resource: string, report: (f: string, d
   }
 }
 
-/** Combined validation: the dynamic (SDS) context's set fields win over default_validation_context's. */
+/**
+ * Combined validation as Envoy merges it (the default context, then the SDS one merged over it as
+ * protobuf MergeFrom does): set singular fields of the dynamic context win, repeated ones — the pin
+ * lists — are concatenated, so a pin from either part accepts.
+ */
 export function mergeValidation(base: ValidationSecret | undefined, dynamic: ValidationSecret | undefined): ValidationSecret | undefined {
   if (!base) return dynamic;
   if (!dynamic) return base;
+  const crlSources = {
+    trustedCa: dynamic.trustedCa !== undefined ? dynamic.crlSources.trustedCa : base.crlSources.trustedCa,
+    crl: dynamic.crlSources.crl ?? base.crlSources.crl,
+  };
   return {
     kind: "validation_context",
     trustedCa: dynamic.trustedCa ?? base.trustedCa,
     sanMatch: dynamic.sanMatch ?? base.sanMatch,
     allowExpired: dynamic.allowExpired || base.allowExpired,
     acceptUntrusted: dynamic.acceptUntrusted || base.acceptUntrusted,
-    certHashes: dynamic.certHashes.length ? dynamic.certHashes : base.certHashes,
+    certHashes: [...base.certHashes, ...dynamic.certHashes],
+    spkiHashes: [...base.spkiHashes, ...dynamic.spkiHashes],
+    crls: [...crlSources.trustedCa, ...(crlSources.crl ?? [])],
+    crlSources,
+    onlyLeafCrl: dynamic.onlyLeafCrl || base.onlyLeafCrl,
   };
 }

@@ -7,6 +7,7 @@
 // it with emit("connection")): it is what gives server sockets OpenSSL's chain
 // verdict (`authorized`) and sockets HTTP/2 sessions can run on. A secret
 // rotation swaps its context (setSecureContext) for new handshakes only.
+import { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import type { Logger } from "pino";
@@ -14,7 +15,7 @@ import type { ConnInfo, DownstreamTls } from "../listener/conn-info.js";
 import { parseClientHello } from "../listener/inspectors.js";
 import { peek } from "../listener/peek.js";
 import type { LiveTlsContext } from "./live-tls-context.js";
-import { checkPeer } from "./peer-check.js";
+import { checkPeer, leafCrlError } from "./peer-check.js";
 import { parsePeerCertificate, type PeerCertificate } from "./peer-certificate.js";
 import type { TlsStats } from "./tls-stats.js";
 
@@ -24,6 +25,13 @@ export interface DownstreamTlsOptions {
   logger: Logger;
   /** Give up on a handshake that has not finished by then. */
   handshakeTimeoutMs: number;
+  /**
+   * FilterChain.transport_socket_connect_timeout: the handshake must finish this long after the
+   * connection reached the chain, else it is closed and `onConnectTimeout` counts it
+   * (listener downstream_cx_transport_socket_connect_timeout).
+   */
+  connectTimeoutMs?: number;
+  onConnectTimeout?: () => void;
 }
 
 export interface DownstreamTlsTerminator {
@@ -50,6 +58,22 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
   const servers = new Map<boolean, { server: Server; generation: number }>();
   // Per-connection state, found again from the server's TLS socket (its underlying socket, else the 4-tuple).
   const pending = new Map<Socket, Pending>();
+  const connectTimers = new WeakMap<Socket, NodeJS.Timeout>();
+
+  function armConnectTimeout(raw: Socket, conn: ConnInfo): void {
+    const ms = o.connectTimeoutMs;
+    if (!ms) return;
+    const t = setTimeout(() => {
+      if (raw.destroyed) return;
+      // A stalled handshake, not a refused certificate: the close must not count as a verification failure.
+      pending.delete(raw);
+      o.onConnectTimeout?.();
+      o.logger.debug({ listener: conn.listenerName, remote: conn.remoteAddress, timeoutMs: ms }, "downstream TLS handshake did not finish within transport_socket_connect_timeout");
+      raw.destroy();
+    }, ms);
+    connectTimers.set(raw, t);
+    raw.once("close", () => clearTimeout(t));
+  }
 
   function serverFor(withAlpn: boolean): Server | undefined {
     const ctx = live.current();
@@ -106,9 +130,13 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
   function onSecureConnection(s: TLSSocket): void {
     const p = take(s);
     if (!p) return void s.destroy();
+    clearTimeout(connectTimers.get(p.raw));
     const ctx = live.current();
     const v = ctx?.validation;
     let peer: PeerCertificate | undefined;
+    // Node loses the peer's chain from getPeerCertificate(true) once getPeerX509Certificate() ran: take the
+    // leaf's issuer first when a CRL check will need it.
+    const issuer = v?.crls.length ? issuerOf(s) : undefined;
     const x = s.getPeerX509Certificate();
     try {
       peer = x ? parsePeerCertificate(x.raw) : undefined;
@@ -118,7 +146,8 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
     }
     if (v && (peer || spec.requireClientCert)) {
       const chainError = s.authorized ? undefined : String(s.authorizationError ?? "UNABLE_TO_VERIFY_LEAF_SIGNATURE");
-      const verdict = checkPeer(peer, peer ? chainError : undefined, v, stats);
+      const crlError = peer && !chainError ? leafCrlError(peer, () => issuer, v) : undefined;
+      const verdict = checkPeer(peer, peer ? (chainError ?? crlError) : undefined, v, stats);
       if (!verdict.ok) return refuse(s, p, verdict.reason ?? "peer rejected");
     }
     stats.handshake.inc();
@@ -132,40 +161,45 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
     p.onSecure(s);
   }
 
+  function accept(raw: Socket, conn: ConnInfo, onSecure: (s: TLSSocket) => void): void {
+    if (spec.alpn.length > 0 && conn.alpnOffered === undefined) {
+      // No tls_inspector ran: read the ClientHello's ALPN ourselves to pick the server.
+      void peek(raw, (b) => parseClientHello(b).kind !== "need_more", o.handshakeTimeoutMs).then(({ buf }) => {
+        const hello = parseClientHello(buf);
+        conn.alpnOffered = hello.kind === "tls" ? hello.alpn : [];
+        if (!raw.destroyed) accept(raw, conn, onSecure);
+      });
+      return;
+    }
+    const overlap = spec.alpn.length > 0 && (conn.alpnOffered ?? []).some((p) => spec.alpn.includes(p));
+    const srv = serverFor(overlap);
+    if (!srv) {
+      // The listener warms until its secrets arrive; this is a secret removed since. Never fall back to plaintext.
+      stats.noCertificate.inc();
+      stats.connectionError.inc();
+      raw.destroy();
+      return;
+    }
+    if (spec.requireSni && !conn.sni) {
+      stats.connectionError.inc();
+      raw.destroy();
+      return;
+    }
+    pending.set(raw, { conn, raw, onSecure });
+    raw.once("close", () => {
+      if (!pending.delete(raw)) return;
+      // Closed before 'secureConnection' without a tlsClientError: Node refused the client's chain.
+      stats.failVerifyError.inc();
+      stats.connectionError.inc();
+      o.logger.debug({ listener: conn.listenerName, remote: conn.remoteAddress }, "downstream TLS client certificate chain did not verify");
+    });
+    srv.emit("connection", raw);
+  }
+
   return {
     accept(raw, conn, onSecure) {
-      if (spec.alpn.length > 0 && conn.alpnOffered === undefined) {
-        // No tls_inspector ran: read the ClientHello's ALPN ourselves to pick the server.
-        void peek(raw, (b) => parseClientHello(b).kind !== "need_more", o.handshakeTimeoutMs).then(({ buf }) => {
-          const hello = parseClientHello(buf);
-          conn.alpnOffered = hello.kind === "tls" ? hello.alpn : [];
-          if (!raw.destroyed) this.accept(raw, conn, onSecure);
-        });
-        return;
-      }
-      const overlap = spec.alpn.length > 0 && (conn.alpnOffered ?? []).some((p) => spec.alpn.includes(p));
-      const srv = serverFor(overlap);
-      if (!srv) {
-        // The listener warms until its secrets arrive; this is a secret removed since. Never fall back to plaintext.
-        stats.noCertificate.inc();
-        stats.connectionError.inc();
-        raw.destroy();
-        return;
-      }
-      if (spec.requireSni && !conn.sni) {
-        stats.connectionError.inc();
-        raw.destroy();
-        return;
-      }
-      pending.set(raw, { conn, raw, onSecure });
-      raw.once("close", () => {
-        if (!pending.delete(raw)) return;
-        // Closed before 'secureConnection' without a tlsClientError: Node refused the client's chain.
-        stats.failVerifyError.inc();
-        stats.connectionError.inc();
-        o.logger.debug({ listener: conn.listenerName, remote: conn.remoteAddress }, "downstream TLS client certificate chain did not verify");
-      });
-      srv.emit("connection", raw);
+      armConnectTimeout(raw, conn);
+      accept(raw, conn, onSecure);
     },
     close() {
       pending.clear();
@@ -173,6 +207,12 @@ export function createDownstreamTls(o: DownstreamTlsOptions): DownstreamTlsTermi
       servers.clear();
     },
   };
+}
+
+/** The leaf's issuer as Node completes the chain (from the peer's chain or our trust store). */
+function issuerOf(s: TLSSocket): X509Certificate | undefined {
+  const i = s.getPeerCertificate(true)?.issuerCertificate;
+  return i?.raw ? new X509Certificate(i.raw) : undefined;
 }
 
 function describe(s: TLSSocket, peer: PeerCertificate | undefined, localUriSan: string | undefined, localSubject: string | undefined): DownstreamTls {

@@ -39,7 +39,7 @@ const CONTEXT_CACHE_SIZE = 256;
 const contextCache = new Map<string, SecureContext>();
 
 function sharedSecureContext(o: SecureContextOptions): SecureContext {
-  const key = [o.cert, o.key, o.passphrase, o.ca, o.minVersion, o.maxVersion, o.ciphers, o.ecdhCurve].map((v) => (v === undefined ? "" : String(v))).join("\u0000");
+  const key = [o.cert, o.key, o.passphrase, o.ca, o.crl, o.minVersion, o.maxVersion, o.ciphers, o.ecdhCurve].map((v) => (v === undefined ? "" : String(v))).join("\u0000");
   let ctx = contextCache.get(key);
   if (ctx) return ctx;
   ctx = createSecureContext(o);
@@ -74,12 +74,20 @@ export function createLiveTlsContext(spec: TlsContextSpec, store: SecretStore, l
       }
       validation = mergeValidation(spec.validation.inline, dynamic);
     }
+    if (validation?.crls.length && validation.trustedCa === undefined) {
+      // Envoy refuses a CRL without a trusted CA ("Failed to load CRL ... without trusted CA"); fail closed.
+      log.error("a validation context has CRLs but no trusted_ca; the TLS context is not built");
+      return;
+    }
     try {
       const contextOptions: SecureContextOptions = {
         cert: cert?.certChain,
         key: cert?.privateKey,
         passphrase: cert?.password,
         ca: validation?.trustedCa,
+        // OpenSSL checks the whole chain against these (CRL_CHECK | CRL_CHECK_ALL, as Envoy sets them); with
+        // only_verify_leaf_cert_crl Weft checks the leaf itself (peer-check.ts leafCrlError).
+        crl: validation?.crls.length && !validation.onlyLeafCrl ? validation.crls.map((c) => c.pem) : undefined,
         minVersion: spec.minVersion,
         maxVersion: spec.maxVersion,
         ciphers: spec.ciphers,

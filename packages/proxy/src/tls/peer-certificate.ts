@@ -27,15 +27,21 @@ export interface PeerCertificate {
   subject: string;
   pem: string;
   x509: X509Certificate;
+  /** DER of the issuer Name, the serial's INTEGER content and the SubjectPublicKeyInfo (views into `der`). */
+  issuerDer: Buffer;
+  serial: Buffer;
+  spkiDer: Buffer;
 }
 
-interface Tlv {
+export interface Tlv {
   tag: number;
+  /** Where the tag byte is. */
+  head: number;
   start: number; // content start
   end: number; // content end
 }
 
-function readTlv(b: Buffer, p: number, limit: number): Tlv {
+export function readTlv(b: Buffer, p: number, limit: number): Tlv {
   if (p + 2 > limit) throw new Error("truncated DER");
   const tag = b[p];
   let len = b[p + 1];
@@ -48,10 +54,10 @@ function readTlv(b: Buffer, p: number, limit: number): Tlv {
     q += n;
   }
   if (q + len > limit) throw new Error("DER value overruns its container");
-  return { tag, start: q, end: q + len };
+  return { tag, head: p, start: q, end: q + len };
 }
 
-function children(b: Buffer, t: Tlv): Tlv[] {
+export function children(b: Buffer, t: Tlv): Tlv[] {
   const out: Tlv[] = [];
   for (let p = t.start; p < t.end; ) {
     const c = readTlv(b, p, t.end);
@@ -130,9 +136,24 @@ function rfc2253(subject: string): string {
     .join(",");
 }
 
+/** TBSCertificate's serialNumber, issuer and subjectPublicKeyInfo (RFC 5280 §4.1), as views into `der`. */
+export function tbsParts(der: Buffer): { serial: Buffer; issuerDer: Buffer; spkiDer: Buffer } {
+  const cert = readTlv(der, 0, der.length);
+  const tbs = children(der, cert)[0];
+  if (!tbs) throw new Error("certificate without tbsCertificate");
+  const f = children(der, tbs);
+  const i = f[0]?.tag === 0xa0 ? 1 : 0; // [0] EXPLICIT version is optional
+  const serial = f[i];
+  const issuer = f[i + 2];
+  const spki = f[i + 5];
+  if (serial?.tag !== 0x02 || issuer?.tag !== 0x30 || spki?.tag !== 0x30) throw new Error("malformed tbsCertificate");
+  return { serial: der.subarray(serial.start, serial.end), issuerDer: der.subarray(issuer.head, issuer.end), spkiDer: der.subarray(spki.head, spki.end) };
+}
+
 export function parsePeerCertificate(der: Buffer): PeerCertificate {
   const x509 = new X509Certificate(der);
   const ext = extensionsOf(der);
+  const parts = tbsParts(der);
   const san = ext.get(OID_SAN);
   const sans = san ? parseSans(san) : [];
   return {
@@ -147,6 +168,7 @@ export function parsePeerCertificate(der: Buffer): PeerCertificate {
     subject: rfc2253(x509.subject),
     pem: x509.toString(),
     x509,
+    ...parts,
   };
 }
 

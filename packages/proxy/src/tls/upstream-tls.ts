@@ -4,10 +4,11 @@
 // rules). Envoy does not check the server's hostname unless told to: the SAN
 // matchers are the identity check. Shared by the HTTP/1.1 and HTTP/2 pools
 // and tcp_proxy.
+import { X509Certificate } from "node:crypto";
 import * as net from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate as NodePeerCertificate, type TLSSocket } from "node:tls";
 import type { LiveTlsContext } from "./live-tls-context.js";
-import { checkPeer } from "./peer-check.js";
+import { checkPeer, leafCrlError } from "./peer-check.js";
 import { parsePeerCertificate, type PeerCertificate } from "./peer-certificate.js";
 import { tlsFailureReason, type TlsStats } from "./tls-stats.js";
 
@@ -103,7 +104,7 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
         verdictReason = `unparsable server certificate: ${(err as Error).message}`;
         return new Error(verdictReason);
       }
-      const verdict = checkPeer(parsed, undefined, v, stats);
+      const verdict = checkPeer(parsed, leafCrlError(parsed, () => issuerCert(cert), v), v, stats);
       if (verdict.ok) return undefined;
       verdictReason = verdict.reason;
       return new Error(verdict.reason);
@@ -120,10 +121,13 @@ export function connectUpstreamTls(t: UpstreamTarget, tls: UpstreamTls, protocol
     if (v && !strictInHandshake) {
       let verdict;
       try {
+        // Before getPeerX509Certificate(), after which Node's detailed certificate has lost the peer's chain.
+        const issuer = v.crls.length ? issuerCert(s.getPeerCertificate(true)) : undefined;
         const x = s.getPeerX509Certificate();
         const chainError = v.trustedCa && !s.authorized ? String(s.authorizationError) : undefined;
         peer = x ? parsePeerCertificate(x.raw) : undefined;
-        verdict = checkPeer(peer, chainError, v, stats);
+        const crlError = peer && v.trustedCa && !chainError ? leafCrlError(peer, () => issuer, v) : undefined;
+        verdict = checkPeer(peer, chainError ?? crlError, v, stats);
       } catch (err) {
         stats.failVerifyError.inc();
         verdict = { ok: false, reason: `unparsable server certificate: ${(err as Error).message}` };
@@ -174,6 +178,12 @@ function identityOf(s: TLSSocket, checked: PeerCertificate | undefined, localUri
   }
   // As on the downstream side (DownstreamTls.peerUriSan): a leaf with several URI SANs names no one workload.
   return { peerUriSan: leaf?.uriSans.length === 1 ? leaf.uriSans[0] : undefined, localUriSan };
+}
+
+/** The leaf's issuer from Node's detailed peer certificate (the peer's chain completed from our trust store). */
+function issuerCert(cert: NodePeerCertificate | undefined): X509Certificate | undefined {
+  const i = (cert as { issuerCertificate?: NodePeerCertificate } | undefined)?.issuerCertificate;
+  return i?.raw ? new X509Certificate(i.raw) : undefined;
 }
 
 function isVerifyError(err: NodeJS.ErrnoException): boolean {
