@@ -27,7 +27,7 @@ function load(rel: string): Doc[] {
 
 const VARS = { WEFT_SAMPLES: "/opt/weft/samples", NODE: "/usr/bin/node", PORT: "9080", BIND_ADDRESS: "0.0.0.0", POD_IP: "10.0.0.5", POD_NAME: "p", POD_NAMESPACE: "default", SERVICE_ACCOUNT: "sa" };
 
-const MANIFESTS = ["httpbin/httpbin.yaml", "sleep/sleep.yaml", "bookinfo/platform/kube/bookinfo.yaml"];
+const MANIFESTS = ["httpbin/httpbin.yaml", "sleep/sleep.yaml", "bookinfo/platform/kube/bookinfo.yaml", "tcp-echo/tcp-echo-services.yaml"];
 
 describe("sample manifests", () => {
   it.each(MANIFESTS)("every Deployment in %s declares a local command whose program exists", (rel) => {

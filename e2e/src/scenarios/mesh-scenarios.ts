@@ -106,7 +106,7 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
     beforeAll(async () => {
       const before = netnsNames();
       await driver.up({
-        files: [join(BOOKINFO, "platform/kube/bookinfo.yaml"), join(NET, "bookinfo-gateway.yaml"), join(NET, "destination-rule-all.yaml"), join(SAMPLES, "httpbin/httpbin.yaml"), join(SAMPLES, "httpbin/httpbin-gateway.yaml"), join(SAMPLES, "sleep/sleep.yaml")],
+        files: [join(BOOKINFO, "platform/kube/bookinfo.yaml"), join(NET, "bookinfo-gateway.yaml"), join(NET, "destination-rule-all.yaml"), join(SAMPLES, "httpbin/httpbin.yaml"), join(SAMPLES, "httpbin/httpbin-gateway.yaml"), join(SAMPLES, "sleep/sleep.yaml"), join(SAMPLES, "tcp-echo/tcp-echo-services.yaml")],
         ingressPort,
         ingressHttpsPort,
       });
@@ -278,6 +278,28 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       const stranger = await makePki("stranger", "client.example.com", first.dir);
       expect((await curlHttps(ingressHttpsPort, "/status/418", { caCert: second.caCert, clientCert: stranger })).code).not.toBe(0);
     }, 150_000);
+
+    // Istio's TCP traffic shifting task, from sleep inside the mesh (plain TCP: each line comes back
+    // with the answering version's prefix, "one" or "two").
+    it("shifts TCP connections between tcp-echo v1 and v2 by weight, as Istio's TCP traffic shifting task", async () => {
+      const TCP_ECHO = join(SAMPLES, "tcp-echo");
+      const connections = async (n: number): Promise<string[]> => {
+        const script = `for i in $(seq ${n}); do exec 3<>/dev/tcp/tcp-echo/9000 || exit 1; echo world >&3; head -1 <&3; exec 3<&-; done`;
+        const r = await driver.exec("sleep", ["bash", "-c", script]);
+        expect(r.code, r.stderr).toBe(0);
+        return r.stdout.trim().split("\n");
+      };
+      await driver.apply([join(TCP_ECHO, "tcp-echo-all-v1.yaml")]);
+      await eventually("only v1 answers", () => connections(10), (lines) => lines.length === 10 && lines.every((l) => l === "one world"), 30_000);
+      await driver.apply([join(TCP_ECHO, "tcp-echo-20-v2.yaml")]);
+      await eventually("v2 answers too", () => connections(10), (lines) => lines.includes("two world"), 30_000);
+      const loads = 200;
+      const lines = await connections(loads);
+      expect(lines.every((l) => l === "one world" || l === "two world"), lines.join(" | ")).toBe(true);
+      const v2 = lines.filter((l) => l === "two world").length;
+      // Binomial(200, 0.2): sd ≈ 5.7; 4.5 sd either side.
+      expect(Math.abs(v2 - loads * 0.2), `${v2} of ${loads} connections went to v2`).toBeLessThanOrEqual(4.5 * Math.sqrt(loads * 0.2 * 0.8));
+    }, 120_000);
 
     it("keeps serving while discovery restarts", async () => {
       let failures = 0;

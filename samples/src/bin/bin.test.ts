@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -45,6 +46,26 @@ describe.concurrent("sample programs", () => {
     await pending;
   });
 
+  it("tcp-echo answers each line with its prefix (the last one at the client's half-close) and exits 0 on SIGTERM", async () => {
+    const app = await spawnApp("tcp-echo", ["0", "one"]);
+    try {
+      const reply = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(app.port, "127.0.0.1", () => {
+          s.write("world\nsecond li");
+          setTimeout(() => s.end("ne\nlast"), 50);
+        });
+        let got = "";
+        s.setEncoding("utf8");
+        s.on("data", (c: string) => (got += c));
+        s.on("end", () => resolve(got));
+        s.on("error", reject);
+      });
+      expect(reply).toBe("one world\none second line\none last");
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  });
+
   it("sleep stays up until SIGTERM, then exits 0", async () => {
     const app = await spawnApp("sleep", [], {}, (msg) => msg.startsWith("sleeping"));
     await new Promise((r) => setTimeout(r, 300));
@@ -56,6 +77,8 @@ describe.concurrent("sample programs", () => {
     ["reviews", ["--version", "v9"], 'reviews version must be v1, v2 or v3, got "v9"'],
     ["details", [], 'PORT must be a port number (0-65535), got "http"'],
     ["productpage", ["--colour", "red"], "Unknown option '--colour'"],
+    ["tcp-echo", ["9000"], "usage: tcp-echo.js PORT[,PORT…] PREFIX"],
+    ["tcp-echo", ["90x", "one"], 'PORT must be a port number (0-65535), got "90x"'],
   ])("%s with bad input exits 2 naming it", async (name, args, message) => {
     const child = spawn(process.execPath, [`dist/bin/${name}.js`, ...args], {
       cwd: SAMPLES_DIR,

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { connect } from "node:net";
 
 /** One HTTP GET; true on a 2xx. Never throws. */
@@ -14,16 +15,31 @@ export async function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
 /**
  * Whether the app behind host:port answers. Through a sidecar, a TCP connect
  * always succeeds (inbound capture lands on 15006), so this asks over HTTP
- * and treats the sidecar's own 503 (no app behind it) as "not yet".
+ * and treats the sidecar's own 503 (no app behind it) as "not yet". An answer
+ * that is not HTTP at all (a plain TCP app such as tcp-echo, relayed by the
+ * sidecar's tcp_proxy) is "not-http": the caller checks the port directly.
  */
-export async function appAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+export async function appAnswers(host: string, port: number, timeoutMs = 1000): Promise<"yes" | "no" | "not-http"> {
   try {
     const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
     await res.arrayBuffer();
-    return res.status !== 503;
-  } catch {
-    return false;
+    return res.status !== 503 ? "yes" : "no";
+  } catch (error) {
+    // llhttp refusing the bytes (HPE_*): something answered, in another protocol. A connection
+    // closed without an answer (the sidecar's tcp_proxy finding no app) is checked directly too.
+    const code = (error as { cause?: { code?: string } }).cause?.code ?? "";
+    return code.startsWith("HPE_") || code === "UND_ERR_SOCKET" ? "not-http" : "no";
   }
+}
+
+/**
+ * Whether the app accepts connections on its port inside its network namespace (where
+ * 127.0.0.1 is not captured by the sidecar's rules): a plain TCP app's readiness.
+ */
+export function netnsTcpOpen(netns: string, port: number, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile("ip", ["netns", "exec", netns, "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`], { timeout: timeoutMs }, (error) => resolve(!error));
+  });
 }
 
 /** Whether something accepts TCP connections at host:port. Never throws. */

@@ -9,7 +9,7 @@ import { createBridge, createPodNetwork, loadCaptureRules, removeNetwork, transp
 import { buildPlan, type LocalPlan, type LocalPod, type NetworkMode } from "./plan.js";
 import { provisionLocalCa } from "./mesh-ca.js";
 import { isAlive, startDetached, stopAll } from "./processes.js";
-import { appAnswers, httpOk, waitFor } from "./readiness.js";
+import { appAnswers, netnsTcpOpen, tcpOpen, httpOk, waitFor } from "./readiness.js";
 import { defaultStateDir, readState, writeState, type LocalState, type RunningProcess } from "./state.js";
 import { appEnv, childPath, expandCommand, sidecarEnv } from "./workload-env.js";
 import type { Progress } from "./progress.js";
@@ -260,8 +260,17 @@ export async function readiness(state: LocalState): Promise<WorkloadReadiness[]>
     pods.map(async (p) => {
       const sidecar = !p.sidecar ? "none" : (await httpOk(`http://${p.healthHost}:15021/healthz/ready`, 2000)) ? "ready" : "not ready";
       const port = p.containerPorts[0];
-      const app = !p.command ? "no command" : port === undefined || (await appAnswers(p.appIp ?? p.ip, port)) ? "listening" : "not listening";
+      const app = !p.command ? "no command" : port === undefined || (await appListening(p, port)) ? "listening" : "not listening";
       return { name: p.name, namespace: p.namespace, ip: p.ip, sidecar, app, ready: sidecar !== "not ready" && app !== "not listening" } as WorkloadReadiness;
     }),
   );
+}
+
+/** An app answering HTTP through its sidecar, or, when it speaks something else, accepting connections on its port. */
+async function appListening(p: { ip: string; appIp?: string; netns?: string }, port: number): Promise<boolean> {
+  const host = p.appIp ?? p.ip;
+  const answer = await appAnswers(host, port);
+  if (answer !== "not-http") return answer === "yes";
+  // Transparent mode: the pod IP is captured by the sidecar, which accepts for any app; ask inside the pod.
+  return p.netns ? netnsTcpOpen(p.netns, port) : tcpOpen(host, port);
 }
