@@ -7,7 +7,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ClusterSchema } from "@weft/xds-api/gen/envoy/config/cluster/v3/cluster_pb.js";
 import type { ProxyInfo, XdsResource } from "../contracts.js";
-import { isHttp2 } from "../model/protocol.js";
+import { isHttp, isHttp2 } from "../model/protocol.js";
 import type { MeshService, ServicePort } from "../model/types.js";
 import { durationJson } from "../source/duration.js";
 import { isObject } from "../source/field-checker.js";
@@ -20,6 +20,7 @@ import { localityGroups } from "./eds.js";
 import { toResource } from "./resource.js";
 import { clusterPolicyFields, effectivePolicy } from "./traffic-policy.js";
 import { upstreamTlsFields } from "../security/upstream-tls.js";
+import { TCP_MX_FILTER } from "./telemetry-filters.js";
 
 export const BLACKHOLE = "BlackHoleCluster";
 export const PASSTHROUGH = "PassthroughCluster";
@@ -42,9 +43,9 @@ const DOWNSTREAM_PROTOCOL: JsonObject = {
   },
 };
 
-function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServicePort, subset: string, dr: IstioConfig | undefined, grpc: boolean): XdsResource {
+function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServicePort, subset: string, dr: IstioConfig | undefined, grpc: boolean, mx = false): XdsResource {
   const name = outboundName(port.port, subset, svc.hostname);
-  const key = `cds|${name}|${dr ? `${dr.namespace}/${dr.name}` : ""}|${grpc ? "g" : "s"}`;
+  const key = `cds|${name}|${dr ? `${dr.namespace}/${dr.name}` : ""}|${grpc ? "g" : "s"}${mx ? "|mx" : ""}`;
   const cached = push.cache.get(key) as XdsResource | undefined;
   if (cached) return cached;
   const policy = effectivePolicy(dr?.spec, subset || undefined, port.port);
@@ -71,7 +72,10 @@ function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServiceP
     if (dr) meta.config = dr.configPath;
     if (subset) meta.subset = subset;
     json.metadata = { filter_metadata: { istio: meta } };
-    Object.assign(json, upstreamTlsFields(push, { svc, port, subset, policy, http2: isHttp2(port.protocol) }));
+    const tls = upstreamTlsFields(push, { svc, port, subset, policy, http2: isHttp2(port.protocol) });
+    Object.assign(json, tls);
+    // istiod's TCPClusterMx: the in-band metadata exchange with a TCP upstream reached over mesh mTLS (auto or ISTIO_MUTUAL).
+    if (mx && !isHttp(port.protocol) && (tls.transport_socket_matches !== undefined || (isObject(policy.tls) && policy.tls.mode === "ISTIO_MUTUAL"))) json.filters = [TCP_MX_FILTER];
   }
   const resource = toResource(ClusterSchema, name, json);
   push.cache.set(key, resource);
@@ -86,7 +90,9 @@ export function subsetLabels(dr: IstioConfig | undefined, subset: string): Recor
 /** Every outbound cluster of the proxy's visible services. */
 export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc = false): XdsResource[] {
   const scope = push.scope(proxy);
-  const key = `cds-out|${scope.scopeKey}|${grpc}`;
+  // Client metrics on (Telemetry API): TCP clusters carry the exchange that names their peers.
+  const mx = !grpc && scope.metrics.client;
+  const key = `cds-out|${scope.scopeKey}|${grpc}|${mx}`;
   const cached = push.cache.get(key) as XdsResource[] | undefined;
   if (cached) return cached;
   const out: XdsResource[] = [];
@@ -96,8 +102,8 @@ export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc =
     const dr = push.destinationRule(proxy.namespace, svc);
     for (const port of svc.ports) {
       if (port.protocol === "UDP") continue;
-      out.push(outboundCluster(push, svc, port, "", dr, grpc));
-      for (const s of subsetsOf(dr)) out.push(outboundCluster(push, svc, port, s.name, dr, grpc));
+      out.push(outboundCluster(push, svc, port, "", dr, grpc, mx));
+      for (const s of subsetsOf(dr)) out.push(outboundCluster(push, svc, port, s.name, dr, grpc, mx));
     }
   }
   push.cache.set(key, out);

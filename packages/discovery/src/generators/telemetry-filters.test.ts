@@ -32,6 +32,8 @@ const OUTBOUND_MX = {
 const OUTBOUND_STATS = { name: "istio.stats", typed_config: { "@type": "type.googleapis.com/stats.PluginConfig" } };
 const INBOUND_STATS = { name: "istio.stats", typed_config: { "@type": "type.googleapis.com/stats.PluginConfig", disable_host_header_fallback: true } };
 const GATEWAY_STATS = INBOUND_STATS;
+// istiod's TCPListenerMx / TCPClusterMx (the message form, as shared/testdata/istio/http-config-dump.json's clusters carry it).
+const TCP_MX = { name: "istio.metadata_exchange", typed_config: { "@type": "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange", protocol: "istio-peer-exchange" } };
 
 const HCM = "envoy.filters.network.http_connection_manager";
 const TCP_PROXY = "envoy.filters.network.tcp_proxy";
@@ -151,8 +153,14 @@ describe("istio.stats before tcp_proxy", () => {
       expect(chains.length).toBeGreaterThan(0);
       for (const c of chains) {
         const filters = networkFilters(c);
-        expect(names(filters)).toEqual(["istio.stats", TCP_PROXY]);
-        expect(filters[0]).toEqual(c.direction === "INBOUND" ? INBOUND_STATS : OUTBOUND_STATS);
+        if (c.direction === "INBOUND") {
+          expect(names(filters)).toEqual(["istio.metadata_exchange", "istio.stats", TCP_PROXY]);
+          expect(filters[0]).toEqual(TCP_MX);
+          expect(filters[1]).toEqual(INBOUND_STATS);
+        } else {
+          expect(names(filters)).toEqual(["istio.stats", TCP_PROXY]);
+          expect(filters[0]).toEqual(OUTBOUND_STATS);
+        }
       }
     }
     const names0 = (p: ProxyInfo): string[] => tcpChains(push, p).map((c) => `${c.listener}/${String(c.chain.name ?? "")}`);
@@ -167,7 +175,7 @@ describe("istio.stats before tcp_proxy", () => {
     expect(JSON.stringify(networkFilters(catchAll)[1])).toContain('"cluster":"BlackHoleCluster"');
   });
 
-  it("comes after the RBAC network filters", () => {
+  it("comes after the RBAC network filters, which come after the TCP metadata exchange (istiod: so RBAC failures can read the peer)", () => {
     const push = smallPush(`apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: { name: mongo, namespace: default }
@@ -175,14 +183,19 @@ spec: { selector: { matchLabels: { app: mongo } }, rules: [{ to: [{ operation: {
 `);
     const inbound = tcpChains(push, mongoProxy()).filter((c) => c.chain.name === "0.0.0.0_27017" || c.chain.name === "virtualInbound");
     expect(inbound.length).toBeGreaterThan(0);
-    for (const c of inbound) expect(names(networkFilters(c))).toEqual(["envoy.filters.network.rbac", "istio.stats", TCP_PROXY]);
+    for (const c of inbound) expect(names(networkFilters(c))).toEqual(["istio.metadata_exchange", "envoy.filters.network.rbac", "istio.stats", TCP_PROXY]);
   });
 
-  it("never adds the TCP istio.metadata_exchange network filter (in-band istio-peer-exchange)", () => {
+  it("puts the TCP istio.metadata_exchange (istio-peer-exchange) on sidecar inbound TCP chains only: mTLS, plaintext, passthrough and blackhole", () => {
     const push = smallPush(GATEWAY);
-    for (const proxy of [productpageProxy(), mongoProxy(), gatewayProxy()]) {
-      for (const c of chainsOf(push, proxy)) expect(names(networkFilters(c))).not.toContain("istio.metadata_exchange");
-    }
+    const withMx = (proxy: ProxyInfo): string[] => chainsOf(push, proxy).filter((c) => names(networkFilters(c)).includes("istio.metadata_exchange")).map((c) => `${c.listener}/${String(c.chain.name)}/${c.chain.transport_socket ? "tls" : "plain"}`);
+    expect(withMx(mongoProxy())).toEqual(
+      expect.arrayContaining(["virtualInbound/virtualInbound-blackhole/plain", "virtualInbound/0.0.0.0_27017/tls", "virtualInbound/0.0.0.0_27017/plain", "virtualInbound/virtualInbound/tls", "virtualInbound/virtualInbound/plain"]),
+    );
+    for (const proxy of [productpageProxy(), mongoProxy()]) for (const c of tcpChains(push, proxy)) expect(names(networkFilters(c)).includes("istio.metadata_exchange")).toBe(c.direction === "INBOUND");
+    // HTTP chains exchange in headers; gateways' TCP chains get none (istiod: only ISTIO_MUTUAL TLS servers).
+    for (const c of httpChains(push, mongoProxy())) expect(names(networkFilters(c))).toEqual([HCM]);
+    for (const c of chainsOf(push, gatewayProxy())) expect(names(networkFilters(c))).not.toContain("istio.metadata_exchange");
   });
 });
 
@@ -262,6 +275,9 @@ describe("the Telemetry API's metrics overrides", () => {
     expect(statsFilters(reEnabled, productpageProxy()).length).toBeGreaterThan(0);
     const off = smallPush(telemetry("default", "ns", DISABLE_ALL));
     expect(statsFilters(off, productpageProxy())).toEqual([]);
+    // Without istio.stats nothing reads the exchanged peer: the TCP exchange goes too, from chains and clusters.
+    for (const c of chainsOf(off, mongoProxy())) expect(names(networkFilters(c))).not.toContain("istio.metadata_exchange");
+    expect(json(off, productpageProxy(), "Cluster").filter((c) => c.filters !== undefined)).toEqual([]);
     // Another namespace's Telemetry doesn't reach default.
     expect(statsFilters(smallPush(telemetry("other", "ns", DISABLE_ALL)), productpageProxy()).length).toBeGreaterThan(0);
   });
@@ -292,6 +308,37 @@ describe("the Telemetry API's metrics overrides", () => {
     const push = smallPush(`${GATEWAY}${telemetry("istio-system", "gw", `{ selector: { matchLabels: { istio: ingressgateway } }, ${DISABLE_ALL.slice(1)}`)}`);
     expect(statsFilters(push, gatewayProxy())).toEqual([]);
     expect(statsFilters(push, productpageProxy()).length).toBeGreaterThan(0);
+  });
+});
+
+describe("istio.metadata_exchange on outbound clusters (istiod's TCPClusterMx)", () => {
+  const withFilters = (push: Push, proxy: ProxyInfo): string[] => json(push, proxy, "Cluster").filter((c) => c.filters !== undefined).map((c) => String(c.name));
+
+  it("is on TCP clusters towards mesh mTLS (auto mTLS or ISTIO_MUTUAL), whose TLS context offers istio-peer-exchange", () => {
+    const push = smallPush();
+    expect(withFilters(push, productpageProxy())).toEqual(["outbound|27017||mongo.default.svc.cluster.local"]);
+    const mongo = json(push, productpageProxy(), "Cluster").find((c) => c.name === "outbound|27017||mongo.default.svc.cluster.local")!;
+    expect(mongo.filters).toEqual([TCP_MX]);
+    expect(JSON.stringify(mongo.transport_socket_matches)).toContain('"alpn_protocols":["istio-peer-exchange","istio"]');
+    const istioMutual = smallPush(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: mongo, namespace: default }
+spec: { host: mongo, trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }, subsets: [{ name: a, labels: { app: mongo } }] }
+`);
+    expect(withFilters(istioMutual, productpageProxy())).toEqual(["outbound|27017||mongo.default.svc.cluster.local", "outbound|27017|a|mongo.default.svc.cluster.local"]);
+  });
+
+  it("is not on HTTP clusters, plaintext (DISABLE) or TLS-origination (SIMPLE) ones, nor for proxyless gRPC", () => {
+    const tlsMode = (mode: string) =>
+      smallPush(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: mongo, namespace: default }
+spec: { host: mongo, trafficPolicy: { tls: { mode: ${mode} } } }
+`);
+    expect(withFilters(tlsMode("DISABLE"), productpageProxy())).toEqual([]);
+    expect(withFilters(tlsMode("SIMPLE"), productpageProxy())).toEqual([]);
+    const grpc = proxyOf({ ip: "10.1.0.9", pod: "grpc-client", namespace: "default", labels: { app: "g" }, extra: { GENERATOR: "grpc" } });
+    expect(withFilters(smallPush(), grpc)).toEqual([]);
   });
 });
 

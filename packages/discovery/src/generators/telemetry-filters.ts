@@ -7,9 +7,14 @@
 //    the latter for gateways too), istio.stats right before the router
 //    (Telemetries.HTTPFilters, after fault and cors);
 //  - TCP: istio.stats right before tcp_proxy, after RBAC (buildMetricsNetworkFilters),
-//    blackhole and passthrough chains included. The TCP istio.metadata_exchange
-//    network filter is left out: it speaks the in-band istio-peer-exchange
-//    protocol, which the proxy does not.
+//    blackhole and passthrough chains included; on sidecar inbound chains the
+//    TCP istio.metadata_exchange network filter first, before RBAC
+//    (xdsfilters.TCPListenerMx, buildCompleteNetworkFilters / buildInboundBlackhole),
+//    and on outbound clusters towards mesh mTLS the same filter as a cluster
+//    filter (xdsfilters.TCPClusterMx): the in-band exchange over the
+//    istio-peer-exchange ALPN that names a TCP connection's peer. istiod adds
+//    them under PILOT_ENABLE_METADATA_EXCHANGE (default on); here they come with
+//    istio.stats, the only reader of what they exchange.
 // istio.stats' config is stats.PluginConfig itself, not a TypedStruct, with
 // disable_host_header_fallback on inbound and gateway listeners (istiod's
 // generateStatsConfig / disableHostHeaderFallback).
@@ -45,6 +50,16 @@ export const SIDECAR_OUTBOUND_MX_FILTER: JsonObject = {
   }),
 };
 
+/**
+ * Istio's TCP metadata exchange filter, for listener chains and clusters alike. istiod ≤ 1.21 wrote
+ * the message; 1.22+ writes a TypedStruct of it with enable_discovery, a lookup in Istio's workload
+ * xDS that Weft does not serve, so the message form is kept (same field, same bytes).
+ */
+export const TCP_MX_FILTER: JsonObject = {
+  name: MX_FILTER_NAME,
+  typed_config: typed("envoy.tcp.metadataexchange.config.MetadataExchange", { protocol: "istio-peer-exchange" }),
+};
+
 /** istio.stats for a listener class; the same config serves the HTTP and the network filter. */
 export function statsFilter(cls: ListenerClass): JsonObject {
   return { name: STATS_FILTER_NAME, typed_config: typed("stats.PluginConfig", cls === "outbound" ? {} : { disable_host_header_fallback: true }) };
@@ -60,8 +75,9 @@ export function withHttpTelemetry(filters: readonly JsonValue[], cls: ListenerCl
   return out;
 }
 
-/** A chain's network `filters` with istio.stats before tcp_proxy (when `stats`). */
+/** A chain's network `filters` with istio.stats before tcp_proxy (when `stats`), and on inbound chains the TCP metadata exchange first. */
 export function withTcpStats(filters: readonly JsonValue[], cls: ListenerClass, stats: boolean): JsonValue[] {
   if (!stats) return [...filters];
-  return filters.flatMap((f) => ((f as JsonObject).name === TCP_PROXY ? [statsFilter(cls), f] : [f]));
+  const out = filters.flatMap((f) => ((f as JsonObject).name === TCP_PROXY ? [statsFilter(cls), f] : [f]));
+  return cls === "inbound" ? [TCP_MX_FILTER, ...out] : out;
 }
