@@ -54,8 +54,8 @@ export interface RequestContext {
   extraResponseHeaders?: Headers;
 }
 
-/** Header value as Envoy sees it: multiple values joined with ",". */
-export function headerValue(ctx: RequestContext, name: string): string | undefined {
+/** The request's pseudo-headers (and Host, which is :authority) as Envoy's header map holds them. */
+function pseudoHeader(ctx: RequestContext, name: string): string | undefined | null {
   switch (name) {
     case ":path":
       return ctx.path;
@@ -67,9 +67,24 @@ export function headerValue(ctx: RequestContext, name: string): string | undefin
     case ":scheme":
       return ctx.scheme;
   }
+  return null;
+}
+
+/** Header value as Envoy sees it: multiple values joined with ",". */
+export function headerValue(ctx: RequestContext, name: string): string | undefined {
+  const pseudo = pseudoHeader(ctx, name);
+  if (pseudo !== null) return pseudo;
   const v = ctx.headers[name];
   if (v === undefined) return undefined;
   return typeof v === "string" ? v : v.join(",");
+}
+
+/** The first of several values, as Envoy's rate limit actions read a header (router_ratelimit.cc: header_value[0]). */
+export function firstHeaderValue(ctx: RequestContext, name: string): string | undefined {
+  const pseudo = pseudoHeader(ctx, name);
+  if (pseudo !== null) return pseudo;
+  const v = ctx.headers[name];
+  return typeof v === "string" ? v : v?.[0];
 }
 
 function joined(h: Headers | undefined, name: string): string | undefined {

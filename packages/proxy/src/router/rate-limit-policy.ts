@@ -13,7 +13,7 @@ import type { RateLimit, RateLimit_Action } from "@weft/xds-api/gen/envoy/config
 import type { Metadata } from "@weft/xds-api/gen/envoy/config/core/v3/base_pb.js";
 import type { MetadataKey } from "@weft/xds-api/gen/envoy/type/metadata/v3/metadata_pb.js";
 import { ResourceRejectedError } from "../contracts.js";
-import type { RequestContext } from "../http/request-context.js";
+import { firstHeaderValue, type RequestContext } from "../http/request-context.js";
 import { compileHeaderMatcher, compileQueryMatcher, type RouteMatcher } from "./route-match.js";
 import { maskAddress } from "./mask-address.js";
 
@@ -175,22 +175,6 @@ function lookup(struct: JsonObject | Record<string, unknown> | undefined, path: 
   return typeof v === "string" ? v : "";
 }
 
-function firstHeader(ctx: RequestContext, name: string): string | undefined {
-  switch (name) {
-    case ":path":
-      return ctx.path;
-    case ":method":
-      return ctx.method;
-    case ":authority":
-    case "host":
-      return ctx.authority;
-    case ":scheme":
-      return ctx.scheme;
-  }
-  const v = ctx.headers[name];
-  // Envoy takes the first of several values (router_ratelimit.cc: header_value[0]).
-  return typeof v === "string" ? v : v?.[0];
-}
 
 /** Query parameters as Envoy's query_parameter_value_match reads them: first value, percent-decoded. */
 function decodedQuery(path: string): Map<string, string> {
@@ -242,7 +226,7 @@ function produce(actions: readonly Action[], ctx: RequestContext, inputs: Descri
         d.push("destination_cluster", inputs.routeCluster);
         break;
       case "request_headers": {
-        const v = firstHeader(ctx, a.header);
+        const v = firstHeaderValue(ctx, a.header);
         if (v === undefined) {
           if (a.skipIfAbsent) break;
           return undefined;

@@ -4,11 +4,11 @@
 // header_value_match with expect_match false, vh_rate_limits modes, requests
 // with no descriptor, x-ratelimit-* from the deciding bucket, per-connection
 // buckets, and NACKs naming the field.
-import * as http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResourceRejectedError } from "../../contracts.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../../test-util/runtime-harness.js";
 import { curl, startBackend, type Backend } from "../../test-util/recording-backend.js";
+import { statusesOnOneConnection } from "../../test-util/keep-alive-gets.js";
 
 const LRL = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 const KEY = "envoy.filters.http.local_ratelimit";
@@ -38,26 +38,6 @@ async function codes(port: number, path: string, n: number, headers?: Record<str
   return out;
 }
 
-/** `n` GETs on one keep-alive connection. */
-async function onOneConnection(port: number, path: string, n: number): Promise<number[]> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const out: number[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      out.push(
-        await new Promise<number>((resolve, reject) => {
-          http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode!));
-          }).on("error", reject);
-        }),
-      );
-    }
-  } finally {
-    agent.destroy();
-  }
-  return out;
-}
 
 describe("local rate limit descriptors", () => {
   let h: Harness;
@@ -246,8 +226,8 @@ describe("local rate limit descriptors", () => {
 
   it("local_rate_limit_per_downstream_connection: each connection has its own descriptor bucket", async () => {
     const p = h.port("vh");
-    expect(await onOneConnection(p, "/perconn", 3)).toEqual([200, 200, 429]);
-    expect(await onOneConnection(p, "/perconn", 3)).toEqual([200, 200, 429]);
+    expect(await statusesOnOneConnection(p, "/perconn", 3)).toEqual([200, 200, 429]);
+    expect(await statusesOnOneConnection(p, "/perconn", 3)).toEqual([200, 200, 429]);
   });
 });
 

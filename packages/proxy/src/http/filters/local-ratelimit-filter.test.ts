@@ -3,7 +3,6 @@
 // overrides (Istio's shape: the HCM filter names only stat_prefix), 0 %
 // enabled / enforced, per-connection buckets, gRPC, exact stats, the RL flag.
 import { execFile } from "node:child_process";
-import * as http from "node:http";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { fromEnvoyJson, TypeUrl } from "@weft/xds-api";
@@ -27,6 +26,7 @@ import { createLocalRateLimitFilterFactory } from "./local-ratelimit-filter.js";
 import { httpListener, staticCluster, startRuntime, type Harness } from "../../test-util/runtime-harness.js";
 import { curl, sleep, startBackend, type Backend } from "../../test-util/recording-backend.js";
 import { loadRev0Bootstrap } from "../../test-util/testdata.js";
+import { statusesOnOneConnection } from "../../test-util/keep-alive-gets.js";
 
 const LRL = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } };
@@ -48,26 +48,6 @@ const withFilter = (cfg: Record<string, unknown>) => ({ http_filters: [{ name: "
 const perFilter = (cfg: Record<string, unknown>) => ({ "envoy.filters.http.local_ratelimit": cfg });
 const catchAll = (cluster = "be") => [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster } }] }];
 
-/** `n` GETs one after another on one keep-alive connection (a per-connection bucket sees them all). */
-async function onOneConnection(port: number, path: string, n: number): Promise<number[]> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const codes: number[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      codes.push(
-        await new Promise<number>((resolve, reject) => {
-          http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode!));
-          }).on("error", reject);
-        }),
-      );
-    }
-  } finally {
-    agent.destroy();
-  }
-  return codes;
-}
 
 /**
  * nghttp: all URIs as concurrent streams of one HTTP/2 connection (h2c, prior knowledge);
@@ -225,8 +205,8 @@ describe("local rate limit", () => {
 
   it("local_rate_limit_per_downstream_connection: each connection has its own bucket", async () => {
     const p = h.port("perconn");
-    expect(await onOneConnection(p, "/c1", 3)).toEqual([200, 200, 429]);
-    expect(await onOneConnection(p, "/c2", 3)).toEqual([200, 200, 429]);
+    expect(await statusesOnOneConnection(p, "/c1", 3)).toEqual([200, 200, 429]);
+    expect(await statusesOnOneConnection(p, "/c2", 3)).toEqual([200, 200, 429]);
     // curl opens a new connection each time: never limited.
     for (let i = 0; i < 3; i++) expect((await curl(p, "/c3")).status).toBe(200);
     expect(statsOf("perconn")).toEqual({ enabled: 9, ok: 7, rate_limited: 2, enforced: 2 });
