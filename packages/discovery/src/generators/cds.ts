@@ -43,9 +43,9 @@ const DOWNSTREAM_PROTOCOL: JsonObject = {
   },
 };
 
-function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServicePort, subset: string, dr: IstioConfig | undefined, grpc: boolean, mx = false): XdsResource {
+function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServicePort, subset: string, dr: IstioConfig | undefined, grpc: boolean): XdsResource {
   const name = outboundName(port.port, subset, svc.hostname);
-  const key = `cds|${name}|${dr ? `${dr.namespace}/${dr.name}` : ""}|${grpc ? "g" : "s"}${mx ? "|mx" : ""}`;
+  const key = `cds|${name}|${dr ? `${dr.namespace}/${dr.name}` : ""}|${grpc ? "g" : "s"}`;
   const cached = push.cache.get(key) as XdsResource | undefined;
   if (cached) return cached;
   const policy = effectivePolicy(dr?.spec, subset || undefined, port.port);
@@ -74,8 +74,9 @@ function outboundCluster(push: MeshPushContext, svc: MeshService, port: ServiceP
     json.metadata = { filter_metadata: { istio: meta } };
     const tls = upstreamTlsFields(push, { svc, port, subset, policy, http2: isHttp2(port.protocol) });
     Object.assign(json, tls);
-    // istiod's TCPClusterMx: the in-band metadata exchange with a TCP upstream reached over mesh mTLS (auto or ISTIO_MUTUAL).
-    if (mx && !isHttp(port.protocol) && (tls.transport_socket_matches !== undefined || (isObject(policy.tls) && policy.tls.mode === "ISTIO_MUTUAL"))) json.filters = [TCP_MX_FILTER];
+    // istiod's TCPClusterMx: the in-band metadata exchange with a TCP upstream reached over mesh mTLS (auto or ISTIO_MUTUAL),
+    // whose TLS context offers istio-peer-exchange: without the filter the upstream's exchange bytes would reach the app.
+    if (!isHttp(port.protocol) && (tls.transport_socket_matches !== undefined || (isObject(policy.tls) && policy.tls.mode === "ISTIO_MUTUAL"))) json.filters = [TCP_MX_FILTER];
   }
   const resource = toResource(ClusterSchema, name, json);
   push.cache.set(key, resource);
@@ -90,9 +91,7 @@ export function subsetLabels(dr: IstioConfig | undefined, subset: string): Recor
 /** Every outbound cluster of the proxy's visible services. */
 export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc = false): XdsResource[] {
   const scope = push.scope(proxy);
-  // Client metrics on (Telemetry API): TCP clusters carry the exchange that names their peers.
-  const mx = !grpc && scope.metrics.client;
-  const key = `cds-out|${scope.scopeKey}|${grpc}|${mx}`;
+  const key = `cds-out|${scope.scopeKey}|${grpc}`;
   const cached = push.cache.get(key) as XdsResource[] | undefined;
   if (cached) return cached;
   const out: XdsResource[] = [];
@@ -102,8 +101,8 @@ export function outboundClusters(push: MeshPushContext, proxy: ProxyInfo, grpc =
     const dr = push.destinationRule(proxy.namespace, svc);
     for (const port of svc.ports) {
       if (port.protocol === "UDP") continue;
-      out.push(outboundCluster(push, svc, port, "", dr, grpc, mx));
-      for (const s of subsetsOf(dr)) out.push(outboundCluster(push, svc, port, s.name, dr, grpc, mx));
+      out.push(outboundCluster(push, svc, port, "", dr, grpc));
+      for (const s of subsetsOf(dr)) out.push(outboundCluster(push, svc, port, s.name, dr, grpc));
     }
   }
   push.cache.set(key, out);

@@ -275,9 +275,10 @@ describe("the Telemetry API's metrics overrides", () => {
     expect(statsFilters(reEnabled, productpageProxy()).length).toBeGreaterThan(0);
     const off = smallPush(telemetry("default", "ns", DISABLE_ALL));
     expect(statsFilters(off, productpageProxy())).toEqual([]);
-    // Without istio.stats nothing reads the exchanged peer: the TCP exchange goes too, from chains and clusters.
-    for (const c of chainsOf(off, mongoProxy())) expect(names(networkFilters(c))).not.toContain("istio.metadata_exchange");
-    expect(json(off, productpageProxy(), "Cluster").filter((c) => c.filters !== undefined)).toEqual([]);
+    // The TCP exchange stays: it follows the istio-peer-exchange ALPN the mesh's TLS offers, not the metrics
+    // (a side that negotiated it without the filter would hand the other side's exchange bytes to its app).
+    for (const c of tcpChains(off, mongoProxy())) expect(names(networkFilters(c))[0]).toBe(c.direction === "INBOUND" ? "istio.metadata_exchange" : TCP_PROXY);
+    expect(json(off, productpageProxy(), "Cluster").filter((c) => c.filters !== undefined).map((c) => c.name)).toEqual(["outbound|27017||mongo.default.svc.cluster.local"]);
     // Another namespace's Telemetry doesn't reach default.
     expect(statsFilters(smallPush(telemetry("other", "ns", DISABLE_ALL)), productpageProxy()).length).toBeGreaterThan(0);
   });

@@ -13,8 +13,10 @@
 //    and on outbound clusters towards mesh mTLS the same filter as a cluster
 //    filter (xdsfilters.TCPClusterMx): the in-band exchange over the
 //    istio-peer-exchange ALPN that names a TCP connection's peer. istiod adds
-//    them under PILOT_ENABLE_METADATA_EXCHANGE (default on); here they come with
-//    istio.stats, the only reader of what they exchange.
+//    them under PILOT_ENABLE_METADATA_EXCHANGE (default on), not with the
+//    metrics: they must follow the ALPN, which the mesh's TLS contexts always
+//    offer, since a peer that negotiated it and got no filter would pass the
+//    other side's exchange bytes on to its app.
 // istio.stats' config is stats.PluginConfig itself, not a TypedStruct, with
 // disable_host_header_fallback on inbound and gateway listeners (istiod's
 // generateStatsConfig / disableHostHeaderFallback).
@@ -75,9 +77,8 @@ export function withHttpTelemetry(filters: readonly JsonValue[], cls: ListenerCl
   return out;
 }
 
-/** A chain's network `filters` with istio.stats before tcp_proxy (when `stats`), and on inbound chains the TCP metadata exchange first. */
+/** A chain's network `filters` with istio.stats before tcp_proxy (when `stats`), and on inbound chains the TCP metadata exchange first (always). */
 export function withTcpStats(filters: readonly JsonValue[], cls: ListenerClass, stats: boolean): JsonValue[] {
-  if (!stats) return [...filters];
-  const out = filters.flatMap((f) => ((f as JsonObject).name === TCP_PROXY ? [statsFilter(cls), f] : [f]));
+  const out = stats ? filters.flatMap((f) => ((f as JsonObject).name === TCP_PROXY ? [statsFilter(cls), f] : [f])) : [...filters];
   return cls === "inbound" ? [TCP_MX_FILTER, ...out] : out;
 }
