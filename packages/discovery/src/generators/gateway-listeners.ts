@@ -21,7 +21,7 @@ import { ADS_CONFIG_SOURCE, socketAddress, typed } from "./envoy-json.js";
 import { gatewayServers, type GatewayServer } from "./gateway-servers.js";
 import { hcm, tcpFilter, telemetryFor } from "./listener-parts.js";
 import { routeTarget } from "./tcp-route.js";
-import { withTcpStats } from "./telemetry-filters.js";
+import { TCP_MX_FILTER, withTcpStats } from "./telemetry-filters.js";
 
 const TLS_INSPECTOR = { name: "envoy.filters.listener.tls_inspector", typed_config: typed("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") };
 
@@ -111,7 +111,10 @@ export function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: J
         chains.push({ ...sniMatch(s.sniHosts), transport_socket: gatewayTlsSocket(s.tls!, false), filters: [httpHcm(s.name ?? `outbound_0.0.0.0_${bindPort}`, s.routeName!)] });
       } else if (s.kind === "tls") {
         const target = tcpTarget(push, proxy, s, true);
-        if (target) chains.push({ ...sniMatch(s.sniHosts), transport_socket: gatewayTlsSocket(s.tls!, true), filters: tcpFilters(target) });
+        // ISTIO_MUTUAL offers in-mesh clients istio-peer-exchange, so the chain must read (and strip)
+        // their exchange header, as istiod's buildMetadataExchangeNetworkFiltersForTCPIstioMTLSGateway.
+        const mx = isObject(s.tls) && s.tls.mode === "ISTIO_MUTUAL" ? [TCP_MX_FILTER] : [];
+        if (target) chains.push({ ...sniMatch(s.sniHosts), transport_socket: gatewayTlsSocket(s.tls!, true), filters: [...mx, ...tcpFilters(target)] });
       } else if (s.kind === "passthrough") {
         for (const vs of boundVirtualServices(push, s.gateway)) {
           for (const r of routesOf(vs, "tls")) {

@@ -201,7 +201,10 @@ spec:
   gateways: [istio-system/mygateway]
   tcp: [{ route: [{ destination: { host: mongo, port: { number: 27017 } } }] }]
 `);
-    expect(tlsContext(chains(listener(push, "0.0.0.0_15443"))[0]).common_tls_context).toMatchObject({ alpn_protocols: ["istio-peer-exchange", "h2", "http/1.1"] });
+    const [chain] = chains(listener(push, "0.0.0.0_15443"));
+    expect(tlsContext(chain).common_tls_context).toMatchObject({ alpn_protocols: ["istio-peer-exchange", "h2", "http/1.1"] });
+    // ...and so reads their exchange header before tcp_proxy (else it would reach the upstream as data).
+    expect((chain.filters as JsonObject[]).map((f) => f.name)[0]).toBe("istio.metadata_exchange");
   });
 });
 
