@@ -281,7 +281,7 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
 
     // Istio's TCP traffic shifting task, from sleep inside the mesh (plain TCP: each line comes back
     // with the answering version's prefix, "one" or "two").
-    it("shifts TCP connections between tcp-echo v1 and v2 by weight, as Istio's TCP traffic shifting task", async () => {
+    it("shifts TCP connections between tcp-echo v1 and v2 by weight, as Istio's TCP traffic shifting task, and both sidecars' TCP metrics name both ends", async () => {
       const TCP_ECHO = join(SAMPLES, "tcp-echo");
       const connections = async (n: number): Promise<string[]> => {
         const script = `for i in $(seq ${n}); do exec 3<>/dev/tcp/tcp-echo/9000 || exit 1; echo world >&3; head -1 <&3; exec 3<&-; done`;
@@ -299,6 +299,18 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       const v2 = lines.filter((l) => l === "two world").length;
       // Binomial(200, 0.2): sd ≈ 5.7; 4.5 sd either side.
       expect(Math.abs(v2 - loads * 0.2), `${v2} of ${loads} connections went to v2`).toBeLessThanOrEqual(4.5 * Math.sqrt(loads * 0.2 * 0.8));
+
+      // Istio's TCP metrics name both ends on both sidecars: the in-band metadata exchange
+      // (ALPN istio-peer-exchange) over the mTLS hop tells tcp-echo's sidecar who sleep is.
+      const scrape = async (workload: string) => (await driver.exec(workload, ["curl", "-sS", "http://127.0.0.1:15020/stats/prometheus"])).stdout;
+      const opened = (text: string, labels: Record<string, string>) =>
+        text.split("\n").find((l) => l.startsWith("istio_tcp_connections_opened_total{") && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+      const ends = { source_workload: "sleep", source_app: "sleep", destination_workload: "tcp-echo-v1", destination_app: "tcp-echo", destination_version: "v1", destination_service: "tcp-echo.default.svc.cluster.local", request_protocol: "tcp" };
+      const server = await eventually("tcp-echo's istio_tcp_connections_opened_total", () => scrape("tcp-echo-v1"), (t) => opened(t, { reporter: "destination", ...ends }) !== undefined, 15_000);
+      expect(opened(server, { reporter: "destination", ...ends, source_principal: "spiffe://cluster.local/ns/default/sa/sleep", connection_security_policy: "mutual_tls" })).toMatch(/ [1-9]\d*$/);
+      const client = await eventually("sleep's istio_tcp_connections_opened_total", () => scrape("sleep"), (t) => opened(t, { reporter: "source", ...ends }) !== undefined, 15_000);
+      expect(opened(client, { reporter: "source", ...ends })).toMatch(/ [1-9]\d*$/);
+      expect(client).toMatch(/^istio_tcp_sent_bytes_total\{reporter="source",.*destination_app="tcp-echo".*\} [1-9]\d*$/m);
     }, 120_000);
 
     it("keeps serving while discovery restarts", async () => {
