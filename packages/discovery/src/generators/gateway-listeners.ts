@@ -23,6 +23,12 @@ import { hcm, tcpFilter, telemetryFor } from "./listener-parts.js";
 import { routeTarget } from "./tcp-route.js";
 import { TCP_MX_FILTER, withTcpStats } from "./telemetry-filters.js";
 
+/**
+ * istiod's defaultGatewayTransportSocketConnectTimeout on chains that terminate TLS: a client
+ * that does not finish its handshake within 15 s is closed (slow-handshake memory exhaustion).
+ */
+const HANDSHAKE_TIMEOUT = { transport_socket_connect_timeout: "15s" } as const;
+
 const TLS_INSPECTOR = { name: "envoy.filters.listener.tls_inspector", typed_config: typed("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") };
 
 /** VirtualServices bound to a server's Gateway (`gateways: [name]` or `ns/name`), oldest first. */
@@ -108,13 +114,13 @@ export function gatewayListeners(push: MeshPushContext, proxy: ProxyInfo, log: J
     const seenSni = new Set<string>();
     for (const s of servers) {
       if (s.kind === "https") {
-        chains.push({ ...sniMatch(s.sniHosts), transport_socket: gatewayTlsSocket(s.tls!, false), filters: [httpHcm(s.name ?? `outbound_0.0.0.0_${bindPort}`, s.routeName!)] });
+        chains.push({ ...sniMatch(s.sniHosts), transport_socket: gatewayTlsSocket(s.tls!, false), ...HANDSHAKE_TIMEOUT, filters: [httpHcm(s.name ?? `outbound_0.0.0.0_${bindPort}`, s.routeName!)] });
       } else if (s.kind === "tls") {
         const target = tcpTarget(push, proxy, s, true);
         // ISTIO_MUTUAL offers in-mesh clients istio-peer-exchange, so the chain must read (and strip)
         // their exchange header, as istiod's buildMetadataExchangeNetworkFiltersForTCPIstioMTLSGateway.
         const mx = isObject(s.tls) && s.tls.mode === "ISTIO_MUTUAL" ? [TCP_MX_FILTER] : [];
-        if (target) chains.push({ ...sniMatch(s.sniHosts), transport_socket: gatewayTlsSocket(s.tls!, true), filters: [...mx, ...tcpFilters(target)] });
+        if (target) chains.push({ ...sniMatch(s.sniHosts), transport_socket: gatewayTlsSocket(s.tls!, true), ...HANDSHAKE_TIMEOUT, filters: [...mx, ...tcpFilters(target)] });
       } else if (s.kind === "passthrough") {
         for (const vs of boundVirtualServices(push, s.gateway)) {
           for (const r of routesOf(vs, "tls")) {

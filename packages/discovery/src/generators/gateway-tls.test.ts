@@ -63,6 +63,7 @@ describe("gateway HTTPS servers", () => {
     expect(chains(l)).toHaveLength(1);
     const [c] = chains(l);
     expect(c.filter_chain_match).toEqual({ server_names: ["bookinfo.example.com", "reviews.example.com"] });
+    expect(c.transport_socket_connect_timeout, "istiod's slow-handshake bound").toBe("15s");
     expect(tlsContext(c)).toEqual({
       "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
       common_tls_context: { alpn_protocols: ["h2", "http/1.1"], tls_certificate_sds_secret_configs: [{ name: "kubernetes://bookinfo-credential", sds_config: ADS }] },
@@ -205,6 +206,7 @@ spec:
     expect(tlsContext(chain).common_tls_context).toMatchObject({ alpn_protocols: ["istio-peer-exchange", "h2", "http/1.1"] });
     // ...and so reads their exchange header before tcp_proxy (else it would reach the upstream as data).
     expect((chain.filters as JsonObject[]).map((f) => f.name)[0]).toBe("istio.metadata_exchange");
+    expect(chain.transport_socket_connect_timeout).toBe("15s");
   });
 });
 
