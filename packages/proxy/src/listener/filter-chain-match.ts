@@ -37,7 +37,7 @@ export function compileChainMatch(m: FilterChainMatch | undefined, res: string, 
 
 /** Same criteria twice is a config error in Envoy ("multiple filter chains with the same matching rules"). */
 export function chainMatchKey(m: ChainMatch): string {
-  const c = (x: Cidr[]) => x.map((r) => `${r.v6 ? 6 : 4}/${r.bits}/${r.len}`).sort().join(",");
+  const c = (x: Cidr[]) => x.map((r) => r.key).sort().join(",");
   return [m.destinationPort ?? "", c(m.prefixRanges), [...m.serverNames].sort().join(","), m.transportProtocol, [...m.applicationProtocols].sort().join(","), c(m.directSourcePrefixRanges), m.sourceType, c(m.sourcePrefixRanges), [...m.sourcePorts].sort().join(",")].join("|");
 }
 
