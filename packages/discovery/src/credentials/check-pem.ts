@@ -3,10 +3,10 @@
 // to the leaf certificate, a CRL that is not PEM. Messages name the data key
 // and quote only OpenSSL's reason, never the bytes.
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
+import { splitPemCertificates } from "../ca/pem.js";
 import { X509Crl } from "../ca/x509.js";
 import { CredentialError } from "./credential-error.js";
 
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 const CRL_BLOCK = /-----BEGIN X509 CRL-----[\s\S]*?-----END X509 CRL-----/g;
 const KEY_BEGIN = /-----BEGIN ((?:ENCRYPTED |RSA |EC )?PRIVATE KEY)-----/;
 
@@ -14,7 +14,7 @@ const reasonOf = (error: unknown) => (error instanceof Error ? error.message : S
 
 /** Every certificate of a PEM bundle, parsed; throws naming `key` when there is none or one does not parse. */
 export function checkCertificates(secret: string, key: string, pem: Buffer): X509Certificate[] {
-  const blocks = pem.toString("utf8").match(CERT_BLOCK) ?? [];
+  const blocks = splitPemCertificates(pem.toString("utf8"));
   if (blocks.length === 0) throw new CredentialError("INVALID", `Secret ${secret} key ${key} is not PEM: no "-----BEGIN CERTIFICATE-----" block`);
   return blocks.map((block, i) => {
     try {

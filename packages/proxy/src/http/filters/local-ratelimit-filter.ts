@@ -11,7 +11,7 @@ import { NOOP_STATS } from "../../authz/noop-stats.js";
 import { applyHeaderMutation } from "../../router/header-mutation.js";
 import type { CompileContext, HttpFilter, HttpFilterFactory } from "../http-filter.js";
 import type { LocalReply } from "../local-reply.js";
-import type { RequestContext } from "../request-context.js";
+import { firstHeaderValue, type RequestContext } from "../request-context.js";
 import { populateDescriptors, type DescriptorInputs, type RequestDescriptor } from "../../router/rate-limit-policy.js";
 import type { Bucket } from "../../runtime/token-bucket.js";
 import { DescriptorLimiters } from "./local-ratelimit-descriptors.js";
@@ -56,15 +56,11 @@ function requestDescriptors(ctx: RequestContext, spec: LocalRateLimitSpec, local
   const route = ctx.route;
   if (!route || route.action.kind !== "route") return out;
   const a = route.action;
-  const inputs: DescriptorInputs = { localCluster, routeCluster: a.cluster ?? (a.clusterHeader ? firstValue(ctx.headers[a.clusterHeader]) : undefined) };
+  const inputs: DescriptorInputs = { localCluster, routeCluster: a.cluster ?? (a.clusterHeader ? firstHeaderValue(ctx, a.clusterHeader) : undefined) };
   populateDescriptors(route.rateLimits, spec.stage, ctx, inputs, out);
   const vh = route.includeVhRateLimits ? "INCLUDE" : spec.vhRateLimits;
   if (vh === "INCLUDE" || (vh === "OVERRIDE" && !route.rateLimits)) populateDescriptors(route.vhost.rateLimits, spec.stage, ctx, inputs, out);
   return out;
-}
-
-function firstValue(v: string | string[] | undefined): string | undefined {
-  return typeof v === "string" ? v : v?.[0];
 }
 
 function limitedReply(spec: LocalRateLimitSpec): LocalReply {
