@@ -148,8 +148,8 @@ describe("gateway credentials over ADS on the CA's TLS port", () => {
       const pushesBefore = pushes.length;
       writeSecret(v2);
       const isV2 = (gw: Gateway) => () => certOf(gw.updates.at(-1)?.secrets.get(CRED)) === v2.serverCertPem;
-      await sotw.client.next(isV2(sotw));
-      await delta.client.next(isV2(delta));
+      // Both waits are set at once: the second stream's push may land while the first is awaited.
+      await Promise.all([sotw, delta].map((gw) => (isV2(gw)() ? undefined : gw.client.next(isV2(gw)))));
       expect(keyOf(sotw.updates.at(-1)!.secrets.get(CRED))).toBe(v2.serverKeyPem);
       expect(caOf(sotw.updates.at(-1)!.secrets.get(CACERT))).toBe(v2.caPem);
       expect(pushes.slice(pushesBefore).map((p) => p.full)).toEqual([false]);
@@ -157,7 +157,8 @@ describe("gateway credentials over ADS on the CA's TLS port", () => {
 
       // Deleted: the delta stream is told both names are gone; SotW cannot say so for SDS (it keeps what it has, as Envoy).
       unlinkSync(secretFile());
-      await delta.client.next(() => (delta.updates.at(-1)?.removed.length ?? 0) > 0);
+      const removed = () => (delta.updates.at(-1)?.removed.length ?? 0) > 0;
+      if (!removed()) await delta.client.next(removed);
       expect(delta.updates.at(-1)!.removed.sort()).toEqual([CRED, CACERT]);
     } finally {
       for (const gw of [sotw, delta, plain]) gw.client.close();
