@@ -97,13 +97,14 @@ describe("internal requests (x-envoy-internal)", () => {
   });
 
   it("internal_address_config.cidr_ranges replaces the classic set", async () => {
-    const out = await seen("cidr", ["x-envoy-retry-on: 5xx"]);
+    // x-envoy-ip-tags: cleaned from requests that are not internal, never consumed by the router.
+    const out = await seen("cidr", ["x-envoy-ip-tags: t"]);
     expect(out["x-envoy-internal"]).toBeUndefined();
-    expect(out["x-envoy-retry-on"]).toBeUndefined();
+    expect(out["x-envoy-ip-tags"]).toBeUndefined();
     expect(out["x-envoy-external-address"]).toBe("127.0.0.1");
-    const lo = await seen("cidr-lo", ["x-envoy-retry-on: 5xx"]);
+    const lo = await seen("cidr-lo", ["x-envoy-ip-tags: t"]);
     expect(lo["x-envoy-internal"]).toBe("true");
-    expect(lo["x-envoy-retry-on"]).toBe("5xx");
+    expect(lo["x-envoy-ip-tags"]).toBe("t");
   });
 
   it("internal_address_config.unix_sockets: a Unix-socket peer is internal only when set", async () => {
@@ -119,5 +120,24 @@ describe("internal requests (x-envoy-internal)", () => {
     expect((await seen("sidecar", ["x-forwarded-for: 10.0.0.1"]))["x-envoy-internal"]).toBe("true");
     expect((await seen("sidecar", ["x-forwarded-for: 203.0.113.1"]))["x-envoy-internal"]).toBeUndefined();
     expect((await seen("sidecar", ["x-forwarded-for: 10.0.0.2, 10.0.0.1"]))["x-envoy-internal"]).toBeUndefined();
+  });
+
+  it("without use_remote_address, a request that is not internal loses the control headers but keeps the downstream ones (not an edge)", async () => {
+    const control = ["x-envoy-ip-tags: t", "x-envoy-force-trace: 1", "x-envoy-upstream-alt-stat-name: s", "x-envoy-original-url: http://a/b"];
+    const identity = ["x-envoy-decorator-operation: op", "x-envoy-downstream-service-cluster: c", "x-envoy-external-address: 198.51.100.1"];
+    const ext = await seen("sidecar", [...control, ...identity]);
+    for (const k of ["x-envoy-ip-tags", "x-envoy-force-trace", "x-envoy-upstream-alt-stat-name", "x-envoy-original-url"]) expect(ext[k], k).toBeUndefined();
+    expect(ext["x-envoy-decorator-operation"]).toBe("op");
+    expect(ext["x-envoy-downstream-service-cluster"]).toBe("c");
+    expect(ext["x-envoy-external-address"]).toBe("198.51.100.1");
+    // The same request from behind one internal hop is internal and keeps them all.
+    const int = await seen("sidecar", ["x-forwarded-for: 10.0.0.1", ...control]);
+    expect(int["x-envoy-ip-tags"]).toBe("t");
+    expect(int["x-envoy-upstream-alt-stat-name"]).toBe("s");
+  });
+
+  it("at the edge a client's decorator, downstream identity and original path are dropped too", async () => {
+    const u = await seen("edge", ["x-forwarded-for: 203.0.113.9", "x-envoy-decorator-operation: op", "x-envoy-downstream-service-node: n", "x-envoy-original-path: /admin"]);
+    for (const k of ["x-envoy-decorator-operation", "x-envoy-downstream-service-node", "x-envoy-original-path"]) expect(u[k], k).toBeUndefined();
   });
 });

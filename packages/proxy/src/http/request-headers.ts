@@ -62,9 +62,15 @@ export function mutateRequestHeaders(ctx: RequestContext, hcm: HcmConfig, intern
   if (internal) {
     h["x-envoy-internal"] = "true";
     if (hcm.useRemoteAddress) delete h["x-envoy-external-address"];
-  } else if (ctx.external) {
-    stripEnvoyInternalHeaders(h, internalOnly);
-    if (trusted !== "") h["x-envoy-external-address"] = trusted;
+  } else {
+    // Envoy cleans every request it does not judge internal, edge or not: on a sidecar
+    // (no use_remote_address, no XFF) an app's x-envoy-retry-on or timeout override is dropped.
+    stripEnvoyInternalHeaders(h, ctx.external, internalOnly);
+    // At the edge a client's own value never survives, even from a peer with no address (a Unix socket).
+    if (ctx.external) {
+      if (trusted !== "") h["x-envoy-external-address"] = trusted;
+      else delete h["x-envoy-external-address"];
+    }
   }
 
   if (hcm.generateRequestId) {

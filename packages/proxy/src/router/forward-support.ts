@@ -1,5 +1,5 @@
 // Small pure pieces of the router's upstream half: response-code stats, the
-// local reply for a failed attempt, and the millisecond request headers.
+// local reply for a failed attempt, and the router's own request headers.
 import { LocalReplies, type LocalReply } from "../http/local-reply.js";
 import type { ClusterStats } from "../upstream/cluster-stats.js";
 import type { UpstreamError, UpstreamFailure } from "../upstream/upstream-stream.js";
@@ -45,4 +45,25 @@ export function headerMs(v: string | string[] | undefined): number | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   if (s === undefined || !/^\d+$/.test(s.trim())) return undefined;
   return Number(s.trim());
+}
+
+/** The retry headers Envoy's router reads and then removes, so they never reach the upstream. */
+const CONSUMED_RETRY_HEADERS = [
+  "x-envoy-retry-on",
+  "x-envoy-retry-grpc-on",
+  "x-envoy-max-retries",
+  "x-envoy-hedge-on-per-try-timeout",
+  "x-envoy-retriable-header-names",
+  "x-envoy-retriable-status-codes",
+  "x-envoy-upstream-rq-per-try-timeout-ms",
+];
+
+/**
+ * Removes the router's control headers once read, as Envoy's router does: the retry set
+ * always, x-envoy-upstream-rq-timeout-ms only when it parsed (Envoy keeps a malformed one).
+ * Otherwise the next proxy would apply the same overrides a second time.
+ */
+export function consumeRouterHeaders(h: Record<string, string | string[] | undefined>, timeoutParsed: boolean): void {
+  for (const k of CONSUMED_RETRY_HEADERS) if (h[k] !== undefined) delete h[k];
+  if (timeoutParsed) delete h["x-envoy-upstream-rq-timeout-ms"];
 }

@@ -23,7 +23,7 @@ import { computeHash, selectCluster } from "./select-route.js";
 import { createRetryState, type AttemptFailure, type RetryState } from "./retry-state.js";
 import { createReplayBody, type ReplayBody } from "./replay-body.js";
 import { startMirrors } from "./mirror.js";
-import { failureReply, headerMs } from "./forward-support.js";
+import { consumeRouterHeaders, failureReply, headerMs } from "./forward-support.js";
 import { UpstreamAttempt } from "./upstream-attempt.js";
 import { countRequestChunk } from "./request-body-meter.js";
 import { deadlineList, type DeadlineEntry, type DeadlineList } from "../timers/deadline-list.js";
@@ -84,8 +84,11 @@ export function forwardUpstream(
   const authority = spec.hostRewriteLiteral || ctx.authority;
   const retry = createRetryState(spec.retryPolicy ?? route.vhost.retryPolicy, ctx, rt.random);
   const stats = cluster.stats;
-  // x-envoy-upstream-rq-timeout-ms / -per-try-timeout-ms (internal requests only: the HCM strips them from external ones).
-  const timeoutMs = headerMs(h["x-envoy-upstream-rq-timeout-ms"]) ?? spec.timeoutMs;
+  // x-envoy-upstream-rq-timeout-ms / -per-try-timeout-ms (internal requests only: the HCM strips them from others).
+  const timeoutHeaderMs = headerMs(h["x-envoy-upstream-rq-timeout-ms"]);
+  const timeoutMs = timeoutHeaderMs ?? spec.timeoutMs;
+  const perTryHeaderMs = headerMs(h["x-envoy-upstream-rq-per-try-timeout-ms"]);
+  consumeRouterHeaders(h, timeoutHeaderMs !== undefined);
   const rm = cluster.resources(spec.priority);
   if (!rm.requests.canCreate()) {
     // max_requests: Envoy counts this overflow as upstream_rq_pending_overflow too.
@@ -103,7 +106,7 @@ export function forwardUpstream(
   if (spec.mirrors.length) {
     startMirrors(spec.mirrors, ctx, { method: ctx.method, path, authority, headers: { ...h }, timeoutMs }, replay ?? null, { cluster: (n) => rt.cluster(n), random: rt.random });
   }
-  const req = new RouterRequest(ctx, ds, spec, route, cluster, rm, hooks, weighted, path, authority, retry, replay, timeoutMs);
+  const req = new RouterRequest(ctx, ds, spec, route, cluster, rm, hooks, weighted, path, authority, retry, replay, timeoutMs, perTryHeaderMs);
   req.startAttempt();
   return req;
 }
@@ -143,9 +146,10 @@ export class RouterRequest implements UpstreamCall, DeadlineEntry {
     readonly retry: RetryState | undefined,
     readonly replay: ReplayBody | undefined,
     private readonly timeoutMs: number,
+    perTryHeaderMs: number | undefined,
   ) {
     this.stats = cluster.stats;
-    this.perTryMs = headerMs(ctx.headers["x-envoy-upstream-rq-per-try-timeout-ms"]) ?? retry?.policy.perTryTimeoutMs ?? 0;
+    this.perTryMs = perTryHeaderMs ?? retry?.policy.perTryTimeoutMs ?? 0;
     this.perTryIdleMs = retry?.policy.perTryIdleTimeoutMs ?? 0;
     this.hash = computeHash(spec.hashPolicy, ctx);
     const p = cluster.config.protocol;

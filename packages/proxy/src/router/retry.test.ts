@@ -120,7 +120,9 @@ describe("retry back-off, headers, per-try timeout and body replay", () => {
                 { match: { prefix: "/" }, route: route("flaky") },
               ],
             },
-          ]),
+            // use_remote_address: curl's loopback address makes the request internal, so the
+            // x-envoy-retry-* headers are honoured (control-headers.test.ts: when they are not).
+          ], { use_remote_address: true }),
         ],
       },
       { random },
