@@ -14,6 +14,7 @@ describe("parseFlags()", () => {
       trustDomain: "cluster.local",
       debounceAfterMs: 100,
       debounceMaxMs: 1000,
+      sidecarUseRemoteAddress: false,
     });
   });
 
@@ -24,6 +25,13 @@ describe("parseFlags()", () => {
   it("takes the mesh CA flags", () => {
     expect(parseFlags(["--config-dir", "/tmp/x", "--ca-dir", "/tmp/ca", "--ca-addr", "127.0.0.1:0", "--trust-domain", "example.org"])).toMatchObject({ caDir: "/tmp/ca", caAddr: "127.0.0.1:0", trustDomain: "example.org" });
     expect(() => parseFlags(["--config-dir", "/tmp/x", "--ca-addr", "nope"])).toThrow(/--ca-addr "nope"/);
+  });
+
+  it("takes PILOT_SIDECAR_USE_REMOTE_ADDRESS as a flag or from the environment, as istiod does", () => {
+    expect(parseFlags(["--config-dir", "d", "--sidecar-use-remote-address"])).toMatchObject({ sidecarUseRemoteAddress: true });
+    expect(parseFlags(["--config-dir", "d"], { PILOT_SIDECAR_USE_REMOTE_ADDRESS: "true" })).toMatchObject({ sidecarUseRemoteAddress: true });
+    expect(parseFlags(["--config-dir", "d"], { PILOT_SIDECAR_USE_REMOTE_ADDRESS: "0" })).toMatchObject({ sidecarUseRemoteAddress: false });
+    expect(() => parseFlags(["--config-dir", "d"], { PILOT_SIDECAR_USE_REMOTE_ADDRESS: "yes" })).toThrow(/PILOT_SIDECAR_USE_REMOTE_ADDRESS="yes": expected true or false/);
   });
 
   it("returns undefined for --help", () => {

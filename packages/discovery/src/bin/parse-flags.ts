@@ -21,6 +21,8 @@ export interface DiscoveryFlags {
   debounceAfterMs: number;
   /** Longest a batch waits while changes keep coming (istiod's PILOT_DEBOUNCE_MAX), ms. */
   debounceMaxMs: number;
+  /** Sidecar outbound HTTP listeners use the remote address (istiod's PILOT_SIDECAR_USE_REMOTE_ADDRESS). */
+  sidecarUseRemoteAddress: boolean;
 }
 
 export const USAGE = `Usage: weft-discovery --config-dir DIR [options]
@@ -45,6 +47,11 @@ Options:
                             PILOT_DEBOUNCE_AFTER; default 100ms)
   --debounce-max DURATION   longest a change waits while others keep coming
                             (istiod's PILOT_DEBOUNCE_MAX; default 1s)
+  --sidecar-use-remote-address
+                            sidecar outbound HTTP listeners set use_remote_address, so
+                            apps may set x-envoy-* timeout/retry headers (istiod's
+                            PILOT_SIDECAR_USE_REMOTE_ADDRESS, also read from the
+                            environment; default false: the sidecar strips them)
   --log-level LEVEL         fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                show this help
 `;
@@ -56,7 +63,7 @@ export class UsageError extends Error {
 }
 
 /** Parses argv (without node and script); `undefined` means --help was asked for. */
-export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined {
+export function parseFlags(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): DiscoveryFlags | undefined {
   let values;
   try {
     ({ values } = parseArgs({
@@ -76,6 +83,7 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
         "mesh-config": { type: "string" },
         "debounce-after": { type: "string", default: "100ms" },
         "debounce-max": { type: "string", default: "1s" },
+        "sidecar-use-remote-address": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -100,6 +108,7 @@ export function parseFlags(argv: readonly string[]): DiscoveryFlags | undefined 
     ...(values["mesh-config"] ? { meshConfig: values["mesh-config"] } : {}),
     debounceAfterMs: flagDuration("--debounce-after", values["debounce-after"]!),
     debounceMaxMs: flagDuration("--debounce-max", values["debounce-max"]!),
+    sidecarUseRemoteAddress: values["sidecar-use-remote-address"]! || envBoolean(env, "PILOT_SIDECAR_USE_REMOTE_ADDRESS"),
   };
   if (flags.debounceMaxMs < flags.debounceAfterMs) {
     throw new UsageError(`--debounce-max ${values["debounce-max"]} is shorter than --debounce-after ${values["debounce-after"]}: a batch could never wait for quiet`);
@@ -121,4 +130,13 @@ function flagDuration(flag: string, value: string): number {
   } catch (error) {
     throw new UsageError(`${flag}: ${(error as Error).message}`);
   }
+}
+
+/** An istiod boolean feature flag from the environment (Go's strconv.ParseBool spellings). */
+function envBoolean(env: Readonly<Record<string, string | undefined>>, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return false;
+  if (/^(1|t|true)$/i.test(raw)) return true;
+  if (/^(0|f|false)$/i.test(raw)) return false;
+  throw new UsageError(`${name}=${JSON.stringify(raw)}: expected true or false`);
 }

@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
   let flags: DiscoveryFlags | undefined;
   let mesh: ReturnType<typeof readMeshConfig> = {};
   try {
-    flags = parseFlags(argv);
+    flags = parseFlags(argv, process.env);
     if (flags?.meshConfig) mesh = readMeshConfig(flags.meshConfig);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = pino({ level: flags.logLevel, base: { component: "weft-discovery" } }, pino.destination(2));
   const app = createDiscoveryApp({
     source: createDirectorySource({ dir: flags.configDir, logger: logger.child({ component: "source" }), domain: flags.domain }),
-    pushContextBuilder: createPushContextBuilder({ domain: flags.domain, ...mesh }),
+    pushContextBuilder: createPushContextBuilder({ domain: flags.domain, ...mesh, sidecarUseRemoteAddress: flags.sidecarUseRemoteAddress }),
     generators: createXdsGenerators({ logger: logger.child({ component: "envoy-filter" }), sdsLogger: logger.child({ component: "sds" }) }),
     parseProxy,
     logger,

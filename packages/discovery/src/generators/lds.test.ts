@@ -31,6 +31,14 @@ describe("LDS for sidecars", () => {
     expect(hcm.access_log).toBeUndefined();
   });
 
+  it("PILOT_SIDECAR_USE_REMOTE_ADDRESS: outbound HTTP listeners use the remote address, inbound ones never", () => {
+    const all = byName(json(smallPush("", { sidecarUseRemoteAddress: true }), productpageProxy(), "Listener"));
+    expect(hcmOf((all.get("0.0.0.0_9080")!.filter_chains as JsonObject[])[0]).use_remote_address).toBe(true);
+    const inbound = (all.get("virtualInbound")!.filter_chains as JsonObject[]).filter((c) => (c.filters as JsonObject[]).some((f) => f.name === "envoy.filters.network.http_connection_manager"));
+    expect(inbound.length).toBeGreaterThan(0);
+    for (const c of inbound) expect(hcmOf(c).use_remote_address).toBe(false);
+  });
+
   it("proxies TCP services on their VIP with tcp_proxy", () => {
     expect(listeners.get("10.96.0.12_27017")).toMatchObject({
       address: { socket_address: { address: "10.96.0.12", port_value: 27017 } },

@@ -143,7 +143,8 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
             {
               stat_prefix: `outbound_0.0.0.0_${port}`,
               rds: { config_source: ADS_CONFIG_SOURCE, route_config_name: String(port) },
-              use_remote_address: false,
+              // istiod: features.UseRemoteAddress (PILOT_SIDECAR_USE_REMOTE_ADDRESS) on outbound HTTP only.
+              use_remote_address: push.options.sidecarUseRemoteAddress,
               http_filters: [ISTIO_ALPN_FILTER, ...SIDECAR_HTTP_FILTERS],
             },
             log,

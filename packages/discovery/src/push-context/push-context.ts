@@ -40,6 +40,13 @@ export interface PushContextOptions {
   trustDomainAliases?: string[];
   /** meshConfig.enableAutoMtls (Istio default true). */
   enableAutoMtls?: boolean;
+  /**
+   * istiod's PILOT_SIDECAR_USE_REMOTE_ADDRESS (default false): sidecar outbound HTTP
+   * listeners set use_remote_address, so an app's request (from the pod's own,
+   * internal, address) is internal and keeps the x-envoy-* timeout and retry headers
+   * it sets; off, the sidecar strips them, as Istio's default.
+   */
+  sidecarUseRemoteAddress?: boolean;
 }
 
 export type ResolvedOptions = Required<Omit<PushContextOptions, "accessLogFile">> & { accessLogFile?: string };
@@ -160,6 +167,7 @@ export function createPushContextBuilder(options: PushContextOptions = {}): Mesh
     trustDomain: options.trustDomain ?? options.domain ?? "cluster.local",
     trustDomainAliases: options.trustDomainAliases ?? [],
     enableAutoMtls: options.enableAutoMtls ?? true,
+    sidecarUseRemoteAddress: options.sidecarUseRemoteAddress ?? false,
     ...(options.accessLogFile ? { accessLogFile: options.accessLogFile } : {}),
   };
   return {
