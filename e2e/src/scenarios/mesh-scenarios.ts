@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MeshDriver } from "../drivers/driver.js";
 import { SAMPLES } from "../drivers/weftctl.js";
 import { eventually, get, stillRunning, login, starsOf } from "./http.js";
+import { reviewsTimeout, reviewsV2WithSlowRatings } from "./request-timeouts.js";
 import { credentialSecret, curlHttps, makePki, secureGateway, SECURE_HOST } from "./secure-gateway.js";
 
 const BOOKINFO = join(SAMPLES, "bookinfo");
@@ -132,6 +133,23 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       );
     });
 
+    // Envoy cleans x-envoy-* control headers from requests that are not internal, and an app's request
+    // to its sidecar is not (no use_remote_address, no X-Forwarded-For): the route's policy holds.
+    it("ignores an app's x-envoy-retry-on / x-envoy-max-retries: a 503 is tried 3 times (Istio's default policy), not the 4 asked for", async () => {
+      const attempts503 = async (): Promise<number> => {
+        const text = (await driver.exec("httpbin", ["curl", "-sS", "http://127.0.0.1:15020/stats/prometheus"])).stdout;
+        const lines = text.split("\n").filter((l) => l.startsWith('istio_requests_total{reporter="destination"') && l.includes('response_code="503"') && l.includes('source_workload="sleep"'));
+        return lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+      };
+      const before = await attempts503();
+      const r = await driver.exec("sleep", ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "x-envoy-retry-on: 5xx", "-H", "x-envoy-max-retries: 3", "http://httpbin:8000/status/503"]);
+      expect(r.stdout).toBe("503");
+      // istio.stats counts each attempt on httpbin's side once it completes.
+      await eventually("three attempts at httpbin", attempts503, (n) => n - before >= 3, 10_000);
+      await new Promise((done) => setTimeout(done, 500));
+      expect((await attempts503()) - before).toBe(3);
+    });
+
     it("refuses a plaintext client under STRICT PeerAuthentication and accepts it under PERMISSIVE", async () => {
       const httpbin = await driver.podIp("httpbin");
       // From sleep's sidecar container (uid 1337), which capture lets out unproxied: a plaintext client of httpbin's pod.
@@ -245,6 +263,34 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       const jason = await login(ingress, "jason");
       await eventually("the abort fault shows", () => get(`${ingress}/productpage`, { cookie: jason }).then((r) => starsOf(r.body)), (s) => s === "unavailable");
     }, 30_000);
+
+    // Istio's "Request Timeouts" task. productpage tries reviews twice, so under the 0.5 s timeout the
+    // page answers in about 1 s without reviews. An app cannot lift the timeout with
+    // x-envoy-upstream-rq-timeout-ms: its sidecar strips the header (istio/istio#19550), and istiod
+    // also sets the route's max_stream_duration to the same 0.5 s.
+    it("times out reviews after 0.5 s under a 2 s ratings delay, and an app's x-envoy-upstream-rq-timeout-ms does not lift it", async () => {
+      const timed = async (): Promise<{ ms: number; body: string }> => {
+        const started = Date.now();
+        const r = await get(`${ingress}/productpage`, { timeoutMs: 20_000 });
+        return { ms: Date.now() - started, body: r.body };
+      };
+      await driver.apply([join(NET, "virtual-service-all-v1.yaml"), ...(await reviewsV2WithSlowRatings())]);
+      const slow = await eventually("black stars after the 2 s ratings delay", timed, (r) => starsOf(r.body) === "black" && r.ms >= 1_900, 40_000);
+      expect(slow.ms).toBeLessThan(6_000);
+      await driver.apply([await reviewsTimeout()]);
+      const fast = await eventually("reviews unavailable within the timeout", timed, (r) => r.body.includes("Sorry, product reviews are currently unavailable for this book."), 30_000);
+      // Two tries of 0.5 s each: about a second, well short of the 2 s ratings delay.
+      expect(fast.ms).toBeGreaterThanOrEqual(900);
+      expect(fast.ms).toBeLessThan(1_900);
+      const withHeader = await driver.exec("sleep", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}", "-H", "x-envoy-upstream-rq-timeout-ms: 5000", "http://reviews:9080/reviews/0"]);
+      expect(withHeader.code, withHeader.stderr).toBe(0);
+      const [code, seconds] = withHeader.stdout.trim().split(" ");
+      expect(code).toBe("504");
+      expect(Number(seconds)).toBeLessThan(1.5);
+      // Back to v1 everywhere: the later scenarios load the page many times a second.
+      await driver.apply([join(NET, "virtual-service-all-v1.yaml")]);
+      await eventually("the page is fast again", timed, (r) => starsOf(r.body) === "none" && r.ms < 1_000, 30_000);
+    }, 150_000);
 
     it("routes httpbin.example.com through the gateway to httpbin", async () => {
       const r = await eventually("httpbin via the gateway", () => get(`${ingress}/headers`, { host: "httpbin.example.com" }), (x) => x.status === 200);
