@@ -18,6 +18,7 @@ import { RouteConfigurationSchema, type RouteConfiguration } from "@weft/xds-api
 import { VirtualHostSchema, type VirtualHost } from "@weft/xds-api/gen/envoy/config/route/v3/route_components_pb.js";
 import type { ProxyInfo, XdsResource } from "../contracts.js";
 import { messageResource } from "./resource.js";
+import { HANDSHAKE_TIMEOUT } from "./listener-parts.js";
 
 /** The port apps use as their HTTP proxy in explicit mode (Istio's outbound capture port). */
 export const EXPLICIT_PROXY_PORT = 15001;
@@ -86,7 +87,8 @@ export function explicitProxyListener(proxy: ProxyInfo, hcmFilter: JsonObject): 
   return {
     name: `${ip}_${EXPLICIT_PROXY_PORT}`,
     address: { socket_address: { address: ip, port_value: EXPLICIT_PROXY_PORT } },
-    filter_chains: [{ filters: [hcmFilter] }],
+    // istiod's HTTP_PROXY listener is built like any outbound one: 15 s for a transport handshake.
+    filter_chains: [{ ...HANDSHAKE_TIMEOUT, filters: [hcmFilter] }],
     traffic_direction: "OUTBOUND",
   };
 }

@@ -19,7 +19,7 @@ import { gatewayTlsSocket } from "../security/gateway-tls.js";
 import { isObject, type Json } from "../source/field-checker.js";
 import { ADS_CONFIG_SOURCE, socketAddress, typed } from "./envoy-json.js";
 import { gatewayServers, type GatewayServer } from "./gateway-servers.js";
-import { hcm, tcpFilter, telemetryFor } from "./listener-parts.js";
+import { HANDSHAKE_TIMEOUT, hcm, tcpFilter, telemetryFor } from "./listener-parts.js";
 import { routeTarget } from "./tcp-route.js";
 import { TCP_MX_FILTER, withTcpStats } from "./telemetry-filters.js";
 
@@ -27,7 +27,6 @@ import { TCP_MX_FILTER, withTcpStats } from "./telemetry-filters.js";
  * istiod's defaultGatewayTransportSocketConnectTimeout on chains that terminate TLS: a client
  * that does not finish its handshake within 15 s is closed (slow-handshake memory exhaustion).
  */
-const HANDSHAKE_TIMEOUT = { transport_socket_connect_timeout: "15s" } as const;
 
 const TLS_INSPECTOR = { name: "envoy.filters.listener.tls_inspector", typed_config: typed("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector") };
 

@@ -39,6 +39,15 @@ describe("LDS for sidecars", () => {
     for (const c of inbound) expect(hcmOf(c).use_remote_address).toBe(false);
   });
 
+  it("bounds a transport handshake on every outbound chain at 15 s, as istiod's buildListenerFromEntry; not on virtualOutbound or inbound", () => {
+    for (const name of ["0.0.0.0_7070", "0.0.0.0_9080", "10.96.0.12_27017"]) {
+      for (const c of listeners.get(name)!.filter_chains as JsonObject[]) expect(c.transport_socket_connect_timeout, name).toBe("15s");
+    }
+    for (const name of ["virtualOutbound", "virtualInbound"]) {
+      for (const c of listeners.get(name)!.filter_chains as JsonObject[]) expect(c.transport_socket_connect_timeout, name).toBeUndefined();
+    }
+  });
+
   it("proxies TCP services on their VIP with tcp_proxy", () => {
     expect(listeners.get("10.96.0.12_27017")).toMatchObject({
       address: { socket_address: { address: "10.96.0.12", port_value: 27017 } },

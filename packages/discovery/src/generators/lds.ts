@@ -13,7 +13,7 @@ import type { MeshPushContext } from "../push-context/push-context.js";
 import { BLACKHOLE, INBOUND_PASSTHROUGH, PASSTHROUGH } from "./cds.js";
 import { ADS_CONFIG_SOURCE, accessLog, ROUTER_FILTER, FAULT_FILTER, SIDECAR_HTTP_FILTERS, socketAddress, tcpProxy, typed } from "./envoy-json.js";
 import { gatewayListeners } from "./gateway-listeners.js";
-import { HCM, hcm, tcpFilter, telemetryFor } from "./listener-parts.js";
+import { HANDSHAKE_TIMEOUT, HCM, hcm, tcpFilter, telemetryFor } from "./listener-parts.js";
 import { inboundPorts } from "./inbound-ports.js";
 import { toResource } from "./resource.js";
 import { tcpProxyTarget, tcpRoutesUseLabels } from "./tcp-route.js";
@@ -133,11 +133,12 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
   const tel = telemetryFor(push, proxy, "outbound");
   const tcpFilters = (target: JsonObject): JsonValue[] => withTcpStats([tcpFilter(target, log)], tel.cls, tel.stats);
   for (const [port, entry] of [...byPort].sort(([a], [b]) => a - b)) {
-    const vipChains = (vip: string, target: JsonObject): JsonObject => ({ filter_chain_match: { prefix_ranges: [{ address_prefix: vip, prefix_len: 32 }] }, filters: tcpFilters(target) });
+    const vipChains = (vip: string, target: JsonObject): JsonObject => ({ filter_chain_match: { prefix_ranges: [{ address_prefix: vip, prefix_len: 32 }] }, ...HANDSHAKE_TIMEOUT, filters: tcpFilters(target) });
     if (entry.http) {
       // TCP services sharing an HTTP port are told apart by their VIP.
       const chains = entry.tcp.filter((t) => t.vip).map((t) => vipChains(t.vip!, t.target));
       chains.push({
+        ...HANDSHAKE_TIMEOUT,
         filters: [
           hcm(
             {
@@ -161,7 +162,7 @@ function outboundListeners(push: MeshPushContext, proxy: ProxyInfo, log: JsonVal
       const name = `${address}_${port}`;
       if (seen.has(name)) continue; // the first service (by hostname) owns a VIP:port
       seen.add(name);
-      out.push({ name, address: socketAddress(address, port), filter_chains: [{ filters: tcpFilters(t.target) }], traffic_direction: "OUTBOUND", bind_to_port: false });
+      out.push({ name, address: socketAddress(address, port), filter_chains: [{ ...HANDSHAKE_TIMEOUT, filters: tcpFilters(t.target) }], traffic_direction: "OUTBOUND", bind_to_port: false });
     }
   }
   return out;

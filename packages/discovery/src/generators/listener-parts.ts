@@ -8,6 +8,13 @@ import { type ListenerClass, withHttpTelemetry } from "./telemetry-filters.js";
 
 export const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 
+/**
+ * istiod's defaultGatewayTransportSocketConnectTimeout: on gateway TLS chains and on every
+ * chain of a sidecar's outbound listeners (buildListenerFromEntry), so a client that stalls
+ * its TLS handshake cannot hold a connection open.
+ */
+export const HANDSHAKE_TIMEOUT = { transport_socket_connect_timeout: "15s" } as const;
+
 /** The listener class a chain's telemetry filters are for, and whether istio.stats is on for it (Telemetry API). */
 export interface Telemetry {
   cls: ListenerClass;
