@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { applyObjects, localApply } from "../local/apply.js";
+import { localDelete, notFoundError, targetsOfArgs, targetsOfFiles } from "../local/delete.js";
 import { genericSecret, tlsSecret } from "../local/create-secret.js";
 import { localDown } from "../local/down.js";
 import { LocalError } from "../local/errors.js";
@@ -21,6 +22,8 @@ export const LOCAL_USAGE = `Usage: weftctl local <command>
                      The ingress Service maps 80 and 443 to the two ports, as Istio's does
   status [-o json]   workloads, pod IPs, sidecar and app readiness
   apply -f FILE…     live config changes (Istio config, services, Secrets)
+  delete -f FILE… | KIND NAME… | KIND/NAME… [-n NAMESPACE] [--ignore-not-found]
+                     remove config as kubectl delete does (e.g. authorizationpolicy allow-nothing)
   create secret tls NAME --cert FILE --key FILE [-n NAMESPACE]
   create secret generic NAME --from-file=[KEY=]FILE… [-n NAMESPACE]
                      a Secret, as kubectl creates it (e.g. a Gateway's credentialName)
@@ -98,6 +101,20 @@ export async function runLocal(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { file: { type: "string", short: "f", multiple: true } }, strict: true });
       if (!values.file?.length) throw new LocalError("nothing to apply", "usage: weftctl local apply -f FILE…");
       for (const applied of localApply(requireState(), values.file)) process.stdout.write(`${applied} applied\n`);
+      return 0;
+    }
+    case "delete": {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { file: { type: "string", short: "f", multiple: true }, namespace: { type: "string", short: "n", default: "default" }, "ignore-not-found": { type: "boolean", default: false } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.file?.length && positionals.length) throw new LocalError("give files (-f) or KIND NAME, not both", "usage: weftctl local delete -f FILE… | KIND NAME…");
+      const targets = values.file?.length ? targetsOfFiles(values.file, values.namespace) : targetsOfArgs(positionals, values.namespace);
+      const { deleted, notFound } = localDelete(requireState(), targets);
+      for (const d of deleted) process.stdout.write(`${d} deleted\n`);
+      if (notFound.length && !values["ignore-not-found"]) throw notFoundError(notFound);
       return 0;
     }
     case "create": {

@@ -1,25 +1,8 @@
-import { chmodSync, readdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { stringify } from "yaml";
-import { LocalError } from "./errors.js";
-import { loadManifests, namespaceOf, type Manifest } from "./manifests.js";
+import { loadManifests, type Manifest } from "./manifests.js";
+import { identity, readConfigDir, refuseWorkloads, writeConfigFile } from "./config-dir.js";
 import type { LocalState } from "./state.js";
 
-const WORKLOAD_KINDS = new Set(["Deployment", "Pod", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"]);
 const APPLIED_FILE = "50-applied.yaml";
-
-function identity(m: Manifest): string {
-  return `${m.kind}/${namespaceOf(m)}/${m.metadata.name}`;
-}
-
-function writeAtomically(path: string, docs: readonly Manifest[]): void {
-  // Discovery watches this directory: it must never see half a file. A file holding a Secret
-  // (private keys) is readable by this user alone: the sidecars run as another uid.
-  const mode = docs.some((d) => d.kind === "Secret") ? 0o600 : 0o644;
-  writeFileSync(path + ".tmp", docs.map(({ __origin: _o, ...d }) => stringify(d)).join("---\n"), { mode });
-  chmodSync(path + ".tmp", mode);
-  renameSync(path + ".tmp", path);
-}
 
 /**
  * Live config changes, with `kubectl apply` semantics: an object replaces the
@@ -33,14 +16,8 @@ export function localApply(state: LocalState, files: readonly string[]): string[
 
 /** `localApply` for objects already in memory (`create secret`). */
 export function applyObjects(state: LocalState, incoming: readonly Manifest[]): string[] {
-  const workloads = incoming.filter((d) => WORKLOAD_KINDS.has(d.kind));
-  if (workloads.length > 0) {
-    throw new LocalError(`cannot apply workloads (${workloads.map((w) => `${w.kind} ${w.metadata.name}`).join(", ")})`, "add workloads with `weftctl local down` then `weftctl local up -f …`; apply is for Istio config and services");
-  }
-  const byFile = new Map<string, Manifest[]>();
-  for (const name of readdirSync(state.configDir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    byFile.set(name, loadManifests([join(state.configDir, name)]));
-  }
+  refuseWorkloads(incoming.map((d) => ({ kind: d.kind, name: d.metadata.name })), "apply");
+  const byFile = readConfigDir(state);
   if (!byFile.has(APPLIED_FILE)) byFile.set(APPLIED_FILE, []);
   const changed = new Set<string>();
   for (const doc of incoming) {
@@ -59,6 +36,6 @@ export function applyObjects(state: LocalState, incoming: readonly Manifest[]): 
       changed.add(APPLIED_FILE);
     }
   }
-  for (const file of changed) writeAtomically(join(state.configDir, file), byFile.get(file)!);
+  for (const file of changed) writeConfigFile(state, file, byFile.get(file)!);
   return incoming.map(identity);
 }
