@@ -9,6 +9,8 @@ export interface MeshDriver {
   down(): Promise<void>;
   /** Live config change (Istio config, services). */
   apply(files: string[]): Promise<void>;
+  /** Removes the objects these files define, as `kubectl delete -f`. */
+  delete(files: string[]): Promise<void>;
   /**
    * Runs a command inside a workload's network, as its app; with container "istio-proxy" as
    * the sidecar container (uid 1337: capture lets it out unproxied, a plaintext client).

@@ -27,6 +27,7 @@ export function createKindDriver(): MeshDriver {
     up: notYet,
     down: notYet,
     apply: notYet,
+    delete: notYet,
     exec: notYet,
     podIp: notYet,
     logs: notYet,

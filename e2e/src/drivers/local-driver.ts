@@ -68,6 +68,9 @@ export function createLocalDriver(stateDir: string, options: LocalDriverOptions 
     async apply(files) {
       await ok(run(["local", "apply", ...files.flatMap((f) => ["-f", f])]), "weftctl local apply");
     },
+    async delete(files) {
+      await ok(run(["local", "delete", ...files.flatMap((f) => ["-f", f])]), "weftctl local delete");
+    },
     exec: (workload, command, container) => run(["local", "exec", workload, ...(container ? ["-c", container] : []), "--", ...command], { timeoutMs: 30_000 }),
     async podIp(workload) {
       const r = await ok(run(["local", "status", "-o", "json"]), "weftctl local status");

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MeshDriver } from "../drivers/driver.js";
 import { SAMPLES } from "../drivers/weftctl.js";
 import { eventually, get, stillRunning, login, starsOf } from "./http.js";
+import { allowNothing, detailsViewer, productpageViewer, ratingsViewer, reviewsViewer } from "./authorization.js";
 import { reviewsTimeout, reviewsV2WithSlowRatings } from "./request-timeouts.js";
 import { credentialSecret, curlHttps, makePki, secureGateway, SECURE_HOST } from "./secure-gateway.js";
 
@@ -291,6 +292,35 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       await driver.apply([join(NET, "virtual-service-all-v1.yaml")]);
       await eventually("the page is fast again", timed, (r) => starsOf(r.body) === "none" && r.ms < 1_000, 30_000);
     }, 150_000);
+
+    // Istio's "Authorization for HTTP traffic" task: each backend admits only the caller's SPIFFE
+    // principal (from the mTLS certificate the mesh CA issued to its service account).
+    it("denies everything under allow-nothing, then opens Bookinfo workload by workload with ALLOW policies naming the caller's principal", async () => {
+      const page = () => get(`${ingress}/productpage`);
+      await driver.apply([join(NET, "virtual-service-reviews-v3.yaml")]);
+      const policies = [await allowNothing(), await productpageViewer(), await detailsViewer(), await reviewsViewer(), await ratingsViewer()];
+      try {
+        await driver.apply([policies[0]]);
+        const denied = await eventually("RBAC: access denied", page, (r) => r.status === 403, 30_000);
+        expect(denied.body).toBe("RBAC: access denied");
+        await driver.apply([policies[1]]);
+        const bare = await eventually("the page, without details or reviews", page, (r) => r.status === 200 && r.body.includes("Error fetching product details!"), 30_000);
+        expect(bare.body).toContain("Error fetching product reviews!");
+        await driver.apply([policies[2], policies[3]]);
+        const noRatings = await eventually("details and reviews, ratings still denied", page, (r) => r.body.includes("Book Details") && starsOf(r.body) === "unavailable", 30_000);
+        expect(noRatings.body).not.toContain("Error fetching product");
+        // The same GET from sleep carries sleep's principal, which details-viewer does not name.
+        const fromSleep = await driver.exec("sleep", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://details:9080/details/0"]);
+        expect(fromSleep.stdout).toBe("403");
+        await driver.apply([policies[4]]);
+        await eventually("red stars once ratings admits reviews", page, (r) => starsOf(r.body) === "red", 30_000);
+      } finally {
+        await driver.delete(policies);
+        await driver.apply([join(NET, "virtual-service-all-v1.yaml")]);
+      }
+      await eventually("open again", page, (r) => r.status === 200 && r.body.includes("Book Details") && starsOf(r.body) === "none", 30_000);
+      expect((await driver.exec("sleep", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://details:9080/details/0"])).stdout).toBe("200");
+    }, 180_000);
 
     it("routes httpbin.example.com through the gateway to httpbin", async () => {
       const r = await eventually("httpbin via the gateway", () => get(`${ingress}/headers`, { host: "httpbin.example.com" }), (x) => x.status === 200);

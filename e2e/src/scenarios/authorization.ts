@@ -1,0 +1,25 @@
+// Istio's "Authorization for HTTP traffic" task, with its policies as the task
+// writes them: allow-nothing for the namespace, then one ALLOW policy per
+// Bookinfo workload, the backends' naming the caller's SPIFFE principal.
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+function policy(name: string, app?: string, principal?: string): string {
+  const selector = app ? `  selector:\n    matchLabels:\n      app: ${app}\n  action: ALLOW\n` : "";
+  const from = principal ? `  - from:\n    - source:\n        principals: ["cluster.local/ns/default/sa/${principal}"]\n    to:\n` : "  - to:\n";
+  const rules = app ? `  rules:\n${from}    - operation:\n        methods: ["GET"]\n` : "  {}\n";
+  return `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n${selector}${rules}`;
+}
+
+async function yamlFile(name: string, text: string): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), "weft-e2e-authz-")), `${name}.yaml`);
+  await writeFile(file, text);
+  return file;
+}
+
+export const allowNothing = (): Promise<string> => yamlFile("allow-nothing", policy("allow-nothing"));
+export const productpageViewer = (): Promise<string> => yamlFile("productpage-viewer", policy("productpage-viewer", "productpage"));
+export const detailsViewer = (): Promise<string> => yamlFile("details-viewer", policy("details-viewer", "details", "bookinfo-productpage"));
+export const reviewsViewer = (): Promise<string> => yamlFile("reviews-viewer", policy("reviews-viewer", "reviews", "bookinfo-productpage"));
+export const ratingsViewer = (): Promise<string> => yamlFile("ratings-viewer", policy("ratings-viewer", "ratings", "bookinfo-reviews"));
