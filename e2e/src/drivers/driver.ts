@@ -9,7 +9,7 @@ export interface MeshDriver {
   down(): Promise<void>;
   /** Live config change (Istio config, services). */
   apply(files: string[]): Promise<void>;
-  /** Removes the objects these files define, as `kubectl delete -f`. */
+  /** Removes the objects these files define, as `kubectl delete --ignore-not-found -f` (cleanup: some may never have been applied). */
   delete(files: string[]): Promise<void>;
   /**
    * Runs a command inside a workload's network, as its app; with container "istio-proxy" as

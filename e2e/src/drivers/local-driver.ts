@@ -69,7 +69,7 @@ export function createLocalDriver(stateDir: string, options: LocalDriverOptions 
       await ok(run(["local", "apply", ...files.flatMap((f) => ["-f", f])]), "weftctl local apply");
     },
     async delete(files) {
-      await ok(run(["local", "delete", ...files.flatMap((f) => ["-f", f])]), "weftctl local delete");
+      await ok(run(["local", "delete", "--ignore-not-found", ...files.flatMap((f) => ["-f", f])]), "weftctl local delete");
     },
     exec: (workload, command, container) => run(["local", "exec", workload, ...(container ? ["-c", container] : []), "--", ...command], { timeoutMs: 30_000 }),
     async podIp(workload) {

@@ -6,8 +6,8 @@ import { request, type IncomingHttpHeaders } from "node:http";
  * caller-set Host header (a forbidden header in the Fetch standard), and
  * gateway routing is by Host.
  */
-export function get(url: string, options: { host?: string; cookie?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
-  const headers: Record<string, string> = {};
+export function get(url: string, options: { host?: string; cookie?: string; timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+  const headers: Record<string, string> = { ...options.headers };
   if (options.host) headers.host = options.host;
   if (options.cookie) headers.cookie = options.cookie;
   return new Promise((resolve, reject) => {

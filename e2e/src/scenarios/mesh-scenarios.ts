@@ -7,6 +7,7 @@ import type { MeshDriver } from "../drivers/driver.js";
 import { SAMPLES } from "../drivers/weftctl.js";
 import { eventually, get, stillRunning, login, starsOf } from "./http.js";
 import { allowNothing, detailsViewer, productpageViewer, ratingsViewer, reviewsViewer } from "./authorization.js";
+import { makeIssuer, requestAuthentication, requireJwt } from "./jwt.js";
 import { reviewsTimeout, reviewsV2WithSlowRatings } from "./request-timeouts.js";
 import { credentialSecret, curlHttps, makePki, secureGateway, SECURE_HOST } from "./secure-gateway.js";
 
@@ -326,6 +327,32 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       const r = await eventually("httpbin via the gateway", () => get(`${ingress}/headers`, { host: "httpbin.example.com" }), (x) => x.status === 200);
       expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers.Host).toBe("httpbin.example.com");
     });
+
+    // Istio's JWT tasks at the ingress: a bad token is refused (401) while none passes to authorization;
+    // then require-jwt admits only the issuer's tokens whose groups claim holds group1.
+    it("authenticates end users at the ingress with a RequestAuthentication, and authorizes them by request principal and claim", async () => {
+      const issuer = makeIssuer();
+      const status = (authorization?: string) => get(`${ingress}/headers`, { host: "httpbin.example.com", headers: authorization ? { authorization } : {} }).then((r) => r.status);
+      const good = `Bearer ${issuer.token({ groups: ["group1", "group2"] })}`;
+      const policies = [await requestAuthentication(issuer), await requireJwt()];
+      try {
+        await driver.apply([policies[0]]);
+        await eventually("a bad token refused", () => status("Bearer deadbeef"), (s) => s === 401, 30_000);
+        expect(await status(good)).toBe(200);
+        expect(await status()).toBe(200);
+        const stranger = makeIssuer().token({ groups: ["group1"] });
+        expect(await status(`Bearer ${stranger}`), "a token signed by another key").toBe(401);
+        // An hour ago: Envoy allows 60 s of clock skew.
+        expect(await status(`Bearer ${issuer.token({ exp: Math.floor(Date.now() / 1000) - 3600 })}`), "an expired token").toBe(401);
+        await driver.apply([policies[1]]);
+        await eventually("no token: denied", () => status(), (s) => s === 403, 30_000);
+        expect(await status(good)).toBe(200);
+        expect(await status(`Bearer ${issuer.token({ groups: ["group2"] })}`), "a token outside group1").toBe(403);
+      } finally {
+        await driver.delete(policies);
+      }
+      await eventually("open again", () => status(), (s) => s === 200, 30_000);
+    }, 120_000);
 
     // Istio's "Secure Gateways" task: a credentialName Secret in the gateway's namespace, served
     // to the ingress over SDS by discovery; then the certificate rotated, then MUTUAL.
