@@ -23,3 +23,17 @@ export const productpageViewer = (): Promise<string> => yamlFile("productpage-vi
 export const detailsViewer = (): Promise<string> => yamlFile("details-viewer", policy("details-viewer", "details", "bookinfo-productpage"));
 export const reviewsViewer = (): Promise<string> => yamlFile("reviews-viewer", policy("reviews-viewer", "reviews", "bookinfo-productpage"));
 export const ratingsViewer = (): Promise<string> => yamlFile("ratings-viewer", policy("ratings-viewer", "ratings", "bookinfo-reviews"));
+
+/**
+ * Istio's "Authorization for TCP traffic" task's tcp-policy, in its three forms: ALLOW ports
+ * 9000 and 9001; ALLOW GET on 9000 (an HTTP-only field on a TCP port: the rule can never
+ * match, so nothing is allowed); DENY GET on 9000 (istiod makes that rule deny the port).
+ */
+export function tcpPolicy(form: "allow-ports" | "allow-get" | "deny-get"): Promise<string> {
+  const action = form === "deny-get" ? "DENY" : "ALLOW";
+  const to = form === "allow-ports" ? `    - operation:\n        ports: ["9000", "9001"]\n` : `    - operation:\n        methods: ["GET"]\n        ports: ["9000"]\n`;
+  return yamlFile(
+    `tcp-policy-${form}`,
+    `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: tcp-policy\n  namespace: default\nspec:\n  selector:\n    matchLabels:\n      app: tcp-echo\n  action: ${action}\n  rules:\n  - to:\n${to}`,
+  );
+}

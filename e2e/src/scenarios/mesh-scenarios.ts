@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MeshDriver } from "../drivers/driver.js";
 import { SAMPLES } from "../drivers/weftctl.js";
 import { eventually, get, stillRunning, login, starsOf } from "./http.js";
-import { allowNothing, detailsViewer, productpageViewer, ratingsViewer, reviewsViewer } from "./authorization.js";
+import { allowNothing, detailsViewer, productpageViewer, ratingsViewer, reviewsViewer, tcpPolicy } from "./authorization.js";
 import { makeIssuer, requestAuthentication, requireJwt } from "./jwt.js";
 import { reviewsTimeout, reviewsV2WithSlowRatings } from "./request-timeouts.js";
 import { credentialSecret, curlHttps, makePki, secureGateway, SECURE_HOST } from "./secure-gateway.js";
@@ -416,6 +416,32 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       expect(opened(client, { reporter: "source", ...ends })).toMatch(/ [1-9]\d*$/);
       expect(client).toMatch(/^istio_tcp_sent_bytes_total\{reporter="source",.*destination_app="tcp-echo".*\} [1-9]\d*$/m);
     }, 120_000);
+
+    // Istio's "Authorization for TCP traffic" task; 9002 is no Service port, so it is reached on the pod IP.
+    it("authorizes TCP by port, ignores an ALLOW rule's HTTP-only field (nothing allowed) and denies the port of a DENY rule with one", async () => {
+      const podIp = await driver.podIp("tcp-echo-v1");
+      const echo = async (host: string, port: number): Promise<string> => {
+        const script = `exec 3<>/dev/tcp/${host}/${port} || exit 0; echo port ${port} >&3; timeout 3 head -1 <&3; exit 0`;
+        return (await driver.exec("sleep", ["bash", "-c", script])).stdout.trim();
+      };
+      const ports = async () => [await echo("tcp-echo", 9000), await echo("tcp-echo", 9001), await echo(podIp, 9002)];
+      const answered = (lines: string[]) => lines.map((l) => /^(one|two) port \d+$/.test(l));
+      const TCP_ECHO = join(SAMPLES, "tcp-echo");
+      const policies = [await tcpPolicy("allow-ports"), await tcpPolicy("allow-get"), await tcpPolicy("deny-get")];
+      await driver.apply([join(TCP_ECHO, "tcp-echo-all-v1.yaml")]);
+      expect(answered(await ports())).toEqual([true, true, true]);
+      try {
+        await driver.apply([policies[0]]);
+        await eventually("9002 refused, 9000 and 9001 served", ports, (l) => JSON.stringify(answered(l)) === "[true,true,false]", 30_000);
+        await driver.apply([policies[1]]);
+        await eventually("nothing served", ports, (l) => JSON.stringify(answered(l)) === "[false,false,false]", 30_000);
+        await driver.apply([policies[2]]);
+        await eventually("9000 denied, the others served", ports, (l) => JSON.stringify(answered(l)) === "[false,true,true]", 30_000);
+      } finally {
+        await driver.delete([policies[2]]);
+      }
+      await eventually("all served again", ports, (l) => answered(l).every(Boolean), 30_000);
+    }, 150_000);
 
     it("keeps serving while discovery restarts", async () => {
       let failures = 0;
