@@ -1,9 +1,7 @@
 // Istio's "Authorization for HTTP traffic" task, with its policies as the task
 // writes them: allow-nothing for the namespace, then one ALLOW policy per
 // Bookinfo workload, the backends' naming the caller's SPIFFE principal.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { manifestFile } from "./manifest-file.js";
 
 function policy(name: string, app?: string, principal?: string): string {
   const selector = app ? `  selector:\n    matchLabels:\n      app: ${app}\n  action: ALLOW\n` : "";
@@ -12,17 +10,11 @@ function policy(name: string, app?: string, principal?: string): string {
   return `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: ${name}\n  namespace: default\nspec:\n${selector}${rules}`;
 }
 
-async function yamlFile(name: string, text: string): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), "weft-e2e-authz-")), `${name}.yaml`);
-  await writeFile(file, text);
-  return file;
-}
-
-export const allowNothing = (): Promise<string> => yamlFile("allow-nothing", policy("allow-nothing"));
-export const productpageViewer = (): Promise<string> => yamlFile("productpage-viewer", policy("productpage-viewer", "productpage"));
-export const detailsViewer = (): Promise<string> => yamlFile("details-viewer", policy("details-viewer", "details", "bookinfo-productpage"));
-export const reviewsViewer = (): Promise<string> => yamlFile("reviews-viewer", policy("reviews-viewer", "reviews", "bookinfo-productpage"));
-export const ratingsViewer = (): Promise<string> => yamlFile("ratings-viewer", policy("ratings-viewer", "ratings", "bookinfo-reviews"));
+export const allowNothing = (): Promise<string> => manifestFile("allow-nothing", policy("allow-nothing"));
+export const productpageViewer = (): Promise<string> => manifestFile("productpage-viewer", policy("productpage-viewer", "productpage"));
+export const detailsViewer = (): Promise<string> => manifestFile("details-viewer", policy("details-viewer", "details", "bookinfo-productpage"));
+export const reviewsViewer = (): Promise<string> => manifestFile("reviews-viewer", policy("reviews-viewer", "reviews", "bookinfo-productpage"));
+export const ratingsViewer = (): Promise<string> => manifestFile("ratings-viewer", policy("ratings-viewer", "ratings", "bookinfo-reviews"));
 
 /**
  * Istio's "Authorization for TCP traffic" task's tcp-policy, in its three forms: ALLOW ports
@@ -32,7 +24,7 @@ export const ratingsViewer = (): Promise<string> => yamlFile("ratings-viewer", p
 export function tcpPolicy(form: "allow-ports" | "allow-get" | "deny-get"): Promise<string> {
   const action = form === "deny-get" ? "DENY" : "ALLOW";
   const to = form === "allow-ports" ? `    - operation:\n        ports: ["9000", "9001"]\n` : `    - operation:\n        methods: ["GET"]\n        ports: ["9000"]\n`;
-  return yamlFile(
+  return manifestFile(
     `tcp-policy-${form}`,
     `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n  name: tcp-policy\n  namespace: default\nspec:\n  selector:\n    matchLabels:\n      app: tcp-echo\n  action: ${action}\n  rules:\n  - to:\n${to}`,
   );

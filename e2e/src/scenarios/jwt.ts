@@ -4,9 +4,7 @@
 // key made for the run, and an AuthorizationPolicy on request principals and
 // a groups claim.
 import { createSign, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { manifestFile } from "./manifest-file.js";
 
 export const ISSUER = "testing@secure.istio.io";
 
@@ -34,46 +32,31 @@ export function makeIssuer(): Issuer {
   };
 }
 
-async function yamlFile(name: string, text: string): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), "weft-e2e-jwt-")), `${name}.yaml`);
-  await writeFile(file, text);
-  return file;
+/** A security.istio.io policy selecting the ingress gateway (in istio-system, as the tasks put it). */
+function ingressPolicy(kind: string, name: string, rest: string): Promise<string> {
+  return manifestFile(name, `apiVersion: security.istio.io/v1
+kind: ${kind}
+metadata:
+  name: ${name}
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels:
+      istio: ingressgateway
+${rest}`);
 }
 
 /** Istio's jwt-example, on the ingress gateway. */
 export function requestAuthentication(issuer: Issuer): Promise<string> {
-  return yamlFile(
-    "jwt-example",
-    `apiVersion: security.istio.io/v1
-kind: RequestAuthentication
-metadata:
-  name: jwt-example
-  namespace: istio-system
-spec:
-  selector:
-    matchLabels:
-      istio: ingressgateway
-  jwtRules:
+  return ingressPolicy("RequestAuthentication", "jwt-example", `  jwtRules:
   - issuer: "${ISSUER}"
     jwks: '${issuer.jwks}'
-`,
-  );
+`);
 }
 
 /** Istio's require-jwt with the task's groups condition: a token from the issuer, in group1. */
 export function requireJwt(): Promise<string> {
-  return yamlFile(
-    "require-jwt",
-    `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata:
-  name: require-jwt
-  namespace: istio-system
-spec:
-  selector:
-    matchLabels:
-      istio: ingressgateway
-  action: ALLOW
+  return ingressPolicy("AuthorizationPolicy", "require-jwt", `  action: ALLOW
   rules:
   - from:
     - source:
@@ -81,6 +64,5 @@ spec:
     when:
     - key: request.auth.claims[groups]
       values: ["group1"]
-`,
-  );
+`);
 }

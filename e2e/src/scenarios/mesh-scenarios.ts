@@ -1,6 +1,4 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MeshDriver } from "../drivers/driver.js";
@@ -8,17 +6,15 @@ import { SAMPLES } from "../drivers/weftctl.js";
 import { eventually, get, stillRunning, login, starsOf } from "./http.js";
 import { allowNothing, detailsViewer, productpageViewer, ratingsViewer, reviewsViewer, tcpPolicy } from "./authorization.js";
 import { makeIssuer, requestAuthentication, requireJwt } from "./jwt.js";
+import { manifestFile } from "./manifest-file.js";
 import { reviewsTimeout, reviewsV2WithSlowRatings } from "./request-timeouts.js";
 import { credentialSecret, curlHttps, makePki, secureGateway, SECURE_HOST } from "./secure-gateway.js";
 
 const BOOKINFO = join(SAMPLES, "bookinfo");
 
 /** A namespace-wide PeerAuthentication for `default` with this mTLS mode, written to a temp file for `apply`. */
-async function peerAuthentication(mode: "STRICT" | "PERMISSIVE"): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "weft-e2e-pa-"));
-  const file = join(dir, `peer-authentication-${mode.toLowerCase()}.yaml`);
-  await writeFile(file, `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: default}\nspec:\n  mtls: {mode: ${mode}}\n`);
-  return file;
+function peerAuthentication(mode: "STRICT" | "PERMISSIVE"): Promise<string> {
+  return manifestFile(`peer-authentication-${mode.toLowerCase()}`, `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: default}\nspec:\n  mtls: {mode: ${mode}}\n`);
 }
 const NET = join(BOOKINFO, "networking");
 
@@ -26,11 +22,9 @@ const NET = join(BOOKINFO, "networking");
  * Istio's "Enabling local rate limits" EnvoyFilter (the sidecar-inbound one, as the task writes
  * it: a TypedStruct inserted before the HCM's filters), for the workloads with `app: <app>`.
  */
-async function localRateLimit(app: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "weft-e2e-rl-"));
-  const file = join(dir, `local-ratelimit-${app}.yaml`);
-  await writeFile(
-    file,
+function localRateLimit(app: string): Promise<string> {
+  return manifestFile(
+    `local-ratelimit-${app}`,
     `apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
 metadata: {name: filter-local-ratelimit-svc, namespace: default}
@@ -65,7 +59,6 @@ spec:
               header: {key: x-local-rate-limit, value: "true"}
 `,
   );
-  return file;
 }
 
 function netnsNames(): string[] {
