@@ -230,10 +230,15 @@ function translateRoute(ctx: RouteContext, vs: IstioConfig, http: Json, m: Json 
       if (typeof rw.authority === "string") action.host_rewrite_literal = rw.authority;
       if (isObject(rw.uriRegexRewrite)) action.regex_rewrite = { pattern: { regex: String(rw.uriRegexRewrite.match) }, substitution: String(rw.uriRegexRewrite.rewrite ?? "") };
     }
+    // istiod: `mirror` (with mirrorPercentage / the deprecated mirrorPercent) then each of `mirrors`;
+    // a percentage that is not above 0 leaves the policy out, an unset one mirrors everything.
     const mirrors: JsonObject[] = [];
-    if (isObject(http.mirror)) {
-      mirrors.push({ cluster: resolveDestination(ctx, http.mirror, vs.namespace).cluster, runtime_fraction: { default_value: fraction(http.mirrorPercentage ?? http.mirrorPercent) } });
-    }
+    const mirrorTo = (destination: Json, percentage: unknown, legacy?: unknown): void => {
+      if (isObject(percentage) ? !(typeof percentage.value === "number" && percentage.value > 0) : legacy !== undefined && !(typeof legacy === "number" && legacy > 0)) return;
+      mirrors.push({ cluster: resolveDestination(ctx, destination, vs.namespace).cluster, runtime_fraction: { default_value: fraction(percentage, legacy) } });
+    };
+    if (isObject(http.mirror)) mirrorTo(http.mirror, http.mirrorPercentage, http.mirrorPercent);
+    if (Array.isArray(http.mirrors)) for (const m of http.mirrors) if (isObject(m) && isObject(m.destination)) mirrorTo(m.destination, m.percentage);
     if (mirrors.length) action.request_mirror_policies = mirrors;
     if (resolved.length > 0) {
       const first = resolved[0].d;

@@ -189,6 +189,28 @@ describe("RDS for sidecars", () => {
     });
   });
 
+  it("mirrors as istiod: `mirrors` after `mirror`, an unset percentage is 100 %, one not above 0 is left out, the deprecated mirrorPercent counts", () => {
+    const mirrorOf = (http: string) => (routesFor(http)[0].route as JsonObject).request_mirror_policies;
+    const v = (subset: string) => `outbound|9080|${subset}|reviews.default.svc.cluster.local`;
+    expect(
+      mirrorOf(`  - mirrors:
+    - destination: { host: reviews, subset: v2 }
+    - destination: { host: reviews, subset: v3 }
+      percentage: { value: 12.5 }
+    - destination: { host: reviews, subset: v1 }
+      percentage: { value: 0 }
+    route: [{ destination: { host: reviews, subset: v1 } }]`),
+    ).toEqual([
+      // HUNDRED is the enum's zero value: proto3 JSON leaves it out.
+      { cluster: v("v2"), runtime_fraction: { default_value: { numerator: 100 } } },
+      { cluster: v("v3"), runtime_fraction: { default_value: { numerator: 125000, denominator: "MILLION" } } },
+    ]);
+    expect(mirrorOf(`  - mirror: { host: reviews, subset: v3 }\n    mirrorPercent: 30\n    route: [{ destination: { host: reviews, subset: v1 } }]`)).toEqual([
+      { cluster: v("v3"), runtime_fraction: { default_value: { numerator: 30 } } },
+    ]);
+    expect(mirrorOf(`  - mirror: { host: reviews, subset: v3 }\n    mirrorPercentage: { value: 0 }\n    route: [{ destination: { host: reviews, subset: v1 } }]`)).toBeUndefined();
+  });
+
   it("disables retries with attempts 0, and translates redirect and directResponse", () => {
     const routes = routesFor(`  - match: [{ uri: { exact: /old } }]
     redirect: { uri: /new, authority: example.com, redirectCode: 302 }

@@ -32,6 +32,7 @@ export function checkSubsetReferences(registry: Registry, istio: IstioStore, opt
         if (!isObject(r)) return;
         const dests: Array<[unknown, string]> = (Array.isArray(r.route) ? r.route : []).map((d, j) => [isObject(d) ? d.destination : undefined, `spec.${kind}[${i}].route[${j}].destination`]);
         if (isObject(r.mirror)) dests.push([r.mirror, `spec.${kind}[${i}].mirror`]);
+        if (Array.isArray(r.mirrors)) r.mirrors.forEach((m, j) => isObject(m) && dests.push([m.destination, `spec.${kind}[${i}].mirrors[${j}].destination`]));
         for (const [d, field] of dests) {
           if (!isObject(d) || typeof d.subset !== "string" || typeof d.host !== "string") continue;
           const host = qualifyHost(d.host, vs.namespace, options.domain);

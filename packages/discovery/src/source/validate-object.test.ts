@@ -45,6 +45,20 @@ describe("validateDocument()", () => {
     expect(s.errors).toEqual([{ origin: "vs.yaml", object: "VirtualService default/reviews", field: "spec.http[0].route", reason: "destination weights add up to 90, they must add up to 100" }]);
   });
 
+  it("reports mirror with mirrors, a mirrors entry without a destination, and a bad mirrors percentage", () => {
+    const s = snapshotOf(
+      vs(`  - mirror: { host: reviews, subset: v2 }
+    mirrors:
+    - percentage: { value: 10 }
+    - destination: { host: reviews, subset: v3 }
+      percentage: { value: 150 }
+    route:
+    - destination: { host: reviews, subset: v1 }`),
+    );
+    expect(s.errors.map((e) => e.field)).toEqual(["spec.http[0].mirrors", "spec.http[0].mirrors[0].destination", "spec.http[0].mirrors[1].percentage.value"]);
+    expect(s.errors[0].reason).toMatch(/use one of mirror and mirrors/);
+  });
+
   it("reports a negative timeout", () => {
     const s = snapshotOf(vs(`  - timeout: -1s\n    route:\n    - destination: { host: reviews }`));
     expect(s.errors).toMatchObject([{ field: "spec.http[0].timeout", reason: expect.stringMatching(/negative/) }]);

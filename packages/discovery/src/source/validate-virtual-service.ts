@@ -60,6 +60,16 @@ function validateHttpRoute(value: unknown, path: string, c: FieldChecker): void 
   const mirror = c.object_(r.mirror, `${path}.mirror`);
   if (mirror) validateDestination(mirror, `${path}.mirror`, c);
   if (r.mirrorPercentage !== undefined) c.percentage(r.mirrorPercentage, `${path}.mirrorPercentage`);
+  const mirrors = c.array(r.mirrors, `${path}.mirrors`);
+  if (mirror && mirrors.length > 0) c.fail(`${path}.mirrors`, "cannot be set with mirror: use one of mirror and mirrors");
+  mirrors.forEach((m, i) => {
+    const policy = c.object_(m, `${path}.mirrors[${i}]`);
+    if (!policy) return;
+    const destination = c.object_(policy.destination, `${path}.mirrors[${i}].destination`);
+    if (destination) validateDestination(destination, `${path}.mirrors[${i}].destination`, c);
+    else if (policy.destination === undefined) c.fail(`${path}.mirrors[${i}].destination`, "is required");
+    if (policy.percentage !== undefined) c.percentage(policy.percentage, `${path}.mirrors[${i}].percentage`);
+  });
   validateHeaders(r.headers, `${path}.headers`, c);
   const cors = c.object_(r.corsPolicy, `${path}.corsPolicy`);
   if (cors) {
