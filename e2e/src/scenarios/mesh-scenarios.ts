@@ -173,6 +173,44 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       expect(server).toMatchObject({ upstream_cluster: "inbound|80||", response_code: 200, response_flags: "-" });
     });
 
+    // Istio's Mirroring task, with details standing in for httpbin-v2: each request to httpbin is also
+    // sent, fire and forget, to the mirror with "-shadow" on its host; the caller sees httpbin's answer.
+    it("mirrors requests with a VirtualService's `mirrors`: httpbin answers, details' sidecar receives the copy as httpbin-shadow", async () => {
+      const vs = await manifestFile(
+        "httpbin-mirror",
+        `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: httpbin-mirror, namespace: default}
+spec:
+  hosts: [httpbin]
+  http:
+  - route:
+    - destination: {host: httpbin, port: {number: 8000}}
+    mirrors:
+    - destination: {host: details, port: {number: 9080}}
+`,
+      );
+      let n = 0;
+      try {
+        await driver.apply([vs]);
+        const copy = await eventually(
+          "the mirrored copy in details' access log",
+          async () => {
+            const id = `e2e-mirror-${++n}`;
+            const r = await driver.exec("sleep", ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", `x-request-id: ${id}`, "http://httpbin:8000/headers"]);
+            if (r.stdout !== "200") throw new Error(`httpbin answered ${r.stdout}: ${r.stderr}`);
+            await new Promise((done) => setTimeout(done, 300));
+            return accessLogLines(await driver.logs("details", "istio-proxy")).find((l) => l.request_id === id);
+          },
+          Boolean,
+          30_000,
+        );
+        expect(copy).toMatchObject({ authority: "httpbin-shadow:8000", path: "/headers", method: "GET" });
+      } finally {
+        await driver.delete([vs]);
+      }
+    }, 60_000);
+
     it("exports Istio's standard metrics for sleep → httpbin on both sidecars' 15020, as Prometheus scrapes them", async () => {
       for (let i = 0; i < 3; i++) expect((await driver.exec("sleep", ["curl", "-sS", "-o", "/dev/null", "http://httpbin:8000/status/418"])).code).toBe(0);
       // Scraped from inside each pod, where Prometheus' annotations point: the agent merges the proxy's stats.
