@@ -16,11 +16,14 @@ export const LocalReplies = {
   routeNotFound: (): LocalReply => ({ status: 404, body: "", details: "route_not_found", flag: "NR" }),
   clusterNotFound: (status: number): LocalReply => ({ status, body: "", details: "cluster_not_found", flag: "NC" }),
   noHealthyUpstream: (): LocalReply => ({ status: 503, body: "no healthy upstream", details: "no_healthy_upstream", flag: "UH" }),
+  // A circuit breaker's refusal says so (Envoy's router adds x-envoy-overloaded to an overflow
+  // reply): the client's proxy then never retries it, which would only add to the overload.
   overflow: (): LocalReply => ({
     status: 503,
     body: "upstream connect error or disconnect/reset before headers. reset reason: overflow",
     details: "upstream_reset_before_response_started{overflow}",
     flag: "UO",
+    headers: { "x-envoy-overloaded": "true" },
   }),
   connectFailure: (transport: string, retried: boolean): LocalReply => ({
     status: 503,

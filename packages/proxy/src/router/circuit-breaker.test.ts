@@ -8,13 +8,14 @@ import { httpListener, staticCluster, startRuntime, type Harness } from "../test
 import { curl, startBackend, type Backend } from "../test-util/recording-backend.js";
 import { poller } from "../test-util/until.js";
 
-function get(port: number): Promise<{ status: number; body: string }> {
+function get(port: number): Promise<{ status: number; body: string; overloaded?: string }> {
   return new Promise((resolve, reject) => {
     http
       .get({ host: "127.0.0.1", port, path: "/", agent: false }, (res) => {
         let b = "";
         res.on("data", (d) => (b += d));
-        res.on("end", () => resolve({ status: res.statusCode!, body: b }));
+        const overloaded = res.headers["x-envoy-overloaded"] as string | undefined;
+        res.on("end", () => resolve({ status: res.statusCode!, body: b, ...(overloaded ? { overloaded } : {}) }));
       })
       .on("error", reject);
   });
@@ -41,6 +42,7 @@ describe("circuit breakers", () => {
     expect(a).toEqual({ status: 200, body: "done" });
     expect(b.status).toBe(503);
     expect(b.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: overflow");
+    expect(b.overloaded).toBe("true");
     expect((await h.logs.waitFor((i) => i.responseFlags.includes("UO"))).responseCodeDetails).toBe("upstream_reset_before_response_started{overflow}");
     expect(h.stats.get("cluster.small.upstream_rq_pending_overflow")).toBe(1);
   });
@@ -98,6 +100,7 @@ describe("circuit breakers: pending queue, retries, priorities", () => {
     const third = await curl(p, "/gated/3");
     expect(third.status).toBe(503);
     expect(third.body).toBe("upstream connect error or disconnect/reset before headers. reset reason: overflow");
+    expect(third.headers["x-envoy-overloaded"]).toBe("true");
     const [a, b] = await Promise.all([first, second]);
     expect([a.status, b.status]).toEqual([200, 200]);
     // The second waited for the first's connection: one at a time upstream.
