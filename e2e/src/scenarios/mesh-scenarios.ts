@@ -145,6 +145,50 @@ export function meshScenarios(driver: MeshDriver, unavailable: string | undefine
       expect((await attempts503()) - before).toBe(3);
     });
 
+    // Istio's "Circuit Breaking" task (h2load where the task uses fortio): one connection, one pending
+    // request; three concurrent clients overflow the client sidecar's pool, which answers 503 UO itself.
+    it("trips the circuit breaker of a DestinationRule's connectionPool: some 503s under 3 concurrent clients, counted as pending overflow", async () => {
+      const dr = await manifestFile(
+        "httpbin-circuit-breaker",
+        `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: httpbin, namespace: default}
+spec:
+  host: httpbin
+  trafficPolicy:
+    connectionPool:
+      tcp: {maxConnections: 1}
+      http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}
+    outlierDetection: {consecutive5xxErrors: 1, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100}
+`,
+      );
+      const overflows = async (): Promise<number> => {
+        const stats = (await driver.exec("sleep", ["curl", "-sS", "http://127.0.0.1:15000/stats"])).stdout;
+        const line = stats.split("\n").find((l) => l.startsWith("cluster.outbound|8000||httpbin.default.svc.cluster.local.upstream_rq_pending_overflow:"));
+        return Number(line?.split(": ")[1] ?? 0);
+      };
+      try {
+        await driver.apply([dr]);
+        const codes = await eventually(
+          "503s under three concurrent clients",
+          async () => {
+            const r = await driver.exec("sleep", ["h2load", "--h1", "-n", "60", "-c", "3", "http://httpbin:8000/get"]);
+            const m = /status codes: (\d+) 2xx, \d+ 3xx, \d+ 4xx, (\d+) 5xx/.exec(r.stdout);
+            return m ? { ok: Number(m[1]), failed: Number(m[2]) } : { ok: 0, failed: 0 };
+          },
+          (c) => c.failed > 0 && c.ok > 0 && c.ok + c.failed === 60,
+          30_000,
+        );
+        expect(codes.ok).toBeGreaterThan(0);
+        expect(await overflows()).toBeGreaterThan(0);
+        // One client at a time stays under the limits.
+        const one = await driver.exec("sleep", ["h2load", "--h1", "-n", "20", "-c", "1", "http://httpbin:8000/get"]);
+        expect(one.stdout).toMatch(/status codes: 20 2xx, 0 3xx, 0 4xx, 0 5xx/);
+      } finally {
+        await driver.delete([dr]);
+      }
+    }, 60_000);
+
     it("refuses a plaintext client under STRICT PeerAuthentication and accepts it under PERMISSIVE", async () => {
       const httpbin = await driver.podIp("httpbin");
       // From sleep's sidecar container (uid 1337), which capture lets out unproxied: a plaintext client of httpbin's pod.
