@@ -10,6 +10,7 @@ import { ResourceRejectedError, type AccessLogger, type AccessLoggerFactory } fr
 import { durationMs } from "../runtime/duration.js";
 import { compileRouteConfig, type CompiledRouteConfig } from "../runtime/compile-route-config.js";
 import { compileXfcc, type XfccConfig } from "../tls/xfcc.js";
+import { compileRouterOptions, DEFAULT_ROUTER_OPTIONS } from "../router/router-options.js";
 import { ROUTER_TYPE_URL, type FilterRuntimeDeps, type HttpFilter, type HttpFilterRegistry, type TrafficDirection } from "./http-filter.js";
 import { compileInternalAddressConfig, type InternalAddressPredicate } from "./internal-address.js";
 import { compileRequestLimits, type RequestLimits } from "./request-limits.js";
@@ -39,6 +40,8 @@ export interface HcmConfig {
   generateRequestId: boolean;
   preserveExternalRequestId: boolean;
   alwaysSetRequestIdInResponse: boolean;
+  /** The router filter's suppress_envoy_headers. */
+  suppressEnvoyHeaders: boolean;
   tracing: boolean;
   /** tracing.random_sampling in percent (Envoy default 100). */
   tracingSampling: number;
@@ -95,6 +98,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
 
   const filters: HttpFilter[] = [];
   let sawRouter = false;
+  let router = DEFAULT_ROUTER_OPTIONS;
   hcm.httpFilters.forEach((f, i) => {
     const ff = `${field}.http_filters[${i}]`;
     if (f.disabled) return;
@@ -109,6 +113,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     const typeUrl = cfg?.typeUrl ?? "";
     if (typeUrl === ROUTER_TYPE_URL || (!cfg && f.name === "envoy.filters.http.router")) {
       sawRouter = true;
+      if (cfg) router = compileRouterOptions(cfg, deps.report, res, ff);
       return;
     }
     const factory = deps.filters.byTypeUrl(typeUrl);
@@ -157,6 +162,7 @@ export function compileHcmMessage(hcm: HttpConnectionManager, res: string, field
     generateRequestId: hcm.generateRequestId ?? true,
     preserveExternalRequestId: hcm.preserveExternalRequestId,
     alwaysSetRequestIdInResponse: hcm.alwaysSetRequestIdInResponse,
+    suppressEnvoyHeaders: router.suppressEnvoyHeaders,
     tracing: !!t,
     tracingSampling: t?.randomSampling?.value ?? 100,
     // Sent as its UTF-8 bytes, as Envoy does; the response writers drop a value they cannot carry.

@@ -18,12 +18,12 @@ export const LocalReplies = {
   noHealthyUpstream: (): LocalReply => ({ status: 503, body: "no healthy upstream", details: "no_healthy_upstream", flag: "UH" }),
   // A circuit breaker's refusal says so (Envoy's router adds x-envoy-overloaded to an overflow
   // reply): the client's proxy then never retries it, which would only add to the overload.
-  overflow: (): LocalReply => ({
+  overflow: (envoyHeaders = true): LocalReply => ({
     status: 503,
     body: "upstream connect error or disconnect/reset before headers. reset reason: overflow",
     details: "upstream_reset_before_response_started{overflow}",
     flag: "UO",
-    headers: { "x-envoy-overloaded": "true" },
+    ...(envoyHeaders ? { headers: { "x-envoy-overloaded": "true" } } : {}),
   }),
   connectFailure: (transport: string, retried: boolean): LocalReply => ({
     status: 503,

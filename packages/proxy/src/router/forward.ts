@@ -93,7 +93,7 @@ export function forwardUpstream(
   if (!rm.requests.canCreate()) {
     // max_requests: Envoy counts this overflow as upstream_rq_pending_overflow too.
     stats.rqPendingOverflow.inc();
-    hooks.localReply(LocalReplies.overflow());
+    hooks.localReply(LocalReplies.overflow(!rt.config.suppressEnvoyHeaders));
     return undefined;
   }
   rm.requests.inc();
@@ -106,7 +106,7 @@ export function forwardUpstream(
   if (spec.mirrors.length) {
     startMirrors(spec.mirrors, ctx, { method: ctx.method, path, authority, headers: { ...h }, timeoutMs }, replay ?? null, { cluster: (n) => rt.cluster(n), random: rt.random });
   }
-  const req = new RouterRequest(ctx, ds, spec, route, cluster, rm, hooks, weighted, path, authority, retry, replay, timeoutMs, perTryHeaderMs);
+  const req = new RouterRequest(ctx, ds, spec, route, cluster, rm, hooks, weighted, path, authority, retry, replay, timeoutMs, perTryHeaderMs, !rt.config.suppressEnvoyHeaders);
   req.startAttempt();
   return req;
 }
@@ -147,6 +147,8 @@ export class RouterRequest implements UpstreamCall, DeadlineEntry {
     readonly replay: ReplayBody | undefined,
     private readonly timeoutMs: number,
     perTryHeaderMs: number | undefined,
+    /** The router's x-envoy-* debug headers (off under suppress_envoy_headers). */
+    readonly envoyHeaders: boolean,
   ) {
     this.stats = cluster.stats;
     this.perTryMs = perTryHeaderMs ?? retry?.policy.perTryTimeoutMs ?? 0;

@@ -37,7 +37,7 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
     const h = ctx.headers;
     if (router.route.vhost.includeRequestAttemptCount) h["x-envoy-attempt-count"] = String(n);
     const expected = router.expectedTimeoutMs();
-    if (expected > 0) h["x-envoy-expected-rq-timeout-ms"] = String(expected);
+    if (expected > 0 && router.envoyHeaders) h["x-envoy-expected-rq-timeout-ms"] = String(expected);
     const auth = router.spec.autoHostRewrite && host.hostname ? host.hostname : router.authority;
     h["host"] = auth;
     this.method = ctx.method;
@@ -63,7 +63,7 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
   }
 
   gateOverflowed(): void {
-    this.router.endWith(LocalReplies.overflow());
+    this.router.endWith(LocalReplies.overflow(this.router.envoyHeaders));
   }
 
   /** The try is over (response done, retry scheduled, request ended): timers and slot released. */
@@ -112,7 +112,7 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
     info.responseCodeDetails = "via_upstream";
     info.responseCode = status;
     const out = headers as Headers;
-    out["x-envoy-upstream-service-time"] = String(upstreamTime);
+    if (r.envoyHeaders) out["x-envoy-upstream-service-time"] = String(upstreamTime);
     hooks.finishResponseHeaders(status, out, r.weighted);
     info.responseHeaders = out;
     const grpc = String(out["content-type"] ?? "").startsWith("application/grpc");
@@ -152,7 +152,7 @@ export class UpstreamAttempt implements UpstreamHandler, UpstreamRequest, GateWa
     clearTimeout(this.tryTimer);
     r.ctx.info.upstreamTransportFailureReason = err.transportReason || undefined;
     if (r.responseStarted) return r.resetDownstream(err.failure === "connection_termination" ? "UC" : "UR");
-    if (err.failure === "overflow") return r.endWith(LocalReplies.overflow());
+    if (err.failure === "overflow") return r.endWith(LocalReplies.overflow(r.envoyHeaders));
     r.failAttempt(this.host, attemptFailureOf(err.failure), err);
   }
 
