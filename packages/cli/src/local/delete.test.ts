@@ -50,6 +50,9 @@ describe("localDelete()", () => {
     expect(kindKey("vs")).toBe("virtualservice");
     expect(kindKey("serviceentries")).toBe("serviceentry");
     expect(kindKey("services")).toBe("service");
+    for (const k of ["Ingress", "ingresses", "ingresses.networking.k8s.io"]) expect(kindKey(k), k).toBe("ingress");
+    expect(kindKey("gatewayclasses")).toBe("gatewayclass");
+    expect(kindKey("Secret")).toBe("secret");
     expect(localDelete(state, targetsOfArgs(["vs/reviews", "virtualservice/ratings"])).deleted).toEqual(["VirtualService/default/reviews", "VirtualService/default/ratings"]);
   });
 

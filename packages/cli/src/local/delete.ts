@@ -21,8 +21,10 @@ const SHORT_NAMES: Record<string, string> = { vs: "virtualservice", dr: "destina
 export function kindKey(arg: string): string {
   const bare = arg.toLowerCase().split(".")[0];
   if (SHORT_NAMES[bare]) return SHORT_NAMES[bare];
-  if (bare.endsWith("ies")) return `${bare.slice(0, -3)}y`;
-  if (bare.endsWith("ses")) return bare.slice(0, -1); // services, addresses
+  if (bare.endsWith("ies")) return `${bare.slice(0, -3)}y`; // serviceentries
+  if (bare.endsWith("sses")) return bare.slice(0, -2); // ingresses, gatewayclasses
+  if (bare.endsWith("ses")) return bare.slice(0, -1); // services
+  if (bare.endsWith("ss")) return bare; // Ingress, GatewayClass: singular already
   return bare.endsWith("s") ? bare.slice(0, -1) : bare;
 }
 
