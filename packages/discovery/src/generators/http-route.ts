@@ -234,7 +234,8 @@ function translateRoute(ctx: RouteContext, vs: IstioConfig, http: Json, m: Json 
     // a percentage that is not above 0 leaves the policy out, an unset one mirrors everything.
     const mirrors: JsonObject[] = [];
     const mirrorTo = (destination: Json, percentage: unknown, legacy?: unknown): void => {
-      if (isObject(percentage) ? !(typeof percentage.value === "number" && percentage.value > 0) : legacy !== undefined && !(typeof legacy === "number" && legacy > 0)) return;
+      const given = isObject(percentage) ? (percentage.value ?? 0) : legacy;
+      if (given !== undefined && !(typeof given === "number" && given > 0)) return;
       mirrors.push({ cluster: resolveDestination(ctx, destination, vs.namespace).cluster, runtime_fraction: { default_value: fraction(percentage, legacy) } });
     };
     if (isObject(http.mirror)) mirrorTo(http.mirror, http.mirrorPercentage, http.mirrorPercent);
